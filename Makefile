@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Building the module against your own kernel (a full build tree with CONFIG_RUST=y, built by
+# the same rustc and LLVM=1 choice as the module):
+#
+#   make KDIR=/path/to/linux-build LLVM=1 [ARCH=arm64]
+#
+# The project's own commands (they set everything up, see README.md):
+#
+#   make run      build, boot the x86_64 test VM, load the driver, show /dev/mshv
+#   make check    every build, check and test, on x86_64 and arm64
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+# Out of tree the kernel's .config has no entry for the driver: switch it on here.
+MSHV_KCONFIG := CONFIG_MSHV_RUST=m
+
+all: modules
+
+modules clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MSHV_KCONFIG) $@
+
+setup:
+	tools/setup/setup.sh all
+
+run:
+	tools/run.sh
+
+check:
+	tools/check.sh
+
+.PHONY: all modules clean setup run check

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the kernel knows of the Microsoft hypervisor it runs on.
+
+use core::fmt;
+
+use crate::ffi;
+
+/// The kind of Hyper-V partition the kernel runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartitionType {
+    /// No Microsoft hypervisor was found.
+    NoHypervisor,
+    /// An ordinary guest.
+    Guest,
+    /// The root partition: may create and run other partitions.
+    Root,
+    /// A level-1 virtual host: a guest that may create partitions of its own.
+    L1vh,
+}
+
+impl PartitionType {
+    /// Decodes the shim's `MSHV_SHIM_HV_*` value. Anything unknown is taken as a plain guest:
+    /// the least privileged reading.
+    fn from_shim(value: i32) -> Self {
+        match value {
+            ffi::MSHV_SHIM_HV_NONE => Self::NoHypervisor,
+            ffi::MSHV_SHIM_HV_ROOT => Self::Root,
+            ffi::MSHV_SHIM_HV_L1VH => Self::L1vh,
+            _ => Self::Guest,
+        }
+    }
+}
+
+/// The hypervisor environment, read once at module load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HvEnvironment {
+    /// The partition the kernel runs in.
+    pub(crate) partition: PartitionType,
+    /// The virtual trust level the kernel runs at.
+    pub(crate) vtl: u8,
+}
+
+impl HvEnvironment {
+    /// Reads the environment from the kernel's Hyper-V support.
+    pub(crate) fn probe() -> Self {
+        // SAFETY: Both shim functions only read variables the Hyper-V core set at boot and have
+        // no preconditions.
+        let (kind, vtl) = unsafe { (ffi::mshv_shim_hv_partition_type(), ffi::mshv_shim_hv_vtl()) };
+        Self {
+            partition: PartitionType::from_shim(kind),
+            vtl,
+        }
+    }
+}
+
+impl fmt::Display for HvEnvironment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.partition {
+            PartitionType::NoHypervisor => return f.write_str("no Microsoft hypervisor found"),
+            PartitionType::Guest => "guest partition",
+            PartitionType::Root => "root partition",
+            PartitionType::L1vh => "L1 virtual host",
+        };
+        write!(f, "Microsoft hypervisor: {what}, VTL{}", self.vtl)
+    }
+}
+
+#[kunit_tests(mshv_rs_env)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_shim_value() {
+        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_NONE), PartitionType::NoHypervisor);
+        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_GUEST), PartitionType::Guest);
+        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_ROOT), PartitionType::Root);
+        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_L1VH), PartitionType::L1vh);
+    }
+
+    #[test]
+    fn unknown_shim_values_are_plain_guests() {
+        for value in [-1, 4, i32::MAX, i32::MIN] {
+            assert_eq!(PartitionType::from_shim(value), PartitionType::Guest);
+        }
+    }
+
+    #[test]
+    fn probe_matches_the_test_machine() {
+        // The test VMs run under QEMU without Hyper-V: the probe must say so, at VTL0.
+        let env = HvEnvironment::probe();
+        assert_eq!(env.partition, PartitionType::NoHypervisor);
+        assert_eq!(env.vtl, 0);
+    }
+}

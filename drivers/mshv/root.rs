@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The root personality: `/dev/mshv`, through which a virtual machine monitor in the root
+//! partition creates and runs partitions.
+
+use kernel::{
+    fs::File,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+};
+
+/// The state of one open of `/dev/mshv`.
+pub(crate) struct RootDevice;
+
+/// Registers `/dev/mshv`.
+pub(crate) fn register() -> impl PinInit<MiscDeviceRegistration<RootDevice>, Error> {
+    MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" })
+}
+
+/// Handles an ioctl on `/dev/mshv`. No command is implemented yet: every one is unknown.
+fn dispatch(_cmd: u32) -> Result<isize> {
+    Err(ENOTTY)
+}
+
+#[vtable]
+impl MiscDevice for RootDevice {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Self::Ptr> {
+        Ok(KBox::pin(RootDevice, GFP_KERNEL)?)
+    }
+
+    fn ioctl(_me: Pin<&Self>, _file: &File, cmd: u32, _arg: usize) -> Result<isize> {
+        dispatch(cmd)
+    }
+}
+
+#[kunit_tests(mshv_rs_root)]
+mod tests {
+    use super::dispatch;
+    use kernel::prelude::*;
+
+    #[test]
+    fn unknown_commands_are_enotty() {
+        for cmd in [0u32, 1, 0xb800, 0xc010_b800, u32::MAX] {
+            assert_eq!(dispatch(cmd), Err(ENOTTY));
+        }
+    }
+}

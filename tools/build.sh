@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Builds the project's parts for one arch against its test kernel, into build/<arch>/.
+#
+#   tools/build.sh ARCH [module|clippy|runner-module|init|selftests|all]...
+#
+# Needs the test kernel (tools/setup/setup.sh kernel ARCH).
+set -euo pipefail
+source "$(dirname "$0")/setup/env.sh"
+
+arch=${1:?usage: $0 ARCH [what...]}
+shift
+kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
+[ -f "$kobj/.mshv-built" ] || die "no $arch test kernel: run tools/setup/setup.sh kernel $arch"
+ksrc=$(cat "$MSHV_CACHE/src/current")
+out="$MSHV_ROOT/build/$arch"
+mkdir -p "$out"
+
+case "$arch" in
+x86_64) ucc=gcc ;;
+arm64) ucc=aarch64-linux-gnu-gcc ;;
+esac
+
+# An out-of-tree module build, warnings as errors. $1: source dir, $2: output dir, rest: make args.
+kbuild() {
+	local src=$1 dst=$2
+	shift 2
+	mkdir -p "$dst"
+	# shellcheck disable=SC2046
+	make -s -C "$kobj" M="$src" MO="$dst" ARCH="$(karch "$arch")" $(kmake_args) \
+		KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings "$@" modules
+}
+
+build_module() { kbuild "$MSHV_ROOT" "$out/mshv" CONFIG_MSHV_RUST=m; }
+
+# Clippy through the kernel's own CLIPPY=1 build; any lint fails it.
+build_clippy() { kbuild "$MSHV_ROOT" "$out/clippy" CONFIG_MSHV_RUST=m CLIPPY=1; }
+
+build_runner_module() { kbuild "$MSHV_ROOT/tools/vm/selftest" "$out/vmrun-selftest"; }
+
+build_init() {
+	"$ucc" -static -O2 -Wall -Wextra -Werror -o "$out/init" "$MSHV_ROOT/tools/vm/init.c"
+	"$ucc" -static -O2 -Wall -Wextra -Werror -o "$out/mshv-show" "$MSHV_ROOT/tools/vm/mshv-show.c"
+}
+
+# The kernel's uapi headers for this arch, for user-space programs.
+build_headers() {
+	[ -f "$out/usr/.stamp-$(basename "$kobj")" ] && return
+	rm -rf "$out/usr"
+	# shellcheck disable=SC2046
+	make -s -C "$kobj" ARCH="$(karch "$arch")" $(kmake_args) INSTALL_HDR_PATH="$out/usr" \
+		headers_install
+	touch "$out/usr/.stamp-$(basename "$kobj")"
+}
+
+# Every tools/testing/selftests/*/*_test.c, static, with the kernel's kselftest harness.
+build_selftests() {
+	build_headers
+	mkdir -p "$out/selftests"
+	local src name
+	for src in "$MSHV_ROOT"/tools/testing/selftests/*/*_test.c; do
+		name=$(basename "$src" .c)
+		"$ucc" -static -O2 -Wall -Werror -D_GNU_SOURCE \
+			-isystem "$out/usr/include" -I "$ksrc/tools/testing/selftests" \
+			-o "$out/selftests/$name" "$src"
+	done
+}
+
+[ $# -gt 0 ] || set -- all
+for what in "$@"; do
+	case "$what" in
+	module) build_module ;;
+	clippy) build_clippy ;;
+	runner-module) build_runner_module ;;
+	init) build_init ;;
+	selftests) build_selftests ;;
+	all)
+		build_module
+		build_init
+		build_selftests
+		;;
+	*) die "unknown part: $what" ;;
+	esac
+done

@@ -1,0 +1,31 @@
+# shellcheck shell=bash
+# Common environment for the project's scripts: where the cache lives, which toolchain the
+# kernel and the module are built with. Sourced, never run.
+
+MSHV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MSHV_CACHE=${MSHV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mshv-rs}
+
+# The kernel's Rust must be built by the rustc whose library source is installed beside it
+# (Debian's rustc-web + rust-web-src); the rustup toolchain that may come first on PATH has none.
+KRUSTC=${KRUSTC:-/usr/bin/rustc}
+LLVM_BIN=${LLVM_BIN:-/usr/lib/llvm-19/bin}
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+export PATH="$LLVM_BIN:$MSHV_CACHE/tools/bin:$PATH"
+
+# Arguments every kernel or module make gets.
+kmake_args() {
+	echo "LLVM=1 RUSTC=$KRUSTC BINDGEN=$MSHV_CACHE/tools/bin/bindgen" \
+		"RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver"
+}
+
+# Kernel ARCH= for one of our arch names.
+karch() {
+	case "$1" in
+	x86_64) echo x86_64 ;;
+	arm64) echo arm64 ;;
+	*) echo "unknown arch $1" >&2; return 1 ;;
+	esac
+}
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }

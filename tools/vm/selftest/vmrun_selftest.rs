@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Misbehaves on request, so that the VM runner's own test can show that a failing KUnit case
+//! and a kernel warning each turn a run red. Loaded with no parameters, it is well behaved.
+
+use kernel::prelude::*;
+
+module! {
+    type: VmrunSelftest,
+    name: "vmrun_selftest",
+    authors: ["The mshv-rs authors"],
+    description: "Test module for the mshv-rs VM runner",
+    license: "GPL",
+    params: {
+        fail_kunit: bool {
+            default: false,
+            description: "Make the KUnit case fail",
+        },
+        warn: bool {
+            default: false,
+            description: "WARN when loaded",
+        },
+    },
+}
+
+/// The module; holds nothing.
+struct VmrunSelftest;
+
+impl kernel::Module for VmrunSelftest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        kernel::warn_on!(module_parameters::warn.value());
+        Ok(VmrunSelftest)
+    }
+}
+
+#[kunit_tests(vmrun_selftest)]
+mod tests {
+    use super::module_parameters;
+
+    #[test]
+    fn passes_unless_told_to_fail() {
+        assert!(!module_parameters::fail_kunit.value());
+    }
+}

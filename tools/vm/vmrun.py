@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boots a test kernel under QEMU (TCG) with a generated initramfs and reads what happened.
+
+Two modes:
+
+  vmrun.py test ...   load modules, collect KUnit and kselftest results, scan the kernel log;
+                      prints one line per result and ends with "N passed, N failed".
+  vmrun.py run ...    load modules and run one program; prints its output and the kernel log
+                      and exits with the program's status.
+
+The VM's PID 1 is tools/vm/init.c, which carries out a job file and reports on the console with
+lines that start with "MSHV-VM: ".
+"""
+
+import argparse
+import os
+import re
+import selectors
+import shlex
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+MARK = "MSHV-VM: "
+
+ARCHES = {
+    "x86_64": {
+        "qemu": ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max"],
+        "image": "arch/x86/boot/bzImage",
+        "console": "ttyS0",
+        "cmdline": "",
+    },
+    "arm64": {
+        # EL2 is kept for the hypervisor-facing code: the kernel's hyp stub owns it (nVHE).
+        # pauth-impdef makes pointer authentication cheap under TCG.
+        "qemu": ["qemu-system-aarch64", "-machine", "virt,virtualization=on",
+                 "-cpu", "max,pauth-impdef=on"],
+        "image": "arch/arm64/boot/Image",
+        "console": "ttyAMA0",
+        "cmdline": "kvm-arm.mode=nvhe id_aa64mmfr1.vh=0",
+    },
+}
+
+# Console lines that mean the kernel found a bug. Any of them fails a run.
+KERNEL_PROBLEMS = re.compile(
+    r"(BUG: |WARNING: |Oops|Kernel panic|kernel BUG at|UBSAN: |"
+    r"general protection fault|Unable to handle kernel|Internal error: |"
+    r"INFO: |list_(add|del) corruption|kmemleak: .*new suspected memory leaks|"
+    r"unreferenced object 0x|Call Trace:|Call trace:)")
+
+KTAP_RESULT = re.compile(r"^\s*(ok|not ok) (\d+) (\S+)(.*)$")
+
+
+def write_cpio(path, files):
+    """Writes a newc cpio archive. files: list of (name in archive, host path or None for a
+    directory, mode)."""
+
+    def header(ino, mode, size, name):
+        fields = [ino, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, len(name) + 1, 0]
+        return b"070701" + b"".join(b"%08X" % f for f in fields) + name.encode() + b"\0"
+
+    def pad(n):
+        return b"\0" * ((4 - n % 4) % 4)
+
+    with open(path, "wb") as out:
+        ino = 1
+        for name, src, mode in files:
+            data = b""
+            if src is None:
+                mode |= stat.S_IFDIR
+            else:
+                with open(src, "rb") as f:
+                    data = f.read()
+                mode |= stat.S_IFREG
+            h = header(ino, mode, len(data), name)
+            out.write(h + pad(len(h)) + data + pad(len(data)))
+            ino += 1
+        h = header(0, 0, 0, "TRAILER!!!")
+        out.write(h + pad(len(h)))
+
+
+class Result:
+    """One named outcome: passed, failed or skipped (with a reason)."""
+
+    def __init__(self, name, outcome, detail=""):
+        self.name, self.outcome, self.detail = name, outcome, detail
+
+    def line(self):
+        text = f"{self.outcome.upper()} {self.name}"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+class Vm:
+    """One boot of the test VM with a job for init."""
+
+    def __init__(self, args):
+        self.args = args
+        self.arch = ARCHES[args.arch]
+        self.files = [("bin", None, 0o755), ("lib", None, 0o755)]
+        self.job = []
+
+    def add_file(self, host_path, dest):
+        self.files.append((dest, host_path, 0o755))
+        return "/" + dest
+
+    def build_initramfs(self, workdir):
+        job_path = os.path.join(workdir, "job")
+        with open(job_path, "w") as f:
+            f.write("\n".join(self.job) + "\n")
+        files = self.files + [("init", self.args.init, 0o755), ("job", job_path, 0o644)]
+        cpio = os.path.join(workdir, "initramfs.cpio")
+        write_cpio(cpio, files)
+        return cpio
+
+    def boot(self, echo):
+        """Boots, returns the console lines. echo(line) is called for every line as it comes."""
+        with tempfile.TemporaryDirectory(prefix="mshv-vm-") as workdir:
+            cpio = self.build_initramfs(workdir)
+            cmdline = (f"console={self.arch['console']} panic=-1 oops=panic "
+                       f"panic_on_warn=0 {self.arch['cmdline']} {self.args.cmdline}")
+            cmd = self.arch["qemu"] + [
+                "-accel", "tcg", "-m", str(self.args.memory), "-smp", "2",
+                "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
+                "-kernel", os.path.join(self.args.kernel, self.arch["image"]),
+                "-initrd", cpio, "-append", cmdline.strip(),
+            ]
+            return self.run_qemu(cmd, echo)
+
+    def run_qemu(self, cmd, echo):
+        lines, buf = [], b""
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        timed_out = False
+        while True:
+            left = self.args.timeout - (time.monotonic() - start)
+            if left <= 0:
+                timed_out = True
+                proc.kill()
+                break
+            if not sel.select(timeout=min(left, 1.0)):
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            *complete, buf = buf.split(b"\n")
+            for raw in complete:
+                line = raw.decode("utf-8", "replace").rstrip("\r")
+                lines.append(line)
+                echo(line)
+        proc.wait()
+        if buf:
+            lines.append(buf.decode("utf-8", "replace"))
+            echo(lines[-1])
+        self.seconds = time.monotonic() - start
+        self.timed_out = timed_out
+        return lines
+
+
+def marker(line):
+    """Returns the words of an init report line, or None."""
+    i = line.find(MARK)
+    return line[i + len(MARK):].split() if i >= 0 else None
+
+
+def parse_ktap(name, text_lines):
+    """Results of one KUnit suite's debugfs results file."""
+    results = []
+    for line in text_lines:
+        m = KTAP_RESULT.match(line)
+        if not m or m.group(3) == name:
+            continue
+        outcome, _, case, rest = m.groups()
+        full = f"kunit.{name}.{case}"
+        if "# SKIP" in rest:
+            results.append(Result(full, "skip", rest.split("# SKIP", 1)[1].strip()))
+        else:
+            results.append(Result(full, "pass" if outcome == "ok" else "fail"))
+    if not results:
+        results.append(Result(f"kunit.{name}", "fail", "no test cases in the results"))
+    return results
+
+
+def parse_tap(prog, text_lines):
+    """Results of a kselftest program's TAP output."""
+    results = []
+    for line in text_lines:
+        m = KTAP_RESULT.match(line)
+        if not m or line.startswith(" "):
+            continue
+        outcome, _, case, rest = m.groups()
+        full = f"selftest.{prog}.{case}"
+        if "# SKIP" in rest:
+            results.append(Result(full, "skip", rest.split("# SKIP", 1)[1].strip() or "skipped"))
+        else:
+            results.append(Result(full, "pass" if outcome == "ok" else "fail"))
+    return results
+
+
+def analyse(lines, expect_suites, expect_progs, vm, arch):
+    """Turns the console of a test boot into results."""
+    results = []
+    kunit_seen, progs_seen = set(), set()
+    i = 0
+    done = False
+    problems = []
+    leaks = []
+    while i < len(lines):
+        words = marker(lines[i])
+        if words is None:
+            if KERNEL_PROBLEMS.search(lines[i]):
+                problems.append(lines[i].strip())
+            i += 1
+            continue
+        kind = words[0] if words else ""
+        if kind == "kunit-begin":
+            suite = words[1]
+            body = []
+            i += 1
+            while i < len(lines) and marker(lines[i]) != ["kunit-end", suite]:
+                body.append(lines[i])
+                i += 1
+            kunit_seen.add(suite)
+            results += parse_ktap(suite, body)
+        elif kind == "run":
+            prog = words[1]
+            body = []
+            i += 1
+            while i < len(lines) and (marker(lines[i]) or [""])[:2] != ["exit", prog]:
+                if KERNEL_PROBLEMS.search(lines[i]):
+                    problems.append(lines[i].strip())
+                body.append(lines[i])
+                i += 1
+            progs_seen.add(prog)
+            tap = parse_tap(prog, body)
+            results += tap
+            end = marker(lines[i]) if i < len(lines) else None
+            status = " ".join(end[2:]) if end else "missing"
+            if status != "status 0" and not any(r.outcome == "fail" for r in tap):
+                results.append(Result(f"selftest.{prog}", "fail", f"exit {status}"))
+            if not tap:
+                results.append(Result(f"selftest.{prog}", "fail", "no TAP results"))
+        elif kind == "kmemleak-begin":
+            i += 1
+            while i < len(lines) and marker(lines[i]) != ["kmemleak-end"]:
+                if lines[i].strip():
+                    leaks.append(lines[i].rstrip())
+                i += 1
+        elif kind in ("insmod", "rmmod") and "failed" in words:
+            results.append(Result(f"vm.{arch}.{kind}", "fail", " ".join(words[1:])))
+        elif kind == "error":
+            results.append(Result(f"vm.{arch}.init", "fail", " ".join(words[1:])))
+        elif kind == "done":
+            done = True
+        i += 1
+
+    for suite in sorted(set(expect_suites) - kunit_seen):
+        results.append(Result(f"kunit.{suite}", "fail", "suite did not run"))
+    for prog in sorted(set(expect_progs) - progs_seen):
+        results.append(Result(f"selftest.{prog}", "fail", "did not run"))
+    if vm.timed_out:
+        results.append(Result(f"vm.{arch}.boot", "fail", f"timed out after {vm.seconds:.0f} s"))
+    elif not done:
+        results.append(Result(f"vm.{arch}.boot", "fail", "the VM stopped before its job ended"))
+    results.append(Result(f"vm.{arch}.kernel-log", "fail" if problems else "pass",
+                          "; ".join(problems[:5])))
+    results.append(Result(f"vm.{arch}.kmemleak", "fail" if leaks else "pass",
+                          " | ".join(leaks[:6])))
+    return results
+
+
+def add_modules(vm, args):
+    for index, spec in enumerate(args.module or []):
+        path, _, params = spec.partition(":")
+        dest = vm.add_file(path, f"lib/{os.path.basename(path)}")
+        vm.job.append(f"insmod {dest} {params}".strip())
+
+
+def cmd_test(args):
+    vm = Vm(args)
+    vm.job.append("kmemleak-clear")
+    add_modules(vm, args)
+    vm.job.append("kunit")
+    progs = []
+    for path in args.selftest or []:
+        name = os.path.basename(path)
+        dest = vm.add_file(path, f"bin/{name}")
+        vm.job.append(f"run {name} {dest}")
+        progs.append(name)
+    for spec in reversed(args.module or []):
+        name = os.path.basename(spec.partition(":")[0]).removesuffix(".ko")
+        vm.job.append(f"rmmod {name}")
+    vm.job.append("kmemleak-scan")
+
+    log = open(args.log, "w") if args.log else None
+
+    def echo(line):
+        if log:
+            log.write(line + "\n")
+        if args.verbose:
+            print(line, flush=True)
+
+    lines = vm.boot(echo)
+    if log:
+        log.close()
+    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch)
+    for r in results:
+        print(r.line())
+    passed = sum(r.outcome == "pass" for r in results)
+    failed = sum(r.outcome == "fail" for r in results)
+    skipped = sum(r.outcome == "skip" for r in results)
+    if failed and not args.verbose:
+        print(f"# kernel log: {args.log or '(not kept: use --log)'}")
+    print(f"# {args.arch} VM: {vm.seconds:.1f} s")
+    if args.results:
+        with open(args.results, "a") as f:
+            f.writelines(r.line() + "\n" for r in results)
+    tail = f", {skipped} skipped" if skipped else ""
+    print(f"{passed} passed, {failed} failed{tail}")
+    return 1 if failed else 0
+
+
+def cmd_run(args):
+    if not args.program:
+        sys.exit("vmrun.py run: name a program to run in the VM")
+    vm = Vm(args)
+    add_modules(vm, args)
+    prog = args.program[0]
+    dest = vm.add_file(prog, f"bin/{os.path.basename(prog)}")
+    vm.job.append(" ".join(["run", "program", dest] + args.program[1:]))
+    state = {"status": None}
+
+    def echo(line):
+        words = marker(line)
+        if words and words[:2] == ["exit", "program"]:
+            state["status"] = words[2:]
+        if words is None or words[0] in ("insmod", "error"):
+            print(line, flush=True)
+
+    vm.boot(echo)
+    status = state["status"]
+    if vm.timed_out:
+        print(f"vmrun: the VM timed out after {vm.seconds:.0f} s", file=sys.stderr)
+        return 124
+    if not status:
+        print("vmrun: the program did not finish (see the kernel log above)", file=sys.stderr)
+        return 125
+    if status[0] == "status":
+        return int(status[1])
+    print(f"vmrun: the program ended with {' '.join(status)}", file=sys.stderr)
+    return 128 + int(status[1]) if status[0] == "signal" else 125
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", choices=["test", "run"])
+    p.add_argument("--arch", choices=sorted(ARCHES), default="x86_64")
+    p.add_argument("--kernel", required=True, help="the kernel's build tree")
+    p.add_argument("--init", required=True, help="the static init program")
+    p.add_argument("--module", action="append",
+                   help="PATH.ko[:PARAM=VALUE ...] to load, in order; repeatable")
+    p.add_argument("--selftest", action="append", help="a static kselftest program; repeatable")
+    p.add_argument("--expect-kunit", action="append", help="a KUnit suite that must run")
+    p.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds (default 600)")
+    p.add_argument("--cmdline", default="", help="more kernel command line")
+    p.add_argument("--log", help="write the console to this file")
+    p.add_argument("--results", help="append result lines to this file")
+    p.add_argument("--verbose", action="store_true", help="print the console as it comes")
+    p.add_argument("program", nargs=argparse.REMAINDER, help="run mode: program and arguments")
+    args = p.parse_args()
+    if args.program and args.program[0] == "--":
+        args.program = args.program[1:]
+    return cmd_test(args) if args.mode == "test" else cmd_run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
