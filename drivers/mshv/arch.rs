@@ -2,6 +2,8 @@
 
 //! Safe wrappers around the per-architecture assembly in `arch/<arch>/entry.S`.
 
+use kernel::prelude::*;
+
 use crate::ffi;
 
 /// Calls the assembly's ABI check, which returns the complement of `value`.

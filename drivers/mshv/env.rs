@@ -2,7 +2,10 @@
 
 //! What the kernel knows of the Microsoft hypervisor it runs on.
 
-use core::fmt;
+use kernel::{
+    fmt,
+    prelude::*, //
+};
 
 use crate::ffi;
 

@@ -12,7 +12,7 @@ APT_PACKAGES=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	rustc-web rust-web-src rustfmt-web rust-web-clippy
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	make flex bison bc libelf-dev libssl-dev cpio kmod perl python3 xz-utils
+	make rsync flex bison bc libelf-dev libssl-dev cpio kmod perl python3 xz-utils
 )
 # qemu-system-* must match the qemu-utils the machines ship (bookworm-backports).
 BACKPORTS_PACKAGES=(qemu-system-x86 qemu-system-arm)

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * PID 1 of the test VM. Mounts the pseudo file systems, then carries out /job, one command a
- * line, and powers the machine off. Everything it reports is a console line starting with
- * "MSHV-VM: ", which tools/vm/vmrun.py reads:
+ * line, and powers the machine off. Its reports are lines starting with "MSHV-VM: ", which
+ * tools/vm/vmrun.py reads on the console.
+ *
+ * Every line init prints, its reports and the programs' output alike, is written as one record
+ * to /dev/kmsg: the kernel orders it with its own messages, so no line on the console is ever
+ * split by another.
+ *
  *
  *   insmod PATH [PARAM=VALUE ...]  load a module (finit_module)
  *   rmmod NAME                     unload a module
  *   run NAME PATH [ARG ...]        run a program, its output on the console
- *   kunit                          print the results of every KUnit suite that ran
+ *   kunit [SUITE ...]              print the results of these KUnit suites (default: all)
  *   kmemleak-clear                 forget the leaks suspected so far
  *   kmemleak-scan                  wait until new objects are old enough, scan, print the report
  *
@@ -29,6 +34,56 @@
 #include <unistd.h>
 
 #define MAX_ARGS 64
+/* Longer lines are cut into records of this size; /dev/kmsg takes up to 1 KiB. */
+#define MAX_RECORD 900
+
+static int kmsg = -1;
+
+/* Prints one line (no newline in it) as one kernel log record, or on the console. */
+static void emit(const char *line, size_t len)
+{
+	char rec[MAX_RECORD + 8];
+
+	do {
+		size_t part = len > MAX_RECORD ? MAX_RECORD : len;
+		int n = snprintf(rec, sizeof(rec), "<5>%.*s", (int)part, line);
+
+		if (kmsg < 0 || write(kmsg, rec, n) < 0) {
+			if (write(STDOUT_FILENO, line, part) < 0 || write(STDOUT_FILENO, "\n", 1) < 0)
+				return;
+		}
+		line += part;
+		len -= part;
+	} while (len > 0);
+}
+
+/* Splits a stream into lines and emits each. Returns when the stream ends. */
+static void emit_stream(int fd)
+{
+	char buf[4096];
+	size_t used = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + used, sizeof(buf) - used)) > 0 || (n < 0 && errno == EINTR)) {
+		char *start = buf, *nl;
+
+		if (n < 0)
+			continue;
+		used += n;
+		while ((nl = memchr(start, '\n', used - (start - buf))) != NULL) {
+			emit(start, nl - start);
+			start = nl + 1;
+		}
+		used -= start - buf;
+		memmove(buf, start, used);
+		if (used == sizeof(buf)) {
+			emit(buf, used);
+			used = 0;
+		}
+	}
+	if (used)
+		emit(buf, used);
+}
 
 static void say(const char *fmt, ...)
 {
@@ -38,27 +93,20 @@ static void say(const char *fmt, ...)
 
 	n = snprintf(buf, sizeof(buf), "MSHV-VM: ");
 	va_start(ap, fmt);
-	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
-	/* One write per line, so a line is never split by our own output. */
-	if (write(STDOUT_FILENO, buf, n) < 0)
-		return;
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	emit(buf, n);
 }
 
 static void copy_file(const char *path)
 {
-	char buf[4096];
-	ssize_t n;
 	int fd = open(path, O_RDONLY);
 
 	if (fd < 0)
 		return;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (write(STDOUT_FILENO, buf, n) < 0)
-			break;
+	emit_stream(fd);
 	close(fd);
 }
 
@@ -121,20 +169,31 @@ static void do_rmmod(char **argv, int argc)
 
 static void do_run(char **argv, int argc)
 {
-	int status;
+	int status, out[2];
 	pid_t pid;
 
 	if (argc < 3) {
 		say("error run needs a name and a path");
 		return;
 	}
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		say("exit %s error %d", argv[1], errno);
+		return;
+	}
 	say("run %s", argv[1]);
 	pid = fork();
 	if (pid == 0) {
+		/* dup2 clears O_CLOEXEC on the copies. */
+		dup2(out[1], STDOUT_FILENO);
+		dup2(out[1], STDERR_FILENO);
 		execv(argv[2], argv + 2);
 		fprintf(stderr, "exec %s: %s\n", argv[2], strerror(errno));
 		_exit(127);
 	}
+	close(out[1]);
+	if (pid > 0)
+		emit_stream(out[0]);
+	close(out[0]);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
 		say("exit %s error %d", argv[1], errno);
 		return;
@@ -145,25 +204,40 @@ static void do_run(char **argv, int argc)
 		say("exit %s signal %d", argv[1], WTERMSIG(status));
 }
 
-static void do_kunit(void)
-{
-	const char *base = "/sys/kernel/debug/kunit";
-	struct dirent *de;
-	char path[512];
-	DIR *dir = opendir(base);
+#define KUNIT_DIR "/sys/kernel/debug/kunit"
 
-	if (!dir) {
-		say("kunit-none %s: %s", base, strerror(errno));
+static void kunit_suite(const char *suite)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), KUNIT_DIR "/%s/results", suite);
+	if (access(path, R_OK) != 0) {
+		say("kunit-missing %s", suite);
 		return;
 	}
-	while ((de = readdir(dir)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/results", base, de->d_name);
-		say("kunit-begin %s", de->d_name);
-		copy_file(path);
-		say("kunit-end %s", de->d_name);
+	say("kunit-begin %s", suite);
+	copy_file(path);
+	say("kunit-end %s", suite);
+}
+
+static void do_kunit(char **argv, int argc)
+{
+	struct dirent *de;
+	DIR *dir;
+
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++)
+			kunit_suite(argv[i]);
+		return;
 	}
+	dir = opendir(KUNIT_DIR);
+	if (!dir) {
+		say("kunit-missing " KUNIT_DIR);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			kunit_suite(de->d_name);
 	closedir(dir);
 }
 
@@ -216,7 +290,7 @@ static void run_job(const char *path)
 		else if (!strcmp(argv[0], "run"))
 			do_run(argv, argc);
 		else if (!strcmp(argv[0], "kunit"))
-			do_kunit();
+			do_kunit(argv, argc);
 		else if (!strcmp(argv[0], "kmemleak-clear"))
 			do_kmemleak(0);
 		else if (!strcmp(argv[0], "kmemleak-scan"))
@@ -239,7 +313,7 @@ int main(void)
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
 
-	/* The console is our stdout and stderr, and the programs' too. */
+	/* The console is our stdout and stderr, for when /dev/kmsg cannot be written. */
 	int fd = open("/dev/console", O_RDWR);
 
 	if (fd >= 0) {
@@ -249,6 +323,7 @@ int main(void)
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
+	kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	setenv("PATH", "/bin", 1);
 	setenv("HOME", "/tmp", 1);
 	setenv("TMPDIR", "/tmp", 1);

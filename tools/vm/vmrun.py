@@ -6,7 +6,8 @@ Two modes:
 
   vmrun.py test ...   load modules, collect KUnit and kselftest results, scan the kernel log;
                       prints one line per result and ends with "N passed, N failed".
-  vmrun.py run ...    load modules and run one program; prints its output and the kernel log
+  vmrun.py run ... -- PROGRAM [ARG...]
+                      load modules and run one program; prints its output and the kernel log
                       and exits with the program's status.
 
 The VM's PID 1 is tools/vm/init.c, which carries out a job file and reports on the console with
@@ -17,7 +18,6 @@ import argparse
 import os
 import re
 import selectors
-import shlex
 import stat
 import subprocess
 import sys
@@ -101,6 +101,7 @@ class Vm:
         self.arch = ARCHES[args.arch]
         self.files = [("bin", None, 0o755), ("lib", None, 0o755)]
         self.job = []
+        self.boot_seconds = None
 
     def add_file(self, host_path, dest):
         self.files.append((dest, host_path, 0o755))
@@ -119,8 +120,9 @@ class Vm:
         """Boots, returns the console lines. echo(line) is called for every line as it comes."""
         with tempfile.TemporaryDirectory(prefix="mshv-vm-") as workdir:
             cpio = self.build_initramfs(workdir)
+            # printk.devkmsg=on: init writes every line it prints to /dev/kmsg, unthrottled.
             cmdline = (f"console={self.arch['console']} panic=-1 oops=panic "
-                       f"panic_on_warn=0 {self.arch['cmdline']} {self.args.cmdline}")
+                       f"printk.devkmsg=on {self.arch['cmdline']} {self.args.cmdline}")
             cmd = self.arch["qemu"] + [
                 "-accel", "tcg", "-m", str(self.args.memory), "-smp", "2",
                 "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
@@ -155,6 +157,8 @@ class Vm:
             for raw in complete:
                 line = raw.decode("utf-8", "replace").rstrip("\r")
                 lines.append(line)
+                if self.boot_seconds is None and MARK + "start" in line:
+                    self.boot_seconds = time.monotonic() - start
                 echo(line)
         proc.wait()
         if buf:
@@ -244,9 +248,11 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
             results += tap
             end = marker(lines[i]) if i < len(lines) else None
             status = " ".join(end[2:]) if end else "missing"
-            if status != "status 0" and not any(r.outcome == "fail" for r in tap):
+            if status == "status 4" and not tap:
+                results.append(Result(f"selftest.{prog}", "skip", "the program skipped itself"))
+            elif status != "status 0" and not any(r.outcome == "fail" for r in tap):
                 results.append(Result(f"selftest.{prog}", "fail", f"exit {status}"))
-            if not tap:
+            if not tap and status != "status 4":
                 results.append(Result(f"selftest.{prog}", "fail", "no TAP results"))
         elif kind == "kmemleak-begin":
             i += 1
@@ -256,6 +262,9 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
                 i += 1
         elif kind in ("insmod", "rmmod") and "failed" in words:
             results.append(Result(f"vm.{arch}.{kind}", "fail", " ".join(words[1:])))
+        elif kind == "kunit-missing":
+            results.append(Result(f"kunit.{words[1]}", "fail", "no results: the suite did not run"))
+            kunit_seen.add(words[1])
         elif kind == "error":
             results.append(Result(f"vm.{arch}.init", "fail", " ".join(words[1:])))
         elif kind == "done":
@@ -288,7 +297,7 @@ def cmd_test(args):
     vm = Vm(args)
     vm.job.append("kmemleak-clear")
     add_modules(vm, args)
-    vm.job.append("kunit")
+    vm.job.append(" ".join(["kunit"] + (args.expect_kunit or [])))
     progs = []
     for path in args.selftest or []:
         name = os.path.basename(path)
@@ -319,7 +328,8 @@ def cmd_test(args):
     skipped = sum(r.outcome == "skip" for r in results)
     if failed and not args.verbose:
         print(f"# kernel log: {args.log or '(not kept: use --log)'}")
-    print(f"# {args.arch} VM: {vm.seconds:.1f} s")
+    boot = f"{vm.boot_seconds:.1f} s" if vm.boot_seconds is not None else "did not boot"
+    print(f"# {args.arch} VM: boot to init {boot}, whole run {vm.seconds:.1f} s")
     if args.results:
         with open(args.results, "a") as f:
             f.writelines(r.line() + "\n" for r in results)
@@ -376,10 +386,13 @@ def main():
     p.add_argument("--log", help="write the console to this file")
     p.add_argument("--results", help="append result lines to this file")
     p.add_argument("--verbose", action="store_true", help="print the console as it comes")
-    p.add_argument("program", nargs=argparse.REMAINDER, help="run mode: program and arguments")
-    args = p.parse_args()
-    if args.program and args.program[0] == "--":
-        args.program = args.program[1:]
+    argv = sys.argv[1:]
+    program = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, program = argv[:cut], argv[cut + 1:]
+    args = p.parse_args(argv)
+    args.program = program
     return cmd_test(args) if args.mode == "test" else cmd_run(args)
 
 

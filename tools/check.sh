@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# `make check`: every build, check and test, on x86_64 and arm64. Sets up whatever is missing
+# first. Each step adds "PASS name" / "FAIL name: why" / "SKIP name: why" lines to a results
+# file; the last line printed is the total, "N passed, N failed".
+#
+#   tools/check.sh            everything
+#   ARCHES=x86_64 tools/check.sh   one arch only
+set -uo pipefail
+source "$(dirname "$0")/setup/env.sh"
+
+ARCHES=${ARCHES:-x86_64 arm64}
+mkdir -p "$MSHV_ROOT/build"
+results="$MSHV_ROOT/build/results.txt"
+logs="$MSHV_ROOT/build/logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+: >"$results"
+started=$SECONDS
+
+# step NAME COMMAND...: runs a command with its output in build/logs/NAME.log; one result line.
+step() {
+	local name=$1
+	shift
+	local t=$SECONDS
+	if "$@" >"$logs/$name.log" 2>&1; then
+		echo "PASS $name" >>"$results"
+		log "PASS $name ($((SECONDS - t)) s)"
+	else
+		echo "FAIL $name: see build/logs/$name.log" >>"$results"
+		log "FAIL $name ($((SECONDS - t)) s), last lines of build/logs/$name.log:"
+		tail -n 20 "$logs/$name.log" | sed 's/^/    /' >&2
+		return 1
+	fi
+}
+
+# Result lines produced by a tool itself (it appends to $results).
+tool() {
+	local name=$1
+	shift
+	local t=$SECONDS
+	if "$@" >"$logs/$name.log" 2>&1; then
+		log "ok $name ($((SECONDS - t)) s)"
+	else
+		log "FAIL in $name ($((SECONDS - t)) s):"
+		grep -E '^(FAIL|# )' "$logs/$name.log" | sed 's/^/    /' >&2
+		grep -q "^FAIL" "$logs/$name.log" || echo "FAIL $name: see build/logs/$name.log" >>"$results"
+	fi
+}
+
+style_rustfmt() {
+	local ksrc
+	ksrc=$(cat "$MSHV_CACHE/src/current")
+	git -C "$MSHV_ROOT" ls-files -co --exclude-standard '*.rs' |
+		(cd "$MSHV_ROOT" && xargs /usr/bin/rustfmt --check --config-path "$ksrc/.rustfmt.toml")
+}
+
+style_checkpatch() {
+	local ksrc files
+	ksrc=$(cat "$MSHV_CACHE/src/current")
+	files=$(git -C "$MSHV_ROOT" ls-files -co --exclude-standard '*.c' '*.h' '*.S')
+	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet \
+		--ignore SPDX_LICENSE_TAG -f $files)
+}
+
+# The runner must fail a run with a failing KUnit case and a WARN, and pass it without them.
+runner_selftest() {
+	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
+	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
+	local ko="$out/vmrun-selftest/vmrun_selftest.ko"
+	local vmrun=("$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --kernel "$kobj"
+		--init "$out/init" --expect-kunit vmrun_selftest)
+
+	if "${vmrun[@]}" --module "$ko" --log "$logs/runner-clean.console" \
+		>"$logs/runner-clean.log" 2>&1; then
+		echo "PASS runner.$arch.passes-a-clean-run" >>"$results"
+	else
+		echo "FAIL runner.$arch.passes-a-clean-run: see build/logs/runner-clean.log" >>"$results"
+	fi
+
+	local bad="$logs/runner-bad.log"
+	if "${vmrun[@]}" --module "$ko:fail_kunit=1 warn=1" --log "$logs/runner-bad.console" \
+		>"$bad" 2>&1; then
+		echo "FAIL runner.$arch.fails-a-bad-run: the runner passed it" >>"$results"
+		return
+	fi
+	if grep -q '^FAIL kunit.vmrun_selftest.passes_unless_told_to_fail' "$bad"; then
+		echo "PASS runner.$arch.catches-failing-kunit" >>"$results"
+	else
+		echo "FAIL runner.$arch.catches-failing-kunit: see $bad" >>"$results"
+	fi
+	if grep -q "^FAIL vm.$arch.kernel-log: .*WARNING: " "$bad"; then
+		echo "PASS runner.$arch.catches-warn" >>"$results"
+	else
+		echo "FAIL runner.$arch.catches-warn: see $bad" >>"$results"
+	fi
+}
+
+vm_tests() {
+	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj suites
+	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
+	suites=$(grep -rhoE '#\[kunit_tests\(\w+\)\]' "$MSHV_ROOT/drivers" | sed -E 's/.*\((\w+)\).*/\1/')
+	local args=() s p
+	for s in $suites; do args+=(--expect-kunit "$s"); done
+	for p in "$out"/selftests/*; do args+=(--selftest "$p"); done
+	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --kernel "$kobj" --init "$out/init" \
+		--module "$out/mshv/mshv_rs.ko" --log "$logs/vm-$arch.console" --results "$results" \
+		"${args[@]}"
+}
+
+step setup "$MSHV_ROOT/tools/setup/setup.sh" all || {
+	echo "0 passed, 1 failed"
+	exit 1
+}
+tool kconfig "$MSHV_ROOT/tools/kconfig-check.sh" "$results"
+step style.rustfmt style_rustfmt
+step style.checkpatch style_checkpatch
+for arch in $ARCHES; do
+	step "build.$arch.module" "$MSHV_ROOT/tools/build.sh" "$arch" module
+	step "build.$arch.clippy" "$MSHV_ROOT/tools/build.sh" "$arch" clippy
+	step "build.$arch.userspace" "$MSHV_ROOT/tools/build.sh" "$arch" init selftests
+	if grep -q "^FAIL build.$arch" "$results"; then
+		echo "SKIP vm.$arch: the $arch build failed" >>"$results"
+		continue
+	fi
+	tool "vm-$arch" vm_tests "$arch"
+done
+# The runner's own test, on the first arch (its logic does not depend on the arch).
+first=${ARCHES%% *}
+if step "build.$first.runner-module" "$MSHV_ROOT/tools/build.sh" "$first" runner-module; then
+	runner_selftest "$first"
+fi
+
+echo
+echo "Results (details in build/logs/):"
+grep -v '^PASS' "$results" | sed 's/^/  /'
+passed=$(grep -c '^PASS' "$results")
+failed=$(grep -c '^FAIL' "$results")
+skipped=$(grep -c '^SKIP' "$results")
+echo "  $passed results passed; make check took $((SECONDS - started)) s"
+tail=""
+[ "$skipped" -gt 0 ] && tail=", $skipped skipped"
+echo "$passed passed, $failed failed$tail"
+[ "$failed" -eq 0 ]
