@@ -58,8 +58,7 @@ style_checkpatch() {
 	local ksrc files
 	ksrc=$(cat "$MSHV_CACHE/src/current")
 	files=$(git -C "$MSHV_ROOT" ls-files -co --exclude-standard '*.c' '*.h' '*.S')
-	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet \
-		--ignore SPDX_LICENSE_TAG -f $files)
+	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet -f $files)
 }
 
 # The runner must fail a run with a failing KUnit case and a WARN, and pass it without them.

@@ -21,7 +21,13 @@ mod tests {
 
     #[test]
     fn abi_check_round_trips() {
-        for value in [0u64, 1, 0x8000_0000_0000_0001, u64::MAX, 0x0123_4567_89ab_cdef] {
+        for value in [
+            0u64,
+            1,
+            0x8000_0000_0000_0001,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+        ] {
             assert_eq!(abi_check(value), !value);
         }
     }

@@ -75,10 +75,22 @@ mod tests {
 
     #[test]
     fn decodes_every_shim_value() {
-        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_NONE), PartitionType::NoHypervisor);
-        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_GUEST), PartitionType::Guest);
-        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_ROOT), PartitionType::Root);
-        assert_eq!(PartitionType::from_shim(ffi::MSHV_SHIM_HV_L1VH), PartitionType::L1vh);
+        assert_eq!(
+            PartitionType::from_shim(ffi::MSHV_SHIM_HV_NONE),
+            PartitionType::NoHypervisor
+        );
+        assert_eq!(
+            PartitionType::from_shim(ffi::MSHV_SHIM_HV_GUEST),
+            PartitionType::Guest
+        );
+        assert_eq!(
+            PartitionType::from_shim(ffi::MSHV_SHIM_HV_ROOT),
+            PartitionType::Root
+        );
+        assert_eq!(
+            PartitionType::from_shim(ffi::MSHV_SHIM_HV_L1VH),
+            PartitionType::L1vh
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ static void emit(const char *line, size_t len)
 		int n = snprintf(rec, sizeof(rec), "<5>%.*s", (int)part, line);
 
 		if (kmsg < 0 || write(kmsg, rec, n) < 0) {
-			if (write(STDOUT_FILENO, line, part) < 0 || write(STDOUT_FILENO, "\n", 1) < 0)
+			rec[n] = '\n';
+			if (write(STDOUT_FILENO, rec + 3, n - 2) < 0)
 				return;
 		}
 		line += part;

@@ -29,7 +29,7 @@ int main(void)
 		rec[n] = '\0';
 		/* A record is "prio,seq,time,flags;text\n". */
 		text = strchr(rec, ';');
-		if (text && strstr(text, "mshv"))
+		if (text && !strncmp(text + 1, "mshv_rs:", 8))
 			fputs(text + 1, stdout);
 	}
 	if (fd >= 0)

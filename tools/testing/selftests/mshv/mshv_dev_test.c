@@ -58,12 +58,13 @@ TEST(module_is_mshv_rs)
 
 TEST_F(dev, unknown_commands_are_enotty)
 {
-	for (size_t i = 0; i < sizeof(foreign_cmds) / sizeof(foreign_cmds[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(foreign_cmds); i++) {
+		unsigned long cmd = foreign_cmds[i];
 		uint64_t buf[8] = { 0 };
 
 		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, foreign_cmds[i], buf)) TH_LOG("cmd %#lx", foreign_cmds[i]);
-		EXPECT_EQ(ENOTTY, errno) TH_LOG("cmd %#lx", foreign_cmds[i]);
+		EXPECT_EQ(-1, ioctl(self->fd, cmd, buf)) TH_LOG("cmd %#lx", cmd);
+		EXPECT_EQ(ENOTTY, errno) TH_LOG("cmd %#lx", cmd);
 	}
 }
 
