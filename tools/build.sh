@@ -10,8 +10,10 @@ source "$(dirname "$0")/setup/env.sh"
 arch=${1:?usage: $0 ARCH [what...]}
 shift
 kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
-[ -f "$kobj/.mshv-built" ] || die "no $arch test kernel: run tools/setup/setup.sh kernel $arch"
 ksrc=$(cat "$MSHV_CACHE/src/current")
+need_kernel() {
+	[ -f "$kobj/.mshv-built" ] || die "no $arch test kernel: run tools/setup/setup.sh kernel $arch"
+}
 out="$MSHV_ROOT/build/$arch"
 mkdir -p "$out"
 
@@ -24,6 +26,7 @@ esac
 kbuild() {
 	local src=$1 dst=$2
 	shift 2
+	need_kernel
 	mkdir -p "$dst"
 	# shellcheck disable=SC2046
 	make -s -C "$kobj" M="$src" MO="$dst" ARCH="$(karch "$arch")" $(kmake_args) \
@@ -44,6 +47,7 @@ build_init() {
 
 # The kernel's uapi headers for this arch, for user-space programs.
 build_headers() {
+	need_kernel
 	[ -f "$out/usr/.stamp-$(basename "$kobj")" ] && return
 	rm -rf "$out/usr"
 	# shellcheck disable=SC2046

@@ -111,11 +111,15 @@ step_source() {
 
 ksrc() { cat "$MSHV_CACHE/src/current"; }
 
-# The fragments that make up an arch's test kernel configuration.
+# The fragments that make up an arch's test kernel configuration. MSHV_KERNEL_VARIANT=base
+# leaves the debugging out (only to measure what the debugging costs).
 fragments() {
-	echo "$MSHV_ROOT/tools/configs/common.config"
-	echo "$MSHV_ROOT/tools/configs/debug.config"
-	echo "$MSHV_ROOT/tools/configs/$1.config"
+	local c="$MSHV_ROOT/tools/configs"
+	echo "$c/common.config"
+	[ "${MSHV_KERNEL_VARIANT:-}" = base ] || echo "$c/debug.config"
+	echo "$c/$1.config"
+	[ "${MSHV_KERNEL_VARIANT:-}" = base ] || [ ! -f "$c/debug-$1.config" ] ||
+		echo "$c/debug-$1.config"
 }
 
 # The cache key of a test kernel: kernel version, fragments and toolchain.
@@ -133,7 +137,7 @@ kernel_key() {
 }
 
 # Prints the object tree of the test kernel for an arch (built or not).
-kernel_dir() { echo "$MSHV_CACHE/build/$1-$(kernel_key "$1")"; }
+kernel_dir() { echo "$MSHV_CACHE/build/$1${MSHV_KERNEL_VARIANT:+-$MSHV_KERNEL_VARIANT}-$(kernel_key "$1")"; }
 
 step_kernel() {
 	local arch=$1 src obj
