@@ -29,22 +29,24 @@ report() {
 	[ "$1" = PASS ] || failed=1
 }
 
-# $1: test name, $2: kernel ARCH, $3: fragment lines. Leaves the resulting .config in $work/$1.
+# $1: test name, $2: kernel ARCH, $3: fragment lines. Leaves the resulting config in
+# $work/$1.config. One object tree serves every run, so conf is built once.
 configure() {
-	local name=$1 arch=$2 obj="$work/$1"
+	local name=$1 arch=$2 obj="$work/obj"
 	mkdir -p "$obj"
-	printf '%s\n' "$3" >"$obj/fragment"
+	printf '%s\n' "$3" >"$work/$name.fragment"
 	# shellcheck disable=SC2046
 	if ! make -s -C "$ksrc" O="$obj" ARCH="$arch" $(kmake_args) \
-		KBUILD_KCONFIG="$work/Kconfig" KCONFIG_ALLCONFIG="$obj/fragment" \
-		allnoconfig >"$obj/log" 2>&1; then
-		report FAIL "kconfig.$name: conf failed: $(tail -n 3 "$obj/log" | tr '\n' ' ')"
+		KBUILD_KCONFIG="$work/Kconfig" KCONFIG_ALLCONFIG="$work/$name.fragment" \
+		allnoconfig >"$work/$name.log" 2>&1; then
+		report FAIL "kconfig.$name: conf failed: $(tail -n 3 "$work/$name.log" | tr '\n' ' ')"
 		return 1
 	fi
+	cp "$obj/.config" "$work/$name.config"
 }
 
-has() { grep -qxF "$2" "$work/$1/.config"; }
-lacks() { ! grep -q "^$2[= ]" "$work/$1/.config" && ! grep -q "^# $2 is not set" "$work/$1/.config"; }
+has() { grep -qxF "$2" "$work/$1.config"; }
+lacks() { ! grep -q "^$2[= ]" "$work/$1.config" && ! grep -q "^# $2 is not set" "$work/$1.config"; }
 
 base="CONFIG_MODULES=y
 CONFIG_RUST=y

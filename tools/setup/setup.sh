@@ -2,7 +2,7 @@
 # Installs everything the project needs on a fresh Debian bookworm machine and builds the test
 # kernels. Idempotent: each step is skipped when its result is already in the cache.
 #
-#   tools/setup/setup.sh [packages|bindgen|source|kernel ARCH|all]
+#   tools/setup/setup.sh [packages|bindgen|source|toolchain|kernel ARCH|kernels ARCH...|all]
 #
 # The cache lives in ${XDG_CACHE_HOME:-$HOME/.cache}/mshv-rs (override with MSHV_CACHE).
 set -euo pipefail
@@ -144,6 +144,10 @@ step_kernel() {
 	step_toolchain
 	src=$(ksrc)
 	obj=$(kernel_dir "$arch")
+	# One build of a kernel at a time (make run and make check may start together).
+	mkdir -p "$MSHV_CACHE/build"
+	exec 9>"$MSHV_CACHE/build/.lock-$arch"
+	flock 9
 	if [ -f "$obj/.mshv-built" ]; then
 		echo "$obj" >"$MSHV_CACHE/build/$arch.current"
 		return
@@ -202,11 +206,15 @@ main() {
 	kernel) step_kernel "${2:?arch}" ;;
 	kernel-dir) kernel_dir "${2:?arch}" ;;
 	toolchain) step_toolchain ;;
+	kernels)
+		shift
+		for arch in "$@"; do step_kernel "$arch"; done
+		;;
 	all)
 		step_kernel x86_64
 		step_kernel arm64
 		;;
-	*) die "usage: $0 [packages|bindgen|source|toolchain|kernel ARCH|all]" ;;
+	*) die "usage: $0 [packages|bindgen|source|toolchain|kernel ARCH|kernels ARCH...|all]" ;;
 	esac
 }
 
