@@ -75,22 +75,14 @@ mod tests {
 
     #[test]
     fn decodes_every_shim_value() {
-        assert_eq!(
-            PartitionType::from_shim(ffi::MSHV_SHIM_HV_NONE),
-            PartitionType::NoHypervisor
-        );
-        assert_eq!(
-            PartitionType::from_shim(ffi::MSHV_SHIM_HV_GUEST),
-            PartitionType::Guest
-        );
-        assert_eq!(
-            PartitionType::from_shim(ffi::MSHV_SHIM_HV_ROOT),
-            PartitionType::Root
-        );
-        assert_eq!(
-            PartitionType::from_shim(ffi::MSHV_SHIM_HV_L1VH),
-            PartitionType::L1vh
-        );
+        for (value, expected) in [
+            (ffi::MSHV_SHIM_HV_NONE, PartitionType::NoHypervisor),
+            (ffi::MSHV_SHIM_HV_GUEST, PartitionType::Guest),
+            (ffi::MSHV_SHIM_HV_ROOT, PartitionType::Root),
+            (ffi::MSHV_SHIM_HV_L1VH, PartitionType::L1vh),
+        ] {
+            assert_eq!(PartitionType::from_shim(value), expected);
+        }
     }
 
     #[test]
