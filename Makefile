@@ -17,8 +17,13 @@ MSHV_KCONFIG := CONFIG_MSHV_RUST=m
 
 all: modules
 
-modules clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MSHV_KCONFIG) $@
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MSHV_KCONFIG) modules
+
+# Removes what `make modules` left in the source tree and the project's build/ directory.
+clean:
+	if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -rf build
 
 setup:
 	tools/setup/setup.sh all
