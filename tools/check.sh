@@ -61,7 +61,8 @@ style_checkpatch() {
 	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet -f $files)
 }
 
-# The runner must fail a run with a failing KUnit case and a WARN, and pass it without them.
+# The runner must fail a run with a failing KUnit case, a WARN and a leak, naming each, and pass
+# it without them.
 runner_selftest() {
 	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
@@ -77,7 +78,7 @@ runner_selftest() {
 	fi
 
 	local bad="$logs/runner-bad.log"
-	if "${vmrun[@]}" --module "$ko:fail_kunit=1 warn=1" --log "$logs/runner-bad.console" \
+	if "${vmrun[@]}" --module "$ko:fail_kunit=1 warn=1 leak=1" --log "$logs/runner-bad.console" \
 		>"$bad" 2>&1; then
 		echo "FAIL runner.$arch.fails-a-bad-run: the runner passed it" >>"$results"
 		return
@@ -91,6 +92,11 @@ runner_selftest() {
 		echo "PASS runner.$arch.catches-warn" >>"$results"
 	else
 		echo "FAIL runner.$arch.catches-warn: see $bad" >>"$results"
+	fi
+	if grep -q "^FAIL vm.$arch.kmemleak: .*unreferenced object" "$bad"; then
+		echo "PASS runner.$arch.catches-leak" >>"$results"
+	else
+		echo "FAIL runner.$arch.catches-leak: see $bad" >>"$results"
 	fi
 }
 

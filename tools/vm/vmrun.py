@@ -217,6 +217,7 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
     done = False
     problems = []
     leaks = []
+    kmemleak = None  # None: no scan report; else the scan's status
     while i < len(lines):
         words = marker(lines[i])
         if words is None:
@@ -254,7 +255,10 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
                 results.append(Result(f"selftest.{prog}", "fail", f"exit {status}"))
             if not tap and status != "status 4":
                 results.append(Result(f"selftest.{prog}", "fail", "no TAP results"))
+        elif kind == "kmemleak-off":
+            kmemleak = "off"
         elif kind == "kmemleak-begin":
+            kmemleak = words[1] if len(words) > 1 else "?"
             i += 1
             while i < len(lines) and marker(lines[i]) != ["kmemleak-end"]:
                 if lines[i].strip():
@@ -281,8 +285,13 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
         results.append(Result(f"vm.{arch}.boot", "fail", "the VM stopped before its job ended"))
     results.append(Result(f"vm.{arch}.kernel-log", "fail" if problems else "pass",
                           "; ".join(problems[:5])))
-    results.append(Result(f"vm.{arch}.kmemleak", "fail" if leaks else "pass",
-                          " | ".join(leaks[:6])))
+    if kmemleak == "off":
+        results.append(Result(f"vm.{arch}.kmemleak", "skip", "the kernel has no kmemleak"))
+    elif kmemleak != "0":
+        results.append(Result(f"vm.{arch}.kmemleak", "fail", f"no scan (status {kmemleak})"))
+    else:
+        results.append(Result(f"vm.{arch}.kmemleak", "fail" if leaks else "pass",
+                              " | ".join(leaks[:6])))
     return results
 
 

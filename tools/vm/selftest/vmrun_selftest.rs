@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Misbehaves on request, so that the VM runner's own test can show that a failing KUnit case
-//! and a kernel warning each turn a run red. Loaded with no parameters, it is well behaved.
+//! Misbehaves on request, so that the VM runner's own test can show that a failing KUnit case,
+//! a kernel warning and a memory leak each turn a run red. Loaded with no parameters, it is well
+//! behaved.
 
 use kernel::prelude::*;
 
@@ -20,6 +21,10 @@ module! {
             default: false,
             description: "WARN when loaded",
         },
+        leak: bool {
+            default: false,
+            description: "Leak an allocation when loaded",
+        },
     },
 }
 
@@ -36,9 +41,19 @@ impl kernel::Module for VmrunSelftest {
 #[kunit_tests(vmrun_selftest)]
 mod tests {
     use super::module_parameters;
+    use kernel::prelude::*;
 
     #[test]
     fn passes_unless_told_to_fail() {
         assert!(!module_parameters::fail_kunit.value());
+    }
+
+    #[test]
+    fn leaks_when_told_to() -> Result {
+        if module_parameters::leak.value() {
+            // Drops the only pointer to the allocation: kmemleak must report it.
+            let _ = KBox::into_raw(KBox::new([0x6bu8; 64], GFP_KERNEL)?);
+        }
+        Ok(())
     }
 }
