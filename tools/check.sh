@@ -83,17 +83,17 @@ runner_selftest() {
 		echo "FAIL runner.$arch.fails-a-bad-run: the runner passed it" >>"$results"
 		return
 	fi
-	if grep -q '^FAIL kunit.vmrun_selftest.passes_unless_told_to_fail' "$bad"; then
+	if grep -q "^FAIL $arch.kunit.vmrun_selftest.passes_unless_told_to_fail" "$bad"; then
 		echo "PASS runner.$arch.catches-failing-kunit" >>"$results"
 	else
 		echo "FAIL runner.$arch.catches-failing-kunit: see $bad" >>"$results"
 	fi
-	if grep -q "^FAIL vm.$arch.kernel-log: .*WARNING: " "$bad"; then
+	if grep -q "^FAIL $arch.kernel-log: .*WARNING: " "$bad"; then
 		echo "PASS runner.$arch.catches-warn" >>"$results"
 	else
 		echo "FAIL runner.$arch.catches-warn: see $bad" >>"$results"
 	fi
-	if grep -q "^FAIL vm.$arch.kmemleak: .*unreferenced object" "$bad"; then
+	if grep -q "^FAIL $arch.kmemleak: .*unreferenced object" "$bad"; then
 		echo "PASS runner.$arch.catches-leak" >>"$results"
 	else
 		echo "FAIL runner.$arch.catches-leak: see $bad" >>"$results"

@@ -175,7 +175,7 @@ def marker(line):
     return line[i + len(MARK):].split() if i >= 0 else None
 
 
-def parse_ktap(name, text_lines):
+def parse_ktap(arch, name, text_lines):
     """Results of one KUnit suite's debugfs results file."""
     results = []
     for line in text_lines:
@@ -183,17 +183,17 @@ def parse_ktap(name, text_lines):
         if not m or m.group(3) == name:
             continue
         outcome, _, case, rest = m.groups()
-        full = f"kunit.{name}.{case}"
+        full = f"{arch}.kunit.{name}.{case}"
         if "# SKIP" in rest:
             results.append(Result(full, "skip", rest.split("# SKIP", 1)[1].strip()))
         else:
             results.append(Result(full, "pass" if outcome == "ok" else "fail"))
     if not results:
-        results.append(Result(f"kunit.{name}", "fail", "no test cases in the results"))
+        results.append(Result(f"{arch}.kunit.{name}", "fail", "no test cases in the results"))
     return results
 
 
-def parse_tap(prog, text_lines):
+def parse_tap(arch, prog, text_lines):
     """Results of a kselftest program's TAP output."""
     results = []
     for line in text_lines:
@@ -201,7 +201,7 @@ def parse_tap(prog, text_lines):
         if not m or line.startswith(" "):
             continue
         outcome, _, case, rest = m.groups()
-        full = f"selftest.{prog}.{case}"
+        full = f"{arch}.selftest.{prog}.{case}"
         if "# SKIP" in rest:
             results.append(Result(full, "skip", rest.split("# SKIP", 1)[1].strip() or "skipped"))
         else:
@@ -234,7 +234,7 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
                 body.append(lines[i])
                 i += 1
             kunit_seen.add(suite)
-            results += parse_ktap(suite, body)
+            results += parse_ktap(arch, suite, body)
         elif kind == "run":
             prog = words[1]
             body = []
@@ -245,16 +245,16 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
                 body.append(lines[i])
                 i += 1
             progs_seen.add(prog)
-            tap = parse_tap(prog, body)
+            tap = parse_tap(arch, prog, body)
             results += tap
             end = marker(lines[i]) if i < len(lines) else None
             status = " ".join(end[2:]) if end else "missing"
             if status == "status 4" and not tap:
-                results.append(Result(f"selftest.{prog}", "skip", "the program skipped itself"))
+                results.append(Result(f"{arch}.selftest.{prog}", "skip", "the program skipped itself"))
             elif status != "status 0" and not any(r.outcome == "fail" for r in tap):
-                results.append(Result(f"selftest.{prog}", "fail", f"exit {status}"))
+                results.append(Result(f"{arch}.selftest.{prog}", "fail", f"exit {status}"))
             if not tap and status != "status 4":
-                results.append(Result(f"selftest.{prog}", "fail", "no TAP results"))
+                results.append(Result(f"{arch}.selftest.{prog}", "fail", "no TAP results"))
         elif kind == "kmemleak-off":
             kmemleak = "off"
         elif kind == "kmemleak-begin":
@@ -265,32 +265,32 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
                     leaks.append(lines[i].rstrip())
                 i += 1
         elif kind in ("insmod", "rmmod") and "failed" in words:
-            results.append(Result(f"vm.{arch}.{kind}", "fail", " ".join(words[1:])))
+            results.append(Result(f"{arch}.{kind}", "fail", " ".join(words[1:])))
         elif kind == "kunit-missing":
-            results.append(Result(f"kunit.{words[1]}", "fail", "no results: the suite did not run"))
+            results.append(Result(f"{arch}.kunit.{words[1]}", "fail", "no results: the suite did not run"))
             kunit_seen.add(words[1])
         elif kind == "error":
-            results.append(Result(f"vm.{arch}.init", "fail", " ".join(words[1:])))
+            results.append(Result(f"{arch}.init", "fail", " ".join(words[1:])))
         elif kind == "done":
             done = True
         i += 1
 
     for suite in sorted(set(expect_suites) - kunit_seen):
-        results.append(Result(f"kunit.{suite}", "fail", "suite did not run"))
+        results.append(Result(f"{arch}.kunit.{suite}", "fail", "suite did not run"))
     for prog in sorted(set(expect_progs) - progs_seen):
-        results.append(Result(f"selftest.{prog}", "fail", "did not run"))
+        results.append(Result(f"{arch}.selftest.{prog}", "fail", "did not run"))
     if vm.timed_out:
-        results.append(Result(f"vm.{arch}.boot", "fail", f"timed out after {vm.seconds:.0f} s"))
+        results.append(Result(f"{arch}.boot", "fail", f"timed out after {vm.seconds:.0f} s"))
     elif not done:
-        results.append(Result(f"vm.{arch}.boot", "fail", "the VM stopped before its job ended"))
-    results.append(Result(f"vm.{arch}.kernel-log", "fail" if problems else "pass",
+        results.append(Result(f"{arch}.boot", "fail", "the VM stopped before its job ended"))
+    results.append(Result(f"{arch}.kernel-log", "fail" if problems else "pass",
                           "; ".join(problems[:5])))
     if kmemleak == "off":
-        results.append(Result(f"vm.{arch}.kmemleak", "skip", "the kernel has no kmemleak"))
+        results.append(Result(f"{arch}.kmemleak", "skip", "the kernel has no kmemleak"))
     elif kmemleak != "0":
-        results.append(Result(f"vm.{arch}.kmemleak", "fail", f"no scan (status {kmemleak})"))
+        results.append(Result(f"{arch}.kmemleak", "fail", f"no scan (status {kmemleak})"))
     else:
-        results.append(Result(f"vm.{arch}.kmemleak", "fail" if leaks else "pass",
+        results.append(Result(f"{arch}.kmemleak", "fail" if leaks else "pass",
                               " | ".join(leaks[:6])))
     return results
 
