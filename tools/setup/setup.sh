@@ -144,9 +144,9 @@ step_kernel() {
 	step_toolchain
 	src=$(ksrc)
 	obj=$(kernel_dir "$arch")
-	# One build of a kernel at a time (make run and make check may start together).
+	# One build of a kernel tree at a time (make run and make check may start together).
 	mkdir -p "$MSHV_CACHE/build"
-	exec 9>"$MSHV_CACHE/build/.lock-$arch"
+	exec 9>"$obj.lock"
 	flock 9
 	if [ -f "$obj/.mshv-built" ]; then
 		echo "$obj" >"$MSHV_CACHE/build/$arch.current"
