@@ -5,7 +5,10 @@
 //! Each item has a twin in `shim.h`; keep the two in step. Safe wrappers live next to their
 //! users: nothing outside this crate's wrappers calls these directly.
 
-use kernel::ffi::c_int;
+use kernel::ffi::{
+    c_char,
+    c_int, //
+};
 
 /// No Microsoft hypervisor found (`MSHV_SHIM_HV_NONE`).
 pub(crate) const MSHV_SHIM_HV_NONE: c_int = 0;
@@ -16,7 +19,19 @@ pub(crate) const MSHV_SHIM_HV_ROOT: c_int = 2;
 /// A level-1 virtual host (`MSHV_SHIM_HV_L1VH`).
 pub(crate) const MSHV_SHIM_HV_L1VH: c_int = 3;
 
+/// `struct mshv_shim_uapi_fact`: one size, offset or ioctl number of the kernel's uapi header.
+#[repr(C)]
+pub(crate) struct MshvUapiFact {
+    /// A static NUL-terminated name, as in [`crate::uapi::Fact::name`].
+    pub(crate) name: *const c_char,
+    /// Its value in the C header.
+    pub(crate) value: u64,
+}
+
 extern "C" {
+    /// Returns the shim's static table of uapi facts and stores its length in `*len`.
+    pub(crate) fn mshv_shim_uapi_facts(len: *mut usize) -> *const MshvUapiFact;
+
     /// Returns one of the `MSHV_SHIM_HV_*` values. Callable in any context.
     pub(crate) fn mshv_shim_hv_partition_type() -> c_int;
 

@@ -8,6 +8,7 @@
 //!   uses to create and run partitions.
 //! - [`env`]: what the kernel knows of the hypervisor it runs on.
 //! - [`arch`]: the per-architecture assembly (`arch/<arch>/entry.S`), in `.noinstr.text`.
+//! - [`uapi`]: the user-space ABI of the devices, checked against the kernel's header.
 //! - [`ffi`]: the one place that declares the C shim and assembly symbols.
 
 use kernel::{
@@ -19,6 +20,7 @@ mod arch;
 mod env;
 mod ffi;
 mod root;
+mod uapi;
 
 module! {
     type: MshvModule,

@@ -17,6 +17,14 @@
 int mshv_shim_hv_partition_type(void);
 u8 mshv_shim_hv_vtl(void);
 
+/* One size, offset or ioctl number of include/uapi/linux/mshv.h, for the driver's self-test. */
+struct mshv_shim_uapi_fact {
+	const char *name;
+	u64 value;
+};
+
+const struct mshv_shim_uapi_fact *mshv_shim_uapi_facts(size_t *len);
+
 /* arch/<arch>/entry.S */
 u64 mshv_arch_abi_check(u64 value);
 

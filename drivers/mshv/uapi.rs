@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The root device's user-space ABI, as Linux 7.3's `include/uapi/linux/mshv.h` defines it.
+//!
+//! Every struct is `#[repr(C)]` with its padding written out as reserved fields: zerocopy's
+//! `IntoBytes` derive proves at compile time that no implicit padding is left, which is what
+//! [`FromBytes`] and [`AsBytes`] need. Sizes, offsets and ioctl numbers are asserted at compile
+//! time against the values of the C header, and the KUnit suite below compares them with the
+//! header the module is built against, through the C shim.
+
+// Until the root ioctls use them, only the KUnit suite reads these definitions.
+#![cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
+
+use core::mem::{
+    offset_of,
+    size_of, //
+};
+
+use kernel::{
+    ioctl::{
+        _IO,
+        _IOR,
+        _IOW,
+        _IOWR, //
+    },
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+};
+
+/// The ioctl type of every `mshv` command.
+pub(crate) const MSHV_IOCTL: u32 = 0xB8;
+
+/// Declares uapi structs: copyable, and readable from and writable to user memory.
+macro_rules! uapi_structs {
+    ($($(#[$meta:meta])* $vis:vis struct $name:ident $body:tt)*) => {$(
+        $(#[$meta])*
+        #[derive(Clone, Copy, zerocopy_derive::IntoBytes)]
+        $vis struct $name $body
+
+        // SAFETY: The struct holds only integers and arrays of integers, for which every bit
+        // pattern is valid, and no interior mutability.
+        unsafe impl FromBytes for $name {}
+
+        // SAFETY: The `IntoBytes` derive above proves at compile time that the struct has no
+        // padding, so every byte of it is initialised.
+        unsafe impl AsBytes for $name {}
+    )*};
+}
+
+uapi_structs! {
+    /// `struct mshv_create_partition`: the v1 argument of `MSHV_CREATE_PARTITION`.
+    #[repr(C)]
+    pub(crate) struct CreatePartition {
+        /// `MSHV_PT_BIT_*` flags.
+        pub(crate) pt_flags: u64,
+        /// `MSHV_PT_ISOLATION_*`.
+        pub(crate) pt_isolation: u64,
+    }
+
+    /// `struct mshv_create_partition_v2`: the argument of `MSHV_CREATE_PARTITION` when
+    /// `MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES` is set in `pt_flags`. Packed.
+    #[repr(C, packed)]
+    pub(crate) struct CreatePartitionV2 {
+        /// As in v1.
+        pub(crate) pt_flags: u64,
+        /// As in v1.
+        pub(crate) pt_isolation: u64,
+        /// Must be [`MSHV_NUM_CPU_FEATURES_BANKS`].
+        pub(crate) pt_num_cpu_fbanks: u16,
+        /// Must be zero.
+        pub(crate) pt_rsvd: [u8; 6],
+        /// Processor features to disable, passed to the hypervisor unchanged.
+        pub(crate) pt_cpu_fbanks: [u64; MSHV_NUM_CPU_FEATURES_BANKS],
+        /// Must be zero.
+        pub(crate) pt_rsvd1: [u64; 2],
+        /// x86_64: XSAVE features to disable (`pt_disabled_xsave`); arm64: reserved, must be
+        /// zero (`pt_rsvd2`).
+        pub(crate) pt_disabled_xsave: u64,
+    }
+
+    /// `struct mshv_create_vp`.
+    #[repr(C)]
+    pub(crate) struct CreateVp {
+        /// The index of the new VP.
+        pub(crate) vp_index: u32,
+    }
+
+    /// `struct mshv_user_mem_region`: the argument of `MSHV_SET_GUEST_MEMORY`.
+    #[repr(C)]
+    pub(crate) struct UserMemRegion {
+        /// Bytes, a multiple of the hypervisor page size.
+        pub(crate) size: u64,
+        /// The first guest page frame.
+        pub(crate) guest_pfn: u64,
+        /// The user address of the memory.
+        pub(crate) userspace_addr: u64,
+        /// `MSHV_SET_MEM_BIT_*` flags.
+        pub(crate) flags: u8,
+        /// Must be zero.
+        pub(crate) rsvd: [u8; 7],
+    }
+
+    /// `struct mshv_user_irqfd`: the argument of `MSHV_IRQFD`.
+    #[repr(C)]
+    pub(crate) struct UserIrqfd {
+        /// The eventfd that raises the interrupt.
+        pub(crate) fd: i32,
+        /// The eventfd signalled on resample (`MSHV_IRQFD_BIT_RESAMPLE`).
+        pub(crate) resamplefd: i32,
+        /// The interrupt's routing entry.
+        pub(crate) gsi: u32,
+        /// `MSHV_IRQFD_BIT_*` flags.
+        pub(crate) flags: u32,
+    }
+
+    /// `struct mshv_user_ioeventfd`: the argument of `MSHV_IOEVENTFD`.
+    #[repr(C)]
+    pub(crate) struct UserIoeventfd {
+        /// The value to match (`MSHV_IOEVENTFD_BIT_DATAMATCH`).
+        pub(crate) datamatch: u64,
+        /// The port or MMIO address.
+        pub(crate) addr: u64,
+        /// The access size: 1, 2, 4 or 8 bytes.
+        pub(crate) len: u32,
+        /// The eventfd to signal.
+        pub(crate) fd: i32,
+        /// `MSHV_IOEVENTFD_BIT_*` flags.
+        pub(crate) flags: u32,
+        /// Must be zero.
+        pub(crate) rsvd: [u8; 4],
+    }
+
+    /// `struct mshv_user_irq_entry`: one MSI routing entry.
+    #[repr(C)]
+    pub(crate) struct UserIrqEntry {
+        /// The routing entry's number.
+        pub(crate) gsi: u32,
+        /// The low half of the MSI address.
+        pub(crate) address_lo: u32,
+        /// The high half of the MSI address.
+        pub(crate) address_hi: u32,
+        /// The MSI data.
+        pub(crate) data: u32,
+    }
+
+    /// `struct mshv_user_irq_table`: the header of `MSHV_SET_MSI_ROUTING`'s argument, followed
+    /// in user memory by `nr` [`UserIrqEntry`]s.
+    #[repr(C)]
+    pub(crate) struct UserIrqTable {
+        /// The number of entries that follow.
+        pub(crate) nr: u32,
+        /// Must be zero.
+        pub(crate) rsvd: u32,
+    }
+
+    /// `struct mshv_gpap_access_bitmap`: the argument of `MSHV_GET_GPAP_ACCESS_BITMAP`.
+    #[repr(C)]
+    pub(crate) struct GpapAccessBitmap {
+        /// `MSHV_GPAP_ACCESS_TYPE_*`.
+        pub(crate) access_type: u8,
+        /// `MSHV_GPAP_ACCESS_OP_*`.
+        pub(crate) access_op: u8,
+        /// Must be zero.
+        pub(crate) rsvd: [u8; 6],
+        /// The number of guest pages.
+        pub(crate) page_count: u64,
+        /// The first guest page frame.
+        pub(crate) gpap_base: u64,
+        /// The user address of the bitmap, one bit a page.
+        pub(crate) bitmap_ptr: u64,
+    }
+
+    /// `struct mshv_root_hvcall`: the argument of `MSHV_ROOT_HVCALL`.
+    #[repr(C)]
+    pub(crate) struct RootHvcall {
+        /// The hypercall code.
+        pub(crate) code: u16,
+        /// In: the rep count; out: the reps completed.
+        pub(crate) reps: u16,
+        /// The input size in bytes.
+        pub(crate) in_sz: u16,
+        /// The output size in bytes.
+        pub(crate) out_sz: u16,
+        /// Out: the hypervisor's status.
+        pub(crate) status: u16,
+        /// Must be zero.
+        pub(crate) rsvd: [u8; 6],
+        /// The user address of the input.
+        pub(crate) in_ptr: u64,
+        /// The user address of the output.
+        pub(crate) out_ptr: u64,
+    }
+
+    /// `struct mshv_run_vp`: the argument of `MSHV_RUN_VP`, the message that ended the run.
+    #[repr(C)]
+    pub(crate) struct RunVp {
+        /// A `struct hv_message`.
+        pub(crate) msg_buf: [u8; MSHV_RUN_VP_BUF_SZ],
+    }
+
+    /// `struct mshv_get_set_vp_state`: the argument of `MSHV_GET_VP_STATE` and
+    /// `MSHV_SET_VP_STATE`.
+    #[repr(C)]
+    pub(crate) struct GetSetVpState {
+        /// `MSHV_VP_STATE_*`.
+        pub(crate) type_: u8,
+        /// Must be zero.
+        pub(crate) rsvd: [u8; 3],
+        /// The size of the user buffer.
+        pub(crate) buf_sz: u32,
+        /// The user address of the buffer.
+        pub(crate) buf_ptr: u64,
+    }
+}
+
+/// The number of processor feature banks in [`CreatePartitionV2`].
+pub(crate) const MSHV_NUM_CPU_FEATURES_BANKS: usize = 2;
+/// The size of [`RunVp`]'s message buffer.
+pub(crate) const MSHV_RUN_VP_BUF_SZ: usize = 256;
+
+/// `MSHV_CREATE_PARTITION`: the number encodes the v1 size even for the v2 struct.
+pub(crate) const MSHV_CREATE_PARTITION: u32 = _IOW::<CreatePartition>(MSHV_IOCTL, 0x00);
+/// `MSHV_ROOT_HVCALL`, on `/dev/mshv`, partition and VP files.
+pub(crate) const MSHV_ROOT_HVCALL: u32 = _IOWR::<RootHvcall>(MSHV_IOCTL, 0x07);
+/// `MSHV_INITIALIZE_PARTITION`, on a partition file.
+pub(crate) const MSHV_INITIALIZE_PARTITION: u32 = _IO(MSHV_IOCTL, 0x00);
+/// `MSHV_CREATE_VP`, on a partition file.
+pub(crate) const MSHV_CREATE_VP: u32 = _IOW::<CreateVp>(MSHV_IOCTL, 0x01);
+/// `MSHV_SET_GUEST_MEMORY`, on a partition file.
+pub(crate) const MSHV_SET_GUEST_MEMORY: u32 = _IOW::<UserMemRegion>(MSHV_IOCTL, 0x02);
+/// `MSHV_IRQFD`, on a partition file.
+pub(crate) const MSHV_IRQFD: u32 = _IOW::<UserIrqfd>(MSHV_IOCTL, 0x03);
+/// `MSHV_IOEVENTFD`, on a partition file.
+pub(crate) const MSHV_IOEVENTFD: u32 = _IOW::<UserIoeventfd>(MSHV_IOCTL, 0x04);
+/// `MSHV_SET_MSI_ROUTING`, on a partition file.
+pub(crate) const MSHV_SET_MSI_ROUTING: u32 = _IOW::<UserIrqTable>(MSHV_IOCTL, 0x05);
+/// `MSHV_GET_GPAP_ACCESS_BITMAP`, on a partition file.
+pub(crate) const MSHV_GET_GPAP_ACCESS_BITMAP: u32 = _IOWR::<GpapAccessBitmap>(MSHV_IOCTL, 0x06);
+/// `MSHV_RUN_VP`, on a VP file.
+pub(crate) const MSHV_RUN_VP: u32 = _IOR::<RunVp>(MSHV_IOCTL, 0x00);
+/// `MSHV_GET_VP_STATE`, on a VP file.
+pub(crate) const MSHV_GET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x01);
+/// `MSHV_SET_VP_STATE`, on a VP file.
+pub(crate) const MSHV_SET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x02);
+
+/// One fact of the ABI: a size, an offset or an ioctl number, named as the C shim names it.
+pub(crate) struct Fact {
+    /// `sizeof:<struct>`, `offsetof:<struct>.<field>` or `ioctl:<MACRO>`.
+    pub(crate) name: &'static CStr,
+    /// Its value on the Rust side.
+    pub(crate) value: u64,
+}
+
+macro_rules! size {
+    ($c:literal, $t:ty) => {
+        Fact {
+            name: kernel::c_str!(concat!("sizeof:", $c)),
+            value: size_of::<$t>() as u64,
+        }
+    };
+}
+
+macro_rules! offset {
+    ($c:literal, $t:ty, $f:ident) => {
+        Fact {
+            name: kernel::c_str!(concat!("offsetof:", $c)),
+            value: offset_of!($t, $f) as u64,
+        }
+    };
+}
+
+macro_rules! ioctl {
+    ($c:ident) => {
+        Fact {
+            name: kernel::c_str!(concat!("ioctl:", stringify!($c))),
+            value: $c as u64,
+        }
+    };
+}
+
+/// Every fact the C shim also computes from the kernel's header (`mshv_shim_uapi_facts`).
+pub(crate) const FACTS: &[Fact] = &[
+    size!("mshv_create_partition", CreatePartition),
+    size!("mshv_create_partition_v2", CreatePartitionV2),
+    offset!(
+        "mshv_create_partition_v2.pt_num_cpu_fbanks",
+        CreatePartitionV2,
+        pt_num_cpu_fbanks
+    ),
+    offset!(
+        "mshv_create_partition_v2.pt_rsvd",
+        CreatePartitionV2,
+        pt_rsvd
+    ),
+    offset!(
+        "mshv_create_partition_v2.pt_cpu_fbanks",
+        CreatePartitionV2,
+        pt_cpu_fbanks
+    ),
+    offset!(
+        "mshv_create_partition_v2.pt_rsvd1",
+        CreatePartitionV2,
+        pt_rsvd1
+    ),
+    offset!(
+        "mshv_create_partition_v2.pt_disabled_xsave",
+        CreatePartitionV2,
+        pt_disabled_xsave
+    ),
+    size!("mshv_create_vp", CreateVp),
+    size!("mshv_user_mem_region", UserMemRegion),
+    offset!("mshv_user_mem_region.flags", UserMemRegion, flags),
+    offset!("mshv_user_mem_region.rsvd", UserMemRegion, rsvd),
+    size!("mshv_user_irqfd", UserIrqfd),
+    offset!("mshv_user_irqfd.gsi", UserIrqfd, gsi),
+    offset!("mshv_user_irqfd.flags", UserIrqfd, flags),
+    size!("mshv_user_ioeventfd", UserIoeventfd),
+    offset!("mshv_user_ioeventfd.len", UserIoeventfd, len),
+    offset!("mshv_user_ioeventfd.fd", UserIoeventfd, fd),
+    offset!("mshv_user_ioeventfd.flags", UserIoeventfd, flags),
+    offset!("mshv_user_ioeventfd.rsvd", UserIoeventfd, rsvd),
+    size!("mshv_user_irq_entry", UserIrqEntry),
+    size!("mshv_user_irq_table", UserIrqTable),
+    size!("mshv_gpap_access_bitmap", GpapAccessBitmap),
+    offset!(
+        "mshv_gpap_access_bitmap.page_count",
+        GpapAccessBitmap,
+        page_count
+    ),
+    offset!(
+        "mshv_gpap_access_bitmap.bitmap_ptr",
+        GpapAccessBitmap,
+        bitmap_ptr
+    ),
+    size!("mshv_root_hvcall", RootHvcall),
+    offset!("mshv_root_hvcall.status", RootHvcall, status),
+    offset!("mshv_root_hvcall.rsvd", RootHvcall, rsvd),
+    offset!("mshv_root_hvcall.in_ptr", RootHvcall, in_ptr),
+    offset!("mshv_root_hvcall.out_ptr", RootHvcall, out_ptr),
+    size!("mshv_run_vp", RunVp),
+    size!("mshv_get_set_vp_state", GetSetVpState),
+    offset!("mshv_get_set_vp_state.buf_sz", GetSetVpState, buf_sz),
+    offset!("mshv_get_set_vp_state.buf_ptr", GetSetVpState, buf_ptr),
+    ioctl!(MSHV_CREATE_PARTITION),
+    ioctl!(MSHV_ROOT_HVCALL),
+    ioctl!(MSHV_INITIALIZE_PARTITION),
+    ioctl!(MSHV_CREATE_VP),
+    ioctl!(MSHV_SET_GUEST_MEMORY),
+    ioctl!(MSHV_IRQFD),
+    ioctl!(MSHV_IOEVENTFD),
+    ioctl!(MSHV_SET_MSI_ROUTING),
+    ioctl!(MSHV_GET_GPAP_ACCESS_BITMAP),
+    ioctl!(MSHV_RUN_VP),
+    ioctl!(MSHV_GET_VP_STATE),
+    ioctl!(MSHV_SET_VP_STATE),
+];
+
+// The values of Linux 7.3's header, at compile time (the same on x86_64 and arm64).
+const _: () = {
+    assert!(size_of::<CreatePartition>() == 16);
+    assert!(size_of::<CreatePartitionV2>() == 64);
+    assert!(offset_of!(CreatePartitionV2, pt_num_cpu_fbanks) == 16);
+    assert!(offset_of!(CreatePartitionV2, pt_rsvd) == 18);
+    assert!(offset_of!(CreatePartitionV2, pt_cpu_fbanks) == 24);
+    assert!(offset_of!(CreatePartitionV2, pt_rsvd1) == 40);
+    assert!(offset_of!(CreatePartitionV2, pt_disabled_xsave) == 56);
+    assert!(size_of::<CreateVp>() == 4);
+    assert!(size_of::<UserMemRegion>() == 32);
+    assert!(offset_of!(UserMemRegion, flags) == 24);
+    assert!(size_of::<UserIrqfd>() == 16);
+    assert!(size_of::<UserIoeventfd>() == 32);
+    assert!(offset_of!(UserIoeventfd, len) == 16);
+    assert!(offset_of!(UserIoeventfd, fd) == 20);
+    assert!(offset_of!(UserIoeventfd, flags) == 24);
+    assert!(size_of::<UserIrqEntry>() == 16);
+    assert!(size_of::<UserIrqTable>() == 8);
+    assert!(size_of::<GpapAccessBitmap>() == 32);
+    assert!(size_of::<RootHvcall>() == 32);
+    assert!(offset_of!(RootHvcall, status) == 8);
+    assert!(offset_of!(RootHvcall, in_ptr) == 16);
+    assert!(offset_of!(RootHvcall, out_ptr) == 24);
+    assert!(size_of::<RunVp>() == 256);
+    assert!(size_of::<GetSetVpState>() == 16);
+
+    assert!(MSHV_CREATE_PARTITION == 0x4010_B800);
+    assert!(MSHV_ROOT_HVCALL == 0xC020_B807);
+    assert!(MSHV_INITIALIZE_PARTITION == 0x0000_B800);
+    assert!(MSHV_CREATE_VP == 0x4004_B801);
+    assert!(MSHV_SET_GUEST_MEMORY == 0x4020_B802);
+    assert!(MSHV_IRQFD == 0x4010_B803);
+    assert!(MSHV_IOEVENTFD == 0x4020_B804);
+    assert!(MSHV_SET_MSI_ROUTING == 0x4008_B805);
+    assert!(MSHV_GET_GPAP_ACCESS_BITMAP == 0xC020_B806);
+    assert!(MSHV_RUN_VP == 0x8100_B800);
+    assert!(MSHV_GET_VP_STATE == 0xC010_B801);
+    assert!(MSHV_SET_VP_STATE == 0xC010_B802);
+};
+
+#[kunit_tests(mshv_rs_uapi)]
+mod tests {
+    use super::FACTS;
+    use crate::ffi;
+    use kernel::prelude::*;
+
+    /// Every fact of the C header the module is built against, as the shim computed it.
+    fn c_facts() -> &'static [ffi::MshvUapiFact] {
+        // SAFETY: The shim returns a pointer to a static array and its length; the array is
+        // never written.
+        unsafe {
+            let mut len = 0usize;
+            let ptr = ffi::mshv_shim_uapi_facts(&mut len);
+            core::slice::from_raw_parts(ptr, len)
+        }
+    }
+
+    #[test]
+    fn every_fact_matches_the_kernel_header() {
+        let c = c_facts();
+        assert_eq!(c.len(), FACTS.len());
+        for fact in FACTS {
+            let c_value = c
+                .iter()
+                .find(|f| {
+                    // SAFETY: The shim's names are static NUL-terminated strings.
+                    let name = unsafe { CStr::from_char_ptr(f.name) };
+                    name == fact.name
+                })
+                .map(|f| f.value);
+            if c_value != Some(fact.value) {
+                pr_err!(
+                    "{:?}: {} here, {:?} in the C header\n",
+                    fact.name,
+                    fact.value,
+                    c_value
+                );
+            }
+            assert_eq!(c_value, Some(fact.value));
+        }
+    }
+}
