@@ -40,4 +40,8 @@ extern "C" {
 
     /// Returns `!value`; touches no memory.
     pub(crate) fn mshv_arch_abi_check(value: u64) -> u64;
+
+    /// The kernel's own mapping of a hypercall result to an errno (`drivers/hv/hv_common.c`),
+    /// which the driver's mapping is tested against.
+    pub(crate) fn hv_result_to_errno(status: u64) -> c_int;
 }

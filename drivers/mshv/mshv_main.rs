@@ -9,6 +9,7 @@
 //! - [`env`]: what the kernel knows of the hypervisor it runs on.
 //! - [`arch`]: the per-architecture assembly (`arch/<arch>/entry.S`), in `.noinstr.text`.
 //! - [`uapi`]: the user-space ABI of the devices, checked against the kernel's header.
+//! - [`hv`]: the hypervisor's ABI: control words, results, status codes.
 //! - [`ffi`]: the one place that declares the C shim and assembly symbols.
 
 use kernel::{
@@ -19,6 +20,7 @@ use kernel::{
 mod arch;
 mod env;
 mod ffi;
+mod hv;
 mod root;
 mod uapi;
 

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The Microsoft hypervisor's ABI (the TLFS): what a hypercall looks like, whoever issues or
+//! services it. Pure definitions and arithmetic, no I/O: the driver encodes with it, and a
+//! simulated hypervisor decodes with it.
+
+// Until the transports use them, only the KUnit suites do.
+#![cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
+
+pub(crate) mod control;
+pub(crate) mod status;
+
+/// The hypervisor's page size, whatever the kernel's.
+pub(crate) const HV_HYP_PAGE_SIZE: usize = 4096;
