@@ -231,6 +231,8 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
             body = []
             i += 1
             while i < len(lines) and marker(lines[i]) != ["kunit-end", suite]:
+                if KERNEL_PROBLEMS.search(lines[i]):
+                    problems.append(lines[i].strip())
                 body.append(lines[i])
                 i += 1
             kunit_seen.add(suite)
@@ -249,12 +251,16 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
             results += tap
             end = marker(lines[i]) if i < len(lines) else None
             status = " ".join(end[2:]) if end else "missing"
-            if status == "status 4" and not tap:
-                results.append(Result(f"{arch}.selftest.{prog}", "skip", "the program skipped itself"))
-            elif status != "status 0" and not any(r.outcome == "fail" for r in tap):
-                results.append(Result(f"{arch}.selftest.{prog}", "fail", f"exit {status}"))
-            if not tap and status != "status 4":
-                results.append(Result(f"{arch}.selftest.{prog}", "fail", "no TAP results"))
+            name = f"{arch}.selftest.{prog}"
+            # kselftest programs exit 0 on success, 4 (KSFT_SKIP) when everything was skipped.
+            if not tap:
+                if status == "status 4":
+                    results.append(Result(name, "skip", "the program skipped itself"))
+                else:
+                    results.append(Result(name, "fail", f"no TAP results, exit {status}"))
+            elif status not in ("status 0", "status 4") and \
+                    not any(r.outcome == "fail" for r in tap):
+                results.append(Result(name, "fail", f"exit {status}"))
         elif kind == "kmemleak-off":
             kmemleak = "off"
         elif kind == "kmemleak-begin":
@@ -296,7 +302,7 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
 
 
 def add_modules(vm, args):
-    for index, spec in enumerate(args.module or []):
+    for spec in args.module or []:
         path, _, params = spec.partition(":")
         dest = vm.add_file(path, f"lib/{os.path.basename(path)}")
         vm.job.append(f"insmod {dest} {params}".strip())
