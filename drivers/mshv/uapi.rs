@@ -40,8 +40,8 @@ macro_rules! uapi_structs {
         #[derive(Clone, Copy, zerocopy_derive::IntoBytes)]
         $vis struct $name $body
 
-        // SAFETY: The struct holds only integers and arrays of integers, for which every bit
-        // pattern is valid, and no interior mutability.
+        // SAFETY: Every struct declared through this macro holds only integers and arrays of
+        // integers, for which every bit pattern is valid, and has no interior mutability.
         unsafe impl FromBytes for $name {}
 
         // SAFETY: The `IntoBytes` derive above proves at compile time that the struct has no
