@@ -10,6 +10,7 @@
 //! - [`arch`]: the per-architecture assembly (`arch/<arch>/entry.S`), in `.noinstr.text`.
 //! - [`uapi`]: the user-space ABI of the devices, checked against the kernel's header.
 //! - [`hv`]: the hypervisor's ABI: control words, results, status codes.
+//! - [`hypercall`]: the rep, deposit and batching loops every hypercall goes through.
 //! - [`ffi`]: the one place that declares the C shim and assembly symbols.
 
 use kernel::{
@@ -21,6 +22,7 @@ mod arch;
 mod env;
 mod ffi;
 mod hv;
+mod hypercall;
 mod root;
 mod uapi;
 
