@@ -12,7 +12,9 @@ LLVM_BIN=${LLVM_BIN:-/usr/lib/llvm-19/bin}
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
 export PATH="$LLVM_BIN:$MSHV_CACHE/tools/bin:$PATH"
 # cargo (for bindgen-cli) from rustup, in case the caller's PATH lacks it.
-[ -d "$HOME/.cargo/bin" ] && export PATH="$PATH:$HOME/.cargo/bin"
+if [ -d "$HOME/.cargo/bin" ]; then
+	export PATH="$PATH:$HOME/.cargo/bin"
+fi
 
 # Arguments every kernel or module make gets.
 kmake_args() {
