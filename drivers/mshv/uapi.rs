@@ -4,9 +4,9 @@
 //!
 //! Every struct is `#[repr(C)]` with its padding written out as reserved fields: zerocopy's
 //! `IntoBytes` derive proves at compile time that no implicit padding is left, which is what
-//! [`FromBytes`] and [`AsBytes`] need. Sizes, offsets and ioctl numbers are asserted at compile
-//! time against the values of the C header, and the KUnit suite below compares them with the
-//! header the module is built against, through the C shim.
+//! [`FromBytes`] and [`AsBytes`] need. Every size, offset and ioctl number is listed once, in
+//! [`FACTS`], with the value of Linux 7.3's C header, asserted at compile time; the KUnit suite
+//! below compares the same list with the header the module is built against, through the C shim.
 
 // Until the root ioctls use them, only the KUnit suite reads these definitions.
 #![cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
@@ -254,150 +254,75 @@ pub(crate) struct Fact {
     pub(crate) value: u64,
 }
 
-macro_rules! size {
-    ($c:literal, $t:ty) => {
-        Fact {
-            name: kernel::c_str!(concat!("sizeof:", $c)),
-            value: size_of::<$t>() as u64,
-        }
+/// One entry of [`FACTS`]: the Rust side's value, asserted at compile time to equal the one
+/// Linux 7.3's header gives (`$want`, the same on x86_64 and arm64).
+macro_rules! fact {
+    (size $c:literal, $t:ty, $want:literal) => {
+        fact!(@ concat!("sizeof:", $c), size_of::<$t>(), $want)
     };
-}
-
-macro_rules! offset {
-    ($c:literal, $t:ty, $f:ident) => {
-        Fact {
-            name: kernel::c_str!(concat!("offsetof:", $c)),
-            value: offset_of!($t, $f) as u64,
-        }
+    (offset $c:literal, $t:ty, $f:ident, $want:literal) => {
+        fact!(@ concat!("offsetof:", $c), offset_of!($t, $f), $want)
     };
-}
-
-macro_rules! ioctl {
-    ($c:ident) => {
-        Fact {
-            name: kernel::c_str!(concat!("ioctl:", stringify!($c))),
-            value: $c as u64,
-        }
+    (ioctl $c:ident, $want:literal) => {
+        fact!(@ concat!("ioctl:", stringify!($c)), $c, $want)
     };
+    (@ $name:expr, $value:expr, $want:literal) => {{
+        const { assert!($value as u64 == $want) };
+        Fact {
+            name: kernel::c_str!($name),
+            value: $value as u64,
+        }
+    }};
 }
 
 /// Every fact the C shim also computes from the kernel's header (`mshv_shim_uapi_facts`).
 pub(crate) const FACTS: &[Fact] = &[
-    size!("mshv_create_partition", CreatePartition),
-    size!("mshv_create_partition_v2", CreatePartitionV2),
-    offset!(
-        "mshv_create_partition_v2.pt_num_cpu_fbanks",
-        CreatePartitionV2,
-        pt_num_cpu_fbanks
-    ),
-    offset!(
-        "mshv_create_partition_v2.pt_rsvd",
-        CreatePartitionV2,
-        pt_rsvd
-    ),
-    offset!(
-        "mshv_create_partition_v2.pt_cpu_fbanks",
-        CreatePartitionV2,
-        pt_cpu_fbanks
-    ),
-    offset!(
-        "mshv_create_partition_v2.pt_rsvd1",
-        CreatePartitionV2,
-        pt_rsvd1
-    ),
-    offset!(
-        "mshv_create_partition_v2.pt_disabled_xsave",
-        CreatePartitionV2,
-        pt_disabled_xsave
-    ),
-    size!("mshv_create_vp", CreateVp),
-    size!("mshv_user_mem_region", UserMemRegion),
-    offset!("mshv_user_mem_region.flags", UserMemRegion, flags),
-    offset!("mshv_user_mem_region.rsvd", UserMemRegion, rsvd),
-    size!("mshv_user_irqfd", UserIrqfd),
-    offset!("mshv_user_irqfd.gsi", UserIrqfd, gsi),
-    offset!("mshv_user_irqfd.flags", UserIrqfd, flags),
-    size!("mshv_user_ioeventfd", UserIoeventfd),
-    offset!("mshv_user_ioeventfd.len", UserIoeventfd, len),
-    offset!("mshv_user_ioeventfd.fd", UserIoeventfd, fd),
-    offset!("mshv_user_ioeventfd.flags", UserIoeventfd, flags),
-    offset!("mshv_user_ioeventfd.rsvd", UserIoeventfd, rsvd),
-    size!("mshv_user_irq_entry", UserIrqEntry),
-    size!("mshv_user_irq_table", UserIrqTable),
-    size!("mshv_gpap_access_bitmap", GpapAccessBitmap),
-    offset!(
-        "mshv_gpap_access_bitmap.page_count",
-        GpapAccessBitmap,
-        page_count
-    ),
-    offset!(
-        "mshv_gpap_access_bitmap.bitmap_ptr",
-        GpapAccessBitmap,
-        bitmap_ptr
-    ),
-    size!("mshv_root_hvcall", RootHvcall),
-    offset!("mshv_root_hvcall.status", RootHvcall, status),
-    offset!("mshv_root_hvcall.rsvd", RootHvcall, rsvd),
-    offset!("mshv_root_hvcall.in_ptr", RootHvcall, in_ptr),
-    offset!("mshv_root_hvcall.out_ptr", RootHvcall, out_ptr),
-    size!("mshv_run_vp", RunVp),
-    size!("mshv_get_set_vp_state", GetSetVpState),
-    offset!("mshv_get_set_vp_state.buf_sz", GetSetVpState, buf_sz),
-    offset!("mshv_get_set_vp_state.buf_ptr", GetSetVpState, buf_ptr),
-    ioctl!(MSHV_CREATE_PARTITION),
-    ioctl!(MSHV_ROOT_HVCALL),
-    ioctl!(MSHV_INITIALIZE_PARTITION),
-    ioctl!(MSHV_CREATE_VP),
-    ioctl!(MSHV_SET_GUEST_MEMORY),
-    ioctl!(MSHV_IRQFD),
-    ioctl!(MSHV_IOEVENTFD),
-    ioctl!(MSHV_SET_MSI_ROUTING),
-    ioctl!(MSHV_GET_GPAP_ACCESS_BITMAP),
-    ioctl!(MSHV_RUN_VP),
-    ioctl!(MSHV_GET_VP_STATE),
-    ioctl!(MSHV_SET_VP_STATE),
+    fact!(size "mshv_create_partition", CreatePartition, 16),
+    fact!(size "mshv_create_partition_v2", CreatePartitionV2, 64),
+    fact!(offset "mshv_create_partition_v2.pt_num_cpu_fbanks", CreatePartitionV2, pt_num_cpu_fbanks, 16),
+    fact!(offset "mshv_create_partition_v2.pt_rsvd", CreatePartitionV2, pt_rsvd, 18),
+    fact!(offset "mshv_create_partition_v2.pt_cpu_fbanks", CreatePartitionV2, pt_cpu_fbanks, 24),
+    fact!(offset "mshv_create_partition_v2.pt_rsvd1", CreatePartitionV2, pt_rsvd1, 40),
+    fact!(offset "mshv_create_partition_v2.pt_disabled_xsave", CreatePartitionV2, pt_disabled_xsave, 56),
+    fact!(size "mshv_create_vp", CreateVp, 4),
+    fact!(size "mshv_user_mem_region", UserMemRegion, 32),
+    fact!(offset "mshv_user_mem_region.flags", UserMemRegion, flags, 24),
+    fact!(offset "mshv_user_mem_region.rsvd", UserMemRegion, rsvd, 25),
+    fact!(size "mshv_user_irqfd", UserIrqfd, 16),
+    fact!(offset "mshv_user_irqfd.gsi", UserIrqfd, gsi, 8),
+    fact!(offset "mshv_user_irqfd.flags", UserIrqfd, flags, 12),
+    fact!(size "mshv_user_ioeventfd", UserIoeventfd, 32),
+    fact!(offset "mshv_user_ioeventfd.len", UserIoeventfd, len, 16),
+    fact!(offset "mshv_user_ioeventfd.fd", UserIoeventfd, fd, 20),
+    fact!(offset "mshv_user_ioeventfd.flags", UserIoeventfd, flags, 24),
+    fact!(offset "mshv_user_ioeventfd.rsvd", UserIoeventfd, rsvd, 28),
+    fact!(size "mshv_user_irq_entry", UserIrqEntry, 16),
+    fact!(size "mshv_user_irq_table", UserIrqTable, 8),
+    fact!(size "mshv_gpap_access_bitmap", GpapAccessBitmap, 32),
+    fact!(offset "mshv_gpap_access_bitmap.page_count", GpapAccessBitmap, page_count, 8),
+    fact!(offset "mshv_gpap_access_bitmap.bitmap_ptr", GpapAccessBitmap, bitmap_ptr, 24),
+    fact!(size "mshv_root_hvcall", RootHvcall, 32),
+    fact!(offset "mshv_root_hvcall.status", RootHvcall, status, 8),
+    fact!(offset "mshv_root_hvcall.rsvd", RootHvcall, rsvd, 10),
+    fact!(offset "mshv_root_hvcall.in_ptr", RootHvcall, in_ptr, 16),
+    fact!(offset "mshv_root_hvcall.out_ptr", RootHvcall, out_ptr, 24),
+    fact!(size "mshv_run_vp", RunVp, 256),
+    fact!(size "mshv_get_set_vp_state", GetSetVpState, 16),
+    fact!(offset "mshv_get_set_vp_state.buf_sz", GetSetVpState, buf_sz, 4),
+    fact!(offset "mshv_get_set_vp_state.buf_ptr", GetSetVpState, buf_ptr, 8),
+    fact!(ioctl MSHV_CREATE_PARTITION, 0x4010_B800),
+    fact!(ioctl MSHV_ROOT_HVCALL, 0xC020_B807),
+    fact!(ioctl MSHV_INITIALIZE_PARTITION, 0x0000_B800),
+    fact!(ioctl MSHV_CREATE_VP, 0x4004_B801),
+    fact!(ioctl MSHV_SET_GUEST_MEMORY, 0x4020_B802),
+    fact!(ioctl MSHV_IRQFD, 0x4010_B803),
+    fact!(ioctl MSHV_IOEVENTFD, 0x4020_B804),
+    fact!(ioctl MSHV_SET_MSI_ROUTING, 0x4008_B805),
+    fact!(ioctl MSHV_GET_GPAP_ACCESS_BITMAP, 0xC020_B806),
+    fact!(ioctl MSHV_RUN_VP, 0x8100_B800),
+    fact!(ioctl MSHV_GET_VP_STATE, 0xC010_B801),
+    fact!(ioctl MSHV_SET_VP_STATE, 0xC010_B802),
 ];
-
-// The values of Linux 7.3's header, at compile time (the same on x86_64 and arm64).
-const _: () = {
-    assert!(size_of::<CreatePartition>() == 16);
-    assert!(size_of::<CreatePartitionV2>() == 64);
-    assert!(offset_of!(CreatePartitionV2, pt_num_cpu_fbanks) == 16);
-    assert!(offset_of!(CreatePartitionV2, pt_rsvd) == 18);
-    assert!(offset_of!(CreatePartitionV2, pt_cpu_fbanks) == 24);
-    assert!(offset_of!(CreatePartitionV2, pt_rsvd1) == 40);
-    assert!(offset_of!(CreatePartitionV2, pt_disabled_xsave) == 56);
-    assert!(size_of::<CreateVp>() == 4);
-    assert!(size_of::<UserMemRegion>() == 32);
-    assert!(offset_of!(UserMemRegion, flags) == 24);
-    assert!(size_of::<UserIrqfd>() == 16);
-    assert!(size_of::<UserIoeventfd>() == 32);
-    assert!(offset_of!(UserIoeventfd, len) == 16);
-    assert!(offset_of!(UserIoeventfd, fd) == 20);
-    assert!(offset_of!(UserIoeventfd, flags) == 24);
-    assert!(size_of::<UserIrqEntry>() == 16);
-    assert!(size_of::<UserIrqTable>() == 8);
-    assert!(size_of::<GpapAccessBitmap>() == 32);
-    assert!(size_of::<RootHvcall>() == 32);
-    assert!(offset_of!(RootHvcall, status) == 8);
-    assert!(offset_of!(RootHvcall, in_ptr) == 16);
-    assert!(offset_of!(RootHvcall, out_ptr) == 24);
-    assert!(size_of::<RunVp>() == 256);
-    assert!(size_of::<GetSetVpState>() == 16);
-
-    assert!(MSHV_CREATE_PARTITION == 0x4010_B800);
-    assert!(MSHV_ROOT_HVCALL == 0xC020_B807);
-    assert!(MSHV_INITIALIZE_PARTITION == 0x0000_B800);
-    assert!(MSHV_CREATE_VP == 0x4004_B801);
-    assert!(MSHV_SET_GUEST_MEMORY == 0x4020_B802);
-    assert!(MSHV_IRQFD == 0x4010_B803);
-    assert!(MSHV_IOEVENTFD == 0x4020_B804);
-    assert!(MSHV_SET_MSI_ROUTING == 0x4008_B805);
-    assert!(MSHV_GET_GPAP_ACCESS_BITMAP == 0xC020_B806);
-    assert!(MSHV_RUN_VP == 0x8100_B800);
-    assert!(MSHV_GET_VP_STATE == 0xC010_B801);
-    assert!(MSHV_SET_VP_STATE == 0xC010_B802);
-};
 
 #[kunit_tests(mshv_rs_uapi)]
 mod tests {
