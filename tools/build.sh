@@ -10,7 +10,7 @@ source "$(dirname "$0")/setup/env.sh"
 arch=${1:?usage: $0 ARCH [what...]}
 shift
 kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
-ksrc=$(cat "$MSHV_CACHE/src/current")
+ksrc=$(ksrc)
 need_kernel() {
 	[ -f "$kobj/.mshv-built" ] || die "no $arch test kernel: run tools/setup/setup.sh kernel $arch"
 }

@@ -49,16 +49,25 @@ tool() {
 
 style_rustfmt() {
 	local ksrc
-	ksrc=$(cat "$MSHV_CACHE/src/current")
+	ksrc=$(ksrc)
 	git -C "$MSHV_ROOT" ls-files -co --exclude-standard '*.rs' |
 		(cd "$MSHV_ROOT" && xargs /usr/bin/rustfmt --check --config-path "$ksrc/.rustfmt.toml")
 }
 
 style_checkpatch() {
 	local ksrc files
-	ksrc=$(cat "$MSHV_CACHE/src/current")
+	ksrc=$(ksrc)
 	files=$(git -C "$MSHV_ROOT" ls-files -co --exclude-standard '*.c' '*.h' '*.S')
 	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet -f $files)
+}
+
+# expect_line NAME REGEX FILE: one result line, PASS if FILE has a line matching REGEX.
+expect_line() {
+	if grep -q "$2" "$3"; then
+		echo "PASS $1" >>"$results"
+	else
+		echo "FAIL $1: no line matches '$2' in $3" >>"$results"
+	fi
 }
 
 # The runner must fail a run with a failing KUnit case, a WARN and a leak, naming each, and pass
@@ -83,21 +92,11 @@ runner_selftest() {
 		echo "FAIL runner.$arch.fails-a-bad-run: the runner passed it" >>"$results"
 		return
 	fi
-	if grep -q "^FAIL $arch.kunit.vmrun_selftest.passes_unless_told_to_fail" "$bad"; then
-		echo "PASS runner.$arch.catches-failing-kunit" >>"$results"
-	else
-		echo "FAIL runner.$arch.catches-failing-kunit: see $bad" >>"$results"
-	fi
-	if grep -q "^FAIL $arch.kernel-log: .*WARNING: " "$bad"; then
-		echo "PASS runner.$arch.catches-warn" >>"$results"
-	else
-		echo "FAIL runner.$arch.catches-warn: see $bad" >>"$results"
-	fi
-	if grep -q "^FAIL $arch.kmemleak: .*unreferenced object" "$bad"; then
-		echo "PASS runner.$arch.catches-leak" >>"$results"
-	else
-		echo "FAIL runner.$arch.catches-leak: see $bad" >>"$results"
-	fi
+	# Each misbehaviour must be named in the runner's report.
+	expect_line "runner.$arch.catches-failing-kunit" \
+		"^FAIL $arch.kunit.vmrun_selftest.passes_unless_told_to_fail" "$bad"
+	expect_line "runner.$arch.catches-warn" "^FAIL $arch.kernel-log: .*WARNING: " "$bad"
+	expect_line "runner.$arch.catches-leak" "^FAIL $arch.kmemleak: .*unreferenced object" "$bad"
 }
 
 vm_tests() {

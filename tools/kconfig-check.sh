@@ -13,7 +13,7 @@ set -uo pipefail
 source "$(dirname "$0")/setup/env.sh"
 
 results=${1:-/dev/null}
-ksrc=$(cat "$MSHV_CACHE/src/current") || die "no kernel source: run tools/setup/setup.sh source"
+ksrc=$(ksrc) || exit 1
 work=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 

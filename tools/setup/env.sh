@@ -31,5 +31,11 @@ karch() {
 	esac
 }
 
+# The unpacked kernel source tree (tools/setup/setup.sh source).
+ksrc() {
+	cat "$MSHV_CACHE/src/current" 2>/dev/null ||
+		die "no kernel source: run tools/setup/setup.sh source"
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -75,7 +75,7 @@ step_bindgen() {
 
 # Unpacks the kernel source into $MSHV_CACHE/src/linux-<version> and records the path.
 step_source() {
-	if [ -f "$MSHV_CACHE/src/current" ] && [ -f "$(cat "$MSHV_CACHE/src/current")/Makefile" ]; then
+	if [ -f "$MSHV_CACHE/src/current" ] && [ -f "$(ksrc)/Makefile" ]; then
 		return
 	fi
 	local m="http://deb.debian.org/debian"
@@ -108,8 +108,6 @@ step_source() {
 	echo "$dir" >"$MSHV_CACHE/src/current"
 	log "kernel source: $dir ($(make -s -C "$dir" kernelversion))"
 }
-
-ksrc() { cat "$MSHV_CACHE/src/current"; }
 
 # The fragments that make up an arch's test kernel configuration. MSHV_KERNEL_VARIANT=base
 # leaves the debugging out (only to measure what the debugging costs).
