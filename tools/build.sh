@@ -33,10 +33,14 @@ kbuild() {
 		KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings "$@" modules
 }
 
-build_module() { kbuild "$MSHV_ROOT" "$out/mshv" CONFIG_MSHV_RUST=m; }
+# The test module has the simulated hypervisor built in.
+mshv_config="CONFIG_MSHV_RUST=m CONFIG_MSHV_RUST_SIMULATOR=y"
+# shellcheck disable=SC2086
+build_module() { kbuild "$MSHV_ROOT" "$out/mshv" $mshv_config; }
 
 # Clippy through the kernel's own CLIPPY=1 build; any lint fails it.
-build_clippy() { kbuild "$MSHV_ROOT" "$out/clippy" CONFIG_MSHV_RUST=m CLIPPY=1; }
+# shellcheck disable=SC2086
+build_clippy() { kbuild "$MSHV_ROOT" "$out/clippy" $mshv_config CLIPPY=1; }
 
 build_runner_module() { kbuild "$MSHV_ROOT/tools/vm/selftest" "$out/vmrun-selftest"; }
 

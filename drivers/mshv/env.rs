@@ -57,6 +57,13 @@ impl HvEnvironment {
     }
 }
 
+impl HvEnvironment {
+    /// Whether the kernel may create and run partitions through real hypercalls.
+    pub(crate) fn can_issue_root_hypercalls(&self) -> bool {
+        matches!(self.partition, PartitionType::Root | PartitionType::L1vh)
+    }
+}
+
 impl fmt::Display for HvEnvironment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.partition {

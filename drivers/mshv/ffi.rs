@@ -5,9 +5,12 @@
 //! Each item has a twin in `shim.h`; keep the two in step. Safe wrappers live next to their
 //! users: nothing outside this crate's wrappers calls these directly.
 
-use kernel::ffi::{
-    c_char,
-    c_int, //
+use kernel::{
+    ffi::{
+        c_char,
+        c_int,
+        c_void, //
+    },
 };
 
 /// No Microsoft hypervisor found (`MSHV_SHIM_HV_NONE`).
@@ -19,10 +22,10 @@ pub(crate) const MSHV_SHIM_HV_ROOT: c_int = 2;
 /// A level-1 virtual host (`MSHV_SHIM_HV_L1VH`).
 pub(crate) const MSHV_SHIM_HV_L1VH: c_int = 3;
 
-/// `struct mshv_shim_uapi_fact`: one size, offset or ioctl number of the kernel's uapi header.
+/// `struct mshv_shim_fact`: one size, offset or number of a kernel header.
 #[repr(C)]
-pub(crate) struct MshvUapiFact {
-    /// A static NUL-terminated name, as in [`crate::uapi::Fact::name`].
+pub(crate) struct MshvShimFact {
+    /// A static NUL-terminated name, as in [`crate::abi::Fact::name`].
     pub(crate) name: *const c_char,
     /// Its value in the C header.
     pub(crate) value: u64,
@@ -30,7 +33,31 @@ pub(crate) struct MshvUapiFact {
 
 extern "C" {
     /// Returns the shim's static table of uapi facts and stores its length in `*len`.
-    pub(crate) fn mshv_shim_uapi_facts(len: *mut usize) -> *const MshvUapiFact;
+    pub(crate) fn mshv_shim_uapi_facts(len: *mut usize) -> *const MshvShimFact;
+
+    /// Returns the shim's static table of hypervisor ABI facts and stores its length in `*len`.
+    pub(crate) fn mshv_shim_hv_facts(len: *mut usize) -> *const MshvShimFact;
+
+    /// Issues a hypercall through the kernel's `hv_do_hypercall()`. `input` and `output` must
+    /// each be a page-aligned page of the kernel's linear map (or null when unused).
+    pub(crate) fn mshv_shim_hypercall(control: u64, input: *mut c_void, output: *mut c_void)
+        -> u64;
+
+    /// Issues a fast hypercall with two input registers (`hv_do_fast_hypercall16()`).
+    pub(crate) fn mshv_shim_fast_hypercall(code: u16, input1: u64, input2: u64) -> u64;
+
+    /// Allocates a zeroed page and returns its frame number, or 0.
+    pub(crate) fn mshv_shim_page_alloc() -> u64;
+
+    /// Frees a page [`mshv_shim_page_alloc`] returned.
+    pub(crate) fn mshv_shim_page_free(pfn: u64);
+
+    /// Returns the linear-map address of a page of the kernel's memory.
+    pub(crate) fn mshv_shim_page_address(pfn: u64) -> *mut c_void;
+
+    /// Returns the `struct page` of a page frame of the kernel's memory (as an opaque
+    /// pointer: `bindings::page` is not FFI-safe).
+    pub(crate) fn mshv_shim_pfn_to_page(pfn: u64) -> *mut c_void;
 
     /// Returns one of the `MSHV_SHIM_HV_*` values. Callable in any context.
     pub(crate) fn mshv_shim_hv_partition_type() -> c_int;
@@ -40,6 +67,15 @@ extern "C" {
 
     /// Returns `!value`; touches no memory.
     pub(crate) fn mshv_arch_abi_check(value: u64) -> u64;
+
+    /// `anon_inode_getfile()` (`<linux/anon_inodes.h>`, which bindgen does not see): a new file
+    /// of `fops` with `private` as its private data, or an `ERR_PTR`.
+    pub(crate) fn anon_inode_getfile(
+        name: *const c_char,
+        fops: *const c_void,
+        private: *mut c_void,
+        flags: c_int,
+    ) -> *mut c_void;
 
     /// The kernel's own mapping of a hypercall result to an errno (`drivers/hv/hv_common.c`),
     /// which the driver's mapping is tested against.

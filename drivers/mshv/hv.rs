@@ -4,9 +4,7 @@
 //! services it. Pure definitions and arithmetic, no I/O: the driver encodes with it, and a
 //! simulated hypervisor decodes with it.
 
-// Until the transports use them, only the KUnit suites do.
-#![cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
-
+pub(crate) mod abi;
 pub(crate) mod control;
 pub(crate) mod status;
 

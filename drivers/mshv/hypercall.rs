@@ -10,9 +10,6 @@
 //!   memory it asked for was deposited;
 //! - [`batches`]: a long list of rep elements is cut into calls that each fill one input page.
 
-// Until the transports use them, only the KUnit suite does.
-#![cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
-
 use kernel::prelude::*;
 
 use crate::hv::{
@@ -62,15 +59,18 @@ pub(crate) fn rep_call(
 /// and returns the first result that asks for none. A failed deposit ends the loop with the
 /// deposit's error. Like the kernel's own loop, it is bounded only by the deposits: each one
 /// takes memory, and the first that cannot be made ends it.
-pub(crate) fn with_deposits(
-    mut call: impl FnMut() -> HvResult,
-    mut deposit: impl FnMut(Deposit) -> Result,
+///
+/// Both closures get `state` (typically the caller's hypercall pages), in turn.
+pub(crate) fn with_deposits<S: ?Sized>(
+    state: &mut S,
+    mut call: impl FnMut(&mut S) -> HvResult,
+    mut deposit: impl FnMut(&mut S, Deposit) -> Result,
 ) -> Result<HvResult> {
     loop {
-        let result = call();
+        let result = call(state);
         match result.status().deposit_request() {
             None => return Ok(result),
-            Some(request) => deposit(request)?,
+            Some(request) => deposit(state, request)?,
         }
     }
 }
@@ -168,20 +168,21 @@ mod tests {
         let no_mem = HvResult::new(HvStatus::INSUFFICIENT_MEMORY, 0);
         let no_contig = HvResult::new(HvStatus::INSUFFICIENT_CONTIGUOUS_MEMORY, 0);
         let answers = [no_mem, no_contig, no_mem, ok(0)];
-        let mut calls = 0;
-        let mut deposited = 0;
+        // (calls, pages deposited)
+        let mut seen = (0, 0);
         let result = with_deposits(
-            || {
-                calls += 1;
-                answers[calls - 1]
+            &mut seen,
+            |seen| {
+                seen.0 += 1;
+                answers[seen.0 - 1]
             },
-            |d| {
-                deposited += d.pages;
+            |seen, d| {
+                seen.1 += d.pages;
                 Ok(())
             },
         )?;
         assert_eq!(result, ok(0));
-        assert_eq!((calls, deposited), (4, 1 + 8 + 1));
+        assert_eq!(seen, (4, 1 + 8 + 1));
         Ok(())
     }
 
@@ -189,11 +190,12 @@ mod tests {
     fn a_failed_deposit_ends_the_loop() {
         let mut calls = 0;
         let result = with_deposits(
-            || {
-                calls += 1;
+            &mut calls,
+            |calls| {
+                *calls += 1;
                 HvResult::new(HvStatus::INSUFFICIENT_ROOT_MEMORY, 0)
             },
-            |d| {
+            |_, d| {
                 assert!(d.into_root);
                 Err(ENOMEM)
             },
@@ -205,7 +207,7 @@ mod tests {
     #[test]
     fn other_failures_are_returned_as_they_are() -> Result {
         let denied = HvResult::new(HvStatus::ACCESS_DENIED, 0);
-        assert_eq!(with_deposits(|| denied, |_| Err(EINVAL))?, denied);
+        assert_eq!(with_deposits(&mut (), |()| denied, |(), _| Err(EINVAL))?, denied);
         Ok(())
     }
 

@@ -11,6 +11,10 @@
 //! - [`uapi`]: the user-space ABI of the devices, checked against the kernel's header.
 //! - [`hv`]: the hypervisor's ABI: control words, results, status codes.
 //! - [`hypercall`]: the rep, deposit and batching loops every hypercall goes through.
+//! - [`calls`]: the hypercalls the driver issues, one function each.
+//! - [`transport`]: the hypervisor behind the hypercall instruction, real or simulated.
+//! - [`anon_file`]: the partition and VP files.
+//! - [`abi`]: declaring binary interfaces and checking them against C headers.
 //! - [`ffi`]: the one place that declares the C shim and assembly symbols.
 
 use kernel::{
@@ -18,12 +22,16 @@ use kernel::{
     prelude::*, //
 };
 
+mod abi;
+mod anon_file;
 mod arch;
+mod calls;
 mod env;
 mod ffi;
 mod hv;
 mod hypercall;
 mod root;
+mod transport;
 mod uapi;
 
 module! {
@@ -32,21 +40,37 @@ module! {
     authors: ["The mshv-rs authors"],
     description: "Microsoft Hypervisor root and VTL driver",
     license: "GPL",
+    params: {
+        hypervisor: u32 {
+            default: 0,
+            description: "0: the real hypervisor on a Hyper-V root partition, else the simulated one when built in; 1: real; 2: simulated",
+        },
+    },
 }
 
-/// The module: owns the registered character devices.
+/// The module: owns the registered character devices and the hypervisor it chose.
 #[pin_data]
 struct MshvModule {
     /// `/dev/mshv`, deregistered when the module is unloaded.
     #[pin]
     _root: MiscDeviceRegistration<root::RootDevice>,
+    /// The chosen hypervisor; dropped after the devices.
+    _hypervisor: transport::Selected,
 }
 
 impl kernel::InPlaceModule for MshvModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        pr_info!("{}\n", env::HvEnvironment::probe());
+        let env = env::HvEnvironment::probe();
+        pr_info!("{}\n", env);
+        let selected = transport::Choice::from_param(module_parameters::hypervisor.value())
+            .and_then(|choice| transport::select(choice, &env));
 
         try_pin_init!(Self {
+            _hypervisor: {
+                let selected = selected?;
+                pr_info!("using the {}\n", selected.name());
+                selected
+            },
             _root <- root::register(),
         })
     }

@@ -3,6 +3,11 @@
 //! The root personality: `/dev/mshv`, through which a virtual machine monitor in the root
 //! partition creates and runs partitions.
 
+mod create;
+mod partition;
+mod passthru;
+mod vp;
+
 use kernel::{
     fs::File,
     miscdevice::{
@@ -13,6 +18,16 @@ use kernel::{
     prelude::*,
 };
 
+use crate::{
+    transport::HvPages,
+    uapi::{
+        MSHV_CREATE_PARTITION,
+        MSHV_ROOT_HVCALL, //
+    },
+};
+use partition::Partition;
+use passthru::Caller;
+
 /// The state of one open of `/dev/mshv`.
 pub(crate) struct RootDevice;
 
@@ -21,9 +36,13 @@ pub(crate) fn register() -> impl PinInit<MiscDeviceRegistration<RootDevice>, Err
     MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" })
 }
 
-/// Handles an ioctl on `/dev/mshv`. No command is implemented yet: every one is unknown.
-fn dispatch(_cmd: u32) -> Result<isize> {
-    Err(ENOTTY)
+/// Handles an ioctl on `/dev/mshv`.
+fn dispatch(cmd: u32, arg: usize) -> Result<isize> {
+    match cmd {
+        MSHV_CREATE_PARTITION => Partition::create(&create::read(arg)?),
+        MSHV_ROOT_HVCALL => passthru::root_hvcall(&mut HvPages::new()?, Caller::Root, arg),
+        _ => Err(ENOTTY),
+    }
 }
 
 #[vtable]
@@ -34,8 +53,8 @@ impl MiscDevice for RootDevice {
         Ok(KBox::pin(RootDevice, GFP_KERNEL)?)
     }
 
-    fn ioctl(_me: Pin<&Self>, _file: &File, cmd: u32, _arg: usize) -> Result<isize> {
-        dispatch(cmd)
+    fn ioctl(_me: Pin<&Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        dispatch(cmd, arg)
     }
 }
 
@@ -47,7 +66,7 @@ mod tests {
     #[test]
     fn unknown_commands_are_enotty() {
         for cmd in [0u32, 1, 0xb800, 0xc010_b800, u32::MAX] {
-            assert_eq!(dispatch(cmd), Err(ENOTTY));
+            assert_eq!(dispatch(cmd, 0), Err(ENOTTY));
         }
     }
 }

@@ -7,8 +7,11 @@
 #include <linux/kernel.h>
 #include <linux/stddef.h>
 #include <linux/types.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
 #include <uapi/linux/mshv.h>
 #include <asm/mshyperv.h>
+#include <hyperv/hvhdk.h>
 
 #include "shim.h"
 
@@ -32,6 +35,38 @@ u8 mshv_shim_hv_vtl(void)
 	return hv_is_hyperv_initialized() ? ms_hyperv.vtl : 0;
 }
 
+u64 mshv_shim_hypercall(u64 control, void *input, void *output)
+{
+	return hv_do_hypercall(control, input, output);
+}
+
+u64 mshv_shim_fast_hypercall(u16 code, u64 input1, u64 input2)
+{
+	return hv_do_fast_hypercall16(code, input1, input2);
+}
+
+u64 mshv_shim_page_alloc(void)
+{
+	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+	return page ? page_to_pfn(page) : 0;
+}
+
+void mshv_shim_page_free(u64 pfn)
+{
+	__free_page(pfn_to_page(pfn));
+}
+
+void *mshv_shim_page_address(u64 pfn)
+{
+	return page_address(pfn_to_page(pfn));
+}
+
+void *mshv_shim_pfn_to_page(u64 pfn)
+{
+	return pfn_to_page(pfn);
+}
+
 /*
  * The uapi header's facts, computed by the compiler from the header this module is built
  * against. Names must match the Rust side's (uapi.rs), which compares the two tables.
@@ -39,6 +74,7 @@ u8 mshv_shim_hv_vtl(void)
 #define FACT_SIZE(s)		{ "sizeof:" #s, sizeof(struct s) }
 #define FACT_OFF(s, f)		{ "offsetof:" #s "." #f, offsetof(struct s, f) }
 #define FACT_IOCTL(c)		{ "ioctl:" #c, c }
+#define FACT_CONST(n, c)	{ "const:" n, c }
 
 #ifdef __x86_64__
 #define FACT_V2_LAST FACT_OFF(mshv_create_partition_v2, pt_disabled_xsave)
@@ -48,7 +84,7 @@ u8 mshv_shim_hv_vtl(void)
 		       offsetof(struct mshv_create_partition_v2, pt_rsvd2) }
 #endif
 
-static const struct mshv_shim_uapi_fact uapi_facts[] = {
+static const struct mshv_shim_fact uapi_facts[] = {
 	FACT_SIZE(mshv_create_partition),
 	FACT_SIZE(mshv_create_partition_v2),
 	FACT_OFF(mshv_create_partition_v2, pt_num_cpu_fbanks),
@@ -96,8 +132,73 @@ static const struct mshv_shim_uapi_fact uapi_facts[] = {
 	FACT_IOCTL(MSHV_SET_VP_STATE),
 };
 
-const struct mshv_shim_uapi_fact *mshv_shim_uapi_facts(size_t *len)
+const struct mshv_shim_fact *mshv_shim_uapi_facts(size_t *len)
 {
 	*len = ARRAY_SIZE(uapi_facts);
 	return uapi_facts;
+}
+
+/* The hypervisor ABI's facts, from include/hyperv; names as in hv/abi.rs. */
+static const struct mshv_shim_fact hv_facts[] = {
+	FACT_SIZE(hv_input_create_partition),
+	FACT_OFF(hv_input_create_partition, compatibility_version),
+	FACT_OFF(hv_input_create_partition, partition_creation_properties),
+	FACT_OFF(hv_input_create_partition, isolation_properties),
+	FACT_SIZE(hv_output_create_partition),
+	FACT_SIZE(hv_deposit_memory),
+	FACT_SIZE(hv_input_withdraw_memory),
+	FACT_SIZE(hv_create_vp),
+	FACT_OFF(hv_create_vp, subnode_type),
+	FACT_OFF(hv_create_vp, flags),
+	FACT_SIZE(hv_input_map_vp_state_page),
+	FACT_OFF(hv_input_map_vp_state_page, type),
+	FACT_OFF(hv_input_map_vp_state_page, requested_map_location),
+	FACT_SIZE(hv_output_map_vp_state_page),
+	FACT_SIZE(hv_input_unmap_vp_state_page),
+	FACT_SIZE(hv_input_get_partition_property),
+	FACT_SIZE(hv_input_set_partition_property),
+	FACT_SIZE(hv_input_get_vp_registers),
+	FACT_SIZE(hv_input_set_vp_registers),
+	FACT_SIZE(hv_register_assoc),
+	FACT_OFF(hv_register_assoc, value),
+	FACT_SIZE(hv_input_map_gpa_pages),
+	FACT_SIZE(hv_input_unmap_gpa_pages),
+	FACT_SIZE(hv_message),
+	FACT_OFF(hv_message, u),
+	FACT_CONST("HV_COMPATIBILITY_21_H2", HV_COMPATIBILITY_21_H2),
+	FACT_CONST("HV_PARTITION_PROCESSOR_FEATURES_BANKS", HV_PARTITION_PROCESSOR_FEATURES_BANKS),
+	FACT_CONST("CREATE_PARTITION", HVCALL_CREATE_PARTITION),
+	FACT_CONST("INITIALIZE_PARTITION", HVCALL_INITIALIZE_PARTITION),
+	FACT_CONST("FINALIZE_PARTITION", HVCALL_FINALIZE_PARTITION),
+	FACT_CONST("DELETE_PARTITION", HVCALL_DELETE_PARTITION),
+	FACT_CONST("GET_PARTITION_PROPERTY", HVCALL_GET_PARTITION_PROPERTY),
+	FACT_CONST("SET_PARTITION_PROPERTY", HVCALL_SET_PARTITION_PROPERTY),
+	FACT_CONST("DEPOSIT_MEMORY", HVCALL_DEPOSIT_MEMORY),
+	FACT_CONST("WITHDRAW_MEMORY", HVCALL_WITHDRAW_MEMORY),
+	FACT_CONST("MAP_GPA_PAGES", HVCALL_MAP_GPA_PAGES),
+	FACT_CONST("UNMAP_GPA_PAGES", HVCALL_UNMAP_GPA_PAGES),
+	FACT_CONST("INSTALL_INTERCEPT", HVCALL_INSTALL_INTERCEPT),
+	FACT_CONST("CREATE_VP", HVCALL_CREATE_VP),
+	FACT_CONST("DELETE_VP", HVCALL_DELETE_VP),
+	FACT_CONST("GET_VP_REGISTERS", HVCALL_GET_VP_REGISTERS),
+	FACT_CONST("SET_VP_REGISTERS", HVCALL_SET_VP_REGISTERS),
+	FACT_CONST("TRANSLATE_VIRTUAL_ADDRESS", HVCALL_TRANSLATE_VIRTUAL_ADDRESS),
+	FACT_CONST("CLEAR_VIRTUAL_INTERRUPT", HVCALL_CLEAR_VIRTUAL_INTERRUPT),
+	FACT_CONST("REGISTER_INTERCEPT_RESULT", HVCALL_REGISTER_INTERCEPT_RESULT),
+	FACT_CONST("ASSERT_VIRTUAL_INTERRUPT", HVCALL_ASSERT_VIRTUAL_INTERRUPT),
+	FACT_CONST("SIGNAL_EVENT_DIRECT", HVCALL_SIGNAL_EVENT_DIRECT),
+	FACT_CONST("POST_MESSAGE_DIRECT", HVCALL_POST_MESSAGE_DIRECT),
+	FACT_CONST("GET_GPA_PAGES_ACCESS_STATES", HVCALL_GET_GPA_PAGES_ACCESS_STATES),
+	FACT_CONST("MAP_VP_STATE_PAGE", HVCALL_MAP_VP_STATE_PAGE),
+	FACT_CONST("UNMAP_VP_STATE_PAGE", HVCALL_UNMAP_VP_STATE_PAGE),
+	FACT_CONST("GET_VP_STATE", HVCALL_GET_VP_STATE),
+	FACT_CONST("SET_VP_STATE", HVCALL_SET_VP_STATE),
+	FACT_CONST("GET_VP_CPUID_VALUES", HVCALL_GET_VP_CPUID_VALUES),
+	FACT_CONST("GET_PARTITION_PROPERTY_EX", HVCALL_GET_PARTITION_PROPERTY_EX),
+};
+
+const struct mshv_shim_fact *mshv_shim_hv_facts(size_t *len)
+{
+	*len = ARRAY_SIZE(hv_facts);
+	return hv_facts;
 }

@@ -17,13 +17,28 @@
 int mshv_shim_hv_partition_type(void);
 u8 mshv_shim_hv_vtl(void);
 
-/* One size, offset or ioctl number of include/uapi/linux/mshv.h, for the driver's self-test. */
-struct mshv_shim_uapi_fact {
+/*
+ * The hypervisor's entry points as the kernel provides them: hv_do_hypercall() and
+ * hv_do_fast_hypercall16(). Both return the 64-bit hypercall result (U64_MAX when the
+ * kernel has no hypercall page).
+ */
+u64 mshv_shim_hypercall(u64 control, void *input, void *output);
+u64 mshv_shim_fast_hypercall(u16 code, u64 input1, u64 input2);
+
+/* Pages handed to and taken back from the hypervisor, named by page frame number. */
+u64 mshv_shim_page_alloc(void);		/* a zeroed page, or 0 */
+void mshv_shim_page_free(u64 pfn);
+void *mshv_shim_page_address(u64 pfn);
+void *mshv_shim_pfn_to_page(u64 pfn);	/* a struct page * */
+
+/* One size, offset or number of a C header, for the driver's self-test. */
+struct mshv_shim_fact {
 	const char *name;
 	u64 value;
 };
 
-const struct mshv_shim_uapi_fact *mshv_shim_uapi_facts(size_t *len);
+const struct mshv_shim_fact *mshv_shim_uapi_facts(size_t *len);
+const struct mshv_shim_fact *mshv_shim_hv_facts(size_t *len);
 
 /* arch/<arch>/entry.S */
 u64 mshv_arch_abi_check(u64 value);

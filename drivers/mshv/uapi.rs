@@ -2,19 +2,12 @@
 
 //! The root device's user-space ABI, as Linux 7.3's `include/uapi/linux/mshv.h` defines it.
 //!
-//! Every struct is `#[repr(C)]` with its padding written out as reserved fields: zerocopy's
-//! `IntoBytes` derive proves at compile time that no implicit padding is left, which is what
-//! [`FromBytes`] and [`AsBytes`] need. Every size, offset and ioctl number is listed once, in
-//! [`FACTS`], with the value of Linux 7.3's C header, asserted at compile time; the KUnit suite
-//! below compares the same list with the header the module is built against, through the C shim.
+//! Every struct is declared through [`abi_structs!`] and every size, offset and ioctl number is
+//! listed once, in [`FACTS`] (see [`crate::abi`]); the KUnit suite below compares the list with
+//! the header the module is built against.
 
-// Until the root ioctls use them, only the KUnit suite reads these definitions.
-#![cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
-
-use core::mem::{
-    offset_of,
-    size_of, //
-};
+// Not every definition is used yet (the ioctls not yet implemented).
+#![allow(dead_code)]
 
 use kernel::{
     ioctl::{
@@ -28,29 +21,56 @@ use kernel::{
         AsBytes,
         FromBytes, //
     },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
+
+use crate::abi::{
+    abi_structs,
+    fact,
+    Fact, //
+};
+
+/// Reads a `T` from user address `addr` (`EFAULT` if it cannot).
+pub(crate) fn read_user<T: FromBytes>(addr: usize) -> Result<T> {
+    UserSlice::new(UserPtr::from_addr(addr), size_of::<T>())
+        .reader()
+        .read()
+}
+
+/// Writes `value` to user address `addr` (`EFAULT` if it cannot).
+pub(crate) fn write_user<T: AsBytes>(addr: usize, value: &T) -> Result {
+    UserSlice::new(UserPtr::from_addr(addr), size_of::<T>())
+        .writer()
+        .write(value)
+}
+
+/// `MSHV_PT_BIT_*`: `pt_flags` bits of `MSHV_CREATE_PARTITION`.
+pub(crate) mod pt_bit {
+    pub(crate) const LAPIC: u32 = 0;
+    pub(crate) const X2APIC: u32 = 1;
+    pub(crate) const GPA_SUPER_PAGES: u32 = 2;
+    pub(crate) const CPU_AND_XSAVE_FEATURES: u32 = 3;
+    pub(crate) const NESTED_VIRTUALIZATION: u32 = 4;
+    pub(crate) const SMT_ENABLED_GUEST: u32 = 5;
+    /// `MSHV_PT_BIT_COUNT`.
+    pub(crate) const COUNT: u32 = 6;
+}
+/// `MSHV_PT_ISOLATION_COUNT`: only `MSHV_PT_ISOLATION_NONE` (0) exists.
+pub(crate) const MSHV_PT_ISOLATION_COUNT: u64 = 1;
+/// `MSHV_MAX_VPS`.
+pub(crate) const MSHV_MAX_VPS: u32 = 256;
+/// `MSHV_VP_MMAP_OFFSET_*`: the pages of a VP file.
+pub(crate) const MSHV_VP_MMAP_OFFSET_REGISTERS: usize = 0;
+pub(crate) const MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE: usize = 1;
+pub(crate) const MSHV_VP_MMAP_OFFSET_GHCB: usize = 2;
 
 /// The ioctl type of every `mshv` command.
 pub(crate) const MSHV_IOCTL: u32 = 0xB8;
 
-/// Declares uapi structs: copyable, and readable from and writable to user memory.
-macro_rules! uapi_structs {
-    ($($(#[$meta:meta])* $vis:vis struct $name:ident $body:tt)*) => {$(
-        $(#[$meta])*
-        #[derive(Clone, Copy, zerocopy_derive::IntoBytes)]
-        $vis struct $name $body
-
-        // SAFETY: Every struct declared through this macro holds only integers and arrays of
-        // integers, for which every bit pattern is valid, and has no interior mutability.
-        unsafe impl FromBytes for $name {}
-
-        // SAFETY: The `IntoBytes` derive above proves at compile time that the struct has no
-        // padding, so every byte of it is initialised.
-        unsafe impl AsBytes for $name {}
-    )*};
-}
-
-uapi_structs! {
+abi_structs! {
     /// `struct mshv_create_partition`: the v1 argument of `MSHV_CREATE_PARTITION`.
     #[repr(C)]
     pub(crate) struct CreatePartition {
@@ -246,35 +266,6 @@ pub(crate) const MSHV_GET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x0
 /// `MSHV_SET_VP_STATE`, on a VP file.
 pub(crate) const MSHV_SET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x02);
 
-/// One fact of the ABI: a size, an offset or an ioctl number, named as the C shim names it.
-pub(crate) struct Fact {
-    /// `sizeof:<struct>`, `offsetof:<struct>.<field>` or `ioctl:<MACRO>`.
-    pub(crate) name: &'static CStr,
-    /// Its value on the Rust side.
-    pub(crate) value: u64,
-}
-
-/// One entry of [`FACTS`]: the Rust side's value, asserted at compile time to equal the one
-/// Linux 7.3's header gives (`$want`, the same on x86_64 and arm64).
-macro_rules! fact {
-    (size $c:literal, $t:ty, $want:literal) => {
-        fact!(@ concat!("sizeof:", $c), size_of::<$t>(), $want)
-    };
-    (offset $c:literal, $t:ty, $f:ident, $want:literal) => {
-        fact!(@ concat!("offsetof:", $c), offset_of!($t, $f), $want)
-    };
-    (ioctl $c:ident, $want:literal) => {
-        fact!(@ concat!("ioctl:", stringify!($c)), $c, $want)
-    };
-    (@ $name:expr, $value:expr, $want:literal) => {{
-        const { assert!($value as u64 == $want) };
-        Fact {
-            name: kernel::c_str!($name),
-            value: $value as u64,
-        }
-    }};
-}
-
 /// Every fact the C shim also computes from the kernel's header (`mshv_shim_uapi_facts`).
 pub(crate) const FACTS: &[Fact] = &[
     fact!(size "mshv_create_partition", CreatePartition, 16),
@@ -327,42 +318,10 @@ pub(crate) const FACTS: &[Fact] = &[
 #[kunit_tests(mshv_rs_uapi)]
 mod tests {
     use super::FACTS;
-    use crate::ffi;
-    use kernel::prelude::*;
-
-    /// Every fact of the C header the module is built against, as the shim computed it.
-    fn c_facts() -> &'static [ffi::MshvUapiFact] {
-        // SAFETY: The shim returns a pointer to a static array and its length; the array is
-        // never written.
-        unsafe {
-            let mut len = 0usize;
-            let ptr = ffi::mshv_shim_uapi_facts(&mut len);
-            core::slice::from_raw_parts(ptr, len)
-        }
-    }
+    use crate::abi::CFacts;
 
     #[test]
     fn every_fact_matches_the_kernel_header() {
-        let c = c_facts();
-        assert_eq!(c.len(), FACTS.len());
-        for fact in FACTS {
-            let c_value = c
-                .iter()
-                .find(|f| {
-                    // SAFETY: The shim's names are static NUL-terminated strings.
-                    let name = unsafe { CStr::from_char_ptr(f.name) };
-                    name == fact.name
-                })
-                .map(|f| f.value);
-            if c_value != Some(fact.value) {
-                pr_err!(
-                    "{:?}: {} here, {:?} in the C header\n",
-                    fact.name,
-                    fact.value,
-                    c_value
-                );
-            }
-            assert_eq!(c_value, Some(fact.value));
-        }
+        assert!(CFacts::uapi().matches(FACTS));
     }
 }

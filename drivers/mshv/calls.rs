@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The hypercalls the driver issues, one function each: the input page is filled from typed
+//! arguments, the call goes through the chosen [`Hypervisor`](crate::transport::Hypervisor)
+//! with the rep and deposit loops of [`crate::hypercall`], and the output is decoded.
+//!
+//! Every function takes the caller's [`HvPages`]; nothing here keeps state.
+
+use kernel::prelude::*;
+
+use crate::{
+    ffi,
+    hv::{
+        abi::{
+            self,
+            code,
+            CreatePartitionIn,
+            CreateVpIn,
+            DepositMemoryIn,
+            MapVpStatePageIn,
+            MapVpStatePageOut,
+            PartitionIdOut,
+            UnmapVpStatePageIn,
+            WithdrawMemoryIn, //
+        },
+        control::{
+            reps_per_page,
+            Control, //
+        },
+        status::{
+            Deposit,
+            HvResult,
+            HvStatus, //
+        },
+    },
+    hypercall::{
+        rep_call,
+        with_deposits, //
+    },
+    transport::{
+        hv,
+        HvPages, //
+    },
+};
+
+/// Pages deposited before `HVCALL_INITIALIZE_PARTITION` (as upstream).
+pub(crate) const INITIALIZE_PARTITION_DEPOSIT_PAGES: u32 = 208;
+/// Pages deposited before `HVCALL_CREATE_VP` (as upstream).
+pub(crate) const CREATE_VP_DEPOSIT_PAGES: u32 = 90;
+/// The most pages one deposit call takes (`HV_DEPOSIT_MAX`).
+pub(crate) const DEPOSIT_MAX: u32 = reps_per_page(8, 8) as u32;
+/// The most pages one withdraw call returns (`HV_WITHDRAW_BATCH_SIZE`).
+const WITHDRAW_BATCH: u16 = reps_per_page(0, 8);
+
+/// Issues a simple call with `input` at the start of the input page.
+fn simple<I: kernel::transmute::AsBytes>(pages: &mut HvPages, code: u16, input: &I) -> Result<HvResult> {
+    pages.input.clear();
+    pages.input.write(0, input)?;
+    Ok(hv().hypercall(Control::new(code), &pages.input, &mut pages.output))
+}
+
+/// Issues a simple call until it no longer asks for memory, depositing into `partition_id`
+/// (or the root, when asked) in between, and returns its result as an errno.
+fn simple_with_deposits<I: kernel::transmute::AsBytes>(
+    pages: &mut HvPages,
+    code: u16,
+    input: &I,
+    partition_id: u64,
+) -> Result {
+    with_deposits(
+        pages,
+        |pages| simple(pages, code, input).unwrap_or(HvResult::new(HvStatus::INVALID_PARAMETER, 0)),
+        |pages, request| deposit_requested(pages, partition_id, request),
+    )?
+    .to_result()
+}
+
+/// Deposits what a call asked for.
+pub(crate) fn deposit_requested(pages: &mut HvPages, partition_id: u64, request: Deposit) -> Result {
+    let target = if request.into_root {
+        abi::HV_PARTITION_ID_SELF
+    } else {
+        partition_id
+    };
+    deposit(pages, target, request.pages)
+}
+
+/// Pages allocated for a deposit, freed unless the hypervisor took them.
+struct DepositPages(KVec<u64>);
+
+impl DepositPages {
+    fn alloc(count: u32) -> Result<Self> {
+        let mut pfns = KVec::with_capacity(count as usize, GFP_KERNEL)?;
+        let mut this = Self(KVec::new());
+        for _ in 0..count {
+            // SAFETY: No preconditions.
+            let pfn = unsafe { ffi::mshv_shim_page_alloc() };
+            if pfn == 0 {
+                this.0 = pfns;
+                return Err(ENOMEM);
+            }
+            pfns.push(pfn, GFP_KERNEL)?;
+        }
+        this.0 = pfns;
+        Ok(this)
+    }
+
+    /// The hypervisor owns the pages now.
+    fn given(mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for DepositPages {
+    fn drop(&mut self) {
+        for &pfn in self.0.iter() {
+            // SAFETY: Each page came from `mshv_shim_page_alloc` and nobody else has it.
+            unsafe { ffi::mshv_shim_page_free(pfn) };
+        }
+    }
+}
+
+/// `HVCALL_DEPOSIT_MEMORY`: gives `count` new pages to `partition_id`'s pool.
+pub(crate) fn deposit(pages: &mut HvPages, partition_id: u64, count: u32) -> Result {
+    if count > DEPOSIT_MAX {
+        return Err(E2BIG);
+    }
+    if count == 0 {
+        return Ok(());
+    }
+    let new = DepositPages::alloc(count)?;
+    pages.input.clear();
+    pages.input.write(0, &DepositMemoryIn { partition_id })?;
+    for (i, &pfn) in new.0.iter().enumerate() {
+        pages.input.write_u64(8, i, pfn)?;
+    }
+    let (input, output) = (&pages.input, &mut pages.output);
+    // `count` fits: it is at most DEPOSIT_MAX.
+    let result = rep_call(code::DEPOSIT_MEMORY, count as u16, 0, 0, |c| {
+        hv().hypercall(c, input, output)
+    })?;
+    result.to_result()?;
+    new.given();
+    Ok(())
+}
+
+/// `HVCALL_WITHDRAW_MEMORY` until the pool is empty: frees every page `partition_id` holds.
+pub(crate) fn withdraw_all(pages: &mut HvPages, partition_id: u64) -> Result {
+    loop {
+        pages.input.clear();
+        pages.input.write(
+            0,
+            &WithdrawMemoryIn {
+                partition_id,
+                proximity_domain_id: 0,
+                proximity_flags: 0,
+            },
+        )?;
+        let (input, output) = (&pages.input, &mut pages.output);
+        let result = rep_call(code::WITHDRAW_MEMORY, WITHDRAW_BATCH, 0, 0, |c| {
+            hv().hypercall(c, input, output)
+        })?;
+        for i in 0..usize::from(result.reps_completed()) {
+            let pfn = pages.output.read_u64(0, i)?;
+            // SAFETY: The hypervisor returns pages the driver deposited, which came from
+            // `mshv_shim_page_alloc`; it no longer uses them.
+            unsafe { ffi::mshv_shim_page_free(pfn) };
+        }
+        match result.status() {
+            HvStatus::NO_RESOURCES => return Ok(()),
+            HvStatus::SUCCESS => continue,
+            status => return status.to_result(),
+        }
+    }
+}
+
+/// `HVCALL_CREATE_PARTITION`: returns the new partition's id. Memory the hypervisor asks for
+/// goes to the root's pool.
+pub(crate) fn create_partition(pages: &mut HvPages, input: &CreatePartitionIn) -> Result<u64> {
+    simple_with_deposits(pages, code::CREATE_PARTITION, input, abi::HV_PARTITION_ID_SELF)?;
+    Ok(pages.output.read::<PartitionIdOut>(0)?.partition_id)
+}
+
+/// Issues a fast call with the partition id as its one input.
+fn fast_partition(code: u16, partition_id: u64) -> HvResult {
+    hv().fast_hypercall(code, partition_id, 0)
+}
+
+/// `HVCALL_INITIALIZE_PARTITION`, after the usual pre-deposit.
+pub(crate) fn initialize_partition(pages: &mut HvPages, partition_id: u64) -> Result {
+    deposit(pages, partition_id, INITIALIZE_PARTITION_DEPOSIT_PAGES)?;
+    with_deposits(
+        pages,
+        |_| fast_partition(code::INITIALIZE_PARTITION, partition_id),
+        |pages, request| deposit_requested(pages, partition_id, request),
+    )?
+    .to_result()
+}
+
+/// `HVCALL_FINALIZE_PARTITION`.
+pub(crate) fn finalize_partition(partition_id: u64) -> Result {
+    fast_partition(code::FINALIZE_PARTITION, partition_id).to_result()
+}
+
+/// `HVCALL_DELETE_PARTITION`.
+pub(crate) fn delete_partition(partition_id: u64) -> Result {
+    fast_partition(code::DELETE_PARTITION, partition_id).to_result()
+}
+
+/// `HVCALL_CREATE_VP`, after the usual pre-deposit.
+pub(crate) fn create_vp(pages: &mut HvPages, partition_id: u64, vp_index: u32) -> Result {
+    deposit(pages, partition_id, CREATE_VP_DEPOSIT_PAGES)?;
+    let input = CreateVpIn {
+        partition_id,
+        vp_index,
+        padding: [0; 3],
+        subnode_type: 0,
+        subnode_id: 0,
+        proximity_domain_id: 0,
+        proximity_flags: 0,
+        flags: 0,
+    };
+    simple_with_deposits(pages, code::CREATE_VP, &input, partition_id)
+}
+
+/// `HVCALL_DELETE_VP`.
+pub(crate) fn delete_vp(partition_id: u64, vp_index: u32) -> Result {
+    hv().fast_hypercall(code::DELETE_VP, partition_id, u64::from(vp_index))
+        .to_result()
+}
+
+/// `HVCALL_MAP_VP_STATE_PAGE`: returns the page frame the hypervisor chose.
+pub(crate) fn map_vp_state_page(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    type_: u16,
+) -> Result<u64> {
+    let input = MapVpStatePageIn {
+        partition_id,
+        vp_index,
+        type_,
+        input_vtl: 0,
+        flags: 0,
+        requested_map_location: 0,
+    };
+    simple_with_deposits(pages, code::MAP_VP_STATE_PAGE, &input, partition_id)?;
+    Ok(pages.output.read::<MapVpStatePageOut>(0)?.map_location)
+}
+
+/// `HVCALL_UNMAP_VP_STATE_PAGE`.
+pub(crate) fn unmap_vp_state_page(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    type_: u16,
+) -> Result {
+    let input = UnmapVpStatePageIn {
+        partition_id,
+        vp_index,
+        type_,
+        input_vtl: 0,
+        reserved0: 0,
+    };
+    simple(pages, code::UNMAP_VP_STATE_PAGE, &input)?.to_result()
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Hypercall codes and the layouts of the input and output pages of every hypercall the driver
+//! issues, as Linux 7.3's `include/hyperv/hv*.h` define them. Each layout is checked against
+//! those headers (see [`crate::abi`]).
+
+use kernel::prelude::*;
+
+use crate::abi::{
+    abi_structs,
+    fact,
+    Fact, //
+};
+
+/// The partition a hypercall is issued from (`HV_PARTITION_ID_SELF`).
+pub(crate) const HV_PARTITION_ID_SELF: u64 = u64::MAX;
+/// `HV_COMPATIBILITY_21_H2`: the version the root asks new partitions to be compatible with.
+pub(crate) const HV_COMPATIBILITY_21_H2: u32 = 0x0609;
+/// The number of processor feature banks in a create-partition input.
+pub(crate) const HV_PARTITION_PROCESSOR_FEATURES_BANKS: usize = 2;
+
+/// Hypercall codes (`HVCALL_*`).
+pub(crate) mod code {
+    pub(crate) const CREATE_PARTITION: u16 = 0x0040;
+    pub(crate) const INITIALIZE_PARTITION: u16 = 0x0041;
+    pub(crate) const FINALIZE_PARTITION: u16 = 0x0042;
+    pub(crate) const DELETE_PARTITION: u16 = 0x0043;
+    pub(crate) const GET_PARTITION_PROPERTY: u16 = 0x0044;
+    pub(crate) const SET_PARTITION_PROPERTY: u16 = 0x0045;
+    pub(crate) const DEPOSIT_MEMORY: u16 = 0x0048;
+    pub(crate) const WITHDRAW_MEMORY: u16 = 0x0049;
+    pub(crate) const MAP_GPA_PAGES: u16 = 0x004b;
+    pub(crate) const UNMAP_GPA_PAGES: u16 = 0x004c;
+    pub(crate) const INSTALL_INTERCEPT: u16 = 0x004d;
+    pub(crate) const CREATE_VP: u16 = 0x004e;
+    pub(crate) const DELETE_VP: u16 = 0x004f;
+    pub(crate) const GET_VP_REGISTERS: u16 = 0x0050;
+    pub(crate) const SET_VP_REGISTERS: u16 = 0x0051;
+    pub(crate) const TRANSLATE_VIRTUAL_ADDRESS: u16 = 0x0052;
+    pub(crate) const CLEAR_VIRTUAL_INTERRUPT: u16 = 0x0056;
+    pub(crate) const REGISTER_INTERCEPT_RESULT: u16 = 0x0091;
+    pub(crate) const ASSERT_VIRTUAL_INTERRUPT: u16 = 0x0094;
+    pub(crate) const SIGNAL_EVENT_DIRECT: u16 = 0x00c0;
+    pub(crate) const POST_MESSAGE_DIRECT: u16 = 0x00c1;
+    pub(crate) const GET_GPA_PAGES_ACCESS_STATES: u16 = 0x00c9;
+    pub(crate) const MAP_VP_STATE_PAGE: u16 = 0x00e1;
+    pub(crate) const UNMAP_VP_STATE_PAGE: u16 = 0x00e2;
+    pub(crate) const GET_VP_STATE: u16 = 0x00e3;
+    pub(crate) const SET_VP_STATE: u16 = 0x00e4;
+    pub(crate) const GET_VP_CPUID_VALUES: u16 = 0x00f4;
+    pub(crate) const GET_PARTITION_PROPERTY_EX: u16 = 0x0101;
+}
+
+/// `HV_PARTITION_CREATION_FLAG_*`.
+pub(crate) mod creation_flag {
+    pub(crate) const SMT_ENABLED_GUEST: u64 = 1 << 0;
+    pub(crate) const NESTED_VIRTUALIZATION_CAPABLE: u64 = 1 << 1;
+    pub(crate) const GPA_SUPER_PAGES_ENABLED: u64 = 1 << 4;
+    pub(crate) const EXO_PARTITION: u64 = 1 << 8;
+    pub(crate) const LAPIC_ENABLED: u64 = 1 << 13;
+    pub(crate) const INTERCEPT_MESSAGE_PAGE_ENABLED: u64 = 1 << 19;
+    pub(crate) const X2APIC_CAPABLE: u64 = 1 << 22;
+}
+
+/// `enum hv_vp_state_page_type`.
+pub(crate) mod vp_state_page {
+    pub(crate) const REGISTERS: u16 = 0;
+    pub(crate) const INTERCEPT_MESSAGE: u16 = 1;
+}
+
+/// Partition property codes (`enum hv_partition_property_code`).
+pub(crate) mod property {
+    pub(crate) const PRIVILEGE_FLAGS: u32 = 0x0001_0000;
+    pub(crate) const SYNTHETIC_PROC_FEATURES: u32 = 0x0001_0001;
+    pub(crate) const XSAVE_STATES: u32 = 0x0006_0007;
+    pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
+}
+
+/// The size of a message's payload, in 64-bit words.
+pub(crate) const HV_MESSAGE_PAYLOAD_QWORD_COUNT: usize = 30;
+
+abi_structs! {
+    /// `struct hv_input_create_partition`.
+    #[repr(C, packed)]
+    pub(crate) struct CreatePartitionIn {
+        /// `HV_PARTITION_CREATION_FLAG_*`.
+        pub(crate) flags: u64,
+        /// `proximity_domain_info.domain_id`.
+        pub(crate) proximity_domain_id: u32,
+        /// `proximity_domain_info.flags`.
+        pub(crate) proximity_flags: u32,
+        /// `HV_COMPATIBILITY_*`.
+        pub(crate) compatibility_version: u32,
+        /// Zero.
+        pub(crate) padding: u32,
+        /// `partition_creation_properties.disabled_processor_features`: a set bit disables.
+        pub(crate) disabled_processor_features: [u64; HV_PARTITION_PROCESSOR_FEATURES_BANKS],
+        /// `partition_creation_properties.disabled_processor_xsave_features`.
+        pub(crate) disabled_processor_xsave_features: u64,
+        /// `isolation_properties`.
+        pub(crate) isolation_properties: u64,
+    }
+
+    /// `struct hv_output_create_partition`, and every output that is one partition id.
+    #[repr(C, packed)]
+    pub(crate) struct PartitionIdOut {
+        /// The new partition's id.
+        pub(crate) partition_id: u64,
+    }
+
+    /// `struct hv_deposit_memory`, the header before the deposited page numbers.
+    #[repr(C, packed)]
+    pub(crate) struct DepositMemoryIn {
+        /// The partition the pages go to.
+        pub(crate) partition_id: u64,
+    }
+
+    /// `struct hv_input_withdraw_memory`; the output is the withdrawn page numbers.
+    #[repr(C, packed)]
+    pub(crate) struct WithdrawMemoryIn {
+        /// The partition the pages come from.
+        pub(crate) partition_id: u64,
+        /// `proximity_domain_info.domain_id`.
+        pub(crate) proximity_domain_id: u32,
+        /// `proximity_domain_info.flags`.
+        pub(crate) proximity_flags: u32,
+    }
+
+    /// `struct hv_create_vp`.
+    #[repr(C, packed)]
+    pub(crate) struct CreateVpIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// The new VP's index.
+        pub(crate) vp_index: u32,
+        /// Zero.
+        pub(crate) padding: [u8; 3],
+        /// `HV_SUBNODE_*`.
+        pub(crate) subnode_type: u8,
+        /// The subnode.
+        pub(crate) subnode_id: u64,
+        /// `proximity_domain_info.domain_id`.
+        pub(crate) proximity_domain_id: u32,
+        /// `proximity_domain_info.flags`.
+        pub(crate) proximity_flags: u32,
+        /// Zero.
+        pub(crate) flags: u64,
+    }
+
+    /// `struct hv_input_map_vp_state_page`.
+    #[repr(C, packed)]
+    pub(crate) struct MapVpStatePageIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// The VP.
+        pub(crate) vp_index: u32,
+        /// `enum hv_vp_state_page_type`.
+        pub(crate) type_: u16,
+        /// `union hv_input_vtl`.
+        pub(crate) input_vtl: u8,
+        /// Bit 0: `map_location_provided`.
+        pub(crate) flags: u8,
+        /// The page the caller provides, with `map_location_provided`.
+        pub(crate) requested_map_location: u64,
+    }
+
+    /// `struct hv_output_map_vp_state_page`.
+    #[repr(C, packed)]
+    pub(crate) struct MapVpStatePageOut {
+        /// The page frame of the state page.
+        pub(crate) map_location: u64,
+    }
+
+    /// `struct hv_input_unmap_vp_state_page`.
+    #[repr(C, packed)]
+    pub(crate) struct UnmapVpStatePageIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// The VP.
+        pub(crate) vp_index: u32,
+        /// `enum hv_vp_state_page_type`.
+        pub(crate) type_: u16,
+        /// `union hv_input_vtl`.
+        pub(crate) input_vtl: u8,
+        /// Zero.
+        pub(crate) reserved0: u8,
+    }
+
+    /// `struct hv_input_get_partition_property`; the output is one `u64`.
+    #[repr(C, packed)]
+    pub(crate) struct GetPartitionPropertyIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// `enum hv_partition_property_code`.
+        pub(crate) property_code: u32,
+        /// Zero.
+        pub(crate) padding: u32,
+    }
+
+    /// `struct hv_input_set_partition_property`.
+    #[repr(C, packed)]
+    pub(crate) struct SetPartitionPropertyIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// `enum hv_partition_property_code`.
+        pub(crate) property_code: u32,
+        /// Zero.
+        pub(crate) padding: u32,
+        /// The new value.
+        pub(crate) property_value: u64,
+    }
+
+    /// The header of `struct hv_input_get_vp_registers` and `struct hv_input_set_vp_registers`.
+    #[repr(C, packed)]
+    pub(crate) struct VpRegistersIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// The VP.
+        pub(crate) vp_index: u32,
+        /// `union hv_input_vtl`.
+        pub(crate) input_vtl: u8,
+        /// Zero.
+        pub(crate) rsvd_z8: u8,
+        /// Zero.
+        pub(crate) rsvd_z16: u16,
+    }
+
+    /// `struct hv_register_assoc`: one element of a set-registers call.
+    #[repr(C, packed)]
+    pub(crate) struct RegisterAssoc {
+        /// `enum hv_register_name`.
+        pub(crate) name: u32,
+        /// Zero.
+        pub(crate) reserved1: u32,
+        /// Zero.
+        pub(crate) reserved2: u64,
+        /// `union hv_register_value`.
+        pub(crate) value: [u64; 2],
+    }
+
+    /// `struct hv_input_map_gpa_pages` and `struct hv_input_unmap_gpa_pages`: the header before
+    /// the page numbers (map only).
+    #[repr(C, packed)]
+    pub(crate) struct GpaPagesIn {
+        /// The partition.
+        pub(crate) target_partition_id: u64,
+        /// The first guest page frame.
+        pub(crate) target_gpa_base: u64,
+        /// `HV_MAP_GPA_*` or `HV_UNMAP_GPA_*`.
+        pub(crate) flags: u32,
+        /// Zero.
+        pub(crate) padding: u32,
+    }
+
+    /// `struct hv_message`: a SynIC or intercept message.
+    #[repr(C, packed)]
+    pub(crate) struct Message {
+        /// `enum hv_message_type`.
+        pub(crate) message_type: u32,
+        /// The payload's size in bytes.
+        pub(crate) payload_size: u8,
+        /// Bit 0: `msg_pending`.
+        pub(crate) message_flags: u8,
+        /// Zero.
+        pub(crate) reserved: [u8; 2],
+        /// The sender: a partition id or a port.
+        pub(crate) sender: u64,
+        /// The payload.
+        pub(crate) payload: [u64; HV_MESSAGE_PAYLOAD_QWORD_COUNT],
+    }
+}
+
+/// Every fact the C shim also computes from the kernel's headers (`mshv_shim_hv_facts`).
+pub(crate) const FACTS: &[Fact] = {
+    use code::*;
+    &[
+        fact!(size "hv_input_create_partition", CreatePartitionIn, 56),
+        fact!(offset "hv_input_create_partition.compatibility_version", CreatePartitionIn, compatibility_version, 16),
+        fact!(offset "hv_input_create_partition.partition_creation_properties", CreatePartitionIn, disabled_processor_features, 24),
+        fact!(offset "hv_input_create_partition.isolation_properties", CreatePartitionIn, isolation_properties, 48),
+        fact!(size "hv_output_create_partition", PartitionIdOut, 8),
+        fact!(size "hv_deposit_memory", DepositMemoryIn, 8),
+        fact!(size "hv_input_withdraw_memory", WithdrawMemoryIn, 16),
+        fact!(size "hv_create_vp", CreateVpIn, 40),
+        fact!(offset "hv_create_vp.subnode_type", CreateVpIn, subnode_type, 15),
+        fact!(offset "hv_create_vp.flags", CreateVpIn, flags, 32),
+        fact!(size "hv_input_map_vp_state_page", MapVpStatePageIn, 24),
+        fact!(offset "hv_input_map_vp_state_page.type", MapVpStatePageIn, type_, 12),
+        fact!(offset "hv_input_map_vp_state_page.requested_map_location", MapVpStatePageIn, requested_map_location, 16),
+        fact!(size "hv_output_map_vp_state_page", MapVpStatePageOut, 8),
+        fact!(size "hv_input_unmap_vp_state_page", UnmapVpStatePageIn, 16),
+        fact!(size "hv_input_get_partition_property", GetPartitionPropertyIn, 16),
+        fact!(size "hv_input_set_partition_property", SetPartitionPropertyIn, 24),
+        fact!(size "hv_input_get_vp_registers", VpRegistersIn, 16),
+        fact!(size "hv_input_set_vp_registers", VpRegistersIn, 16),
+        fact!(size "hv_register_assoc", RegisterAssoc, 32),
+        fact!(offset "hv_register_assoc.value", RegisterAssoc, value, 16),
+        fact!(size "hv_input_map_gpa_pages", GpaPagesIn, 24),
+        fact!(size "hv_input_unmap_gpa_pages", GpaPagesIn, 24),
+        fact!(size "hv_message", Message, 256),
+        fact!(offset "hv_message.u", Message, payload, 16),
+        fact!(const HV_COMPATIBILITY_21_H2, 0x0609),
+        fact!(const HV_PARTITION_PROCESSOR_FEATURES_BANKS, 2),
+        fact!(const CREATE_PARTITION, 0x40),
+        fact!(const INITIALIZE_PARTITION, 0x41),
+        fact!(const FINALIZE_PARTITION, 0x42),
+        fact!(const DELETE_PARTITION, 0x43),
+        fact!(const GET_PARTITION_PROPERTY, 0x44),
+        fact!(const SET_PARTITION_PROPERTY, 0x45),
+        fact!(const DEPOSIT_MEMORY, 0x48),
+        fact!(const WITHDRAW_MEMORY, 0x49),
+        fact!(const MAP_GPA_PAGES, 0x4b),
+        fact!(const UNMAP_GPA_PAGES, 0x4c),
+        fact!(const INSTALL_INTERCEPT, 0x4d),
+        fact!(const CREATE_VP, 0x4e),
+        fact!(const DELETE_VP, 0x4f),
+        fact!(const GET_VP_REGISTERS, 0x50),
+        fact!(const SET_VP_REGISTERS, 0x51),
+        fact!(const TRANSLATE_VIRTUAL_ADDRESS, 0x52),
+        fact!(const CLEAR_VIRTUAL_INTERRUPT, 0x56),
+        fact!(const REGISTER_INTERCEPT_RESULT, 0x91),
+        fact!(const ASSERT_VIRTUAL_INTERRUPT, 0x94),
+        fact!(const SIGNAL_EVENT_DIRECT, 0xc0),
+        fact!(const POST_MESSAGE_DIRECT, 0xc1),
+        fact!(const GET_GPA_PAGES_ACCESS_STATES, 0xc9),
+        fact!(const MAP_VP_STATE_PAGE, 0xe1),
+        fact!(const UNMAP_VP_STATE_PAGE, 0xe2),
+        fact!(const GET_VP_STATE, 0xe3),
+        fact!(const SET_VP_STATE, 0xe4),
+        fact!(const GET_VP_CPUID_VALUES, 0xf4),
+        fact!(const GET_PARTITION_PROPERTY_EX, 0x101),
+    ]
+};
+
+#[kunit_tests(mshv_rs_hv_abi)]
+mod tests {
+    use super::FACTS;
+    use crate::abi::CFacts;
+
+    #[test]
+    fn every_fact_matches_the_kernel_headers() {
+        assert!(CFacts::hv().matches(FACTS));
+    }
+}

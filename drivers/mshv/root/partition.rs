@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A partition: the object behind a partition file, and its ioctls.
+//!
+//! Lifetime (as upstream): the partition file holds one reference and each VP file another;
+//! the partition is torn down on the last release, whichever file that is: VPs' state pages
+//! unmapped, the partition finalised, every deposited page withdrawn, the partition deleted.
+
+use kernel::{
+    fs::File,
+    new_mutex,
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    },
+};
+
+use super::{
+    passthru::{
+        root_hvcall,
+        Caller, //
+    },
+    vp::{
+        Vp,
+        VpFile, //
+    },
+};
+use crate::{
+    anon_file::{
+        self,
+        AnonFile, //
+    },
+    calls,
+    hv::abi::vp_state_page,
+    transport::HvPages,
+    uapi::{
+        self,
+        CreateVp,
+        MSHV_CREATE_VP,
+        MSHV_INITIALIZE_PARTITION,
+        MSHV_MAX_VPS,
+        MSHV_ROOT_HVCALL, //
+    },
+};
+
+/// What the partition's ioctls serialise on (upstream's `pt_mutex`).
+struct Inner {
+    /// Pages for the partition's hypercalls.
+    pages: HvPages,
+    /// `MSHV_INITIALIZE_PARTITION` succeeded.
+    initialized: bool,
+    /// The VPs created, never removed before teardown.
+    vps: KVec<Arc<Vp>>,
+}
+
+/// A partition the driver created.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Partition {
+    /// The hypervisor's id for it.
+    pub(crate) id: u64,
+    #[pin]
+    inner: Mutex<Inner>,
+}
+
+impl Partition {
+    /// Creates a partition with the (validated) hypercall input and returns its file
+    /// descriptor.
+    pub(super) fn create(input: &crate::hv::abi::CreatePartitionIn) -> Result<isize> {
+        let mut pages = HvPages::new()?;
+        let id = calls::create_partition(&mut pages, input)?;
+        let partition = Arc::pin_init(
+            pin_init!(Self {
+                id,
+                inner <- new_mutex!(Inner {
+                    pages,
+                    initialized: false,
+                    vps: KVec::new(),
+                }),
+            }),
+            GFP_KERNEL,
+        );
+        let partition = match partition {
+            Ok(p) => p,
+            Err(e) => {
+                // Nothing was deposited into it yet: deleting is enough.
+                let _ = calls::delete_partition(id);
+                return Err(e);
+            }
+        };
+        // On failure the reference is dropped, which tears the partition down.
+        anon_file::install(partition)
+    }
+
+    fn initialize(&self) -> Result<isize> {
+        let mut inner = self.inner.lock();
+        if inner.initialized {
+            return Ok(0);
+        }
+        if let Err(e) = calls::initialize_partition(&mut inner.pages, self.id) {
+            // Take back whatever was deposited; the ioctl may be tried again.
+            let _ = calls::withdraw_all(&mut inner.pages, self.id);
+            return Err(e);
+        }
+        inner.initialized = true;
+        Ok(0)
+    }
+
+    fn create_vp(self: ArcBorrow<'_, Self>, arg: usize) -> Result<isize> {
+        let args: CreateVp = uapi::read_user(arg)?;
+        let index = args.vp_index;
+        if index >= MSHV_MAX_VPS {
+            return Err(EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        if inner.vps.iter().any(|vp| vp.index == index) {
+            return Err(EEXIST);
+        }
+        inner.vps.reserve(1, GFP_KERNEL)?;
+        let vp = Vp::create(&mut inner.pages, self.id, index)?;
+        // The reservation above makes this push infallible.
+        inner.vps.push(vp.clone(), GFP_KERNEL)?;
+        let file = Arc::new(
+            VpFile {
+                partition: self.into(),
+                vp,
+            },
+            GFP_KERNEL,
+        )?;
+        // A VP whose file could not be made stays with the partition, as upstream's slot
+        // stays taken: its index cannot be used again.
+        anon_file::install(file)
+    }
+
+    /// Issues a pass-through hypercall on the partition's behalf.
+    pub(super) fn hvcall(&self, caller: Caller, arg: usize) -> Result<isize> {
+        let mut inner = self.inner.lock();
+        root_hvcall(&mut inner.pages, caller, arg)
+    }
+}
+
+impl AnonFile for Partition {
+    const NAME: &'static CStr = c"mshv_partition";
+
+    fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            MSHV_INITIALIZE_PARTITION => this.initialize(),
+            MSHV_CREATE_VP => this.create_vp(arg),
+            MSHV_ROOT_HVCALL => this.hvcall(Caller::Partition(this.id), arg),
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Partition {
+    fn drop(self: Pin<&mut Self>) {
+        let id = self.id;
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
+        if inner.initialized {
+            for vp in inner.vps.iter() {
+                for type_ in [vp_state_page::REGISTERS, vp_state_page::INTERCEPT_MESSAGE] {
+                    let _ = calls::unmap_vp_state_page(&mut inner.pages, id, vp.index, type_);
+                }
+            }
+            if let Err(e) = calls::finalize_partition(id) {
+                pr_err!("partition {id}: finalize failed: {e:?}\n");
+            }
+        }
+        inner.vps.clear();
+        if let Err(e) = calls::withdraw_all(&mut inner.pages, id) {
+            pr_err!("partition {id}: withdrawing its memory failed: {e:?}\n");
+        }
+        if let Err(e) = calls::delete_partition(id) {
+            pr_err!("partition {id}: delete failed: {e:?}\n");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The real hypervisor, through the kernel's own hypercall path (`hv_do_hypercall()`: the
+//! hypercall page on x86_64, SMCCC `hvc #0` on arm64), reached through the C shim.
+
+use core::ffi::c_void;
+
+use super::{
+    HvPage,
+    Hypervisor, //
+};
+use crate::{
+    ffi,
+    hv::{
+        control::Control,
+        status::HvResult, //
+    },
+};
+
+/// The hypervisor the kernel runs on.
+pub(crate) struct Real;
+
+impl Hypervisor for Real {
+    fn name(&self) -> &'static str {
+        "Microsoft hypervisor"
+    }
+
+    fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult {
+        let input = core::ptr::from_ref(input).cast_mut().cast::<c_void>();
+        let output = core::ptr::from_mut(output).cast::<c_void>();
+        // SAFETY: `HvPage` is page-aligned and one page long, and both pages are kmalloc'ed
+        // (callers hold them in a `KBox`), so each is one page of the linear map, as
+        // `hv_do_hypercall()` needs. The hypervisor reads only the input page and writes only
+        // the output page, which the `&mut` gives this call alone.
+        HvResult(unsafe { ffi::mshv_shim_hypercall(control.raw(), input, output) })
+    }
+
+    fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult {
+        // SAFETY: A fast call passes values only, in registers.
+        HvResult(unsafe { ffi::mshv_shim_fast_hypercall(code, input1, input2) })
+    }
+}

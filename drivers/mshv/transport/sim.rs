@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A simulated Microsoft hypervisor, under the same [`Hypervisor`] interface as the real one.
+//!
+//! It takes each call as the hypercall instruction would hand it over (a control word and the
+//! input and output pages, or register values) and decodes the TLFS layouts of
+//! [`crate::hv::abi`]; it knows nothing else of the driver. Its state ([`machine`]) is real:
+//! partitions with the exact creation input, memory pools fed by deposits and drained by
+//! withdrawals (a call answers `INSUFFICIENT_*MEMORY` until enough was deposited), VPs with
+//! registers and state pages taken from the pool, partition properties.
+//!
+//! Tests read and steer it through debugfs ([`debugfs`]).
+
+use kernel::{
+    prelude::*,
+    sync::global_lock, //
+};
+
+use super::{
+    HvPage,
+    Hypervisor, //
+};
+use crate::hv::{
+    control::Control,
+    status::HvResult, //
+};
+
+mod debugfs;
+mod machine;
+
+pub(crate) use debugfs::Debugfs;
+use machine::Machine;
+
+global_lock! {
+    // SAFETY: `start` initialises the lock before the simulator is handed out, and the module
+    // calls it once.
+    unsafe(uninit) static MACHINE: Mutex<Machine> = Machine::new();
+}
+
+/// The simulated hypervisor.
+pub(crate) struct Simulator;
+
+/// The one instance.
+pub(crate) static SIMULATOR: Simulator = Simulator;
+
+/// Powers the simulated machine on: must run once, before the first call.
+pub(crate) fn start() -> Result<Pin<KBox<Debugfs>>> {
+    // SAFETY: Called once, from module init, before any other use of `MACHINE`.
+    unsafe { MACHINE.init() };
+    KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL)
+}
+
+/// Powers the machine off: every page deposited and not withdrawn goes back to the kernel.
+pub(crate) fn stop() {
+    MACHINE.lock().power_off();
+}
+
+impl Hypervisor for Simulator {
+    fn name(&self) -> &'static str {
+        "simulated Microsoft hypervisor"
+    }
+
+    fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult {
+        MACHINE.lock().hypercall(control, input, output)
+    }
+
+    fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult {
+        MACHINE.lock().fast_hypercall(code, input1, input2)
+    }
+}

@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The simulated hypervisor's state and its hypercall decoder.
+
+use kernel::{
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+};
+
+use crate::{
+    ffi,
+    hv::{
+        abi::{
+            code,
+            property,
+            vp_state_page,
+            CreatePartitionIn,
+            CreateVpIn,
+            DepositMemoryIn,
+            GetPartitionPropertyIn,
+            MapVpStatePageIn,
+            MapVpStatePageOut,
+            PartitionIdOut,
+            RegisterAssoc,
+            SetPartitionPropertyIn,
+            UnmapVpStatePageIn,
+            VpRegistersIn,
+            WithdrawMemoryIn,
+            HV_PARTITION_ID_SELF, //
+        },
+        control::Control,
+        status::{
+            HvResult,
+            HvStatus, //
+        },
+        HV_HYP_PAGE_SIZE,
+    },
+    transport::HvPage,
+};
+
+/// Pages the hypervisor takes from the root's pool for each partition it creates.
+pub(super) const PARTITION_ROOT_PAGES: usize = 1;
+/// Pages it takes from a partition's pool to initialise it.
+pub(super) const INITIALIZE_PAGES: usize = 200;
+/// Pages it takes for each VP, besides the VP's two state pages.
+pub(super) const VP_PAGES: usize = 60;
+/// The most VPs a partition may have.
+pub(super) const MAX_VPS: u32 = 256;
+/// Hypercall codes counted one by one; higher codes share the last counter.
+pub(super) const COUNTED_CODES: usize = 0x140;
+/// Bytes of input kept from the last call of each code.
+pub(super) const LAST_INPUT_BYTES: usize = 128;
+
+/// A call's outcome: the reps done, or the status it stopped with and the reps done by then.
+type RepResult = core::result::Result<usize, (HvStatus, usize)>;
+
+/// Pages deposited by the root, named by frame number.
+pub(super) struct Pool {
+    /// Deposited and not in use.
+    pub(super) free: KVec<u64>,
+    /// In use by the hypervisor.
+    pub(super) used: usize,
+}
+
+impl Pool {
+    const fn new() -> Self {
+        Self {
+            free: KVec::new(),
+            used: 0,
+        }
+    }
+
+    /// Takes `count` pages, or answers `short` (the status that asks for memory).
+    fn take(&mut self, count: usize, short: HvStatus) -> core::result::Result<KVec<u64>, HvStatus> {
+        if self.free.len() < count {
+            return Err(short);
+        }
+        let mut taken =
+            KVec::with_capacity(count, GFP_KERNEL).map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?;
+        for _ in 0..count {
+            if let Some(pfn) = self.free.pop() {
+                // Capacity was reserved above: this cannot fail.
+                let _ = taken.push(pfn, GFP_KERNEL);
+            }
+        }
+        self.used += count;
+        Ok(taken)
+    }
+
+    /// Gives pages taken with [`Pool::take`] back to the free list.
+    fn give_back(&mut self, pages: KVec<u64>) {
+        self.used -= pages.len();
+        for pfn in pages {
+            // The list had room for these pages before they were taken; a failure here could
+            // only lose a page to the hypervisor, never free it twice.
+            let _ = self.free.push(pfn, GFP_KERNEL);
+        }
+    }
+}
+
+/// A simulated partition's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PartitionState {
+    Created,
+    Initialized,
+    Finalized,
+}
+
+/// A simulated VP.
+pub(super) struct Vp {
+    pub(super) index: u32,
+    /// The register page and the intercept message page.
+    pub(super) state_pages: [u64; 2],
+    /// Whether each state page is mapped for the root.
+    pub(super) mapped: [bool; 2],
+    /// Registers written, by name.
+    pub(super) registers: KVec<(u32, [u64; 2])>,
+    /// The pool pages the VP holds (its state pages among them).
+    pages: KVec<u64>,
+}
+
+/// A simulated partition.
+pub(super) struct Partition {
+    pub(super) id: u64,
+    /// The create-partition input, as received.
+    pub(super) created_with: CreatePartitionIn,
+    pub(super) state: PartitionState,
+    pub(super) pool: Pool,
+    /// Pool pages held by the partition itself once initialised.
+    own_pages: KVec<u64>,
+    /// The root-pool pages the partition holds.
+    root_pages: KVec<u64>,
+    pub(super) vps: KVec<Vp>,
+    /// Properties set, by code.
+    pub(super) properties: KVec<(u32, u64)>,
+}
+
+/// The last call of one code.
+pub(super) struct LastCall {
+    pub(super) control: u64,
+    pub(super) input: [u8; LAST_INPUT_BYTES],
+}
+
+/// The whole simulated machine.
+pub(crate) struct Machine {
+    pub(super) root_pool: Pool,
+    next_id: u64,
+    pub(super) partitions: KVec<Partition>,
+    /// Calls made, by code.
+    pub(super) calls: [u64; COUNTED_CODES],
+    /// The last call of each code.
+    pub(super) last: KVec<(u16, LastCall)>,
+}
+
+impl Machine {
+    pub(crate) const fn new() -> Self {
+        Self {
+            root_pool: Pool::new(),
+            next_id: 1,
+            partitions: KVec::new(),
+            calls: [0; COUNTED_CODES],
+            last: KVec::new(),
+        }
+    }
+
+    /// Frees every page the machine holds and forgets every partition.
+    pub(super) fn power_off(&mut self) {
+        for p in core::mem::take(&mut self.partitions) {
+            release_pages(p.pool.free);
+            release_pages(p.own_pages);
+            release_pages(p.root_pages);
+            for vp in p.vps {
+                release_pages(vp.pages);
+            }
+        }
+        release_pages(core::mem::take(&mut self.root_pool.free));
+        self.root_pool.used = 0;
+        self.last.clear();
+    }
+
+    fn count(&mut self, code: u16) {
+        let i = usize::from(code).min(COUNTED_CODES - 1);
+        self.calls[i] += 1;
+    }
+
+    fn record(&mut self, code: u16, control: u64, input: &[u8]) {
+        let mut call = LastCall {
+            control,
+            input: [0; LAST_INPUT_BYTES],
+        };
+        let n = input.len().min(LAST_INPUT_BYTES);
+        call.input[..n].copy_from_slice(&input[..n]);
+        if let Some(slot) = self.last.iter_mut().find(|(c, _)| *c == code) {
+            slot.1 = call;
+        } else {
+            // Without memory the record is lost, and only the tests' view with it.
+            let _ = self.last.push((code, call), GFP_KERNEL);
+        }
+    }
+
+    /// Takes a call whose input and output are in memory.
+    pub(super) fn hypercall(
+        &mut self,
+        control: Control,
+        input: &HvPage,
+        output: &mut HvPage,
+    ) -> HvResult {
+        let code = control.code();
+        self.count(code);
+        self.record(code, control.raw(), &input.0);
+        let reps = control.rep_count();
+        let is_rep = matches!(
+            code,
+            code::DEPOSIT_MEMORY
+                | code::WITHDRAW_MEMORY
+                | code::GET_VP_REGISTERS
+                | code::SET_VP_REGISTERS
+        );
+        if control.has_reserved_bits()
+            || control.is_fast()
+            || control.is_nested()
+            || control.var_header_bytes() != 0
+            || is_rep != (reps != 0)
+            || control.rep_start() >= reps.max(1)
+        {
+            return HvResult::new(HvStatus::INVALID_HYPERCALL_INPUT, 0);
+        }
+        let start = usize::from(control.rep_start());
+        let count = usize::from(reps);
+        let result = match code {
+            code::CREATE_PARTITION => self.create_partition(input, output),
+            code::DEPOSIT_MEMORY => self.deposit(input, start, count),
+            code::WITHDRAW_MEMORY => self.withdraw(input, output, start, count),
+            code::CREATE_VP => self.create_vp(input),
+            code::MAP_VP_STATE_PAGE => self.map_vp_state_page(input, output),
+            code::UNMAP_VP_STATE_PAGE => self.unmap_vp_state_page(input),
+            code::GET_PARTITION_PROPERTY => self.get_property(input, output),
+            code::SET_PARTITION_PROPERTY => self.set_property(input),
+            code::GET_VP_REGISTERS => self.get_vp_registers(input, output, start, count),
+            code::SET_VP_REGISTERS => self.set_vp_registers(input, start, count),
+            _ => Err((HvStatus::INVALID_HYPERCALL_CODE, 0)),
+        };
+        // Rep counts fit in 12 bits, so every `done` fits in a u16.
+        match result {
+            Ok(done) => HvResult::new(HvStatus::SUCCESS, done as u16),
+            Err((status, done)) => HvResult::new(status, done as u16),
+        }
+    }
+
+    /// Takes a fast call.
+    pub(super) fn fast_hypercall(&mut self, code: u16, input1: u64, input2: u64) -> HvResult {
+        self.count(code);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&input1.to_ne_bytes());
+        bytes[8..].copy_from_slice(&input2.to_ne_bytes());
+        self.record(code, Control::new(code).fast().raw(), &bytes);
+        let result = match code {
+            code::INITIALIZE_PARTITION => self.initialize(input1),
+            code::FINALIZE_PARTITION => self.finalize(input1),
+            code::DELETE_PARTITION => self.delete(input1),
+            code::DELETE_VP => u32::try_from(input2)
+                .map_err(|_| HvStatus::INVALID_VP_INDEX)
+                .and_then(|index| self.delete_vp(input1, index)),
+            _ => Err(HvStatus::INVALID_HYPERCALL_CODE),
+        };
+        HvResult::new(result.err().unwrap_or(HvStatus::SUCCESS), 0)
+    }
+
+    fn partition(&mut self, id: u64) -> core::result::Result<&mut Partition, HvStatus> {
+        self.partitions
+            .iter_mut()
+            .find(|p| p.id == id)
+            .ok_or(HvStatus::INVALID_PARTITION_ID)
+    }
+
+    fn vp(&mut self, partition_id: u64, index: u32) -> core::result::Result<&mut Vp, HvStatus> {
+        self.partition(partition_id)?
+            .vps
+            .iter_mut()
+            .find(|vp| vp.index == index)
+            .ok_or(HvStatus::INVALID_VP_INDEX)
+    }
+
+    fn create_partition(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
+        let created_with: CreatePartitionIn = read(input, 0)?;
+        // Isolation type (bits 0-4): only "none" is simulated.
+        if created_with.isolation_properties & 0x1f != 0 || created_with.padding != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        self.partitions
+            .reserve(1, GFP_KERNEL)
+            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+        let root_pages = self
+            .root_pool
+            .take(PARTITION_ROOT_PAGES, HvStatus::INSUFFICIENT_ROOT_MEMORY)
+            .map_err(|s| (s, 0))?;
+        let id = self.next_id;
+        let partition = Partition {
+            id,
+            created_with,
+            state: PartitionState::Created,
+            pool: Pool::new(),
+            own_pages: KVec::new(),
+            root_pages,
+            vps: KVec::new(),
+            properties: KVec::new(),
+        };
+        // Room was reserved above.
+        let _ = self.partitions.push(partition, GFP_KERNEL);
+        self.next_id += 1;
+        write(output, 0, &PartitionIdOut { partition_id: id })
+    }
+
+    fn initialize(&mut self, id: u64) -> core::result::Result<(), HvStatus> {
+        let p = self.partition(id)?;
+        if p.state != PartitionState::Created {
+            return Err(HvStatus::INVALID_PARTITION_STATE);
+        }
+        p.own_pages = p.pool.take(INITIALIZE_PAGES, HvStatus::INSUFFICIENT_MEMORY)?;
+        p.state = PartitionState::Initialized;
+        Ok(())
+    }
+
+    fn finalize(&mut self, id: u64) -> core::result::Result<(), HvStatus> {
+        let p = self.partition(id)?;
+        if p.state != PartitionState::Initialized {
+            return Err(HvStatus::INVALID_PARTITION_STATE);
+        }
+        for vp in core::mem::take(&mut p.vps) {
+            p.pool.give_back(vp.pages);
+        }
+        p.pool.give_back(core::mem::take(&mut p.own_pages));
+        p.state = PartitionState::Finalized;
+        Ok(())
+    }
+
+    fn delete(&mut self, id: u64) -> core::result::Result<(), HvStatus> {
+        let i = self
+            .partitions
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or(HvStatus::INVALID_PARTITION_ID)?;
+        if self.partitions[i].state == PartitionState::Initialized {
+            return Err(HvStatus::INVALID_PARTITION_STATE);
+        }
+        let p = self
+            .partitions
+            .remove(i)
+            .map_err(|_| HvStatus::INVALID_PARTITION_ID)?;
+        self.root_pool.give_back(p.root_pages);
+        // Pages the root did not withdraw stay with the hypervisor, in its own pool.
+        for pfn in p.pool.free {
+            let _ = self.root_pool.free.push(pfn, GFP_KERNEL);
+        }
+        Ok(())
+    }
+
+    fn deposit(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
+        let header: DepositMemoryIn = read(input, 0)?;
+        let pool = if header.partition_id == HV_PARTITION_ID_SELF {
+            &mut self.root_pool
+        } else {
+            &mut self
+                .partition(header.partition_id)
+                .map_err(|s| (s, start))?
+                .pool
+        };
+        for i in start..count {
+            let pfn = input
+                .read_u64(8, i)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            if pfn == 0 {
+                return Err((HvStatus::INVALID_PARAMETER, i));
+            }
+            pool.free
+                .push(pfn, GFP_KERNEL)
+                .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?;
+        }
+        Ok(count)
+    }
+
+    fn withdraw(
+        &mut self,
+        input: &HvPage,
+        output: &mut HvPage,
+        start: usize,
+        count: usize,
+    ) -> RepResult {
+        let header: WithdrawMemoryIn = read(input, 0)?;
+        let p = self.partition(header.partition_id).map_err(|s| (s, start))?;
+        for i in start..count {
+            let Some(pfn) = p.pool.free.pop() else {
+                return Err((HvStatus::NO_RESOURCES, i));
+            };
+            if output.write_u64(0, i, pfn).is_err() {
+                let _ = p.pool.free.push(pfn, GFP_KERNEL);
+                return Err((HvStatus::INVALID_PARAMETER, i));
+            }
+        }
+        Ok(count)
+    }
+
+    fn create_vp(&mut self, input: &HvPage) -> RepResult {
+        let args: CreateVpIn = read(input, 0)?;
+        let p = self.partition(args.partition_id).map_err(|s| (s, 0))?;
+        if p.state != PartitionState::Initialized {
+            return Err((HvStatus::INVALID_PARTITION_STATE, 0));
+        }
+        if args.vp_index >= MAX_VPS || p.vps.iter().any(|vp| vp.index == args.vp_index) {
+            return Err((HvStatus::INVALID_VP_INDEX, 0));
+        }
+        if args.padding != [0; 3] || args.flags != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        p.vps
+            .reserve(1, GFP_KERNEL)
+            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+        let pages = p
+            .pool
+            .take(VP_PAGES + 2, HvStatus::INSUFFICIENT_MEMORY)
+            .map_err(|s| (s, 0))?;
+        let state_pages = [pages[0], pages[1]];
+        for &pfn in &state_pages {
+            zero_page(pfn);
+        }
+        let vp = Vp {
+            index: args.vp_index,
+            state_pages,
+            mapped: [false; 2],
+            registers: KVec::new(),
+            pages,
+        };
+        // Room was reserved above.
+        let _ = p.vps.push(vp, GFP_KERNEL);
+        Ok(0)
+    }
+
+    fn delete_vp(&mut self, partition_id: u64, index: u32) -> core::result::Result<(), HvStatus> {
+        let p = self.partition(partition_id)?;
+        let i = p
+            .vps
+            .iter()
+            .position(|vp| vp.index == index)
+            .ok_or(HvStatus::INVALID_VP_INDEX)?;
+        let vp = p.vps.remove(i).map_err(|_| HvStatus::INVALID_VP_INDEX)?;
+        p.pool.give_back(vp.pages);
+        Ok(())
+    }
+
+    fn map_vp_state_page(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
+        let args: MapVpStatePageIn = read(input, 0)?;
+        if args.flags != 0 || args.input_vtl != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        let slot = state_page_slot(args.type_)?;
+        let vp = self
+            .vp(args.partition_id, args.vp_index)
+            .map_err(|s| (s, 0))?;
+        vp.mapped[slot] = true;
+        let map_location = vp.state_pages[slot];
+        write(output, 0, &MapVpStatePageOut { map_location })
+    }
+
+    fn unmap_vp_state_page(&mut self, input: &HvPage) -> RepResult {
+        let args: UnmapVpStatePageIn = read(input, 0)?;
+        let slot = state_page_slot(args.type_)?;
+        let vp = self
+            .vp(args.partition_id, args.vp_index)
+            .map_err(|s| (s, 0))?;
+        if !vp.mapped[slot] {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        vp.mapped[slot] = false;
+        Ok(0)
+    }
+
+    fn get_property(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
+        let args: GetPartitionPropertyIn = read(input, 0)?;
+        let value = if args.partition_id == HV_PARTITION_ID_SELF {
+            root_property(args.property_code)
+        } else {
+            let p = self.partition(args.partition_id).map_err(|s| (s, 0))?;
+            match p.properties.iter().find(|(c, _)| *c == args.property_code) {
+                Some(&(_, v)) => Some(v),
+                None => partition_property(p, args.property_code),
+            }
+        };
+        let value = value.ok_or((HvStatus::UNKNOWN_PROPERTY, 0))?;
+        write(output, 0, &value)
+    }
+
+    fn set_property(&mut self, input: &HvPage) -> RepResult {
+        let args: SetPartitionPropertyIn = read(input, 0)?;
+        let p = self.partition(args.partition_id).map_err(|s| (s, 0))?;
+        if partition_property(p, args.property_code).is_none() {
+            return Err((HvStatus::UNKNOWN_PROPERTY, 0));
+        }
+        let value = args.property_value;
+        match p
+            .properties
+            .iter_mut()
+            .find(|(c, _)| *c == args.property_code)
+        {
+            Some(slot) => slot.1 = value,
+            None => p
+                .properties
+                .push((args.property_code, value), GFP_KERNEL)
+                .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?,
+        }
+        Ok(0)
+    }
+
+    fn get_vp_registers(
+        &mut self,
+        input: &HvPage,
+        output: &mut HvPage,
+        start: usize,
+        count: usize,
+    ) -> RepResult {
+        let header: VpRegistersIn = read(input, 0)?;
+        let vp = self
+            .vp(header.partition_id, header.vp_index)
+            .map_err(|s| (s, start))?;
+        for i in start..count {
+            let name: u32 = input
+                .read(16 + 4 * i)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            let value = vp
+                .registers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or([0; 2], |r| r.1);
+            output
+                .write(16 * i, &value)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+        }
+        Ok(count)
+    }
+
+    fn set_vp_registers(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
+        let header: VpRegistersIn = read(input, 0)?;
+        let vp = self
+            .vp(header.partition_id, header.vp_index)
+            .map_err(|s| (s, start))?;
+        for i in start..count {
+            let assoc: RegisterAssoc = input
+                .read(16 + 32 * i)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            if assoc.reserved1 != 0 || assoc.reserved2 != 0 {
+                return Err((HvStatus::INVALID_PARAMETER, i));
+            }
+            let (name, value) = (assoc.name, assoc.value);
+            match vp.registers.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = value,
+                None => vp
+                    .registers
+                    .push((name, value), GFP_KERNEL)
+                    .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?,
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// Reads a call's fixed input.
+fn read<T: FromBytes>(page: &HvPage, offset: usize) -> core::result::Result<T, (HvStatus, usize)> {
+    page.read(offset)
+        .map_err(|_| (HvStatus::INVALID_PARAMETER, 0))
+}
+
+/// Writes a call's fixed output.
+fn write<T: AsBytes>(page: &mut HvPage, offset: usize, value: &T) -> RepResult {
+    page.write(offset, value)
+        .map(|()| 0)
+        .map_err(|_| (HvStatus::INVALID_PARAMETER, 0))
+}
+
+/// Which of a VP's state pages a `hv_vp_state_page_type` names.
+fn state_page_slot(type_: u16) -> core::result::Result<usize, (HvStatus, usize)> {
+    match type_ {
+        vp_state_page::REGISTERS => Ok(0),
+        vp_state_page::INTERCEPT_MESSAGE => Ok(1),
+        _ => Err((HvStatus::INVALID_PARAMETER, 0)),
+    }
+}
+
+/// Zeroes a page the hypervisor owns.
+fn zero_page(pfn: u64) {
+    // SAFETY: The page was deposited: it came from the kernel's page allocator, so it is in the
+    // linear map, and it belongs to the hypervisor, so nothing else writes it now.
+    unsafe {
+        core::ptr::write_bytes(
+            ffi::mshv_shim_page_address(pfn).cast::<u8>(),
+            0,
+            HV_HYP_PAGE_SIZE,
+        )
+    };
+}
+
+/// Hands pages back to the kernel (the machine is powering off).
+fn release_pages(pages: KVec<u64>) {
+    for pfn in pages {
+        // SAFETY: Deposited pages came from the driver's `mshv_shim_page_alloc` and were handed
+        // over to the hypervisor, which is going away: nothing uses them any more.
+        unsafe { ffi::mshv_shim_page_free(pfn) };
+    }
+}
+
+/// `HV_PARTITION_PROPERTY_PROCESSOR_FEATURES0` and `..1`: the two feature banks.
+const PROCESSOR_FEATURES: [u32; 2] = [0x0006_0000, 0x0006_0001];
+
+/// The root partition's own properties, as `HV_PARTITION_ID_SELF` reads them.
+fn root_property(code: u32) -> Option<u64> {
+    match code {
+        property::PRIVILEGE_FLAGS => Some(u64::MAX),
+        // Every processor feature present.
+        c if PROCESSOR_FEATURES.contains(&c) => Some(u64::MAX),
+        property::MAX_XSAVE_DATA_SIZE => Some(HV_HYP_PAGE_SIZE as u64),
+        property::XSAVE_STATES => Some(0x7),
+        _ => None,
+    }
+}
+
+/// What a partition reads for a property nobody set.
+fn partition_property(p: &Partition, code: u32) -> Option<u64> {
+    let features = p.created_with.disabled_processor_features;
+    match code {
+        c if c == PROCESSOR_FEATURES[0] => Some(!features[0]),
+        c if c == PROCESSOR_FEATURES[1] => Some(!features[1]),
+        property::PRIVILEGE_FLAGS | property::SYNTHETIC_PROC_FEATURES => Some(0),
+        // GPA_PAGE_ACCESS_TRACKING, UNIMPLEMENTED_MSR_ACTION.
+        0x0005_0005 | 0x0005_0017 => Some(0),
+        // PROCESSOR_XSAVE_FEATURES.
+        0x0006_0002 => Some(!p.created_with.disabled_processor_xsave_features),
+        property::MAX_XSAVE_DATA_SIZE => Some(HV_HYP_PAGE_SIZE as u64),
+        property::XSAVE_STATES => Some(0x7),
+        _ => None,
+    }
+}
+
+impl core::fmt::Display for Partition {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let c = &self.created_with;
+        let (flags, features, xsave, isolation, compat) = (
+            c.flags,
+            c.disabled_processor_features,
+            c.disabled_processor_xsave_features,
+            c.isolation_properties,
+            c.compatibility_version,
+        );
+        let state = match self.state {
+            PartitionState::Created => "created",
+            PartitionState::Initialized => "initialized",
+            PartitionState::Finalized => "finalized",
+        };
+        write!(
+            f,
+            "{} {} flags={:#x} isolation={:#x} compatibility={:#x} \
+             disabled_features={:#x},{:#x} disabled_xsave={:#x} \
+             pool_free={} pool_used={} vps={}",
+            self.id,
+            state,
+            flags,
+            isolation,
+            compat,
+            features[0],
+            features[1],
+            xsave,
+            self.pool.free.len(),
+            self.pool.used,
+            self.vps.len()
+        )
+    }
+}
