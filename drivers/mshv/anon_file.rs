@@ -6,10 +6,7 @@
 //! `file_operations` and calls `anon_inode_getfile()`. A file holds one reference to its
 //! object ([`Arc`]); release drops it.
 
-use core::{
-    marker::PhantomData,
-    ptr::NonNull,
-};
+use core::{marker::PhantomData, ptr::NonNull};
 
 use kernel::{
     bindings,
@@ -132,7 +129,10 @@ impl<T: AnonFile> Ops<T> {
     /// # Safety
     ///
     /// `file` is a live file of these operations and `vma` a mapping of it being set up.
-    unsafe extern "C" fn mmap(file: *mut bindings::file, vma: *mut bindings::vm_area_struct) -> c_int {
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
         // SAFETY: As in `ioctl`.
         let this = unsafe { Arc::<T>::borrow((*file).private_data) };
         // SAFETY: The mapping is valid for the call.

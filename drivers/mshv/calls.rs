@@ -53,7 +53,11 @@ pub(crate) const DEPOSIT_MAX: u32 = reps_per_page(8, 8) as u32;
 const WITHDRAW_BATCH: u16 = reps_per_page(0, 8);
 
 /// Issues a simple call with `input` at the start of the input page.
-fn simple<I: kernel::transmute::AsBytes>(pages: &mut HvPages, code: u16, input: &I) -> Result<HvResult> {
+fn simple<I: kernel::transmute::AsBytes>(
+    pages: &mut HvPages,
+    code: u16,
+    input: &I,
+) -> Result<HvResult> {
     pages.input.clear();
     pages.input.write(0, input)?;
     Ok(hv().hypercall(Control::new(code), &pages.input, &mut pages.output))
@@ -76,7 +80,11 @@ fn simple_with_deposits<I: kernel::transmute::AsBytes>(
 }
 
 /// Deposits what a call asked for.
-pub(crate) fn deposit_requested(pages: &mut HvPages, partition_id: u64, request: Deposit) -> Result {
+pub(crate) fn deposit_requested(
+    pages: &mut HvPages,
+    partition_id: u64,
+    request: Deposit,
+) -> Result {
     let target = if request.into_root {
         abi::HV_PARTITION_ID_SELF
     } else {
@@ -177,7 +185,12 @@ pub(crate) fn withdraw_all(pages: &mut HvPages, partition_id: u64) -> Result {
 /// `HVCALL_CREATE_PARTITION`: returns the new partition's id. Memory the hypervisor asks for
 /// goes to the root's pool.
 pub(crate) fn create_partition(pages: &mut HvPages, input: &CreatePartitionIn) -> Result<u64> {
-    simple_with_deposits(pages, code::CREATE_PARTITION, input, abi::HV_PARTITION_ID_SELF)?;
+    simple_with_deposits(
+        pages,
+        code::CREATE_PARTITION,
+        input,
+        abi::HV_PARTITION_ID_SELF,
+    )?;
     Ok(pages.output.read::<PartitionIdOut>(0)?.partition_id)
 }
 

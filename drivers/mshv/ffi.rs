@@ -5,12 +5,10 @@
 //! Each item has a twin in `shim.h`; keep the two in step. Safe wrappers live next to their
 //! users: nothing outside this crate's wrappers calls these directly.
 
-use kernel::{
-    ffi::{
-        c_char,
-        c_int,
-        c_void, //
-    },
+use kernel::ffi::{
+    c_char,
+    c_int,
+    c_void, //
 };
 
 /// No Microsoft hypervisor found (`MSHV_SHIM_HV_NONE`).

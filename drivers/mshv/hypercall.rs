@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn other_failures_are_returned_as_they_are() -> Result {
         let denied = HvResult::new(HvStatus::ACCESS_DENIED, 0);
-        assert_eq!(with_deposits(&mut (), |()| denied, |(), _| Err(EINVAL))?, denied);
+        assert_eq!(
+            with_deposits(&mut (), |()| denied, |(), _| Err(EINVAL))?,
+            denied
+        );
         Ok(())
     }
 

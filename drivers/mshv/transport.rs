@@ -47,7 +47,10 @@ impl HvPage {
     pub(crate) fn write<T: AsBytes>(&mut self, offset: usize, value: &T) -> Result {
         let bytes = value.as_bytes();
         let end = offset.checked_add(bytes.len()).ok_or(EINVAL)?;
-        self.0.get_mut(offset..end).ok_or(EINVAL)?.copy_from_slice(bytes);
+        self.0
+            .get_mut(offset..end)
+            .ok_or(EINVAL)?
+            .copy_from_slice(bytes);
         Ok(())
     }
 
@@ -59,12 +62,21 @@ impl HvPage {
 
     /// Reads the `index`th `u64` after a header of `header` bytes (a rep list element).
     pub(crate) fn read_u64(&self, header: usize, index: usize) -> Result<u64> {
-        self.read(header.checked_add(index.checked_mul(8).ok_or(EINVAL)?).ok_or(EINVAL)?)
+        self.read(
+            header
+                .checked_add(index.checked_mul(8).ok_or(EINVAL)?)
+                .ok_or(EINVAL)?,
+        )
     }
 
     /// Writes the `index`th `u64` after a header of `header` bytes.
     pub(crate) fn write_u64(&mut self, header: usize, index: usize, value: u64) -> Result {
-        self.write(header.checked_add(index.checked_mul(8).ok_or(EINVAL)?).ok_or(EINVAL)?, &value)
+        self.write(
+            header
+                .checked_add(index.checked_mul(8).ok_or(EINVAL)?)
+                .ok_or(EINVAL)?,
+            &value,
+        )
     }
 
     /// Zeroes the page.

@@ -37,7 +37,11 @@ pub(super) fn read(arg: usize) -> Result<CreatePartitionIn> {
     check_common(v1.pt_flags, v1.pt_isolation)?;
     if v1.pt_flags & (1 << pt_bit::CPU_AND_XSAVE_FEATURES) == 0 {
         // v1: every feature the hypervisor offers, nothing disabled.
-        return Ok(hypercall_input(v1.pt_flags, [0; MSHV_NUM_CPU_FEATURES_BANKS], 0));
+        return Ok(hypercall_input(
+            v1.pt_flags,
+            [0; MSHV_NUM_CPU_FEATURES_BANKS],
+            0,
+        ));
     }
     let v2: CreatePartitionV2 = uapi::read_user(arg)?;
     from_v2(&v2)
@@ -47,9 +51,8 @@ pub(super) fn read(arg: usize) -> Result<CreatePartitionIn> {
 fn from_v2(v2: &CreatePartitionV2) -> Result<CreatePartitionIn> {
     let (flags, isolation, banks) = (v2.pt_flags, v2.pt_isolation, v2.pt_num_cpu_fbanks);
     check_common(flags, isolation)?;
-    if usize::from(banks) != MSHV_NUM_CPU_FEATURES_BANKS
-        || v2.pt_rsvd != [0; 6]
-        || { v2.pt_rsvd1 } != [0; 2]
+    if usize::from(banks) != MSHV_NUM_CPU_FEATURES_BANKS || v2.pt_rsvd != [0; 6] || { v2.pt_rsvd1 }
+        != [0; 2]
     {
         return Err(EINVAL);
     }
@@ -75,7 +78,10 @@ fn hypercall_input(
     const MAP: [(u32, u64); 5] = [
         (pt_bit::LAPIC, creation_flag::LAPIC_ENABLED),
         (pt_bit::X2APIC, creation_flag::X2APIC_CAPABLE),
-        (pt_bit::GPA_SUPER_PAGES, creation_flag::GPA_SUPER_PAGES_ENABLED),
+        (
+            pt_bit::GPA_SUPER_PAGES,
+            creation_flag::GPA_SUPER_PAGES_ENABLED,
+        ),
         (
             pt_bit::NESTED_VIRTUALIZATION,
             creation_flag::NESTED_VIRTUALIZATION_CAPABLE,

@@ -110,9 +110,12 @@ pub(crate) fn root_hvcall(pages: &mut HvPages, caller: Caller, arg: usize) -> Re
     };
     // A pair of pages of its own: the deposits in between use `pages`.
     let mut io = HvPages::new()?;
-    UserSlice::new(UserPtr::from_addr(args.in_ptr as usize), usize::from(args.in_sz))
-        .reader()
-        .read_slice(&mut io.input.0[..usize::from(args.in_sz)])?;
+    UserSlice::new(
+        UserPtr::from_addr(args.in_ptr as usize),
+        usize::from(args.in_sz),
+    )
+    .reader()
+    .read_slice(&mut io.input.0[..usize::from(args.in_sz)])?;
     // The call is always about the caller's partition, whatever user space wrote.
     io.input.write(0, &partition_id)?;
 
@@ -156,9 +159,12 @@ pub(crate) fn root_hvcall(pages: &mut HvPages, caller: Caller, arg: usize) -> Re
     uapi::write_user(arg, &args)?;
     ret?;
     if args.out_ptr != 0 {
-        UserSlice::new(UserPtr::from_addr(args.out_ptr as usize), usize::from(args.out_sz))
-            .writer()
-            .write_slice(&io.output.0[..usize::from(args.out_sz)])?;
+        UserSlice::new(
+            UserPtr::from_addr(args.out_ptr as usize),
+            usize::from(args.out_sz),
+        )
+        .writer()
+        .write_slice(&io.output.0[..usize::from(args.out_sz)])?;
     }
     Ok(0)
 }

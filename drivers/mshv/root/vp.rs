@@ -21,8 +21,7 @@ use super::{
 };
 use crate::{
     anon_file::AnonFile,
-    calls,
-    ffi,
+    calls, ffi,
     hv::abi::vp_state_page,
     transport::HvPages,
     uapi::{

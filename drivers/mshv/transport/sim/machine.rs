@@ -178,7 +178,7 @@ impl Machine {
         }
         release_pages(core::mem::take(&mut self.root_pool.free));
         self.root_pool.used = 0;
-        self.last.clear();
+        self.last = KVec::new();
     }
 
     fn count(&mut self, code: u16) {
@@ -319,7 +319,9 @@ impl Machine {
         if p.state != PartitionState::Created {
             return Err(HvStatus::INVALID_PARTITION_STATE);
         }
-        p.own_pages = p.pool.take(INITIALIZE_PAGES, HvStatus::INSUFFICIENT_MEMORY)?;
+        p.own_pages = p
+            .pool
+            .take(INITIALIZE_PAGES, HvStatus::INSUFFICIENT_MEMORY)?;
         p.state = PartitionState::Initialized;
         Ok(())
     }
@@ -390,7 +392,9 @@ impl Machine {
         count: usize,
     ) -> RepResult {
         let header: WithdrawMemoryIn = read(input, 0)?;
-        let p = self.partition(header.partition_id).map_err(|s| (s, start))?;
+        let p = self
+            .partition(header.partition_id)
+            .map_err(|s| (s, start))?;
         for i in start..count {
             let Some(pfn) = p.pool.free.pop() else {
                 return Err((HvStatus::NO_RESOURCES, i));

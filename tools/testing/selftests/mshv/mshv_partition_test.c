@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The root device's partition and VP files: MSHV_CREATE_PARTITION (v1 and v2), the partition
+ * file's MSHV_INITIALIZE_PARTITION and MSHV_CREATE_VP, the VP file's mmap, MSHV_ROOT_HVCALL on
+ * all three kinds of file, and the partition's lifetime.
+ *
+ * What reached the hypervisor is read back from the simulated hypervisor's debugfs files
+ * (/sys/kernel/debug/mshv_sim/); without them (a real hypervisor) those tests are skipped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/mshv.h>
+
+#include "kselftest_harness.h"
+
+#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+
+/* Not in the uapi header: the driver's limit on VP indexes. */
+#define MSHV_MAX_VPS 256
+
+#define HVCALL_GET_PARTITION_PROPERTY	0x44
+#define HVCALL_SET_PARTITION_PROPERTY	0x45
+#define HVCALL_GET_VP_REGISTERS		0x50
+#define HVCALL_SET_VP_REGISTERS		0x51
+#define HVCALL_DEPOSIT_MEMORY		0x48
+
+#define HV_STATUS_UNKNOWN_PROPERTY	0x9
+#define PROPERTY_PRIVILEGE_FLAGS	0x00010000
+#define PROPERTY_SYNTHETIC_PROC_FEATURES 0x00010001
+#define PROPERTY_PROCESSOR_FEATURES0	0x00060000
+
+static const __u64 bank0 = 0x1122334455667788ULL, bank1 = 0x8000000000000001ULL;
+
+static int open_mshv(void)
+{
+	return open("/dev/mshv", O_RDWR | O_CLOEXEC);
+}
+
+static int create(int mshv, __u64 flags)
+{
+	struct mshv_create_partition_v2 args = {
+		.pt_flags = flags,
+		.pt_num_cpu_fbanks = MSHV_NUM_CPU_FEATURES_BANKS,
+		.pt_cpu_fbanks = { bank0, bank1 },
+	};
+
+	return ioctl(mshv, MSHV_CREATE_PARTITION, &args);
+}
+
+static int create_v2(int mshv)
+{
+	return create(mshv, 1 << MSHV_PT_BIT_LAPIC | 1 << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES);
+}
+
+/* Reads a debugfs file of the simulator into buf; false if there is none. */
+static bool sim_read(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), SIM_DIR "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
+/* The simulator's line for the newest partition, or "" if there is none. */
+static const char *newest_partition(char *buf, size_t size)
+{
+	char *last = NULL, *line;
+
+	if (!sim_read("partitions", buf, size))
+		return "";
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		last = line;
+	return last ? last : "";
+}
+
+static int sim_partition_count(void)
+{
+	char buf[65536];
+	int count = 0;
+	char *p;
+
+	if (!sim_read("partitions", buf, sizeof(buf)))
+		return -1;
+	for (p = buf; *p; p++)
+		count += *p == '\n';
+	return count;
+}
+
+/* A value of the simulator's `pages` file ("root_free" or "root_used"). */
+static long sim_pages(const char *what)
+{
+	char buf[256], *p;
+
+	if (!sim_read("pages", buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, what);
+	return p ? strtol(p + strlen(what), NULL, 10) : -1;
+}
+
+static bool have_sim(void)
+{
+	return access(SIM_DIR "partitions", R_OK) == 0;
+}
+
+#define NO_SIM "no simulated hypervisor: the test reads its debugfs"
+
+static int hvcall(int fd, __u16 code, __u16 reps, void *in, __u16 in_sz, void *out, __u16 out_sz,
+		  struct mshv_root_hvcall *args)
+{
+	*args = (struct mshv_root_hvcall) {
+		.code = code, .reps = reps, .in_sz = in_sz, .out_sz = out_sz,
+		.in_ptr = (__u64)(uintptr_t)in, .out_ptr = (__u64)(uintptr_t)out,
+	};
+	return ioctl(fd, MSHV_ROOT_HVCALL, args);
+}
+
+TEST(create_v1_and_v2)
+{
+	int mshv = open_mshv(), pt;
+
+	ASSERT_LE(0, mshv);
+	pt = create(mshv, 1 << MSHV_PT_BIT_LAPIC);
+	ASSERT_LE(0, pt);
+	/* Close-on-exec, and lseek does nothing, as upstream. */
+	EXPECT_EQ(FD_CLOEXEC, fcntl(pt, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(0, lseek(pt, 100, SEEK_SET));
+	EXPECT_EQ(0, close(pt));
+	pt = create_v2(mshv);
+	ASSERT_LE(0, pt);
+	EXPECT_EQ(0, close(pt));
+	EXPECT_EQ(0, close(mshv));
+}
+
+TEST(v2_banks_reach_the_hypervisor_unchanged)
+{
+	struct mshv_create_partition_v2 args = {
+		.pt_flags = 1 << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES | 1 << MSHV_PT_BIT_X2APIC,
+		.pt_num_cpu_fbanks = 2,
+		.pt_cpu_fbanks = { bank0, bank1 },
+#ifdef __x86_64__
+		.pt_disabled_xsave = 0x5,
+#endif
+	};
+	char buf[65536], want[256];
+	int mshv, pt;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	mshv = open_mshv();
+	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
+	ASSERT_LE(0, pt);
+	snprintf(want, sizeof(want), "disabled_features=%#llx,%#llx disabled_xsave=%#x",
+		 (unsigned long long)bank0, (unsigned long long)bank1,
+#ifdef __x86_64__
+		 0x5
+#else
+		 0
+#endif
+		 );
+	EXPECT_NE(NULL, strstr(newest_partition(buf, sizeof(buf)), want)) {
+		TH_LOG("want \"%s\" in \"%s\"", want, buf);
+	}
+	/* EXO | INTERCEPT_MESSAGE_PAGE | X2APIC; compatibility 21H2. */
+	EXPECT_NE(NULL, strstr(buf, "flags=0x480100 isolation=0x0 compatibility=0x609"));
+	close(pt);
+	close(mshv);
+}
+
+/* v1 with LAPIC: EXO | INTERCEPT_MESSAGE_PAGE | LAPIC, nothing disabled. */
+static const char v1_want[] = "flags=0x82100 isolation=0x0 compatibility=0x609 "
+	"disabled_features=0x0,0x0 disabled_xsave=0x0";
+
+TEST(v1_disables_nothing)
+{
+	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
+	char buf[65536];
+	int mshv, pt;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	mshv = open_mshv();
+	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
+	ASSERT_LE(0, pt);
+	EXPECT_NE(NULL, strstr(newest_partition(buf, sizeof(buf)), v1_want));
+	close(pt);
+	close(mshv);
+}
+
+TEST(v1_reads_only_16_bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mshv_create_partition_v2 *end;
+	int mshv = open_mshv(), pt;
+
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + page, page));
+	/* The last 16 bytes of the mapping: a v2 read would fault. */
+	end = (void *)(map + page - 16);
+	end->pt_flags = 1 << MSHV_PT_BIT_LAPIC;
+	end->pt_isolation = 0;
+	pt = ioctl(mshv, MSHV_CREATE_PARTITION, end);
+	EXPECT_LE(0, pt);
+	close(pt);
+	end->pt_flags |= 1 << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, end));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(map, page);
+	close(mshv);
+}
+
+TEST(bad_create_arguments)
+{
+	struct mshv_create_partition_v2 good = {
+		.pt_flags = 1 << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES,
+		.pt_num_cpu_fbanks = 2,
+	}, bad;
+	__u16 banks[] = { 0, 1, 3, 0xffff };
+	int mshv = open_mshv();
+	unsigned int i;
+
+	ASSERT_LE(0, mshv);
+	for (i = 0; i < ARRAY_SIZE(banks); i++) {
+		bad = good;
+		bad.pt_num_cpu_fbanks = banks[i];
+		EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, &bad));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	for (i = 0; i < sizeof(bad.pt_rsvd); i++) {
+		bad = good;
+		bad.pt_rsvd[i] = 1;
+		EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, &bad));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	for (i = 0; i < 2; i++) {
+		bad = good;
+		bad.pt_rsvd1[i] = 1ULL << 63;
+		EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, &bad));
+		EXPECT_EQ(EINVAL, errno);
+	}
+#ifndef __x86_64__
+	bad = good;
+	bad.pt_rsvd2 = 1;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, &bad));
+	EXPECT_EQ(EINVAL, errno);
+#endif
+	/* Unknown flags and isolation types, in v1 and v2. */
+	for (i = 0; i < 2; i++) {
+		bad = good;
+		bad.pt_flags = (i ? bad.pt_flags : 0) | 1 << MSHV_PT_BIT_COUNT;
+		EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, &bad));
+		EXPECT_EQ(EINVAL, errno);
+		bad = good;
+		bad.pt_flags = i ? bad.pt_flags : 0;
+		bad.pt_isolation = MSHV_PT_ISOLATION_COUNT;
+		EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, &bad));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_CREATE_PARTITION, (void *)1));
+	EXPECT_EQ(EFAULT, errno);
+	close(mshv);
+}
+
+FIXTURE(partition) {
+	int mshv;
+	int pt;
+};
+
+FIXTURE_SETUP(partition)
+{
+	self->mshv = open_mshv();
+	ASSERT_LE(0, self->mshv);
+	self->pt = create_v2(self->mshv);
+	ASSERT_LE(0, self->pt);
+}
+
+FIXTURE_TEARDOWN(partition)
+{
+	close(self->pt);
+	close(self->mshv);
+}
+
+TEST_F(partition, initialize_is_idempotent)
+{
+	EXPECT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	EXPECT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+}
+
+TEST_F(partition, create_vp)
+{
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	int fd, again;
+
+	/* The hypervisor refuses VPs before the partition is initialised. */
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_CREATE_VP, &vp));
+	EXPECT_EQ(EIO, errno);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_CREATE_VP, &vp));
+	EXPECT_EQ(EEXIST, errno);
+	/* The index stays taken after the VP file is closed. */
+	close(fd);
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_CREATE_VP, &vp));
+	EXPECT_EQ(EEXIST, errno);
+	vp.vp_index = MSHV_MAX_VPS;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_CREATE_VP, &vp));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_CREATE_VP, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	vp.vp_index = MSHV_MAX_VPS - 1;
+	again = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	EXPECT_LE(0, again);
+	close(again);
+}
+
+TEST_F(partition, unknown_commands_are_enotty)
+{
+	struct mshv_create_vp vp = { .vp_index = 1 };
+	unsigned long cmds[] = { 0, MSHV_CREATE_PARTITION, _IO(MSHV_IOCTL, 0x08),
+				 _IOWR(MSHV_IOCTL, 0x0f, __u64), 0xdeadbeef };
+	unsigned int i;
+	int fd;
+
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		EXPECT_EQ(-1, ioctl(self->pt, cmds[i], NULL));
+		EXPECT_EQ(ENOTTY, errno);
+		EXPECT_EQ(-1, ioctl(fd, cmds[i], NULL));
+		EXPECT_EQ(ENOTTY, errno);
+	}
+	/* Partition commands are unknown on a VP file. */
+	EXPECT_EQ(-1, ioctl(fd, MSHV_CREATE_VP, &vp));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
+TEST_F(partition, vp_state_pages_map)
+{
+	struct mshv_create_vp vp = { .vp_index = 2 };
+	long page = sysconf(_SC_PAGESIZE);
+	__u8 *regs, *msg;
+	int fd, i;
+
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	regs = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    MSHV_VP_MMAP_OFFSET_REGISTERS * page);
+	ASSERT_NE(MAP_FAILED, regs);
+	msg = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd,
+		   MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE * page);
+	ASSERT_NE(MAP_FAILED, msg);
+	/* No intercept yet: the message page is all zeroes, in both pages of the mapping. */
+	for (i = 0; i < 2 * page; i++)
+		if (msg[i])
+			break;
+	EXPECT_EQ(2 * page, i);
+	regs[0] = 0x5a;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, page, PROT_READ, MAP_SHARED, fd,
+				   MSHV_VP_MMAP_OFFSET_GHCB * page));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, page, PROT_READ, MAP_SHARED, fd,
+				   MSHV_VP_MMAP_OFFSET_COUNT * page));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+	/* The mappings outlive the files and the partition's teardown. */
+	close(self->pt);
+	self->pt = -1;
+	EXPECT_EQ(0x5a, regs[0]);
+	munmap(regs, page);
+	munmap(msg, 2 * page);
+}
+
+TEST(root_hvcall_on_dev_mshv)
+{
+	struct { __u64 pt; __u32 code; __u32 pad; } in = { 0, PROPERTY_PRIVILEGE_FLAGS };
+	struct mshv_root_hvcall args;
+	__u64 out = 0;
+	int mshv = open_mshv();
+
+	ASSERT_LE(0, mshv);
+	ASSERT_EQ(0, hvcall(mshv, HVCALL_GET_PARTITION_PROPERTY, 0, &in, sizeof(in), &out,
+			    sizeof(out), &args));
+	EXPECT_EQ(0, args.status);
+	EXPECT_EQ(0, args.reps);
+	/* Only the two get-property calls are allowed on /dev/mshv. */
+	EXPECT_EQ(-1, hvcall(mshv, HVCALL_SET_PARTITION_PROPERTY, 0, &in, sizeof(in), NULL, 0,
+			     &args));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, hvcall(mshv, HVCALL_DEPOSIT_MEMORY, 1, &in, sizeof(in), NULL, 0, &args));
+	EXPECT_EQ(EINVAL, errno);
+	/* A failure of the hypervisor: errno, and its status written back; no output. */
+	in.code = 0xdead;
+	out = 0x1234;
+	EXPECT_EQ(-1, hvcall(mshv, HVCALL_GET_PARTITION_PROPERTY, 0, &in, sizeof(in), &out,
+			     sizeof(out), &args));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(HV_STATUS_UNKNOWN_PROPERTY, args.status);
+	EXPECT_EQ(0x1234, out);
+	close(mshv);
+}
+
+TEST(root_hvcall_argument_checks)
+{
+	__u64 in[2] = { 0, PROPERTY_PRIVILEGE_FLAGS }, out;
+	struct mshv_root_hvcall args, bad;
+	int mshv = open_mshv();
+
+	ASSERT_LE(0, mshv);
+	hvcall(mshv, HVCALL_GET_PARTITION_PROPERTY, 0, in, sizeof(in), &out, sizeof(out), &args);
+	bad = args; bad.status = 1;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = args; bad.in_ptr = 0;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = args; bad.in_sz = 7;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = args; bad.in_sz = 4097;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = args; bad.rsvd[5] = 1;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = args; bad.out_sz = 0;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = args; bad.out_sz = 4097;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = args; bad.in_ptr = 1;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EFAULT, errno);
+	bad = args; bad.out_ptr = 1;
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* out_sz without out_ptr is let through, as upstream. */
+	bad = args; bad.out_ptr = 0;
+	EXPECT_EQ(0, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
+	close(mshv);
+}
+
+TEST_F(partition, root_hvcall_properties)
+{
+	struct { __u64 pt; __u32 code; __u32 pad; __u64 value; } set = {
+		/* Whatever user space puts here, the call is for this partition. */
+		.pt = 0x1234, .code = PROPERTY_SYNTHETIC_PROC_FEATURES, .value = 0xabc,
+	};
+	struct { __u64 pt; __u32 code; __u32 pad; } get = {
+		~0ULL, PROPERTY_SYNTHETIC_PROC_FEATURES
+	};
+	struct mshv_create_vp vp = { .vp_index = 3 };
+	struct mshv_root_hvcall args;
+	__u64 out = 0;
+	int fd;
+
+	ASSERT_EQ(0, hvcall(self->pt, HVCALL_SET_PARTITION_PROPERTY, 0, &set, sizeof(set), NULL, 0,
+			    &args));
+	ASSERT_EQ(0, hvcall(self->pt, HVCALL_GET_PARTITION_PROPERTY, 0, &get, sizeof(get), &out,
+			    sizeof(out), &args));
+	EXPECT_EQ(0xabc, out);
+	/* The processor features the hypervisor reports are what the banks left enabled. */
+	get.code = PROPERTY_PROCESSOR_FEATURES0;
+	ASSERT_EQ(0, hvcall(self->pt, HVCALL_GET_PARTITION_PROPERTY, 0, &get, sizeof(get), &out,
+			    sizeof(out), &args));
+	EXPECT_EQ(~bank0, out);
+
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	/* The asynchronous set-property only from the partition file. */
+	EXPECT_EQ(-1, hvcall(fd, HVCALL_SET_PARTITION_PROPERTY, 0, &set, sizeof(set), NULL, 0,
+			     &args));
+	EXPECT_EQ(EINVAL, errno);
+	get.code = PROPERTY_SYNTHETIC_PROC_FEATURES;
+	EXPECT_EQ(0, hvcall(fd, HVCALL_GET_PARTITION_PROPERTY, 0, &get, sizeof(get), &out,
+			    sizeof(out), &args));
+	EXPECT_EQ(0xabc, out);
+	close(fd);
+}
+
+TEST_F(partition, root_hvcall_rep_vp_registers)
+{
+	struct {
+		__u64 pt; __u32 vp; __u8 vtl, r8; __u16 r16;
+		struct { __u32 name, r1; __u64 r2; __u64 value[2]; } regs[3];
+	} set = { .vp = 4 };
+	struct { __u64 pt; __u32 vp; __u8 vtl, r8; __u16 r16; __u32 names[3]; } get = { .vp = 4 };
+	struct mshv_create_vp vp = { .vp_index = 4 };
+	struct mshv_root_hvcall args;
+	__u64 out[3][2];
+	int fd, i;
+
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3; i++) {
+		get.names[i] = 0x20000 + i;
+		set.regs[i].name = get.names[i];
+		set.regs[i].value[0] = 0x1000 + i;
+		set.regs[i].value[1] = i;
+	}
+	ASSERT_EQ(0, hvcall(fd, HVCALL_SET_VP_REGISTERS, 3, &set, sizeof(set), NULL, 0, &args));
+	EXPECT_EQ(3, args.reps);
+	ASSERT_EQ(0, hvcall(fd, HVCALL_GET_VP_REGISTERS, 3, &get, sizeof(get), out, sizeof(out),
+			    &args));
+	EXPECT_EQ(3, args.reps);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0x1000 + i, out[i][0]);
+		EXPECT_EQ(i, out[i][1]);
+	}
+	/* A rep that fails: the reps done before it are written back with the status. */
+	set.regs[1].r1 = 1;
+	EXPECT_EQ(-1, hvcall(fd, HVCALL_SET_VP_REGISTERS, 3, &set, sizeof(set), NULL, 0, &args));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(1, args.reps);
+	EXPECT_EQ(0x5, args.status);
+	close(fd);
+}
+
+TEST(vp_files_keep_the_partition)
+{
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	int mshv = open_mshv(), pt, fd, before;
+	long used;
+	char buf[65536];
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	before = sim_partition_count();
+	used = sim_pages("root_used");
+	pt = create_v2(mshv);
+	ASSERT_LE(0, pt);
+	ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(before + 1, sim_partition_count());
+	EXPECT_NE(NULL, strstr(newest_partition(buf, sizeof(buf)), "initialized"));
+	close(pt);
+	/* The VP file still holds the partition. */
+	EXPECT_EQ(before + 1, sim_partition_count());
+	close(fd);
+	/* Finalised, every page withdrawn, deleted. */
+	EXPECT_EQ(before, sim_partition_count());
+	EXPECT_EQ(used, sim_pages("root_used"));
+	close(mshv);
+}
+
+TEST(many_partitions_leave_nothing_behind)
+{
+	struct mshv_create_vp vp;
+	int mshv = open_mshv(), pt, fd, i, j, before;
+	long root_free;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	before = sim_partition_count();
+	for (i = 0; i < 20; i++) {
+		pt = create_v2(mshv);
+		ASSERT_LE(0, pt);
+		ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
+		for (j = 0; j < 4; j++) {
+			vp.vp_index = j;
+			fd = ioctl(pt, MSHV_CREATE_VP, &vp);
+			ASSERT_LE(0, fd);
+			close(fd);
+		}
+		close(pt);
+	}
+	EXPECT_EQ(before, sim_partition_count());
+	/* The root's pool holds one page per partition at most: it grew no further. */
+	root_free = sim_pages("root_free");
+	pt = create_v2(mshv);
+	close(pt);
+	EXPECT_EQ(root_free, sim_pages("root_free"));
+	close(mshv);
+}
+
+TEST_HARNESS_MAIN
