@@ -17,6 +17,7 @@ use crate::{
             CreatePartitionIn,
             CreateVpIn,
             DepositMemoryIn,
+            GpaPagesIn,
             MapVpStatePageIn,
             MapVpStatePageOut,
             PartitionIdOut,
@@ -34,6 +35,7 @@ use crate::{
         },
     },
     hypercall::{
+        batches,
         rep_call,
         with_deposits, //
     },
@@ -49,6 +51,12 @@ pub(crate) const INITIALIZE_PARTITION_DEPOSIT_PAGES: u32 = 208;
 pub(crate) const CREATE_VP_DEPOSIT_PAGES: u32 = 90;
 /// The most pages one deposit call takes (`HV_DEPOSIT_MAX`).
 pub(crate) const DEPOSIT_MAX: u32 = reps_per_page(8, 8) as u32;
+/// Pages deposited when mapping guest memory asks for memory (`HV_MAP_GPA_DEPOSIT_PAGES`).
+pub(crate) const MAP_GPA_DEPOSIT_PAGES: u32 = 256;
+/// Guest pages one map call takes: what fits in the input page after its header.
+pub(crate) const MAP_GPA_BATCH: u16 = reps_per_page(size_of::<GpaPagesIn>(), 8);
+/// Guest pages one unmap call takes (`HV_UMAP_GPA_PAGES`).
+pub(crate) const UNMAP_GPA_BATCH: u16 = 512;
 /// The most pages one withdraw call returns (`HV_WITHDRAW_BATCH_SIZE`).
 const WITHDRAW_BATCH: u16 = reps_per_page(0, 8);
 
@@ -276,4 +284,83 @@ pub(crate) fn unmap_vp_state_page(
         reserved0: 0,
     };
     simple(pages, code::UNMAP_VP_STATE_PAGE, &input)?.to_result()
+}
+
+/// `HVCALL_MAP_GPA_PAGES`: maps guest frames `gfn..gfn + count` to `pfn(0)..pfn(count - 1)`
+/// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] pages per call; deposits
+/// [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks for memory. On failure,
+/// returns the error and how many pages were mapped (from the first).
+pub(crate) fn map_gpa_pages(
+    pages: &mut HvPages,
+    partition_id: u64,
+    gfn: u64,
+    count: usize,
+    flags: u32,
+    pfn: impl Fn(usize) -> u64,
+) -> core::result::Result<(), (Error, usize)> {
+    for (first, n) in batches(count, MAP_GPA_BATCH) {
+        let mut done = 0u16;
+        loop {
+            let fill = |pages: &mut HvPages| -> Result {
+                pages.input.write(
+                    0,
+                    &GpaPagesIn {
+                        target_partition_id: partition_id,
+                        target_gpa_base: gfn + first as u64,
+                        flags,
+                        padding: 0,
+                    },
+                )?;
+                for i in usize::from(done)..usize::from(n) {
+                    pages
+                        .input
+                        .write_u64(size_of::<GpaPagesIn>(), i, pfn(first + i))?;
+                }
+                Ok(())
+            };
+            fill(pages).map_err(|e| (e, first))?;
+            let (input, output) = (&pages.input, &mut pages.output);
+            let result = rep_call(code::MAP_GPA_PAGES, n, done, 0, |c| {
+                hv().hypercall(c, input, output)
+            })
+            .map_err(|e| (e, first + usize::from(done)))?;
+            let status = result.status();
+            if status == HvStatus::SUCCESS {
+                break;
+            }
+            done = result.reps_completed();
+            let at = first + usize::from(done);
+            if status.deposit_request().is_none() {
+                return Err((result.to_result().err().unwrap_or(EIO), at));
+            }
+            deposit(pages, partition_id, MAP_GPA_DEPOSIT_PAGES).map_err(|e| (e, at))?;
+        }
+    }
+    Ok(())
+}
+
+/// `HVCALL_UNMAP_GPA_PAGES` over guest frames `gfn..gfn + count`, [`UNMAP_GPA_BATCH`] per call.
+pub(crate) fn unmap_gpa_pages(
+    pages: &mut HvPages,
+    partition_id: u64,
+    gfn: u64,
+    count: usize,
+) -> Result {
+    for (first, n) in batches(count, UNMAP_GPA_BATCH) {
+        pages.input.write(
+            0,
+            &GpaPagesIn {
+                target_partition_id: partition_id,
+                target_gpa_base: gfn + first as u64,
+                flags: 0,
+                padding: 0,
+            },
+        )?;
+        let (input, output) = (&pages.input, &mut pages.output);
+        rep_call(code::UNMAP_GPA_PAGES, n, 0, 0, |c| {
+            hv().hypercall(c, input, output)
+        })?
+        .to_result()?;
+    }
+    Ok(())
 }

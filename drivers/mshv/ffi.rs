@@ -53,6 +53,17 @@ extern "C" {
     /// Returns the linear-map address of a page of the kernel's memory.
     pub(crate) fn mshv_shim_page_address(pfn: u64) -> *mut c_void;
 
+    /// Returns the page frame of a `struct page` (passed opaque, as in
+    /// [`mshv_shim_pfn_to_page`]).
+    pub(crate) fn mshv_shim_page_to_pfn(page: *const c_void) -> u64;
+
+    /// Whether the current task's mapping at `addr` is device memory: 1 or 0, or `-EINVAL`
+    /// when nothing is mapped there.
+    pub(crate) fn mshv_shim_user_vma_is_io(addr: u64) -> c_int;
+
+    /// `access_ok()`: whether `addr..addr + size` may be a user range of the current task.
+    pub(crate) fn mshv_shim_access_ok(addr: u64, size: u64) -> bool;
+
     /// Returns the `struct page` of a page frame of the kernel's memory (as an opaque
     /// pointer: `bindings::page` is not FFI-safe).
     pub(crate) fn mshv_shim_pfn_to_page(pfn: u64) -> *mut c_void;

@@ -4,6 +4,7 @@
 //! partition creates and runs partitions.
 
 mod create;
+mod memory;
 mod partition;
 mod passthru;
 mod vp;

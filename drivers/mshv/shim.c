@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/uaccess.h>
 #include <uapi/linux/mshv.h>
 #include <asm/mshyperv.h>
 #include <hyperv/hvhdk.h>
@@ -60,6 +61,34 @@ void mshv_shim_page_free(u64 pfn)
 void *mshv_shim_page_address(u64 pfn)
 {
 	return page_address(pfn_to_page(pfn));
+}
+
+u64 mshv_shim_page_to_pfn(const void *page)
+{
+	return page_to_pfn((const struct page *)page);
+}
+
+int mshv_shim_user_vma_is_io(u64 addr)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret;
+
+	if (!mm)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		ret = -EINVAL;
+	else
+		ret = !!(vma->vm_flags & (VM_IO | VM_PFNMAP));
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+bool mshv_shim_access_ok(u64 addr, u64 size)
+{
+	return access_ok((void __user *)addr, size);
 }
 
 void *mshv_shim_pfn_to_page(u64 pfn)

@@ -30,6 +30,16 @@ u64 mshv_shim_page_alloc(void);		/* a zeroed page, or 0 */
 void mshv_shim_page_free(u64 pfn);
 void *mshv_shim_page_address(u64 pfn);
 void *mshv_shim_pfn_to_page(u64 pfn);	/* a struct page * */
+u64 mshv_shim_page_to_pfn(const void *page);
+
+/*
+ * Whether the current task's mapping at addr is device memory (VM_IO or VM_PFNMAP): 1 or 0,
+ * or -EINVAL if nothing is mapped there.
+ */
+int mshv_shim_user_vma_is_io(u64 addr);
+
+/* access_ok() on the current task's address space. */
+bool mshv_shim_access_ok(u64 addr, u64 size);
 
 /* One size, offset or number of a C header, for the driver's self-test. */
 struct mshv_shim_fact {

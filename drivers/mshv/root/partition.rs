@@ -18,6 +18,10 @@ use kernel::{
 };
 
 use super::{
+    memory::{
+        set_guest_memory,
+        Region, //
+    },
     passthru::{
         root_hvcall,
         Caller, //
@@ -41,7 +45,8 @@ use crate::{
         MSHV_CREATE_VP,
         MSHV_INITIALIZE_PARTITION,
         MSHV_MAX_VPS,
-        MSHV_ROOT_HVCALL, //
+        MSHV_ROOT_HVCALL,
+        MSHV_SET_GUEST_MEMORY, //
     },
 };
 
@@ -53,6 +58,8 @@ struct Inner {
     initialized: bool,
     /// The VPs created, never removed before teardown.
     vps: KVec<Arc<Vp>>,
+    /// The guest memory mapped.
+    regions: KVec<Region>,
 }
 
 /// A partition the driver created.
@@ -77,6 +84,7 @@ impl Partition {
                     pages,
                     initialized: false,
                     vps: KVec::new(),
+                    regions: KVec::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -147,6 +155,11 @@ impl AnonFile for Partition {
         match cmd {
             MSHV_INITIALIZE_PARTITION => this.initialize(),
             MSHV_CREATE_VP => this.create_vp(arg),
+            MSHV_SET_GUEST_MEMORY => {
+                let mut inner = this.inner.lock();
+                let inner = &mut *inner;
+                set_guest_memory(&mut inner.pages, this.id, &mut inner.regions, arg)
+            }
             MSHV_ROOT_HVCALL => this.hvcall(Caller::Partition(this.id), arg),
             _ => Err(ENOTTY),
         }
@@ -165,10 +178,17 @@ impl PinnedDrop for Partition {
                     let _ = calls::unmap_vp_state_page(&mut inner.pages, id, vp.index, type_);
                 }
             }
+            // Finalising unmaps all guest memory too.
             if let Err(e) = calls::finalize_partition(id) {
                 pr_err!("partition {id}: finalize failed: {e:?}\n");
             }
+        } else {
+            for r in inner.regions.iter() {
+                let _ = r.unmap(&mut inner.pages, id);
+            }
         }
+        // The hypervisor no longer uses the guest memory: unpin it.
+        inner.regions.clear();
         inner.vps.clear();
         if let Err(e) = calls::withdraw_all(&mut inner.pages, id) {
             pr_err!("partition {id}: withdrawing its memory failed: {e:?}\n");

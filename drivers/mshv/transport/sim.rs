@@ -27,6 +27,7 @@ use crate::hv::{
 
 mod debugfs;
 mod machine;
+mod slat;
 
 pub(crate) use debugfs::Debugfs;
 use machine::Machine;

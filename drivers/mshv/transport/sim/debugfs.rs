@@ -7,7 +7,10 @@
 //!   the first 128 bytes of its input page (hex, byte by byte);
 //! - `pages`: `root_free <n> root_used <n>`: the root partition's pool;
 //! - `partitions`: one line per partition: its id, state, the create-partition input as
-//!   received, and its pool.
+//!   received, its pool, VPs and GPA tables;
+//! - `mapped`: one line per mapped range of guest memory: `<partition> <first gfn> <pages>
+//!   <flags>` (hex, decimal, hex; flags: bits 0-3 permissions, 4 no access, 5 not cached,
+//!   6 adjustable).
 
 use kernel::{
     debugfs::{
@@ -32,6 +35,8 @@ pub(crate) struct Debugfs {
     _pages: File<Pages>,
     #[pin]
     _partitions: File<Partitions>,
+    #[pin]
+    _mapped: File<Mapped>,
 }
 
 impl Debugfs {
@@ -42,6 +47,7 @@ impl Debugfs {
             _last <- dir.read_only_file(c"last", Last),
             _pages <- dir.read_only_file(c"pages", Pages),
             _partitions <- dir.read_only_file(c"partitions", Partitions),
+            _mapped <- dir.read_only_file(c"mapped", Mapped),
             _dir: dir,
         })
     }
@@ -104,5 +110,24 @@ impl fmt::Debug for Partitions {
             writeln!(f, "{p}")?;
         }
         Ok(())
+    }
+}
+
+/// The `mapped` file.
+struct Mapped;
+
+impl fmt::Debug for Mapped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut machine = MACHINE.lock();
+        let mut result = Ok(());
+        for p in machine.partitions.iter_mut() {
+            let id = p.id;
+            p.slat.ranges(|first, pages, flags| {
+                if result.is_ok() {
+                    result = writeln!(f, "{id} {first:#x} {pages} {flags:#x}");
+                }
+            });
+        }
+        result
     }
 }

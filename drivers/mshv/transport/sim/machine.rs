@@ -21,6 +21,7 @@ use crate::{
             CreateVpIn,
             DepositMemoryIn,
             GetPartitionPropertyIn,
+            GpaPagesIn,
             MapVpStatePageIn,
             MapVpStatePageOut,
             PartitionIdOut,
@@ -39,6 +40,11 @@ use crate::{
         HV_HYP_PAGE_SIZE,
     },
     transport::HvPage,
+};
+
+use super::slat::{
+    map_flags,
+    Slat, //
 };
 
 /// Pages the hypervisor takes from the root's pool for each partition it creates.
@@ -136,6 +142,16 @@ pub(super) struct Partition {
     pub(super) vps: KVec<Vp>,
     /// Properties set, by code.
     pub(super) properties: KVec<(u32, u64)>,
+    /// The guest physical address space.
+    pub(super) slat: Slat,
+}
+
+impl Partition {
+    /// Drops every GPA mapping; the tables' pages go back to the pool.
+    fn clear_slat(&mut self) {
+        let pages = self.slat.clear();
+        self.pool.give_back(pages);
+    }
 }
 
 /// The last call of one code.
@@ -172,6 +188,8 @@ impl Machine {
             release_pages(p.pool.free);
             release_pages(p.own_pages);
             release_pages(p.root_pages);
+            let mut slat = p.slat;
+            release_pages(slat.clear());
             for vp in p.vps {
                 release_pages(vp.pages);
             }
@@ -218,6 +236,8 @@ impl Machine {
                 | code::WITHDRAW_MEMORY
                 | code::GET_VP_REGISTERS
                 | code::SET_VP_REGISTERS
+                | code::MAP_GPA_PAGES
+                | code::UNMAP_GPA_PAGES
         );
         if control.has_reserved_bits()
             || control.is_fast()
@@ -241,6 +261,8 @@ impl Machine {
             code::SET_PARTITION_PROPERTY => self.set_property(input),
             code::GET_VP_REGISTERS => self.get_vp_registers(input, output, start, count),
             code::SET_VP_REGISTERS => self.set_vp_registers(input, start, count),
+            code::MAP_GPA_PAGES => self.map_gpa_pages(input, start, count),
+            code::UNMAP_GPA_PAGES => self.unmap_gpa_pages(input, start, count),
             _ => Err((HvStatus::INVALID_HYPERCALL_CODE, 0)),
         };
         // Rep counts fit in 12 bits, so every `done` fits in a u16.
@@ -307,6 +329,7 @@ impl Machine {
             root_pages,
             vps: KVec::new(),
             properties: KVec::new(),
+            slat: Slat::new(),
         };
         // Room was reserved above.
         let _ = self.partitions.push(partition, GFP_KERNEL);
@@ -335,6 +358,7 @@ impl Machine {
             p.pool.give_back(vp.pages);
         }
         p.pool.give_back(core::mem::take(&mut p.own_pages));
+        p.clear_slat();
         p.state = PartitionState::Finalized;
         Ok(())
     }
@@ -348,10 +372,11 @@ impl Machine {
         if self.partitions[i].state == PartitionState::Initialized {
             return Err(HvStatus::INVALID_PARTITION_STATE);
         }
-        let p = self
+        let mut p = self
             .partitions
             .remove(i)
             .map_err(|_| HvStatus::INVALID_PARTITION_ID)?;
+        p.clear_slat();
         self.root_pool.give_back(p.root_pages);
         // Pages the root did not withdraw stay with the hypervisor, in its own pool.
         for pfn in p.pool.free {
@@ -517,6 +542,61 @@ impl Machine {
         Ok(0)
     }
 
+    fn map_gpa_pages(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
+        let header: GpaPagesIn = read(input, 0)?;
+        let flags = header.flags;
+        // Large pages are not simulated; unknown bits are refused.
+        if flags & !map_flags::KNOWN != 0 || flags & map_flags::LARGE_PAGE != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, start));
+        }
+        let p = self
+            .partition(header.target_partition_id)
+            .map_err(|s| (s, start))?;
+        if p.state == PartitionState::Finalized {
+            return Err((HvStatus::INVALID_PARTITION_STATE, start));
+        }
+        let base = header.target_gpa_base;
+        for i in start..count {
+            let pfn = input
+                .read_u64(size_of::<GpaPagesIn>(), i)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            let gfn = base
+                .checked_add(i as u64)
+                .filter(|gfn| *gfn < 1 << 40)
+                .ok_or((HvStatus::INVALID_PARAMETER, i))?;
+            if pfn == 0 && flags & map_flags::NO_ACCESS == 0 {
+                return Err((HvStatus::INVALID_PARAMETER, i));
+            }
+            let pool = &mut p.pool;
+            p.slat
+                .map(gfn, pfn, flags, || {
+                    let mut page = pool.take(1, HvStatus::INSUFFICIENT_MEMORY)?;
+                    page.pop().ok_or(HvStatus::INSUFFICIENT_MEMORY)
+                })
+                .map_err(|s| (s, i))?;
+        }
+        Ok(count)
+    }
+
+    fn unmap_gpa_pages(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
+        let header: GpaPagesIn = read(input, 0)?;
+        let p = self
+            .partition(header.target_partition_id)
+            .map_err(|s| (s, start))?;
+        let base = header.target_gpa_base;
+        for i in start..count {
+            let pool = &mut p.pool;
+            p.slat.unmap(base.wrapping_add(i as u64), |pfn| {
+                let mut page = KVec::new();
+                // Room for one is all the give-back needs; without it the page stays used.
+                if page.push(pfn, GFP_KERNEL).is_ok() {
+                    pool.give_back(page);
+                }
+            });
+        }
+        Ok(count)
+    }
+
     fn get_vp_registers(
         &mut self,
         input: &HvPage,
@@ -664,7 +744,7 @@ impl core::fmt::Display for Partition {
             f,
             "{} {} flags={:#x} isolation={:#x} compatibility={:#x} \
              disabled_features={:#x},{:#x} disabled_xsave={:#x} \
-             pool_free={} pool_used={} vps={}",
+             pool_free={} pool_used={} vps={} gpa_tables={}",
             self.id,
             state,
             flags,
@@ -675,7 +755,8 @@ impl core::fmt::Display for Partition {
             xsave,
             self.pool.free.len(),
             self.pool.used,
-            self.vps.len()
+            self.vps.len(),
+            self.slat.tables()
         )
     }
 }

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Guest memory: `MSHV_SET_GUEST_MEMORY` maps user memory into a partition's guest physical
+//! address space, or unmaps it.
+//!
+//! Every region is pinned (`FOLL_LONGTERM`) for as long as it is mapped. Upstream pins only
+//! regions of encrypted partitions and of processes where it cannot register an MMU notifier;
+//! others it maps "movable", faulting pages in on the guest's accesses. See
+//! Documentation/mshv-rs/root.rst.
+
+use kernel::{bindings, page::PAGE_SIZE, prelude::*};
+
+use crate::{
+    calls, ffi,
+    transport::HvPages,
+    uapi::{
+        self,
+        UserMemRegion, //
+    },
+};
+
+/// `MSHV_SET_MEM_BIT_*` of [`UserMemRegion::flags`].
+const WRITABLE: u8 = 1 << 0;
+const EXECUTABLE: u8 = 1 << 1;
+const UNMAP: u8 = 1 << 2;
+
+/// `HV_MAP_GPA_*`.
+const HV_MAP_GPA_READABLE: u32 = 0x1;
+const HV_MAP_GPA_WRITABLE: u32 = 0x2;
+const HV_MAP_GPA_EXECUTABLE: u32 = 0xc;
+const HV_MAP_GPA_ADJUSTABLE: u32 = 0x8000;
+
+/// Pages pinned per `pin_user_pages_fast()` call (256 MiB of 4 KiB pages).
+const PIN_BATCH: usize = 1 << 16;
+
+/// User pages pinned for the hypervisor; unpinned when dropped.
+struct Pinned(KVVec<*mut bindings::page>);
+
+// SAFETY: The pointers name pinned pages, which any thread may unpin; nothing else is done
+// with them.
+unsafe impl Send for Pinned {}
+
+impl Pinned {
+    /// Pins `count` pages from user address `addr` for writing, for the long term.
+    fn pin(addr: usize, count: usize) -> Result<Self> {
+        let mut this = Self(KVVec::with_capacity(count, GFP_KERNEL)?);
+        let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
+        while this.0.len() < count {
+            let have = this.0.len();
+            let n = (count - have).min(PIN_BATCH);
+            let spare = this.0.spare_capacity_mut();
+            // SAFETY: `spare` has room for `count - have >= n` pointers, which the call
+            // writes; the range is the caller's user memory, checked by `access_ok` and
+            // faulted through the normal paths.
+            let got = unsafe {
+                bindings::pin_user_pages_fast(
+                    addr + have * PAGE_SIZE,
+                    n as i32,
+                    flags,
+                    spare.as_mut_ptr().cast(),
+                )
+            };
+            if got > 0 {
+                // SAFETY: The call initialised `got <= n` more pointers.
+                unsafe { this.0.inc_len(got as usize) };
+            }
+            if got < 0 {
+                // `this` unpins what was pinned.
+                return Err(Error::from_errno(got));
+            }
+            if got != n as i32 {
+                // A short pin, as upstream.
+                return Err(ENOMEM);
+            }
+        }
+        Ok(this)
+    }
+
+    fn pfn(&self, i: usize) -> u64 {
+        // SAFETY: Each pointer names a page this object keeps pinned.
+        unsafe { ffi::mshv_shim_page_to_pfn(self.0[i].cast()) }
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            // SAFETY: Every pointer names a page `pin_user_pages_fast` pinned and nothing
+            // unpinned yet.
+            unsafe { bindings::unpin_user_pages(self.0.as_mut_ptr(), self.0.len()) };
+        }
+    }
+}
+
+/// A mapped region of guest memory.
+pub(super) struct Region {
+    gfn: u64,
+    pages: u64,
+    uaddr: u64,
+    /// Held for its drop: the pages stay pinned while the region exists.
+    _pinned: Pinned,
+}
+
+impl Region {
+    fn contains(&self, gfn: u64) -> bool {
+        gfn >= self.gfn && gfn - self.gfn < self.pages
+    }
+
+    fn overlaps(&self, gfn: u64, pages: u64) -> bool {
+        gfn < self.gfn.saturating_add(self.pages) && self.gfn < gfn.saturating_add(pages)
+    }
+
+    /// Unmaps the region from the partition's address space (its pages stay pinned).
+    pub(super) fn unmap(&self, hv_pages: &mut HvPages, partition_id: u64) -> Result {
+        calls::unmap_gpa_pages(hv_pages, partition_id, self.gfn, self.pages as usize)
+    }
+}
+
+/// Handles `MSHV_SET_GUEST_MEMORY` for a partition whose regions are `regions`.
+pub(super) fn set_guest_memory(
+    hv_pages: &mut HvPages,
+    partition_id: u64,
+    regions: &mut KVec<Region>,
+    arg: usize,
+) -> Result<isize> {
+    let args: UserMemRegion = uapi::read_user(arg)?;
+    let (size, uaddr) = (args.size, args.userspace_addr);
+    let page = PAGE_SIZE as u64;
+    if size == 0
+        || size % page != 0
+        || uaddr % page != 0
+        || args.flags & !(WRITABLE | EXECUTABLE | UNMAP) != 0
+        || args.rsvd != [0; 7]
+    {
+        return Err(EINVAL);
+    }
+    let pages = size / page;
+    if args.flags & UNMAP != 0 {
+        let i = regions
+            .iter()
+            .position(|r| r.contains(args.guest_pfn))
+            .ok_or(ENOENT)?;
+        let r = &regions[i];
+        if r.uaddr != uaddr || r.gfn != args.guest_pfn || r.pages != pages {
+            return Err(EINVAL);
+        }
+        r.unmap(hv_pages, partition_id)?;
+        // Dropping the region unpins it.
+        regions.remove(i).map_err(|_| EINVAL)?;
+        return Ok(0);
+    }
+    map(hv_pages, partition_id, regions, &args, pages)
+}
+
+fn map(
+    hv_pages: &mut HvPages,
+    partition_id: u64,
+    regions: &mut KVec<Region>,
+    args: &UserMemRegion,
+    pages: u64,
+) -> Result<isize> {
+    let (gfn, uaddr) = (args.guest_pfn, args.userspace_addr);
+    // SAFETY: `access_ok` only compares the range with the task's address-space limit.
+    if !unsafe { ffi::mshv_shim_access_ok(uaddr, args.size) } {
+        return Err(EINVAL);
+    }
+    let uaddr_usize = usize::try_from(uaddr).map_err(|_| EINVAL)?;
+    let count = usize::try_from(pages).map_err(|_| EINVAL)?;
+    // SAFETY: The shim looks the address up under the current task's mmap lock.
+    match unsafe { ffi::mshv_shim_user_vma_is_io(uaddr) } {
+        0 => {}
+        // Device memory (VFIO's MMIO) is not mapped by this driver.
+        1 => return Err(EOPNOTSUPP),
+        _ => return Err(EINVAL),
+    }
+    if regions.iter().any(|r| r.overlaps(gfn, pages)) {
+        return Err(EEXIST);
+    }
+    regions.reserve(1, GFP_KERNEL)?;
+    let pinned = Pinned::pin(uaddr_usize, count)?;
+    let mut flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_ADJUSTABLE;
+    if args.flags & WRITABLE != 0 {
+        flags |= HV_MAP_GPA_WRITABLE;
+    }
+    if args.flags & EXECUTABLE != 0 {
+        flags |= HV_MAP_GPA_EXECUTABLE;
+    }
+    if let Err((e, done)) =
+        calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i))
+    {
+        if done > 0 {
+            let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
+        }
+        return Err(e);
+    }
+    regions.push(
+        Region {
+            gfn,
+            pages,
+            uaddr,
+            _pinned: pinned,
+        },
+        GFP_KERNEL,
+    )?;
+    Ok(0)
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A partition's guest physical address space, as the simulated hypervisor keeps it: one table
+//! of 512 entries for every 2 MiB of guest memory that has a mapping, each table a page taken
+//! from the partition's pool (so mapping memory uses deposited memory, as on the real
+//! hypervisor).
+//!
+//! An entry is zero when nothing is mapped, else `pfn << 12 | PRESENT | flags` with the low
+//! bits of [`Entry`].
+
+use kernel::prelude::*;
+
+use crate::{
+    ffi,
+    hv::{
+        status::HvStatus,
+        HV_HYP_PAGE_SIZE, //
+    },
+};
+
+/// Entries per table.
+const ENTRIES: usize = HV_HYP_PAGE_SIZE / 8;
+
+/// `HV_MAP_GPA_*` flags the simulator accepts.
+pub(super) mod map_flags {
+    pub(crate) const PERMISSIONS: u32 = 0xf;
+    pub(crate) const ADJUSTABLE: u32 = 0x8000;
+    pub(crate) const NO_ACCESS: u32 = 0x1_0000;
+    pub(crate) const NOT_CACHED: u32 = 0x20_0000;
+    pub(crate) const LARGE_PAGE: u32 = 0x8000_0000;
+    pub(crate) const KNOWN: u32 = PERMISSIONS | ADJUSTABLE | NO_ACCESS | NOT_CACHED | LARGE_PAGE;
+}
+
+/// The bits of an entry.
+struct Entry;
+
+impl Entry {
+    const PRESENT: u64 = 1 << 11;
+    const NO_ACCESS: u64 = 1 << 4;
+    const NOT_CACHED: u64 = 1 << 5;
+    const ADJUSTABLE: u64 = 1 << 6;
+    const FLAGS: u64 = 0x7f;
+
+    fn encode(pfn: u64, flags: u32) -> u64 {
+        let mut e = pfn << 12 | Self::PRESENT | u64::from(flags & map_flags::PERMISSIONS);
+        for (hv, bit) in [
+            (map_flags::NO_ACCESS, Self::NO_ACCESS),
+            (map_flags::NOT_CACHED, Self::NOT_CACHED),
+            (map_flags::ADJUSTABLE, Self::ADJUSTABLE),
+        ] {
+            if flags & hv != 0 {
+                e |= bit;
+            }
+        }
+        e
+    }
+}
+
+/// One table: the guest frames `block * 512 ..` and the page that holds their entries.
+struct Table {
+    block: u64,
+    pfn: u64,
+    present: usize,
+}
+
+impl Table {
+    fn entries(&mut self) -> &mut [u64; ENTRIES] {
+        // SAFETY: The table's page was deposited (kernel memory in the linear map, page
+        // aligned) and belongs to the hypervisor, which only touches it under the machine's
+        // lock; `&mut self` makes this the only reference.
+        unsafe { &mut *ffi::mshv_shim_page_address(self.pfn).cast::<[u64; ENTRIES]>() }
+    }
+}
+
+/// A guest physical address space.
+#[derive(Default)]
+pub(super) struct Slat {
+    /// Sorted by block.
+    tables: KVec<Table>,
+}
+
+impl Slat {
+    pub(super) const fn new() -> Self {
+        Self {
+            tables: KVec::new(),
+        }
+    }
+
+    /// Maps guest frame `gfn` to `pfn`, taking a table page with `take_page` if its block has
+    /// none yet.
+    pub(super) fn map(
+        &mut self,
+        gfn: u64,
+        pfn: u64,
+        flags: u32,
+        take_page: impl FnOnce() -> core::result::Result<u64, HvStatus>,
+    ) -> core::result::Result<(), HvStatus> {
+        let block = gfn / ENTRIES as u64;
+        let i = match self.tables.binary_search_by_key(&block, |t| t.block) {
+            Ok(i) => i,
+            Err(i) => {
+                self.tables
+                    .reserve(1, GFP_KERNEL)
+                    .map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?;
+                let pfn = take_page()?;
+                let mut table = Table {
+                    block,
+                    pfn,
+                    present: 0,
+                };
+                table.entries().fill(0);
+                self.tables
+                    .insert_within_capacity(i, table)
+                    .map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?;
+                i
+            }
+        };
+        let table = &mut self.tables[i];
+        let slot = (gfn % ENTRIES as u64) as usize;
+        let entries = table.entries();
+        let was_present = entries[slot] != 0;
+        entries[slot] = Entry::encode(pfn, flags);
+        if !was_present {
+            table.present += 1;
+        }
+        Ok(())
+    }
+
+    /// Unmaps guest frame `gfn`, giving an emptied table's page to `give_page`.
+    pub(super) fn unmap(&mut self, gfn: u64, give_page: impl FnOnce(u64)) {
+        let block = gfn / ENTRIES as u64;
+        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+            return;
+        };
+        let table = &mut self.tables[i];
+        let slot = (gfn % ENTRIES as u64) as usize;
+        let entries = table.entries();
+        if entries[slot] == 0 {
+            return;
+        }
+        entries[slot] = 0;
+        table.present -= 1;
+        if table.present == 0 {
+            if let Ok(t) = self.tables.remove(i) {
+                give_page(t.pfn);
+            }
+        }
+    }
+
+    /// Forgets every mapping and returns the table pages.
+    pub(super) fn clear(&mut self) -> KVec<u64> {
+        let mut pages = KVec::with_capacity(self.tables.len(), GFP_KERNEL).unwrap_or_default();
+        for t in core::mem::take(&mut self.tables) {
+            if pages.push(t.pfn, GFP_KERNEL).is_err() {
+                // Without memory for the list the page is leaked to nobody: free it now.
+                // SAFETY: A table page was deposited by the driver and is the hypervisor's.
+                unsafe { ffi::mshv_shim_page_free(t.pfn) };
+            }
+        }
+        pages
+    }
+
+    /// The mapped ranges: `(first gfn, pages, entry flags)`, merged where contiguous.
+    pub(super) fn ranges(&mut self, mut each: impl FnMut(u64, u64, u64)) {
+        let mut run: Option<(u64, u64, u64)> = None;
+        for t in self.tables.iter_mut() {
+            let base = t.block * ENTRIES as u64;
+            for (slot, &e) in t.entries().iter().enumerate() {
+                let gfn = base + slot as u64;
+                let flags = e & Entry::FLAGS;
+                match run {
+                    Some((first, n, f)) if e != 0 && first + n == gfn && f == flags => {
+                        run = Some((first, n + 1, f));
+                    }
+                    _ => {
+                        if let Some((first, n, f)) = run.take() {
+                            each(first, n, f);
+                        }
+                        if e != 0 {
+                            run = Some((gfn, 1, flags));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((first, n, f)) = run {
+            each(first, n, f);
+        }
+    }
+
+    /// How many table pages are in use.
+    pub(super) fn tables(&self) -> usize {
+        self.tables.len()
+    }
+}

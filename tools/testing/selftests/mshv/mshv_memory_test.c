@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSHV_SET_GUEST_MEMORY: mapping user memory into a partition's guest physical address space
+ * and unmapping it, with upstream's errnos. What the hypervisor mapped is read back from the
+ * simulated hypervisor's debugfs (/sys/kernel/debug/mshv_sim/mapped); without it those checks
+ * are skipped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/mshv.h>
+
+#include "kselftest_harness.h"
+
+#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+#define NO_SIM "no simulated hypervisor: the test reads its debugfs"
+#define MIB (1UL << 20)
+/* The uapi names bit numbers. */
+#define WRITABLE (1 << MSHV_SET_MEM_BIT_WRITABLE)
+#define EXECUTABLE (1 << MSHV_SET_MEM_BIT_EXECUTABLE)
+#define UNMAP (1 << MSHV_SET_MEM_BIT_UNMAP)
+
+static bool sim_read(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), SIM_DIR "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
+/* How many calls of hypercall `code` the simulator has seen. */
+static long sim_calls(unsigned int code)
+{
+	char buf[8192], want[16], *line;
+	long count = 0;
+
+	if (!sim_read("calls", buf, sizeof(buf)))
+		return -1;
+	snprintf(want, sizeof(want), "%#x ", code);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, want, strlen(want)))
+			count = strtol(line + strlen(want), NULL, 10);
+	return count;
+}
+
+/* The ranges of the newest partition in the simulator's `mapped`, as "gfn pages flags;..." */
+static void sim_mapped(char *out, size_t size)
+{
+	char buf[65536], *line, *rest;
+	long id, newest = -1;
+
+	out[0] = 0;
+	if (!sim_read("partitions", buf, sizeof(buf)))
+		return;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		newest = strtol(line, NULL, 10);
+	if (!sim_read("mapped", buf, sizeof(buf)))
+		return;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		id = strtol(line, &rest, 10);
+		if (id == newest && strlen(out) + strlen(rest) + 2 < size) {
+			strcat(out, rest + 1);
+			strcat(out, ";");
+		}
+	}
+}
+
+static bool have_sim(void)
+{
+	return access(SIM_DIR "mapped", R_OK) == 0;
+}
+
+static void *anon(size_t size, int prot)
+{
+	void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int set_memory(int pt, __u64 gfn, void *addr, __u64 size, __u8 flags)
+{
+	struct mshv_user_mem_region r = {
+		.size = size, .guest_pfn = gfn, .userspace_addr = (__u64)(uintptr_t)addr,
+		.flags = flags,
+	};
+
+	return ioctl(pt, MSHV_SET_GUEST_MEMORY, &r);
+}
+
+FIXTURE(memory) {
+	int mshv;
+	int pt;
+	void *mem;
+};
+
+FIXTURE_SETUP(memory)
+{
+	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
+
+	self->mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->mshv);
+	self->pt = ioctl(self->mshv, MSHV_CREATE_PARTITION, &args);
+	ASSERT_LE(0, self->pt);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	self->mem = anon(4 * MIB, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->mem);
+}
+
+FIXTURE_TEARDOWN(memory)
+{
+	close(self->pt);
+	close(self->mshv);
+	munmap(self->mem, 4 * MIB);
+}
+
+TEST_F(memory, map_and_unmap)
+{
+	char mapped[4096];
+
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, WRITABLE));
+	ASSERT_EQ(0, set_memory(self->pt, 0x1000, (char *)self->mem + 2 * MIB, 4096,
+				EXECUTABLE));
+	if (have_sim()) {
+		sim_mapped(mapped, sizeof(mapped));
+		/* R|W|adjustable, then R|X|adjustable. */
+		EXPECT_STREQ("0x100 512 0x43;0x1000 1 0x4d;", mapped);
+	}
+	EXPECT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, UNMAP));
+	if (have_sim()) {
+		sim_mapped(mapped, sizeof(mapped));
+		EXPECT_STREQ("0x1000 1 0x4d;", mapped);
+	}
+	/* The range is free again. */
+	EXPECT_EQ(0, set_memory(self->pt, 0x100, self->mem, 4096, 0));
+}
+
+TEST_F(memory, overlaps_are_eexist)
+{
+	char *mem = self->mem;
+
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, mem, 2 * MIB, 0));
+	EXPECT_EQ(-1, set_memory(self->pt, 0x2ff, mem + 2 * MIB, 4096, 0));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0x80, mem + 2 * MIB, MIB, 0));
+	EXPECT_EQ(EEXIST, errno);
+	/* The same user memory at another guest address is allowed. */
+	EXPECT_EQ(0, set_memory(self->pt, 0x300, mem, 4096, 0));
+}
+
+TEST_F(memory, unmap_needs_the_exact_region)
+{
+	char *mem = self->mem;
+
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, mem, 2 * MIB, 0));
+	EXPECT_EQ(-1, set_memory(self->pt, 0x5000, mem, 4096, UNMAP));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0x100, mem, MIB, UNMAP));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0x101, mem + 4096, 4096, UNMAP));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0x100, mem + 4096, 2 * MIB, UNMAP));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, set_memory(self->pt, 0x100, mem, 2 * MIB, UNMAP));
+}
+
+TEST_F(memory, bad_arguments)
+{
+	struct mshv_user_mem_region r = {
+		.size = 4096, .guest_pfn = 0, .userspace_addr = (__u64)(uintptr_t)self->mem,
+	};
+	char *ro = anon(4096, PROT_READ), *gone = anon(4096, PROT_READ | PROT_WRITE);
+	unsigned int i;
+
+	ASSERT_NE(NULL, ro);
+	ASSERT_NE(NULL, gone);
+	ASSERT_EQ(0, munmap(gone, 4096));
+	EXPECT_EQ(-1, set_memory(self->pt, 0, self->mem, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0, self->mem, 4095, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0, (char *)self->mem + 1, 4096, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0, self->mem, 4096, 1 << 3));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < sizeof(r.rsvd); i++) {
+		struct mshv_user_mem_region bad = r;
+
+		bad.rsvd[i] = 1;
+		EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_GUEST_MEMORY, &bad));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_GUEST_MEMORY, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* No mapping at the address; a kernel address; read-only memory (pinned for writing). */
+	EXPECT_EQ(-1, set_memory(self->pt, 0, gone, 4096, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0, (void *)0xffff800000000000UL, 4096, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_memory(self->pt, 0, ro, 4096, 0));
+	EXPECT_EQ(EFAULT, errno);
+	/* A region that runs past the end of the mapping: a short pin, as upstream. */
+	EXPECT_EQ(-1, set_memory(self->pt, 0, (char *)self->mem + 3 * MIB, 2 * MIB, 0));
+	EXPECT_EQ(ENOMEM, errno);
+	munmap(ro, 4096);
+	/* Nothing was left mapped by the failures. */
+	EXPECT_EQ(0, set_memory(self->pt, 0, self->mem, 4 * MIB, 0));
+}
+
+TEST_F(memory, mapping_asks_for_memory_and_gets_it)
+{
+	size_t size = 64 * MIB;
+	char *big = anon(size, PROT_READ | PROT_WRITE);
+	long deposits;
+	char buf[65536];
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_NE(NULL, big);
+	deposits = sim_calls(0x48);
+	/* 32 tables of 2 MiB: more than the pool has after initialisation. */
+	ASSERT_EQ(0, set_memory(self->pt, 0x40000, big, size, WRITABLE));
+	EXPECT_LT(deposits, sim_calls(0x48));
+	sim_mapped(buf, sizeof(buf));
+	EXPECT_STREQ("0x40000 16384 0x43;", buf);
+	EXPECT_EQ(0, set_memory(self->pt, 0x40000, big, size, UNMAP));
+	munmap(big, size);
+}
+
+TEST(teardown_unmaps_and_unpins)
+{
+	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
+	char *mem = anon(2 * MIB, PROT_READ | PROT_WRITE), mapped[4096], before[4096];
+	int mshv = open("/dev/mshv", O_RDWR), pt, init;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_NE(NULL, mem);
+	sim_read("mapped", before, sizeof(before));
+	/* Before and after initialisation. */
+	for (init = 0; init < 2; init++) {
+		pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
+		ASSERT_LE(0, pt);
+		if (init)
+			ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
+		ASSERT_EQ(0, set_memory(pt, 0, mem, 2 * MIB, WRITABLE));
+		close(pt);
+		sim_read("mapped", mapped, sizeof(mapped));
+		EXPECT_STREQ(before, mapped);
+	}
+	/* Unpinned: the memory can go. */
+	EXPECT_EQ(0, munmap(mem, 2 * MIB));
+	close(mshv);
+}
+
+TEST_HARNESS_MAIN
