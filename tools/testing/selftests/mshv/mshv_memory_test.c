@@ -20,11 +20,12 @@
 
 #define SIM_DIR "/sys/kernel/debug/mshv_sim/"
 #define NO_SIM "no simulated hypervisor: the test reads its debugfs"
-#define MIB (1UL << 20)
+#define MIB (1024UL * 1024)
+
 /* The uapi names bit numbers. */
-#define WRITABLE (1 << MSHV_SET_MEM_BIT_WRITABLE)
-#define EXECUTABLE (1 << MSHV_SET_MEM_BIT_EXECUTABLE)
-#define UNMAP (1 << MSHV_SET_MEM_BIT_UNMAP)
+static const __u8 WRITABLE = 1 << MSHV_SET_MEM_BIT_WRITABLE;
+static const __u8 EXECUTABLE = 1 << MSHV_SET_MEM_BIT_EXECUTABLE;
+static const __u8 UNMAP = 1 << MSHV_SET_MEM_BIT_UNMAP;
 
 static bool sim_read(const char *name, char *buf, size_t size)
 {
