@@ -21,7 +21,9 @@ use crate::{
             MapVpStatePageIn,
             MapVpStatePageOut,
             PartitionIdOut,
+            RegisterAssoc,
             UnmapVpStatePageIn,
+            VpRegistersIn,
             WithdrawMemoryIn, //
         },
         control::{
@@ -363,4 +365,65 @@ pub(crate) fn unmap_gpa_pages(
         .to_result()?;
     }
     Ok(())
+}
+
+/// `HVCALL_SET_VP_REGISTERS`: sets `(name, low 64 bits)` pairs on a VP, in order.
+pub(crate) fn set_vp_registers(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    registers: &[(u32, u64)],
+) -> Result {
+    let count = u16::try_from(registers.len()).map_err(|_| EINVAL)?;
+    pages.input.clear();
+    pages
+        .input
+        .write(0, &vp_registers_in(partition_id, vp_index))?;
+    for (i, &(name, value)) in registers.iter().enumerate() {
+        let assoc = RegisterAssoc {
+            name,
+            reserved1: 0,
+            reserved2: 0,
+            value: [value, 0],
+        };
+        pages.input.write(
+            size_of::<VpRegistersIn>() + i * size_of::<RegisterAssoc>(),
+            &assoc,
+        )?;
+    }
+    let (input, output) = (&pages.input, &mut pages.output);
+    rep_call(code::SET_VP_REGISTERS, count, 0, 0, |c| {
+        hv().hypercall(c, input, output)
+    })?
+    .to_result()
+}
+
+/// `HVCALL_GET_VP_REGISTERS` of one register: its low 64 bits.
+pub(crate) fn get_vp_register(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    name: u32,
+) -> Result<u64> {
+    pages.input.clear();
+    pages
+        .input
+        .write(0, &vp_registers_in(partition_id, vp_index))?;
+    pages.input.write(size_of::<VpRegistersIn>(), &name)?;
+    let (input, output) = (&pages.input, &mut pages.output);
+    rep_call(code::GET_VP_REGISTERS, 1, 0, 0, |c| {
+        hv().hypercall(c, input, output)
+    })?
+    .to_result()?;
+    pages.output.read(0)
+}
+
+fn vp_registers_in(partition_id: u64, vp_index: u32) -> VpRegistersIn {
+    VpRegistersIn {
+        partition_id,
+        vp_index,
+        input_vtl: 0,
+        rsvd_z8: 0,
+        rsvd_z16: 0,
+    }
 }

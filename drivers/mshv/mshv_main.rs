@@ -54,7 +54,9 @@ struct MshvModule {
     /// `/dev/mshv`, deregistered when the module is unloaded.
     #[pin]
     _root: MiscDeviceRegistration<root::RootDevice>,
-    /// The chosen hypervisor; dropped after the devices.
+    /// The hypervisor's messages to the root, taken until the devices are gone.
+    _messages: root::kick::Messages,
+    /// The chosen hypervisor; dropped last.
     _hypervisor: transport::Selected,
 }
 
@@ -71,6 +73,7 @@ impl kernel::InPlaceModule for MshvModule {
                 pr_info!("using the {}\n", selected.name());
                 selected
             },
+            _messages: root::kick::Messages::start(),
             _root <- root::register(),
         })
     }

@@ -4,6 +4,7 @@
 //! partition creates and runs partitions.
 
 mod create;
+pub(crate) mod kick;
 mod memory;
 mod partition;
 mod passthru;

@@ -25,6 +25,7 @@ use kernel::{
 use crate::{
     env::HvEnvironment,
     hv::{
+        abi::Message,
         control::Control,
         status::HvResult,
         HV_HYP_PAGE_SIZE, //
@@ -116,7 +117,15 @@ pub(crate) trait Hypervisor: Sync {
 
     /// Issues a fast call of `code` with up to two 64-bit inputs in registers.
     fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult;
+
+    /// Has the messages the hypervisor sends the root (SynIC SINT0) passed to `handler`, or
+    /// stops that (`None`). Fails when this hypervisor cannot deliver them.
+    fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result;
 }
+
+/// Takes a message the hypervisor sent the root. It may be called in interrupt context: it
+/// must not sleep.
+pub(crate) type MessageHandler = fn(&Message);
 
 /// The hypervisor chosen at load.
 static HYPERVISOR: SetOnce<&'static dyn Hypervisor> = SetOnce::new();

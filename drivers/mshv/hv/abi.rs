@@ -68,6 +68,23 @@ pub(crate) mod vp_state_page {
     pub(crate) const INTERCEPT_MESSAGE: u16 = 1;
 }
 
+/// Message types (`enum hv_message_type`).
+pub(crate) mod message_type {
+    pub(crate) const UNMAPPED_GPA: u32 = 0x8000_0000;
+    pub(crate) const UNRECOVERABLE_EXCEPTION: u32 = 0x8000_0021;
+    pub(crate) const OPAQUE_INTERCEPT: u32 = 0x8000_003f;
+    pub(crate) const X64_IO_PORT_INTERCEPT: u32 = 0x8001_0000;
+    pub(crate) const X64_HALT: u32 = 0x8001_0007;
+}
+
+/// Register names (`enum hv_register_name`).
+pub(crate) mod register {
+    /// Bit 0: the VP is explicitly suspended.
+    pub(crate) const EXPLICIT_SUSPEND: u32 = 0x0000_0000;
+    /// Bit 0: the VP is suspended on an intercept.
+    pub(crate) const INTERCEPT_SUSPEND: u32 = 0x0000_0001;
+}
+
 /// Partition property codes (`enum hv_partition_property_code`).
 pub(crate) mod property {
     pub(crate) const PRIVILEGE_FLAGS: u32 = 0x0001_0000;
@@ -273,6 +290,8 @@ abi_structs! {
 /// Every fact the C shim also computes from the kernel's headers (`mshv_shim_hv_facts`).
 pub(crate) const FACTS: &[Fact] = {
     use code::*;
+    use message_type::*;
+    use register::*;
     &[
         fact!(size "hv_input_create_partition", CreatePartitionIn, 56),
         fact!(offset "hv_input_create_partition.compatibility_version", CreatePartitionIn, compatibility_version, 16),
@@ -329,6 +348,13 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const SET_VP_STATE, 0xe4),
         fact!(const GET_VP_CPUID_VALUES, 0xf4),
         fact!(const GET_PARTITION_PROPERTY_EX, 0x101),
+        fact!(const OPAQUE_INTERCEPT, 0x8000_003f),
+        fact!(const X64_IO_PORT_INTERCEPT, 0x8001_0000),
+        fact!(const X64_HALT, 0x8001_0007),
+        fact!(const UNRECOVERABLE_EXCEPTION, 0x8000_0021),
+        fact!(const UNMAPPED_GPA, 0x8000_0000),
+        fact!(const EXPLICIT_SUSPEND, 0x0),
+        fact!(const INTERCEPT_SUSPEND, 0x1),
     ]
 };
 

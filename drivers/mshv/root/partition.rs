@@ -189,6 +189,7 @@ impl PinnedDrop for Partition {
         }
         // The hypervisor no longer uses the guest memory: unpin it.
         inner.regions.clear();
+        super::kick::unregister_partition(id);
         inner.vps.clear();
         if let Err(e) = calls::withdraw_all(&mut inner.pages, id) {
             pr_err!("partition {id}: withdrawing its memory failed: {e:?}\n");

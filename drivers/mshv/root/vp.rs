@@ -7,25 +7,37 @@ use core::ptr::NonNull;
 use kernel::{
     fs::File,
     mm::virt::VmaNew,
+    new_mutex,
     page::BorrowedPage,
     prelude::*,
     sync::{
         Arc,
-        ArcBorrow, //
+        ArcBorrow,
+        Mutex, //
     },
 };
 
 use super::{
+    kick::{
+        self,
+        Kick, //
+    },
     partition::Partition,
     passthru::Caller, //
 };
 use crate::{
     anon_file::AnonFile,
     calls, ffi,
-    hv::abi::vp_state_page,
+    hv::abi::{
+        register,
+        vp_state_page, //
+    },
     transport::HvPages,
     uapi::{
+        self,
+        RunVp,
         MSHV_ROOT_HVCALL,
+        MSHV_RUN_VP,
         MSHV_VP_MMAP_OFFSET_GHCB,
         MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE,
         MSHV_VP_MMAP_OFFSET_REGISTERS, //
@@ -33,6 +45,7 @@ use crate::{
 };
 
 /// A VP of a partition.
+#[pin_data]
 pub(crate) struct Vp {
     /// Its index in the partition.
     pub(crate) index: u32,
@@ -40,13 +53,18 @@ pub(crate) struct Vp {
     registers_pfn: u64,
     /// The page frame of the intercept message page.
     intercept_message_pfn: u64,
+    /// Told when the VP stops.
+    kick: Arc<Kick>,
+    /// Held while the VP runs: the pages for its hypercalls.
+    #[pin]
+    run: Mutex<HvPages>,
 }
 
 impl Vp {
     /// Creates VP `index` of partition `partition_id` and maps its state pages.
     pub(super) fn create(pages: &mut HvPages, partition_id: u64, index: u32) -> Result<Arc<Self>> {
         calls::create_vp(pages, partition_id, index)?;
-        let mapped = (|| -> Result<Self> {
+        let mapped = (|| -> Result<(u64, u64)> {
             let intercept_message_pfn = calls::map_vp_state_page(
                 pages,
                 partition_id,
@@ -63,18 +81,85 @@ impl Vp {
                             vp_state_page::INTERCEPT_MESSAGE,
                         );
                     })?;
-            Ok(Self {
-                index,
-                registers_pfn,
-                intercept_message_pfn,
-            })
+            Ok((registers_pfn, intercept_message_pfn))
         })();
-        let vp = mapped.and_then(|vp| Ok(Arc::new(vp, GFP_KERNEL)?));
+        let vp = mapped.and_then(|(registers_pfn, intercept_message_pfn)| {
+            let kick = Kick::new()?;
+            let pages = HvPages::new()?;
+            let registered = kick.clone();
+            let vp = Arc::pin_init(
+                pin_init!(Self {
+                    index,
+                    registers_pfn,
+                    intercept_message_pfn,
+                    kick,
+                    run <- new_mutex!(pages),
+                }),
+                GFP_KERNEL,
+            )?;
+            kick::register(partition_id, index, registered)?;
+            Ok(vp)
+        });
         if vp.is_err() {
             // Undo in reverse: the VP goes, as on upstream's error path.
             let _ = calls::delete_vp(partition_id, index);
         }
         vp
+    }
+
+    /// `MSHV_RUN_VP`: lets the VP run until it stops on an intercept, and copies the
+    /// intercept's message to user address `arg`. A signal while the VP runs suspends it and
+    /// returns `EINTR`, unless an intercept was already on its way (then it is returned).
+    fn run(&self, partition_id: u64, arg: usize) -> Result<isize> {
+        if !kick::enabled() {
+            return Err(EOPNOTSUPP);
+        }
+        let mut pages = self.run.lock();
+        // Intercept suspend first: the hypervisor clears them in turn, and the other order
+        // could lose an intercept suspend that comes just after the explicit one is cleared.
+        calls::set_vp_registers(
+            &mut pages,
+            partition_id,
+            self.index,
+            &[
+                (register::INTERCEPT_SUSPEND, 0),
+                (register::EXPLICIT_SUSPEND, 0),
+            ],
+        )?;
+        if self.kick.wait_interruptible().is_err() {
+            calls::set_vp_registers(
+                &mut pages,
+                partition_id,
+                self.index,
+                &[(register::EXPLICIT_SUSPEND, 1)],
+            )?;
+            let suspended = calls::get_vp_register(
+                &mut pages,
+                partition_id,
+                self.index,
+                register::INTERCEPT_SUSPEND,
+            )?;
+            if suspended & 1 == 0 {
+                return Err(EINTR);
+            }
+            // The intercept's notice is on its way: take it.
+            self.kick.wait();
+        }
+        let mut message = RunVp {
+            msg_buf: [0; uapi::MSHV_RUN_VP_BUF_SZ],
+        };
+        // SAFETY: The intercept message page is the hypervisor's page for this VP, mapped for
+        // the root while the partition lives (the caller's file keeps it alive); the VP is
+        // suspended, so the hypervisor does not write it now.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                ffi::mshv_shim_page_address(self.intercept_message_pfn).cast::<u8>(),
+                message.msg_buf.as_mut_ptr(),
+                message.msg_buf.len(),
+            )
+        };
+        uapi::write_user(arg, &message)?;
+        Ok(0)
     }
 }
 
@@ -90,6 +175,7 @@ impl AnonFile for VpFile {
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
+            MSHV_RUN_VP => this.vp.run(this.partition.id, arg),
             MSHV_ROOT_HVCALL => this.partition.hvcall(Caller::Vp(this.partition.id), arg),
             _ => Err(ENOTTY),
         }

@@ -5,9 +5,12 @@
 
 use core::ffi::c_void;
 
+use kernel::prelude::*;
+
 use super::{
     HvPage,
-    Hypervisor, //
+    Hypervisor,
+    MessageHandler, //
 };
 use crate::{
     ffi,
@@ -38,5 +41,11 @@ impl Hypervisor for Real {
     fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult {
         // SAFETY: A fast call passes values only, in registers.
         HvResult(unsafe { ffi::mshv_shim_fast_hypercall(code, input1, input2) })
+    }
+
+    fn set_message_handler(&self, _handler: Option<MessageHandler>) -> Result {
+        // The root's SynIC (message pages and the hypervisor callback vector) is not set up
+        // yet: nothing can receive intercept notifications.
+        Err(EOPNOTSUPP)
     }
 }

@@ -18,9 +18,11 @@ use kernel::{
 
 use super::{
     HvPage,
-    Hypervisor, //
+    Hypervisor,
+    MessageHandler, //
 };
 use crate::hv::{
+    abi::Message,
     control::Control,
     status::HvResult, //
 };
@@ -62,10 +64,40 @@ impl Hypervisor for Simulator {
     }
 
     fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult {
-        MACHINE.lock().hypercall(control, input, output)
+        with_machine(|m| m.hypercall(control, input, output))
     }
 
     fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult {
-        MACHINE.lock().fast_hypercall(code, input1, input2)
+        with_machine(|m| m.fast_hypercall(code, input1, input2))
+    }
+
+    fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result {
+        MACHINE.lock().handler = handler;
+        Ok(())
+    }
+}
+
+/// Runs `f` on the machine, then delivers the messages it sent the root, outside the lock (as
+/// an interrupt would arrive after the hypercall instruction).
+fn with_machine<R>(f: impl FnOnce(&mut Machine) -> R) -> R {
+    let (result, messages, handler) = {
+        let mut machine = MACHINE.lock();
+        let result = f(&mut machine);
+        (
+            result,
+            core::mem::take(&mut machine.outbox),
+            machine.handler,
+        )
+    };
+    deliver(messages, handler);
+    result
+}
+
+/// Delivers the messages a change of state outside a hypercall sent (debugfs injection).
+fn deliver(messages: KVec<Message>, handler: Option<MessageHandler>) {
+    if let Some(handler) = handler {
+        for message in messages.iter() {
+            handler(message);
+        }
     }
 }

@@ -8,6 +8,9 @@
 //! - `pages`: `root_free <n> root_used <n>`: the root partition's pool;
 //! - `partitions`: one line per partition: its id, state, the create-partition input as
 //!   received, its pool, VPs and GPA tables;
+//! - `inject` (write-only): `<partition> <vp> io <port> <value>`, `<partition> <vp> mmio
+//!   <gpa>`, `<partition> <vp> halt` or `<partition> <vp> exception` makes the VP take that
+//!   intercept when it next runs, as if its guest had done so (numbers in decimal or 0x-hex);
 //! - `mapped`: one line per mapped range of guest memory: `<partition> <first gfn> <pages>
 //!   <flags>` (hex, decimal, hex; flags: bits 0-3 permissions, 4 no access, 5 not cached,
 //!   6 adjustable).
@@ -15,13 +18,19 @@
 use kernel::{
     debugfs::{
         Dir,
-        File, //
+        File,
+        Reader, //
     },
     fmt,
-    prelude::*, //
+    prelude::*,
+    uaccess::UserSliceReader,
 };
 
-use super::MACHINE;
+use super::{
+    deliver,
+    machine::Intercept,
+    MACHINE, //
+};
 
 /// The directory and its files, removed when dropped.
 #[pin_data]
@@ -37,6 +46,8 @@ pub(crate) struct Debugfs {
     _partitions: File<Partitions>,
     #[pin]
     _mapped: File<Mapped>,
+    #[pin]
+    _inject: File<Inject>,
 }
 
 impl Debugfs {
@@ -48,6 +59,7 @@ impl Debugfs {
             _pages <- dir.read_only_file(c"pages", Pages),
             _partitions <- dir.read_only_file(c"partitions", Partitions),
             _mapped <- dir.read_only_file(c"mapped", Mapped),
+            _inject <- dir.write_only_file(c"inject", Inject),
             _dir: dir,
         })
     }
@@ -129,5 +141,55 @@ impl fmt::Debug for Mapped {
             });
         }
         result
+    }
+}
+
+/// The `inject` file.
+struct Inject;
+
+/// Parses a decimal or `0x` hexadecimal number.
+fn number(word: Option<&str>) -> Result<u64> {
+    let word = word.ok_or(EINVAL)?;
+    match word.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => word.parse(),
+    }
+    .map_err(|_| EINVAL)
+}
+
+impl Reader for Inject {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 128];
+        let n = reader.len();
+        if n > buf.len() {
+            return Err(EINVAL);
+        }
+        reader.read_slice(&mut buf[..n])?;
+        let line = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
+        let mut words = line.split_whitespace();
+        let partition = number(words.next())?;
+        let vp = u32::try_from(number(words.next())?).map_err(|_| EINVAL)?;
+        let intercept = match words.next().ok_or(EINVAL)? {
+            "io" => Intercept::IoWrite {
+                port: u16::try_from(number(words.next())?).map_err(|_| EINVAL)?,
+                value: number(words.next())?,
+            },
+            "mmio" => Intercept::UnmappedGpa {
+                gpa: number(words.next())?,
+            },
+            "halt" => Intercept::Halt,
+            "exception" => Intercept::UnrecoverableException,
+            _ => return Err(EINVAL),
+        };
+        if words.next().is_some() {
+            return Err(EINVAL);
+        }
+        let (messages, handler) = {
+            let mut machine = MACHINE.lock();
+            machine.inject(partition, vp, intercept)?;
+            (core::mem::take(&mut machine.outbox), machine.handler)
+        };
+        deliver(messages, handler);
+        Ok(())
     }
 }

@@ -15,7 +15,9 @@ use crate::{
     hv::{
         abi::{
             code,
+            message_type,
             property,
+            register,
             vp_state_page,
             CreatePartitionIn,
             CreateVpIn,
@@ -24,6 +26,7 @@ use crate::{
             GpaPagesIn,
             MapVpStatePageIn,
             MapVpStatePageOut,
+            Message,
             PartitionIdOut,
             RegisterAssoc,
             SetPartitionPropertyIn,
@@ -39,7 +42,10 @@ use crate::{
         },
         HV_HYP_PAGE_SIZE,
     },
-    transport::HvPage,
+    transport::{
+        HvPage,
+        MessageHandler, //
+    },
 };
 
 use super::slat::{
@@ -126,6 +132,61 @@ pub(super) struct Vp {
     pub(super) registers: KVec<(u32, [u64; 2])>,
     /// The pool pages the VP holds (its state pages among them).
     pages: KVec<u64>,
+    /// Intercepts waiting for the VP to run, oldest first.
+    pub(super) pending: KVec<Message>,
+}
+
+impl Vp {
+    /// A register's value (zero if never written).
+    fn register(&self, name: u32) -> [u64; 2] {
+        self.registers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or([0; 2], |r| r.1)
+    }
+
+    fn set_register(&mut self, name: u32, value: [u64; 2]) -> core::result::Result<(), HvStatus> {
+        match self.registers.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self
+                .registers
+                .push((name, value), GFP_KERNEL)
+                .map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?,
+        }
+        Ok(())
+    }
+
+    /// Whether the VP runs: suspended neither explicitly nor on an intercept.
+    fn running(&self) -> bool {
+        self.register(register::EXPLICIT_SUSPEND)[0] & 1 == 0
+            && self.register(register::INTERCEPT_SUSPEND)[0] & 1 == 0
+    }
+
+    /// If the VP runs and an intercept waits, takes it: the message goes to the intercept
+    /// message page, the VP is suspended on it, and the root is told (an opaque intercept
+    /// message naming the VP).
+    fn run(&mut self, partition_id: u64) -> Option<Message> {
+        if !self.running() || self.pending.is_empty() {
+            return None;
+        }
+        let message = self.pending.remove(0).ok()?;
+        // SAFETY: The intercept message page was deposited (kernel memory in the linear map)
+        // and is the hypervisor's; the root only reads it.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                core::ptr::from_ref(&message).cast::<u8>(),
+                ffi::mshv_shim_page_address(self.state_pages[1]).cast::<u8>(),
+                size_of::<Message>(),
+            )
+        };
+        // Recorded registers never fail to update (the slot exists: it was read above or is
+        // created with room to spare at VP creation).
+        let _ = self.set_register(register::INTERCEPT_SUSPEND, [1, 0]);
+        let mut notice = Message::zeroed(message_type::OPAQUE_INTERCEPT, partition_id);
+        notice.payload_size = 4;
+        notice.payload[0] = u64::from(self.index);
+        Some(notice)
+    }
 }
 
 /// A simulated partition.
@@ -169,6 +230,10 @@ pub(crate) struct Machine {
     pub(super) calls: [u64; COUNTED_CODES],
     /// The last call of each code.
     pub(super) last: KVec<(u16, LastCall)>,
+    /// Messages for the root, delivered once the machine's lock is dropped.
+    pub(super) outbox: KVec<Message>,
+    /// Where the root takes its messages.
+    pub(super) handler: Option<MessageHandler>,
 }
 
 impl Machine {
@@ -179,6 +244,8 @@ impl Machine {
             partitions: KVec::new(),
             calls: [0; COUNTED_CODES],
             last: KVec::new(),
+            outbox: KVec::new(),
+            handler: None,
         }
     }
 
@@ -197,6 +264,8 @@ impl Machine {
         release_pages(core::mem::take(&mut self.root_pool.free));
         self.root_pool.used = 0;
         self.last = KVec::new();
+        self.outbox = KVec::new();
+        self.handler = None;
     }
 
     fn count(&mut self, code: u16) {
@@ -455,12 +524,25 @@ impl Machine {
         for &pfn in &state_pages {
             zero_page(pfn);
         }
+        let mut registers = KVec::new();
+        // A new VP is explicitly suspended until the root lets it run.
+        let fresh = [
+            (register::EXPLICIT_SUSPEND, [1, 0]),
+            (register::INTERCEPT_SUSPEND, [0, 0]),
+        ];
+        for r in fresh {
+            if registers.push(r, GFP_KERNEL).is_err() {
+                p.pool.give_back(pages);
+                return Err((HvStatus::INSUFFICIENT_BUFFERS, 0));
+            }
+        }
         let vp = Vp {
             index: args.vp_index,
             state_pages,
             mapped: [false; 2],
-            registers: KVec::new(),
+            registers,
             pages,
+            pending: KVec::new(),
         };
         // Room was reserved above.
         let _ = p.vps.push(vp, GFP_KERNEL);
@@ -612,11 +694,7 @@ impl Machine {
             let name: u32 = input
                 .read(16 + 4 * i)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
-            let value = vp
-                .registers
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or([0; 2], |r| r.1);
+            let value = vp.register(name);
             output
                 .write(16 * i, &value)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
@@ -626,26 +704,33 @@ impl Machine {
 
     fn set_vp_registers(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
         let header: VpRegistersIn = read(input, 0)?;
+        let partition_id = header.partition_id;
         let vp = self
-            .vp(header.partition_id, header.vp_index)
+            .vp(partition_id, header.vp_index)
             .map_err(|s| (s, start))?;
+        let mut result = Ok(count);
         for i in start..count {
-            let assoc: RegisterAssoc = input
-                .read(16 + 32 * i)
-                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            let assoc: RegisterAssoc = match input.read(16 + 32 * i) {
+                Ok(a) => a,
+                Err(_) => {
+                    result = Err((HvStatus::INVALID_PARAMETER, i));
+                    break;
+                }
+            };
             if assoc.reserved1 != 0 || assoc.reserved2 != 0 {
-                return Err((HvStatus::INVALID_PARAMETER, i));
+                result = Err((HvStatus::INVALID_PARAMETER, i));
+                break;
             }
-            let (name, value) = (assoc.name, assoc.value);
-            match vp.registers.iter_mut().find(|(n, _)| *n == name) {
-                Some(slot) => slot.1 = value,
-                None => vp
-                    .registers
-                    .push((name, value), GFP_KERNEL)
-                    .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?,
+            if let Err(s) = vp.set_register(assoc.name, assoc.value) {
+                result = Err((s, i));
+                break;
             }
         }
-        Ok(count)
+        // Clearing the suspend registers lets the VP run into its next intercept.
+        if let Some(notice) = vp.run(partition_id) {
+            let _ = self.outbox.push(notice, GFP_KERNEL);
+        }
+        result
     }
 }
 
@@ -758,5 +843,86 @@ impl core::fmt::Display for Partition {
             self.vps.len(),
             self.slat.tables()
         )
+    }
+}
+
+/// An intercept tests can make a VP take (see the debugfs `inject` file).
+#[derive(Clone, Copy)]
+pub(super) enum Intercept {
+    /// The guest wrote `value` (one byte) to I/O `port`.
+    IoWrite { port: u16, value: u64 },
+    /// The guest read guest physical address `gpa`, where nothing is mapped.
+    UnmappedGpa { gpa: u64 },
+    /// The guest halted.
+    Halt,
+    /// The guest took an exception it cannot recover from.
+    UnrecoverableException,
+}
+
+/// `HV_X64_REGISTER_RIP`.
+const X64_RIP: u32 = 0x0002_0010;
+
+impl Message {
+    /// A message of `message_type` from `sender`, its payload zero.
+    pub(super) fn zeroed(message_type: u32, sender: u64) -> Self {
+        Self {
+            message_type,
+            payload_size: 0,
+            message_flags: 0,
+            reserved: [0; 2],
+            sender,
+            payload: [0; crate::hv::abi::HV_MESSAGE_PAYLOAD_QWORD_COUNT],
+        }
+    }
+}
+
+impl Intercept {
+    /// The intercept message: the x64 intercept header (VP index, instruction length, access
+    /// type, RIP) and the kind's own fields, laid out as `hv_x64_*_intercept_message`.
+    fn message(self, partition_id: u64, vp: &Vp) -> Message {
+        let (kind, size) = match self {
+            Self::IoWrite { .. } => (message_type::X64_IO_PORT_INTERCEPT, 128),
+            Self::UnmappedGpa { .. } => (message_type::UNMAPPED_GPA, 80),
+            Self::Halt => (message_type::X64_HALT, 40),
+            Self::UnrecoverableException => (message_type::UNRECOVERABLE_EXCEPTION, 40),
+        };
+        let mut m = Message::zeroed(kind, partition_id);
+        m.payload_size = size;
+        let access = u64::from(matches!(self, Self::IoWrite { .. }));
+        // vp_index, instruction_length (1) and intercept_access_type.
+        m.payload[0] = u64::from(vp.index) | 1 << 32 | access << 40;
+        m.payload[3] = vp.register(X64_RIP)[0];
+        match self {
+            Self::IoWrite { port, value } => {
+                // port_number, access_info (access_size 1), instruction_byte_count; rax.
+                m.payload[5] = u64::from(port) | 1 << 16 | 1 << 24;
+                m.payload[6] = value;
+            }
+            Self::UnmappedGpa { gpa } => {
+                // guest_physical_address.
+                m.payload[7] = gpa;
+            }
+            Self::Halt | Self::UnrecoverableException => {}
+        }
+        m
+    }
+}
+
+impl Machine {
+    /// Makes VP `vp_index` of partition `partition_id` take `intercept` when it next runs (at
+    /// once, if it runs).
+    pub(super) fn inject(
+        &mut self,
+        partition_id: u64,
+        vp_index: u32,
+        intercept: Intercept,
+    ) -> Result {
+        let vp = self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
+        let message = intercept.message(partition_id, vp);
+        vp.pending.push(message, GFP_KERNEL)?;
+        if let Some(notice) = vp.run(partition_id) {
+            self.outbox.push(notice, GFP_KERNEL)?;
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! How a running VP learns that it stopped: the hypervisor sends the root an opaque intercept
+//! message naming the partition and VP, and [`on_message`] wakes the thread waiting in
+//! `MSHV_RUN_VP` for that VP.
+
+use kernel::{
+    new_condvar, new_spinlock_irq,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        global_lock,
+        Arc,
+        CondVar,
+        SpinLockIrq, //
+    },
+};
+
+use crate::{
+    hv::abi::{
+        message_type,
+        Message, //
+    },
+    transport::hv,
+};
+
+/// A VP's "you stopped" flag and the queue its runner waits on.
+#[pin_data]
+pub(crate) struct Kick {
+    #[pin]
+    kicked: SpinLockIrq<bool>,
+    #[pin]
+    wait: CondVar,
+}
+
+impl Kick {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                kicked <- new_spinlock_irq!(false),
+                wait <- new_condvar!(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn kick(&self) {
+        *self.kicked.lock() = true;
+        self.wait.notify_all();
+    }
+
+    /// Waits for a kick and consumes it; `Err(EINTR)` if a signal came first.
+    pub(crate) fn wait_interruptible(&self) -> Result {
+        let mut kicked = self.kicked.lock();
+        while !*kicked {
+            if self.wait.wait_interruptible(&mut kicked) {
+                return Err(EINTR);
+            }
+        }
+        *kicked = false;
+        Ok(())
+    }
+
+    /// Waits for a kick, whatever signals come, and consumes it.
+    pub(crate) fn wait(&self) {
+        let mut kicked = self.kicked.lock();
+        while !*kicked {
+            self.wait.wait(&mut kicked);
+        }
+        *kicked = false;
+    }
+}
+
+global_lock! {
+    // SAFETY: `start` initialises the lock before the message handler is installed, once.
+    unsafe(uninit) static VPS: SpinLockIrq<KVec<(u64, u32, Arc<Kick>)>> = KVec::new();
+}
+
+/// Whether the hypervisor delivers messages: without them no VP can be run.
+static ENABLED: Atomic<bool> = Atomic::new(false);
+
+/// Messages taken while this lives (the module's lifetime).
+pub(crate) struct Messages;
+
+impl Messages {
+    /// Starts taking the hypervisor's messages. Must run once, before any VP exists.
+    pub(crate) fn start() -> Self {
+        // SAFETY: Called once, from module init, before any other use of `VPS`.
+        unsafe { VPS.init() };
+        ENABLED.store(hv().set_message_handler(Some(on_message)).is_ok(), Relaxed);
+        Self
+    }
+}
+
+impl Drop for Messages {
+    fn drop(&mut self) {
+        if ENABLED.load(Relaxed) {
+            let _ = hv().set_message_handler(None);
+        }
+        *VPS.lock() = KVec::new();
+    }
+}
+
+/// Whether VPs can be run.
+pub(crate) fn enabled() -> bool {
+    ENABLED.load(Relaxed)
+}
+
+/// Lets VP `vp_index` of partition `partition_id` be kicked.
+pub(crate) fn register(partition_id: u64, vp_index: u32, kick: Arc<Kick>) -> Result {
+    VPS.lock()
+        .push((partition_id, vp_index, kick), GFP_ATOMIC)?;
+    Ok(())
+}
+
+/// Forgets every VP of a partition.
+pub(crate) fn unregister_partition(partition_id: u64) {
+    VPS.lock().retain(|(p, _, _)| *p != partition_id);
+}
+
+/// Takes a message from the hypervisor (possibly in interrupt context).
+fn on_message(message: &Message) {
+    if message.message_type != message_type::OPAQUE_INTERCEPT {
+        return;
+    }
+    let (partition_id, vp_index) = (message.sender, message.payload[0] as u32);
+    let kick = VPS
+        .lock()
+        .iter()
+        .find(|(p, v, _)| *p == partition_id && *v == vp_index)
+        .map(|(_, _, k)| k.clone());
+    if let Some(kick) = kick {
+        kick.kick();
+    }
+}

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSHV_RUN_VP: a VP runs until it stops on an intercept, whose 256-byte message comes back to
+ * user space; a signal interrupts a VP that has not stopped. The intercepts are made by the
+ * simulated hypervisor (its debugfs `inject` file), as a guest would make them; without it the
+ * tests are skipped (guest code is never executed here).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/mshv.h>
+
+#include "kselftest_harness.h"
+
+#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+
+#define HVCALL_SET_VP_REGISTERS		0x51
+#define HV_X64_REGISTER_RIP		0x00020010
+#define HVMSG_UNMAPPED_GPA		0x80000000
+#define HVMSG_UNRECOVERABLE_EXCEPTION	0x80000021
+#define HVMSG_X64_IO_PORT_INTERCEPT	0x80010000
+#define HVMSG_X64_HALT			0x80010007
+
+/* struct hv_message, with the x64 intercept fields the tests read. */
+struct message {
+	__u32 type;
+	__u8 payload_size, flags, rsvd[2];
+	__u64 sender;
+	union {
+		__u64 payload[30];
+		struct {
+			__u32 vp_index;
+			__u8 instruction_length, access_type;
+			__u16 execution_state;
+			__u8 cs[16];
+			__u64 rip, rflags;
+			union {
+				struct {
+					__u16 port;
+					__u8 access_info, byte_count;
+					__u32 r;
+					__u64 rax;
+				} io;
+				struct { __u32 cache; __u8 r[4]; __u64 gva, gpa; } mem;
+			};
+		} x64;
+	};
+};
+
+static bool have_sim(void)
+{
+	return access(SIM_DIR "inject", W_OK) == 0;
+}
+
+static long newest_partition(void)
+{
+	char buf[65536], *line;
+	long id = -1;
+	ssize_t n;
+	int fd = open(SIM_DIR "partitions", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		id = strtol(line, NULL, 10);
+	return id;
+}
+
+static int inject(long partition, int vp, const char *what)
+{
+	char line[128];
+	int fd = open(SIM_DIR "inject", O_WRONLY), ret;
+
+	if (fd < 0)
+		return -1;
+	snprintf(line, sizeof(line), "%ld %d %s", partition, vp, what);
+	ret = write(fd, line, strlen(line)) == (ssize_t)strlen(line) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+static int set_rip(int vp_fd, int vp, __u64 rip)
+{
+	struct {
+		__u64 pt; __u32 vp; __u8 vtl, r8; __u16 r16;
+		struct { __u32 name, r1; __u64 r2; __u64 value[2]; } reg;
+	} in = { .vp = vp, .reg = { .name = HV_X64_REGISTER_RIP, .value = { rip } } };
+	struct mshv_root_hvcall args = {
+		.code = HVCALL_SET_VP_REGISTERS, .reps = 1, .in_sz = sizeof(in),
+		.in_ptr = (__u64)(uintptr_t)&in,
+	};
+
+	return ioctl(vp_fd, MSHV_ROOT_HVCALL, &args);
+}
+
+FIXTURE(run) {
+	int mshv, pt, vp[2];
+	long id;
+};
+
+FIXTURE_SETUP(run)
+{
+	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
+	struct mshv_create_vp vp = { 0 };
+	int i;
+
+	if (!have_sim())
+		SKIP(return, "no simulated hypervisor: nothing can make a VP stop");
+	self->mshv = open("/dev/mshv", O_RDWR);
+	ASSERT_LE(0, self->mshv);
+	self->pt = ioctl(self->mshv, MSHV_CREATE_PARTITION, &args);
+	ASSERT_LE(0, self->pt);
+	self->id = newest_partition();
+	ASSERT_LT(0, self->id);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	for (i = 0; i < 2; i++) {
+		vp.vp_index = i;
+		self->vp[i] = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+		ASSERT_LE(0, self->vp[i]);
+	}
+}
+
+FIXTURE_TEARDOWN(run)
+{
+	if (!have_sim())
+		return;
+	close(self->vp[0]);
+	close(self->vp[1]);
+	close(self->pt);
+	close(self->mshv);
+}
+
+TEST_F(run, io_port_intercept)
+{
+	struct message m;
+
+	ASSERT_EQ(0, set_rip(self->vp[0], 0, 0x1000));
+	ASSERT_EQ(0, inject(self->id, 0, "io 0x3f8 0x41"));
+	ASSERT_EQ(0, ioctl(self->vp[0], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_X64_IO_PORT_INTERCEPT, m.type);
+	EXPECT_EQ(self->id, m.sender);
+	EXPECT_EQ(0, m.x64.vp_index);
+	EXPECT_EQ(1, m.x64.access_type);
+	EXPECT_EQ(0x1000, m.x64.rip);
+	EXPECT_EQ(0x3f8, m.x64.io.port);
+	EXPECT_EQ(0x41, m.x64.io.rax);
+}
+
+TEST_F(run, intercepts_come_in_order)
+{
+	struct message m;
+
+	ASSERT_EQ(0, inject(self->id, 1, "mmio 0xfee00000"));
+	ASSERT_EQ(0, inject(self->id, 1, "halt"));
+	ASSERT_EQ(0, inject(self->id, 1, "exception"));
+	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_UNMAPPED_GPA, m.type);
+	EXPECT_EQ(1, m.x64.vp_index);
+	EXPECT_EQ(0xfee00000, m.x64.mem.gpa);
+	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_X64_HALT, m.type);
+	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_UNRECOVERABLE_EXCEPTION, m.type);
+}
+
+TEST_F(run, bad_injections_are_refused)
+{
+	EXPECT_EQ(-1, inject(self->id, 7, "halt"));
+	EXPECT_EQ(-1, inject(self->id + 1000, 0, "halt"));
+	EXPECT_EQ(-1, inject(self->id, 0, "jump"));
+	EXPECT_EQ(-1, inject(self->id, 0, "io 0x10000 1"));
+}
+
+struct runner {
+	int fd;
+	int ret, err;
+	struct message m;
+};
+
+static void *run_vp(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = ioctl(r->fd, MSHV_RUN_VP, &r->m);
+	r->err = errno;
+	return NULL;
+}
+
+static void on_signal(int sig)
+{
+}
+
+TEST_F(run, a_running_vp_stops_when_the_guest_does)
+{
+	struct runner r = { .fd = self->vp[0] };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_vp, &r));
+	usleep(100 * 1000);
+	ASSERT_EQ(0, inject(self->id, 0, "io 0x80 0x7"));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, r.ret);
+	EXPECT_EQ(HVMSG_X64_IO_PORT_INTERCEPT, r.m.type);
+	EXPECT_EQ(0x80, r.m.x64.io.port);
+}
+
+TEST_F(run, a_signal_interrupts_a_running_vp)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct runner r = { .fd = self->vp[1] };
+	struct message m;
+	pthread_t t;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_vp, &r));
+	usleep(100 * 1000);
+	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-1, r.ret);
+	EXPECT_EQ(EINTR, r.err);
+	/* The VP stays suspended until run again: an intercept now waits for that. */
+	ASSERT_EQ(0, inject(self->id, 1, "halt"));
+	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_X64_HALT, m.type);
+}
+
+TEST_F(run, other_vps_do_not_wake_it)
+{
+	struct runner r = { .fd = self->vp[0] };
+	struct message m;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_vp, &r));
+	ASSERT_EQ(0, inject(self->id, 1, "halt"));
+	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
+	EXPECT_EQ(1, m.x64.vp_index);
+	usleep(100 * 1000);
+	EXPECT_EQ(0, pthread_tryjoin_np(t, NULL) == 0);
+	ASSERT_EQ(0, inject(self->id, 0, "halt"));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, r.ret);
+	EXPECT_EQ(0, r.m.x64.vp_index);
+}
+
+TEST_F(run, bad_buffer_is_efault)
+{
+	ASSERT_EQ(0, inject(self->id, 0, "halt"));
+	EXPECT_EQ(-1, ioctl(self->vp[0], MSHV_RUN_VP, NULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_HARNESS_MAIN
