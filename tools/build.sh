@@ -73,6 +73,24 @@ build_selftests() {
 	done
 }
 
+# The test suite of rust-vmm's mshv-ioctls 0.7.1 (x86_64 only: most of its tests are), built
+# static from the crate cargo fetches, its dependencies pinned by tools/mshv-ioctls/suite.Cargo.lock.
+build_mshv_ioctls() {
+	[ "$arch" = x86_64 ] || die "the mshv-ioctls suite is built for x86_64 only"
+	local pin="$MSHV_ROOT/tools/mshv-ioctls" src="$out/mshv-ioctls-src" bin
+	cargo fetch --locked --manifest-path "$pin/Cargo.toml" >&2
+	rm -rf "$src"
+	cp -r "$(cargo metadata --locked --format-version 1 --manifest-path "$pin/Cargo.toml" |
+		python3 -c 'import json,sys,os; m=json.load(sys.stdin); print(next(os.path.dirname(p["manifest_path"]) for p in m["packages"] if p["name"]=="mshv-ioctls"))')" "$src"
+	cp "$pin/suite.Cargo.lock" "$src/Cargo.lock"
+	bin=$(cd "$src" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$MSHV_CACHE/cargo-target" \
+		cargo test --locked --no-run --target x86_64-unknown-linux-gnu 2>&1 |
+		tee /dev/stderr | sed -n 's/.*Executable unittests src\/lib.rs (\(.*\))$/\1/p')
+	[ -n "$bin" ] || die "mshv-ioctls: no test binary"
+	case "$bin" in /*) ;; *) bin="$MSHV_CACHE/cargo-target/${bin#target/}" ;; esac
+	cp "$bin" "$out/mshv_ioctls_tests"
+}
+
 [ $# -gt 0 ] || set -- all
 for what in "$@"; do
 	case "$what" in
@@ -81,6 +99,7 @@ for what in "$@"; do
 	runner-module) build_runner_module ;;
 	init) build_init ;;
 	selftests) build_selftests ;;
+	mshv-ioctls) build_mshv_ioctls ;;
 	all)
 		build_module
 		build_init

@@ -106,6 +106,9 @@ vm_tests() {
 	local args=() s p
 	for s in $suites; do args+=(--expect-kunit "$s"); done
 	for p in "$out"/selftests/*; do args+=(--selftest "$p"); done
+	# rust-vmm's own client tests, against their expectations (tools/mshv-ioctls/expected).
+	[ "$arch" != x86_64 ] ||
+		args+=(--libtest "$out/mshv_ioctls_tests:$MSHV_ROOT/tools/mshv-ioctls/expected")
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --kernel "$kobj" --init "$out/init" \
 		--module "$out/mshv/mshv_rs.ko" --log "$logs/vm-$arch.console" --results "$results" \
 		"${args[@]}"
@@ -123,6 +126,8 @@ for arch in $ARCHES; do
 	step "build.$arch.module" "$MSHV_ROOT/tools/build.sh" "$arch" module
 	step "build.$arch.clippy" "$MSHV_ROOT/tools/build.sh" "$arch" clippy
 	step "build.$arch.userspace" "$MSHV_ROOT/tools/build.sh" "$arch" init selftests
+	[ "$arch" != x86_64 ] ||
+		step "build.$arch.mshv-ioctls" "$MSHV_ROOT/tools/build.sh" "$arch" mshv-ioctls
 	if grep -q "^FAIL build.$arch" "$results"; then
 		echo "SKIP vm.$arch: the $arch build failed" >>"$results"
 		continue

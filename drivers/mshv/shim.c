@@ -185,6 +185,7 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_SIZE(hv_output_map_vp_state_page),
 	FACT_SIZE(hv_input_unmap_vp_state_page),
 	FACT_SIZE(hv_input_get_partition_property),
+	FACT_SIZE(hv_input_get_partition_property_ex),
 	FACT_SIZE(hv_input_set_partition_property),
 	FACT_SIZE(hv_input_get_vp_registers),
 	FACT_SIZE(hv_input_set_vp_registers),

@@ -209,7 +209,52 @@ def parse_tap(arch, prog, text_lines):
     return results
 
 
-def analyse(lines, expect_suites, expect_progs, vm, arch):
+LIBTEST_RESULT = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)")
+
+
+def load_expectations(path):
+    """A libtest program's expectations: {test: (outcome, reason)}, outcome pass|fail|skip."""
+    expect = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, outcome, *reason = line.split(None, 2)
+            expect[name] = (outcome, reason[0] if reason else "")
+    return expect
+
+
+def parse_libtest(arch, prog, text_lines, expect):
+    """Results of a Rust test binary's output, against its expectations: a known failure or a
+    test not run is a skip with its reason; a surprise either way is a failure."""
+    results, seen = [], set()
+    for line in text_lines:
+        m = LIBTEST_RESULT.match(line.strip())
+        if not m:
+            continue
+        test, got = m.groups()
+        seen.add(test)
+        full = f"{arch}.{prog}.{test}"
+        want, reason = expect.get(test, ("pass", ""))
+        if got == "ignored":
+            results.append(Result(full, "skip", reason or "ignored by the suite"))
+        elif got == "ok" and want == "pass":
+            results.append(Result(full, "pass"))
+        elif got == "ok":
+            results.append(Result(full, "fail", f"passes now; expected {want}: update the expectations"))
+        elif want == "fail":
+            results.append(Result(full, "skip", f"known failure: {reason}"))
+        else:
+            results.append(Result(full, "fail", "failed"))
+    for test, (want, reason) in sorted(expect.items()):
+        if test not in seen:
+            outcome = "skip" if want == "skip" else "fail"
+            results.append(Result(f"{arch}.{prog}.{test}", outcome, reason or "did not run"))
+    return results
+
+
+def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None):
     """Turns the console of a test boot into results."""
     results = []
     kunit_seen, progs_seen = set(), set()
@@ -247,6 +292,10 @@ def analyse(lines, expect_suites, expect_progs, vm, arch):
                 body.append(lines[i])
                 i += 1
             progs_seen.add(prog)
+            if libtests and prog in libtests:
+                results += parse_libtest(arch, prog, body, libtests[prog])
+                i += 1
+                continue
             tap = parse_tap(arch, prog, body)
             results += tap
             end = marker(lines[i]) if i < len(lines) else None
@@ -319,6 +368,17 @@ def cmd_test(args):
         dest = vm.add_file(path, f"bin/{name}")
         vm.job.append(f"run {name} {dest}")
         progs.append(name)
+    libtests = {}
+    for spec in args.libtest or []:
+        path, expectations = spec.split(":", 1)
+        name = os.path.basename(path)
+        dest = vm.add_file(path, f"bin/{name}")
+        expect = load_expectations(expectations)
+        skips = [t for t, (o, _) in expect.items() if o == "skip"]
+        skip_args = " ".join(f"--skip {t}" for t in skips) + (" --exact" if skips else "")
+        vm.job.append(f"run {name} {dest} --test-threads=1 {skip_args}".strip())
+        progs.append(name)
+        libtests[name] = expect
     for spec in reversed(args.module or []):
         name = os.path.basename(spec.partition(":")[0]).removesuffix(".ko")
         vm.job.append(f"rmmod {name}")
@@ -335,7 +395,7 @@ def cmd_test(args):
     lines = vm.boot(echo)
     if log:
         log.close()
-    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch)
+    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests)
     for r in results:
         print(r.line())
     passed = sum(r.outcome == "pass" for r in results)
@@ -394,6 +454,8 @@ def main():
     p.add_argument("--module", action="append",
                    help="PATH.ko[:PARAM=VALUE ...] to load, in order; repeatable")
     p.add_argument("--selftest", action="append", help="a static kselftest program; repeatable")
+    p.add_argument("--libtest", action="append",
+                   help="PATH:EXPECTATIONS, a static Rust test binary and its expected outcomes")
     p.add_argument("--expect-kunit", action="append", help="a KUnit suite that must run")
     p.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
     p.add_argument("--timeout", type=int, default=600, help="seconds (default 600)")

@@ -85,14 +85,6 @@ pub(crate) mod register {
     pub(crate) const INTERCEPT_SUSPEND: u32 = 0x0000_0001;
 }
 
-/// Partition property codes (`enum hv_partition_property_code`).
-pub(crate) mod property {
-    pub(crate) const PRIVILEGE_FLAGS: u32 = 0x0001_0000;
-    pub(crate) const SYNTHETIC_PROC_FEATURES: u32 = 0x0001_0001;
-    pub(crate) const XSAVE_STATES: u32 = 0x0006_0007;
-    pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
-}
-
 /// The size of a message's payload, in 64-bit words.
 pub(crate) const HV_MESSAGE_PAYLOAD_QWORD_COUNT: usize = 30;
 
@@ -214,6 +206,19 @@ abi_structs! {
         pub(crate) padding: u32,
     }
 
+    /// `struct hv_input_get_partition_property_ex`.
+    #[repr(C, packed)]
+    pub(crate) struct GetPartitionPropertyExIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// `enum hv_partition_property_code`.
+        pub(crate) property_code: u32,
+        /// Zero.
+        pub(crate) padding: u32,
+        /// The property's argument.
+        pub(crate) arg: u64,
+    }
+
     /// `struct hv_input_set_partition_property`.
     #[repr(C, packed)]
     pub(crate) struct SetPartitionPropertyIn {
@@ -309,6 +314,7 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(size "hv_output_map_vp_state_page", MapVpStatePageOut, 8),
         fact!(size "hv_input_unmap_vp_state_page", UnmapVpStatePageIn, 16),
         fact!(size "hv_input_get_partition_property", GetPartitionPropertyIn, 16),
+        fact!(size "hv_input_get_partition_property_ex", GetPartitionPropertyExIn, 24),
         fact!(size "hv_input_set_partition_property", SetPartitionPropertyIn, 24),
         fact!(size "hv_input_get_vp_registers", VpRegistersIn, 16),
         fact!(size "hv_input_set_vp_registers", VpRegistersIn, 16),

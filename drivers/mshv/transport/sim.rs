@@ -29,6 +29,7 @@ use crate::hv::{
 
 mod debugfs;
 mod machine;
+mod property;
 mod slat;
 
 pub(crate) use debugfs::Debugfs;

@@ -16,12 +16,12 @@ use crate::{
         abi::{
             code,
             message_type,
-            property,
             register,
             vp_state_page,
             CreatePartitionIn,
             CreateVpIn,
             DepositMemoryIn,
+            GetPartitionPropertyExIn,
             GetPartitionPropertyIn,
             GpaPagesIn,
             MapVpStatePageIn,
@@ -48,6 +48,7 @@ use crate::{
     },
 };
 
+use super::property;
 use super::slat::{
     map_flags,
     Slat, //
@@ -327,6 +328,7 @@ impl Machine {
             code::MAP_VP_STATE_PAGE => self.map_vp_state_page(input, output),
             code::UNMAP_VP_STATE_PAGE => self.unmap_vp_state_page(input),
             code::GET_PARTITION_PROPERTY => self.get_property(input, output),
+            code::GET_PARTITION_PROPERTY_EX => self.get_property_ex(input, output),
             code::SET_PARTITION_PROPERTY => self.set_property(input),
             code::GET_VP_REGISTERS => self.get_vp_registers(input, output, start, count),
             code::SET_VP_REGISTERS => self.set_vp_registers(input, start, count),
@@ -590,24 +592,49 @@ impl Machine {
 
     fn get_property(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
         let args: GetPartitionPropertyIn = read(input, 0)?;
-        let value = if args.partition_id == HV_PARTITION_ID_SELF {
-            root_property(args.property_code)
+        let value = self
+            .property(args.partition_id, args.property_code)
+            .map_err(|s| (s, 0))?;
+        write(output, 0, &value)
+    }
+
+    /// A property's value: as set, or its default.
+    fn property(&mut self, partition_id: u64, code: u32) -> core::result::Result<u64, HvStatus> {
+        let value = if partition_id == HV_PARTITION_ID_SELF {
+            property::default(code, None)
         } else {
-            let p = self.partition(args.partition_id).map_err(|s| (s, 0))?;
-            match p.properties.iter().find(|(c, _)| *c == args.property_code) {
+            let p = self.partition(partition_id)?;
+            match p.properties.iter().find(|(c, _)| *c == code) {
                 Some(&(_, v)) => Some(v),
-                None => partition_property(p, args.property_code),
+                None => property::default(code, Some(&p.created_with)),
             }
         };
-        let value = value.ok_or((HvStatus::UNKNOWN_PROPERTY, 0))?;
-        write(output, 0, &value)
+        value.ok_or(HvStatus::UNKNOWN_PROPERTY)
+    }
+
+    fn get_property_ex(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
+        let args: GetPartitionPropertyExIn = read(input, 0)?;
+        if args.partition_id != HV_PARTITION_ID_SELF {
+            self.partition(args.partition_id).map_err(|s| (s, 0))?;
+        }
+        match args.property_code {
+            // One bank of VMM capabilities, none of them offered.
+            property::VMM_CAPABILITIES => write(output, 0, &[1u64, 0]),
+            property::ASSIGNABLE_SYNTHETIC_PROC_FEATURES => write(output, 0, &u64::MAX),
+            _ => Err((HvStatus::UNKNOWN_PROPERTY, 0)),
+        }
     }
 
     fn set_property(&mut self, input: &HvPage) -> RepResult {
         let args: SetPartitionPropertyIn = read(input, 0)?;
         let p = self.partition(args.partition_id).map_err(|s| (s, 0))?;
-        if partition_property(p, args.property_code).is_none() {
-            return Err((HvStatus::UNKNOWN_PROPERTY, 0));
+        match property::settable(args.property_code) {
+            None => return Err((HvStatus::UNKNOWN_PROPERTY, 0)),
+            Some(property::Set::Never) => return Err((HvStatus::ACCESS_DENIED, 0)),
+            Some(property::Set::Early) if p.state != PartitionState::Created => {
+                return Err((HvStatus::INVALID_PARTITION_STATE, 0))
+            }
+            Some(_) => {}
         }
         let value = args.property_value;
         match p
@@ -775,38 +802,6 @@ fn release_pages(pages: KVec<u64>) {
         // SAFETY: Deposited pages came from the driver's `mshv_shim_page_alloc` and were handed
         // over to the hypervisor, which is going away: nothing uses them any more.
         unsafe { ffi::mshv_shim_page_free(pfn) };
-    }
-}
-
-/// `HV_PARTITION_PROPERTY_PROCESSOR_FEATURES0` and `..1`: the two feature banks.
-const PROCESSOR_FEATURES: [u32; 2] = [0x0006_0000, 0x0006_0001];
-
-/// The root partition's own properties, as `HV_PARTITION_ID_SELF` reads them.
-fn root_property(code: u32) -> Option<u64> {
-    match code {
-        property::PRIVILEGE_FLAGS => Some(u64::MAX),
-        // Every processor feature present.
-        c if PROCESSOR_FEATURES.contains(&c) => Some(u64::MAX),
-        property::MAX_XSAVE_DATA_SIZE => Some(HV_HYP_PAGE_SIZE as u64),
-        property::XSAVE_STATES => Some(0x7),
-        _ => None,
-    }
-}
-
-/// What a partition reads for a property nobody set.
-fn partition_property(p: &Partition, code: u32) -> Option<u64> {
-    let features = p.created_with.disabled_processor_features;
-    match code {
-        c if c == PROCESSOR_FEATURES[0] => Some(!features[0]),
-        c if c == PROCESSOR_FEATURES[1] => Some(!features[1]),
-        property::PRIVILEGE_FLAGS | property::SYNTHETIC_PROC_FEATURES => Some(0),
-        // GPA_PAGE_ACCESS_TRACKING, UNIMPLEMENTED_MSR_ACTION.
-        0x0005_0005 | 0x0005_0017 => Some(0),
-        // PROCESSOR_XSAVE_FEATURES.
-        0x0006_0002 => Some(!p.created_with.disabled_processor_xsave_features),
-        property::MAX_XSAVE_DATA_SIZE => Some(HV_HYP_PAGE_SIZE as u64),
-        property::XSAVE_STATES => Some(0x7),
-        _ => None,
     }
 }
 

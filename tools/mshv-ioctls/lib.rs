@@ -1,0 +1,1 @@
+// Nothing: the package only pins mshv-ioctls (see Cargo.toml).
