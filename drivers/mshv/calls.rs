@@ -17,6 +17,7 @@ use crate::{
             CreatePartitionIn,
             CreateVpIn,
             DepositMemoryIn,
+            GetPartitionPropertyIn,
             GpaPagesIn,
             MapVpStatePageIn,
             MapVpStatePageOut,
@@ -24,6 +25,7 @@ use crate::{
             RegisterAssoc,
             UnmapVpStatePageIn,
             VpRegistersIn,
+            VpStateIn,
             WithdrawMemoryIn, //
         },
         control::{
@@ -426,4 +428,108 @@ fn vp_registers_in(partition_id: u64, vp_index: u32) -> VpRegistersIn {
         rsvd_z8: 0,
         rsvd_z16: 0,
     }
+}
+
+/// `HVCALL_GET_PARTITION_PROPERTY`.
+pub(crate) fn get_partition_property(
+    pages: &mut HvPages,
+    partition_id: u64,
+    property_code: u32,
+) -> Result<u64> {
+    let input = GetPartitionPropertyIn {
+        partition_id,
+        property_code,
+        padding: 0,
+    };
+    simple(pages, code::GET_PARTITION_PROPERTY, &input)?.to_result()?;
+    pages.output.read(0)
+}
+
+/// The most page numbers a get- or set-VP-state call carries after its header.
+pub(crate) const VP_STATE_MAX_PFNS: usize = reps_per_page(size_of::<VpStateIn>(), 8) as usize;
+
+/// A VP state to get or set: its type, and what goes with it.
+pub(crate) struct VpState<'a> {
+    /// `HV_GET_SET_VP_STATE_*`.
+    pub(crate) type_: u32,
+    /// For XSAVE: the components.
+    pub(crate) xsave_states: u64,
+    /// The pages holding the state (types passed in pages), or the bytes to set (others).
+    pub(crate) data: VpStateData<'a>,
+}
+
+/// Where a VP state's data is.
+pub(crate) enum VpStateData<'a> {
+    /// In these page frames.
+    Pages(&'a [u64]),
+    /// In the call's input (set) or output (get) page; the bytes to set.
+    Bytes(&'a [u8]),
+}
+
+/// `HVCALL_GET_VP_STATE` or `HVCALL_SET_VP_STATE`. For a get of the bytes types, the state is
+/// at the start of `pages.output` afterwards.
+pub(crate) fn vp_state(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    state: &VpState<'_>,
+    set: bool,
+) -> Result {
+    let header = size_of::<VpStateIn>();
+    let code = if set {
+        code::SET_VP_STATE
+    } else {
+        code::GET_VP_STATE
+    };
+    with_deposits(
+        pages,
+        |pages| {
+            let fill = |pages: &mut HvPages| -> Result<usize> {
+                pages.input.clear();
+                pages.input.write(
+                    0,
+                    &VpStateIn {
+                        partition_id,
+                        vp_index,
+                        input_vtl: 0,
+                        rsvd0: 0,
+                        rsvd1: 0,
+                        type_: state.type_,
+                        rsvd: 0,
+                        xsave_flags: 0,
+                        xsave_states: state.xsave_states,
+                    },
+                )?;
+                Ok(match state.data {
+                    VpStateData::Pages(pfns) => {
+                        if pfns.len() > VP_STATE_MAX_PFNS {
+                            return Err(EINVAL);
+                        }
+                        for (i, &pfn) in pfns.iter().enumerate() {
+                            pages.input.write_u64(header, i, pfn)?;
+                        }
+                        pfns.len() * 8
+                    }
+                    VpStateData::Bytes(bytes) if set => {
+                        let end = header.checked_add(bytes.len()).ok_or(EINVAL)?;
+                        pages
+                            .input
+                            .0
+                            .get_mut(header..end)
+                            .ok_or(EINVAL)?
+                            .copy_from_slice(bytes);
+                        bytes.len().next_multiple_of(8)
+                    }
+                    VpStateData::Bytes(_) => 0,
+                })
+            };
+            match fill(pages).and_then(|varhead| Control::new(code).var_header(varhead)) {
+                Ok(control) => hv().hypercall(control, &pages.input, &mut pages.output),
+                // Reported as a status the caller maps to EINVAL.
+                Err(_) => HvResult::new(HvStatus::INVALID_PARAMETER, 0),
+            }
+        },
+        |pages, request| deposit_requested(pages, partition_id, request),
+    )?
+    .to_result()
 }

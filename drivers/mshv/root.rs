@@ -9,6 +9,7 @@ mod memory;
 mod partition;
 mod passthru;
 mod vp;
+mod vp_state;
 
 use kernel::{
     fs::File,

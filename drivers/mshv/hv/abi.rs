@@ -85,6 +85,24 @@ pub(crate) mod register {
     pub(crate) const INTERCEPT_SUSPEND: u32 = 0x0000_0001;
 }
 
+/// `enum hv_get_set_vp_state_type`: bit 31 set for the types passed in pages.
+pub(crate) mod vp_state {
+    pub(crate) const TYPE_PFN: u32 = 1 << 31;
+    pub(crate) const LAPIC_STATE: u32 = TYPE_PFN;
+    pub(crate) const XSAVE: u32 = 1 | TYPE_PFN;
+    pub(crate) const SIM_PAGE: u32 = 2 | TYPE_PFN;
+    pub(crate) const SIEF_PAGE: u32 = 3 | TYPE_PFN;
+    pub(crate) const SYNTHETIC_TIMERS: u32 = 4;
+    /// `sizeof(struct hv_synthetic_timers_state)`.
+    pub(crate) const SYNTHETIC_TIMERS_SIZE: usize = 200;
+}
+
+/// Partition property codes the driver reads.
+pub(crate) mod property {
+    pub(crate) const XSAVE_STATES: u32 = 0x0006_0007;
+    pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
+}
+
 /// The size of a message's payload, in 64-bit words.
 pub(crate) const HV_MESSAGE_PAYLOAD_QWORD_COUNT: usize = 30;
 
@@ -154,6 +172,30 @@ abi_structs! {
         pub(crate) proximity_flags: u32,
         /// Zero.
         pub(crate) flags: u64,
+    }
+
+    /// `struct hv_input_get_vp_state` and `struct hv_input_set_vp_state`: the header before
+    /// the page numbers (or, to set the bytes types, the data).
+    #[repr(C, packed)]
+    pub(crate) struct VpStateIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// The VP.
+        pub(crate) vp_index: u32,
+        /// `union hv_input_vtl`.
+        pub(crate) input_vtl: u8,
+        /// Zero.
+        pub(crate) rsvd0: u8,
+        /// Zero.
+        pub(crate) rsvd1: u16,
+        /// `state_data.type`: `HV_GET_SET_VP_STATE_*`.
+        pub(crate) type_: u32,
+        /// Zero.
+        pub(crate) rsvd: u32,
+        /// `state_data.xsave.flags`.
+        pub(crate) xsave_flags: u64,
+        /// `state_data.xsave.states`: the XSAVE components wanted.
+        pub(crate) xsave_states: u64,
     }
 
     /// `struct hv_input_map_vp_state_page`.
@@ -296,7 +338,9 @@ abi_structs! {
 pub(crate) const FACTS: &[Fact] = {
     use code::*;
     use message_type::*;
+    use property::*;
     use register::*;
+    use vp_state::*;
     &[
         fact!(size "hv_input_create_partition", CreatePartitionIn, 56),
         fact!(offset "hv_input_create_partition.compatibility_version", CreatePartitionIn, compatibility_version, 16),
@@ -313,6 +357,17 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(offset "hv_input_map_vp_state_page.requested_map_location", MapVpStatePageIn, requested_map_location, 16),
         fact!(size "hv_output_map_vp_state_page", MapVpStatePageOut, 8),
         fact!(size "hv_input_unmap_vp_state_page", UnmapVpStatePageIn, 16),
+        fact!(size "hv_input_get_vp_state", VpStateIn, 40),
+        fact!(size "hv_input_set_vp_state", VpStateIn, 40),
+        fact!(offset "hv_input_get_vp_state.state_data", VpStateIn, type_, 16),
+        fact!(const LAPIC_STATE, 0x8000_0000),
+        fact!(const XSAVE, 0x8000_0001),
+        fact!(const SIM_PAGE, 0x8000_0002),
+        fact!(const SIEF_PAGE, 0x8000_0003),
+        fact!(const SYNTHETIC_TIMERS, 4),
+        fact!(const SYNTHETIC_TIMERS_SIZE, 200),
+        fact!(const XSAVE_STATES, 0x0006_0007),
+        fact!(const MAX_XSAVE_DATA_SIZE, 0x0006_0008),
         fact!(size "hv_input_get_partition_property", GetPartitionPropertyIn, 16),
         fact!(size "hv_input_get_partition_property_ex", GetPartitionPropertyExIn, 24),
         fact!(size "hv_input_set_partition_property", SetPartitionPropertyIn, 24),

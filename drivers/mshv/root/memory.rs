@@ -34,17 +34,18 @@ const HV_MAP_GPA_ADJUSTABLE: u32 = 0x8000;
 const PIN_BATCH: usize = 1 << 16;
 
 /// User pages pinned for the hypervisor; unpinned when dropped.
-struct Pinned(KVVec<*mut bindings::page>);
+pub(super) struct Pinned(KVVec<*mut bindings::page>);
 
 // SAFETY: The pointers name pinned pages, which any thread may unpin; nothing else is done
 // with them.
 unsafe impl Send for Pinned {}
 
 impl Pinned {
-    /// Pins `count` pages from user address `addr` for writing, for the long term.
-    fn pin(addr: usize, count: usize) -> Result<Self> {
+    /// Pins `count` pages from user address `addr` for writing (for the long term if
+    /// `longterm`: guest memory).
+    pub(super) fn pin(addr: usize, count: usize, longterm: bool) -> Result<Self> {
         let mut this = Self(KVVec::with_capacity(count, GFP_KERNEL)?);
-        let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
+        let flags = bindings::FOLL_WRITE | if longterm { bindings::FOLL_LONGTERM } else { 0 };
         while this.0.len() < count {
             let have = this.0.len();
             let n = (count - have).min(PIN_BATCH);
@@ -76,7 +77,7 @@ impl Pinned {
         Ok(this)
     }
 
-    fn pfn(&self, i: usize) -> u64 {
+    pub(super) fn pfn(&self, i: usize) -> u64 {
         // SAFETY: Each pointer names a page this object keeps pinned.
         unsafe { ffi::mshv_shim_page_to_pfn(self.0[i].cast()) }
     }
@@ -177,7 +178,7 @@ fn map(
         return Err(EEXIST);
     }
     regions.reserve(1, GFP_KERNEL)?;
-    let pinned = Pinned::pin(uaddr_usize, count)?;
+    let pinned = Pinned::pin(uaddr_usize, count, true)?;
     let mut flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_ADJUSTABLE;
     if args.flags & WRITABLE != 0 {
         flags |= HV_MAP_GPA_WRITABLE;

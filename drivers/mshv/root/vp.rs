@@ -23,7 +23,8 @@ use super::{
         Kick, //
     },
     partition::Partition,
-    passthru::Caller, //
+    passthru::Caller,
+    vp_state, //
 };
 use crate::{
     anon_file::AnonFile,
@@ -36,8 +37,10 @@ use crate::{
     uapi::{
         self,
         RunVp,
+        MSHV_GET_VP_STATE,
         MSHV_ROOT_HVCALL,
         MSHV_RUN_VP,
+        MSHV_SET_VP_STATE,
         MSHV_VP_MMAP_OFFSET_GHCB,
         MSHV_VP_MMAP_OFFSET_INTERCEPT_MESSAGE,
         MSHV_VP_MMAP_OFFSET_REGISTERS, //
@@ -176,6 +179,16 @@ impl AnonFile for VpFile {
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             MSHV_RUN_VP => this.vp.run(this.partition.id, arg),
+            MSHV_GET_VP_STATE | MSHV_SET_VP_STATE => {
+                let mut pages = this.vp.run.lock();
+                vp_state::get_set(
+                    &mut pages,
+                    this.partition.id,
+                    this.vp.index,
+                    arg,
+                    cmd == MSHV_SET_VP_STATE,
+                )
+            }
             MSHV_ROOT_HVCALL => this.partition.hvcall(Caller::Vp(this.partition.id), arg),
             _ => Err(ENOTTY),
         }

@@ -17,6 +17,7 @@ use crate::{
             code,
             message_type,
             register,
+            vp_state,
             vp_state_page,
             CreatePartitionIn,
             CreateVpIn,
@@ -32,6 +33,7 @@ use crate::{
             SetPartitionPropertyIn,
             UnmapVpStatePageIn,
             VpRegistersIn,
+            VpStateIn,
             WithdrawMemoryIn,
             HV_PARTITION_ID_SELF, //
         },
@@ -135,6 +137,8 @@ pub(super) struct Vp {
     pages: KVec<u64>,
     /// Intercepts waiting for the VP to run, oldest first.
     pub(super) pending: KVec<Message>,
+    /// The states set with `HVCALL_SET_VP_STATE`, by type (empty: never set).
+    states: [KVec<u8>; 5],
 }
 
 impl Vp {
@@ -204,6 +208,10 @@ pub(super) struct Partition {
     pub(super) vps: KVec<Vp>,
     /// Properties set, by code.
     pub(super) properties: KVec<(u32, u64)>,
+    /// Virtual interrupts asserted.
+    pub(super) interrupts_asserted: u64,
+    /// Intercepts installed: `(access type mask, intercept type, parameter)`.
+    pub(super) intercepts: KVec<(u32, u32, u64)>,
     /// The guest physical address space.
     pub(super) slat: Slat,
 }
@@ -308,11 +316,13 @@ impl Machine {
                 | code::SET_VP_REGISTERS
                 | code::MAP_GPA_PAGES
                 | code::UNMAP_GPA_PAGES
+                | code::GET_VP_CPUID_VALUES
         );
+        let var_header = matches!(code, code::GET_VP_STATE | code::SET_VP_STATE);
         if control.has_reserved_bits()
             || control.is_fast()
             || control.is_nested()
-            || control.var_header_bytes() != 0
+            || (control.var_header_bytes() != 0 && !var_header)
             || is_rep != (reps != 0)
             || control.rep_start() >= reps.max(1)
         {
@@ -333,6 +343,15 @@ impl Machine {
             code::GET_VP_REGISTERS => self.get_vp_registers(input, output, start, count),
             code::SET_VP_REGISTERS => self.set_vp_registers(input, start, count),
             code::MAP_GPA_PAGES => self.map_gpa_pages(input, start, count),
+            code::INSTALL_INTERCEPT => self.install_intercept(input),
+            code::ASSERT_VIRTUAL_INTERRUPT => self.assert_virtual_interrupt(input),
+            code::GET_VP_STATE | code::SET_VP_STATE => self.vp_state(
+                input,
+                output,
+                control.var_header_bytes(),
+                code == code::SET_VP_STATE,
+            ),
+            code::GET_VP_CPUID_VALUES => self.get_vp_cpuid_values(input, output, start, count),
             code::UNMAP_GPA_PAGES => self.unmap_gpa_pages(input, start, count),
             _ => Err((HvStatus::INVALID_HYPERCALL_CODE, 0)),
         };
@@ -400,6 +419,8 @@ impl Machine {
             root_pages,
             vps: KVec::new(),
             properties: KVec::new(),
+            intercepts: KVec::new(),
+            interrupts_asserted: 0,
             slat: Slat::new(),
         };
         // Room was reserved above.
@@ -545,6 +566,7 @@ impl Machine {
             registers,
             pages,
             pending: KVec::new(),
+            states: Default::default(),
         };
         // Room was reserved above.
         let _ = p.vps.push(vp, GFP_KERNEL);
@@ -706,6 +728,147 @@ impl Machine {
         Ok(count)
     }
 
+    fn install_intercept(&mut self, input: &HvPage) -> RepResult {
+        // `struct hv_input_install_intercept`: partition, access type mask, intercept type,
+        // parameter.
+        let partition_id: u64 = read(input, 0)?;
+        let access: u32 = read(input, 8)?;
+        let kind: u32 = read(input, 12)?;
+        let parameter: u64 = read(input, 16)?;
+        // Access types: read, write, execute (bits 0-2).
+        if access == 0 || access & !0x7 != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        let p = self.partition(partition_id).map_err(|s| (s, 0))?;
+        p.intercepts
+            .push((access, kind, parameter), GFP_KERNEL)
+            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+        Ok(0)
+    }
+
+    fn assert_virtual_interrupt(&mut self, input: &HvPage) -> RepResult {
+        // `struct hv_input_assert_virtual_interrupt`: partition, control, destination,
+        // vector, target VTL, zeroes.
+        let partition_id: u64 = read(input, 0)?;
+        let vector: u32 = read(input, 24)?;
+        let tail: [u8; 4] = read(input, 28)?;
+        if vector > 0xff || tail != [0; 4] {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        let p = self.partition(partition_id).map_err(|s| (s, 0))?;
+        if p.state != PartitionState::Initialized {
+            return Err((HvStatus::INVALID_PARTITION_STATE, 0));
+        }
+        p.interrupts_asserted += 1;
+        Ok(0)
+    }
+
+    fn get_vp_cpuid_values(
+        &mut self,
+        input: &HvPage,
+        output: &mut HvPage,
+        start: usize,
+        count: usize,
+    ) -> RepResult {
+        // `struct hv_input_get_vp_cpuid_values`: partition, VP, flags, then 24-byte
+        // `hv_cpuid_leaf_info` reps (eax, ecx, xfem, xss); 16 bytes of output each.
+        let partition_id: u64 = read(input, 0)?;
+        let vp_index: u32 = read(input, 8)?;
+        self.vp(partition_id, vp_index).map_err(|s| (s, start))?;
+        for i in start..count {
+            let leaf: u32 = input
+                .read(24 + 24 * i)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            output
+                .write(16 * i, &cpuid(leaf))
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+        }
+        Ok(count)
+    }
+
+    fn vp_state(
+        &mut self,
+        input: &HvPage,
+        output: &mut HvPage,
+        var_header: usize,
+        set: bool,
+    ) -> RepResult {
+        let args: VpStateIn = read(input, 0)?;
+        let header = size_of::<VpStateIn>();
+        let (slot, size) = match args.type_ {
+            vp_state::LAPIC_STATE => (0, HV_HYP_PAGE_SIZE),
+            vp_state::XSAVE => (1, HV_HYP_PAGE_SIZE),
+            vp_state::SIM_PAGE => (2, HV_HYP_PAGE_SIZE),
+            vp_state::SIEF_PAGE => (3, HV_HYP_PAGE_SIZE),
+            vp_state::SYNTHETIC_TIMERS => (4, vp_state::SYNTHETIC_TIMERS_SIZE),
+            _ => return Err((HvStatus::INVALID_PARAMETER, 0)),
+        };
+        if args.input_vtl != 0 || args.rsvd0 != 0 || args.rsvd1 != 0 || args.rsvd != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        let by_pages = args.type_ & vp_state::TYPE_PFN != 0;
+        // The data's room: the pages the variable header lists, or the bytes it holds.
+        let room = if by_pages {
+            var_header / 8 * HV_HYP_PAGE_SIZE
+        } else if set {
+            var_header
+        } else {
+            HV_HYP_PAGE_SIZE
+        };
+        if room < size || header + var_header > HV_HYP_PAGE_SIZE {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        let vp = self
+            .vp(args.partition_id, args.vp_index)
+            .map_err(|s| (s, 0))?;
+        // The byte at `i` of the state, where the call keeps it.
+        let at = |i: usize| -> core::result::Result<*mut u8, (HvStatus, usize)> {
+            let pfn = input
+                .read_u64(header, i / HV_HYP_PAGE_SIZE)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, 0))?;
+            // SAFETY: The root pinned the page for the call and named it by frame: kernel
+            // memory in the linear map; the offset stays within the page.
+            Ok(unsafe {
+                ffi::mshv_shim_page_address(pfn)
+                    .cast::<u8>()
+                    .add(i % HV_HYP_PAGE_SIZE)
+            })
+        };
+        if set {
+            let mut data = KVec::with_capacity(size, GFP_KERNEL)
+                .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+            for i in 0..size {
+                let byte = if by_pages {
+                    // SAFETY: `at` points into a page the root pinned for this call.
+                    unsafe { *at(i)? }
+                } else {
+                    input.0[header + i]
+                };
+                // Capacity was reserved above.
+                let _ = data.push(byte, GFP_KERNEL);
+            }
+            vp.states[slot] = data;
+            return Ok(0);
+        }
+        let stored = &vp.states[slot];
+        // Never set: zero, but the local APIC's id (the VP index) and version.
+        let initial = (u64::from(vp.index) | 0x0005_0014 << 32).to_le_bytes();
+        for i in 0..size {
+            let byte = match stored.get(i) {
+                Some(&b) => b,
+                None if slot == 0 && i < initial.len() => initial[i],
+                None => 0,
+            };
+            if by_pages {
+                // SAFETY: `at` points into a page the root pinned for writing for this call.
+                unsafe { *at(i)? = byte };
+            } else {
+                output.0[i] = byte;
+            }
+        }
+        Ok(0)
+    }
+
     fn get_vp_registers(
         &mut self,
         input: &HvPage,
@@ -824,7 +987,7 @@ impl core::fmt::Display for Partition {
             f,
             "{} {} flags={:#x} isolation={:#x} compatibility={:#x} \
              disabled_features={:#x},{:#x} disabled_xsave={:#x} \
-             pool_free={} pool_used={} vps={} gpa_tables={}",
+             pool_free={} pool_used={} vps={} gpa_tables={} intercepts={} interrupts={}",
             self.id,
             state,
             flags,
@@ -836,7 +999,9 @@ impl core::fmt::Display for Partition {
             self.pool.free.len(),
             self.pool.used,
             self.vps.len(),
-            self.slat.tables()
+            self.slat.tables(),
+            self.intercepts.len(),
+            self.interrupts_asserted
         )
     }
 }
@@ -919,5 +1084,18 @@ impl Machine {
             self.outbox.push(notice, GFP_KERNEL)?;
         }
         Ok(())
+    }
+}
+
+/// The CPUID the simulated VPs report: the basic and the hypervisor leaves' headers; every other
+/// leaf reads zero.
+fn cpuid(leaf: u32) -> [u32; 4] {
+    let word = |s: &[u8; 4]| u32::from_le_bytes(*s);
+    match leaf {
+        // Highest basic leaf, "GenuineIntel" (ebx, edx, ecx).
+        0 => [0xd, word(b"Genu"), word(b"ntel"), word(b"ineI")],
+        // Highest hypervisor leaf, "Microsoft Hv".
+        0x4000_0000 => [0x4000_0006, word(b"Micr"), word(b"osof"), word(b"t Hv")],
+        _ => [0; 4],
     }
 }
