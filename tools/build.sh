@@ -91,6 +91,16 @@ build_mshv_ioctls() {
 	cp "$bin" "$out/mshv_ioctls_tests"
 }
 
+# The sample VMM (samples/mshv-vmm), static, for x86_64.
+build_sample() {
+	[ "$arch" = x86_64 ] || die "the sample VMM is built for x86_64 only"
+	(cd "$MSHV_ROOT/samples/mshv-vmm" &&
+		RUSTFLAGS="-C target-feature=+crt-static -D warnings" \
+			CARGO_TARGET_DIR="$MSHV_CACHE/cargo-target" \
+			cargo build --locked --release --target x86_64-unknown-linux-gnu)
+	cp "$MSHV_CACHE/cargo-target/x86_64-unknown-linux-gnu/release/mshv-vmm" "$out/mshv-vmm"
+}
+
 [ $# -gt 0 ] || set -- all
 for what in "$@"; do
 	case "$what" in
@@ -100,6 +110,7 @@ for what in "$@"; do
 	init) build_init ;;
 	selftests) build_selftests ;;
 	mshv-ioctls) build_mshv_ioctls ;;
+	sample) build_sample ;;
 	all)
 		build_module
 		build_init

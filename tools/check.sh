@@ -108,7 +108,8 @@ vm_tests() {
 	for p in "$out"/selftests/*; do args+=(--selftest "$p"); done
 	# rust-vmm's own client tests, against their expectations (tools/mshv-ioctls/expected).
 	[ "$arch" != x86_64 ] ||
-		args+=(--libtest "$out/mshv_ioctls_tests:$MSHV_ROOT/tools/mshv-ioctls/expected")
+		args+=(--libtest "$out/mshv_ioctls_tests:$MSHV_ROOT/tools/mshv-ioctls/expected"
+			--must-exit-0 "$out/mshv-vmm")
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --kernel "$kobj" --init "$out/init" \
 		--module "$out/mshv/mshv_rs.ko" --log "$logs/vm-$arch.console" --results "$results" \
 		"${args[@]}"
@@ -127,7 +128,7 @@ for arch in $ARCHES; do
 	step "build.$arch.clippy" "$MSHV_ROOT/tools/build.sh" "$arch" clippy
 	step "build.$arch.userspace" "$MSHV_ROOT/tools/build.sh" "$arch" init selftests
 	[ "$arch" != x86_64 ] ||
-		step "build.$arch.mshv-ioctls" "$MSHV_ROOT/tools/build.sh" "$arch" mshv-ioctls
+		step "build.$arch.mshv-ioctls" "$MSHV_ROOT/tools/build.sh" "$arch" mshv-ioctls sample
 	if grep -q "^FAIL build.$arch" "$results"; then
 		echo "SKIP vm.$arch: the $arch build failed" >>"$results"
 		continue

@@ -254,7 +254,7 @@ def parse_libtest(arch, prog, text_lines, expect):
     return results
 
 
-def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None):
+def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None, plain=()):
     """Turns the console of a test boot into results."""
     results = []
     kunit_seen, progs_seen = set(), set()
@@ -294,6 +294,14 @@ def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None):
             progs_seen.add(prog)
             if libtests and prog in libtests:
                 results += parse_libtest(arch, prog, body, libtests[prog])
+                i += 1
+                continue
+            if prog in plain:
+                end = marker(lines[i]) if i < len(lines) else None
+                status = " ".join(end[2:]) if end else "missing"
+                results.append(Result(f"{arch}.program.{prog}",
+                                      "pass" if status == "status 0" else "fail",
+                                      "" if status == "status 0" else f"exit {status}"))
                 i += 1
                 continue
             tap = parse_tap(arch, prog, body)
@@ -368,6 +376,13 @@ def cmd_test(args):
         dest = vm.add_file(path, f"bin/{name}")
         vm.job.append(f"run {name} {dest}")
         progs.append(name)
+    plain = []
+    for path in args.must_exit_0 or []:
+        name = os.path.basename(path)
+        dest = vm.add_file(path, f"bin/{name}")
+        vm.job.append(f"run {name} {dest}")
+        progs.append(name)
+        plain.append(name)
     libtests = {}
     for spec in args.libtest or []:
         path, expectations = spec.split(":", 1)
@@ -395,7 +410,7 @@ def cmd_test(args):
     lines = vm.boot(echo)
     if log:
         log.close()
-    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests)
+    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests, plain)
     for r in results:
         print(r.line())
     passed = sum(r.outcome == "pass" for r in results)
@@ -454,6 +469,8 @@ def main():
     p.add_argument("--module", action="append",
                    help="PATH.ko[:PARAM=VALUE ...] to load, in order; repeatable")
     p.add_argument("--selftest", action="append", help="a static kselftest program; repeatable")
+    p.add_argument("--must-exit-0", action="append", dest="must_exit_0",
+                   help="a static program that must exit 0; repeatable")
     p.add_argument("--libtest", action="append",
                    help="PATH:EXPECTATIONS, a static Rust test binary and its expected outcomes")
     p.add_argument("--expect-kunit", action="append", help="a KUnit suite that must run")
