@@ -9,6 +9,7 @@
 #
 #   make run      build, boot the x86_64 test VM, load the driver, show /dev/mshv
 #   make check    every build, check and test, on x86_64 and arm64
+#   make bench    the run loop's and guest memory's costs, in the x86_64 test VM
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -34,4 +35,7 @@ run:
 check:
 	tools/check.sh
 
-.PHONY: all modules clean setup run check
+bench:
+	tools/bench.sh
+
+.PHONY: all modules clean setup run check bench

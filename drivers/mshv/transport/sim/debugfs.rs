@@ -11,6 +11,8 @@
 //! - `inject` (write-only): `<partition> <vp> io <port> <value>`, `<partition> <vp> mmio
 //!   <gpa>`, `<partition> <vp> halt` or `<partition> <vp> exception` makes the VP take that
 //!   intercept when it next runs, as if its guest had done so (numbers in decimal or 0x-hex);
+//! - `auto_halt` (read-write, 0 or 1): when 1, a VP that runs with no intercept waiting halts
+//!   at once (a guest that only halts, for benchmarks of the run loop);
 //! - `mapped`: one line per mapped range of guest memory: `<partition> <first gfn> <pages>
 //!   <flags>` (hex, decimal, hex; flags: bits 0-3 permissions, 4 no access, 5 not cached,
 //!   6 adjustable).
@@ -48,6 +50,8 @@ pub(crate) struct Debugfs {
     _mapped: File<Mapped>,
     #[pin]
     _inject: File<Inject>,
+    #[pin]
+    _auto_halt: File<AutoHalt>,
 }
 
 impl Debugfs {
@@ -60,6 +64,7 @@ impl Debugfs {
             _partitions <- dir.read_only_file(c"partitions", Partitions),
             _mapped <- dir.read_only_file(c"mapped", Mapped),
             _inject <- dir.write_only_file(c"inject", Inject),
+            _auto_halt <- dir.read_write_file(c"auto_halt", AutoHalt),
             _dir: dir,
         })
     }
@@ -190,6 +195,33 @@ impl Reader for Inject {
             (core::mem::take(&mut machine.outbox), machine.handler)
         };
         deliver(messages, handler);
+        Ok(())
+    }
+}
+
+/// The `auto_halt` file.
+struct AutoHalt;
+
+impl fmt::Debug for AutoHalt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", u8::from(MACHINE.lock().auto_halt))
+    }
+}
+
+impl Reader for AutoHalt {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 8];
+        let n = reader.len();
+        if n > buf.len() {
+            return Err(EINVAL);
+        }
+        reader.read_slice(&mut buf[..n])?;
+        let on = match core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?.trim() {
+            "0" => false,
+            "1" => true,
+            _ => return Err(EINVAL),
+        };
+        MACHINE.lock().auto_halt = on;
         Ok(())
     }
 }

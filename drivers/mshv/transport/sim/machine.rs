@@ -243,6 +243,8 @@ pub(crate) struct Machine {
     pub(super) outbox: KVec<Message>,
     /// Where the root takes its messages.
     pub(super) handler: Option<MessageHandler>,
+    /// Every VP that runs with no intercept waiting halts at once (for benchmarks).
+    pub(super) auto_halt: bool,
 }
 
 impl Machine {
@@ -255,6 +257,7 @@ impl Machine {
             last: KVec::new(),
             outbox: KVec::new(),
             handler: None,
+            auto_halt: false,
         }
     }
 
@@ -895,6 +898,7 @@ impl Machine {
     fn set_vp_registers(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
         let header: VpRegistersIn = read(input, 0)?;
         let partition_id = header.partition_id;
+        let auto_halt = self.auto_halt;
         let vp = self
             .vp(partition_id, header.vp_index)
             .map_err(|s| (s, start))?;
@@ -917,6 +921,10 @@ impl Machine {
             }
         }
         // Clearing the suspend registers lets the VP run into its next intercept.
+        if auto_halt && vp.running() && vp.pending.is_empty() {
+            let halt = Intercept::Halt.message(partition_id, vp);
+            let _ = vp.pending.push(halt, GFP_KERNEL);
+        }
         if let Some(notice) = vp.run(partition_id) {
             let _ = self.outbox.push(notice, GFP_KERNEL);
         }

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `make bench`, run in the test VM against the simulated hypervisor:
+ *
+ * 1. MSHV_RUN_VP round trip (the simulator makes the VP halt at once: debugfs auto_halt)
+ *    against a null ioctl (an unknown command on the same VP file), as a ratio;
+ * 2. MSHV_SET_GUEST_MEMORY of 1 GiB: its time against touching the same memory from user
+ *    space, and the map hypercalls it took against the fewest possible (one full input page
+ *    each: ceil(pages / 509)).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/mshv.h>
+
+#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+#define GIB (1024UL * 1024 * 1024)
+#define PAGE 4096UL
+#define MAP_BATCH 509	/* (4096 - 24-byte header) / 8 */
+#define HVCALL_MAP_GPA_PAGES 0x4b
+#define HVCALL_DEPOSIT_MEMORY 0x48
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int sim_write(const char *name, const char *text)
+{
+	int fd = open(name, O_WRONLY), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+static long sim_calls(unsigned int code)
+{
+	char buf[8192], want[16], *line;
+	long count = 0;
+	ssize_t n;
+	int fd = open(SIM_DIR "calls", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	snprintf(want, sizeof(want), "%#x ", code);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, want, strlen(want)))
+			count = strtol(line + strlen(want), NULL, 10);
+	return count;
+}
+
+static int die(const char *what)
+{
+	perror(what);
+	return 1;
+}
+
+int main(void)
+{
+	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
+	struct mshv_create_vp vp_args = { 0 };
+	struct mshv_run_vp msg;
+	struct mshv_user_mem_region region = { 0 };
+	int mshv, pt, vp, i, runs = 20000;
+	double t0, run_s, null_s, map_s, touch_s, unmap_s;
+	long maps, deposits, pages = GIB / PAGE, ideal = (pages + MAP_BATCH - 1) / MAP_BATCH;
+	char *mem;
+
+	if (access(SIM_DIR "auto_halt", W_OK))
+		return fprintf(stderr, "needs the simulated hypervisor (debugfs auto_halt)\n"), 4;
+	mshv = open("/dev/mshv", O_RDWR);
+	if (mshv < 0)
+		return die("/dev/mshv");
+	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
+	if (pt < 0 || ioctl(pt, MSHV_INITIALIZE_PARTITION))
+		return die("partition");
+	vp = ioctl(pt, MSHV_CREATE_VP, &vp_args);
+	if (vp < 0)
+		return die("VP");
+
+	/* 1. The run loop. */
+	if (sim_write(SIM_DIR "auto_halt", "1"))
+		return die("auto_halt");
+	for (i = 0; i < 100; i++)
+		ioctl(vp, MSHV_RUN_VP, &msg);
+	t0 = now();
+	for (i = 0; i < runs; i++)
+		if (ioctl(vp, MSHV_RUN_VP, &msg))
+			return die("MSHV_RUN_VP");
+	run_s = now() - t0;
+	sim_write(SIM_DIR "auto_halt", "0");
+	t0 = now();
+	for (i = 0; i < runs; i++)
+		if (ioctl(vp, _IO(MSHV_IOCTL, 0x3f), NULL) != -1 || errno != ENOTTY)
+			return die("null ioctl");
+	null_s = now() - t0;
+	printf("MSHV_RUN_VP round trip: %.2f us; null ioctl: %.2f us; ratio %.1f\n",
+	       run_s / runs * 1e6, null_s / runs * 1e6, run_s / null_s);
+
+	/* 2. 1 GiB of guest memory. */
+	mem = mmap(NULL, GIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return die("mmap");
+	t0 = now();
+	for (i = 0; i < pages; i++)
+		mem[i * PAGE] = 1;
+	touch_s = now() - t0;
+	region.size = GIB;
+	region.guest_pfn = 0x100000;
+	region.userspace_addr = (__u64)(uintptr_t)mem;
+	region.flags = 1 << MSHV_SET_MEM_BIT_WRITABLE;
+	maps = sim_calls(HVCALL_MAP_GPA_PAGES);
+	deposits = sim_calls(HVCALL_DEPOSIT_MEMORY);
+	t0 = now();
+	if (ioctl(pt, MSHV_SET_GUEST_MEMORY, &region))
+		return die("MSHV_SET_GUEST_MEMORY");
+	map_s = now() - t0;
+	maps = sim_calls(HVCALL_MAP_GPA_PAGES) - maps;
+	deposits = sim_calls(HVCALL_DEPOSIT_MEMORY) - deposits;
+	region.flags = 1 << MSHV_SET_MEM_BIT_UNMAP;
+	t0 = now();
+	if (ioctl(pt, MSHV_SET_GUEST_MEMORY, &region))
+		return die("unmap");
+	unmap_s = now() - t0;
+	printf("SET_GUEST_MEMORY 1 GiB: map %.3f s, unmap %.3f s; ", map_s, unmap_s);
+	printf("touching it from user space %.3f s; map/touch ratio %.2f\n",
+	       touch_s, map_s / touch_s);
+	printf("map hypercalls: %ld for %ld pages; fewest possible %ld (%d a call); ",
+	       maps, pages, ideal, MAP_BATCH);
+	printf("ratio %.3f; deposits on the way %ld\n", (double)maps / ideal, deposits);
+	munmap(mem, GIB);
+	close(vp);
+	close(pt);
+	close(mshv);
+	return 0;
+}
