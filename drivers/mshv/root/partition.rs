@@ -18,6 +18,10 @@ use kernel::{
 };
 
 use super::{
+    irq::{
+        read_routes,
+        Routes, //
+    },
     memory::{
         set_guest_memory,
         Region, //
@@ -46,7 +50,8 @@ use crate::{
         MSHV_INITIALIZE_PARTITION,
         MSHV_MAX_VPS,
         MSHV_ROOT_HVCALL,
-        MSHV_SET_GUEST_MEMORY, //
+        MSHV_SET_GUEST_MEMORY,
+        MSHV_SET_MSI_ROUTING, //
     },
 };
 
@@ -60,6 +65,8 @@ struct Inner {
     vps: KVec<Arc<Vp>>,
     /// The guest memory mapped.
     regions: KVec<Region>,
+    /// The MSI routes, by GSI.
+    routes: Routes,
 }
 
 /// A partition the driver created.
@@ -85,6 +92,7 @@ impl Partition {
                     initialized: false,
                     vps: KVec::new(),
                     regions: KVec::new(),
+                    routes: Routes::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -155,6 +163,12 @@ impl AnonFile for Partition {
         match cmd {
             MSHV_INITIALIZE_PARTITION => this.initialize(),
             MSHV_CREATE_VP => this.create_vp(arg),
+            MSHV_SET_MSI_ROUTING => {
+                // Read and checked before the swap: a bad table leaves the old one.
+                let routes = read_routes(arg)?;
+                this.inner.lock().routes = routes;
+                Ok(0)
+            }
             MSHV_SET_GUEST_MEMORY => {
                 let mut inner = this.inner.lock();
                 let inner = &mut *inner;

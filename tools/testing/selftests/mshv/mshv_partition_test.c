@@ -546,6 +546,43 @@ TEST_F(partition, root_hvcall_rep_vp_registers)
 	close(fd);
 }
 
+TEST_F(partition, msi_routing)
+{
+	struct {
+		struct mshv_user_irq_table t;
+		struct mshv_user_irq_entry e[3];
+	} table = {
+		.t = { .nr = 2 },
+		.e = { { .gsi = 5, .address_lo = 0xfee00000, .data = 0x31 },
+		       { .gsi = 4095, .address_lo = 0xfee01000, .data = 0x8032 } },
+	}, bad;
+
+	EXPECT_EQ(0, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &table));
+	bad = table; bad.t.nr = 0;
+	EXPECT_EQ(0, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
+	bad = table; bad.t.nr = 4097;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = table; bad.t.rsvd = 1;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = table; bad.e[1].gsi = 4096;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = table; bad.e[0].address_hi = 1;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad = table; bad.e[1].gsi = 5;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* More entries than the memory holds. */
+	bad = table; bad.t.nr = 4096;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
+	EXPECT_EQ(EFAULT, errno);
+}
+
 TEST(vp_files_keep_the_partition)
 {
 	struct mshv_create_vp vp = { .vp_index = 0 };
