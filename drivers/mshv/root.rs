@@ -4,6 +4,7 @@
 //! partition creates and runs partitions.
 
 mod create;
+mod gpap;
 mod irq;
 pub(crate) mod kick;
 mod memory;

@@ -47,6 +47,7 @@ use crate::{
         self,
         CreateVp,
         MSHV_CREATE_VP,
+        MSHV_GET_GPAP_ACCESS_BITMAP,
         MSHV_INITIALIZE_PARTITION,
         MSHV_MAX_VPS,
         MSHV_ROOT_HVCALL,
@@ -163,6 +164,10 @@ impl AnonFile for Partition {
         match cmd {
             MSHV_INITIALIZE_PARTITION => this.initialize(),
             MSHV_CREATE_VP => this.create_vp(arg),
+            MSHV_GET_GPAP_ACCESS_BITMAP => {
+                let mut inner = this.inner.lock();
+                super::gpap::get_bitmap(&mut inner.pages, this.id, arg)
+            }
             MSHV_SET_MSI_ROUTING => {
                 // Read and checked before the swap: a bad table leaves the old one.
                 let routes = read_routes(arg)?;

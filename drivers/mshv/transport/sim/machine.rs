@@ -320,6 +320,7 @@ impl Machine {
                 | code::MAP_GPA_PAGES
                 | code::UNMAP_GPA_PAGES
                 | code::GET_VP_CPUID_VALUES
+                | code::GET_GPA_PAGES_ACCESS_STATES
         );
         let var_header = matches!(code, code::GET_VP_STATE | code::SET_VP_STATE);
         if control.has_reserved_bits()
@@ -347,6 +348,9 @@ impl Machine {
             code::SET_VP_REGISTERS => self.set_vp_registers(input, start, count),
             code::MAP_GPA_PAGES => self.map_gpa_pages(input, start, count),
             code::INSTALL_INTERCEPT => self.install_intercept(input),
+            code::GET_GPA_PAGES_ACCESS_STATES => {
+                self.gpa_access_states(input, output, start, count)
+            }
             code::ASSERT_VIRTUAL_INTERRUPT => self.assert_virtual_interrupt(input),
             code::GET_VP_STATE | code::SET_VP_STATE => self.vp_state(
                 input,
@@ -747,6 +751,34 @@ impl Machine {
             .push((access, kind, parameter), GFP_KERNEL)
             .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
         Ok(0)
+    }
+
+    fn gpa_access_states(
+        &mut self,
+        input: &HvPage,
+        output: &mut HvPage,
+        start: usize,
+        count: usize,
+    ) -> RepResult {
+        // `struct hv_input_get_gpa_pages_access_state`: partition, flags, first page; one
+        // byte of output per page.
+        let partition_id: u64 = read(input, 0)?;
+        let flags: u64 = read(input, 8)?;
+        let base: u64 = read(input, 16)?;
+        // Setting and clearing the same bit at once makes no sense.
+        if flags & !0xf != 0 || flags & 0x3 == 0x3 || flags & 0xc == 0xc {
+            return Err((HvStatus::INVALID_PARAMETER, start));
+        }
+        let p = self.partition(partition_id).map_err(|s| (s, start))?;
+        for i in start..count {
+            let gfn = base.wrapping_add(i as u64);
+            let state = p.slat.access_state(gfn, flags);
+            *output
+                .0
+                .get_mut(i)
+                .ok_or((HvStatus::INVALID_PARAMETER, i))? = state;
+        }
+        Ok(count)
     }
 
     fn assert_virtual_interrupt(&mut self, input: &HvPage) -> RepResult {

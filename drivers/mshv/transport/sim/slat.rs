@@ -40,6 +40,8 @@ impl Entry {
     const NOT_CACHED: u64 = 1 << 5;
     const ADJUSTABLE: u64 = 1 << 6;
     const FLAGS: u64 = 0x7f;
+    const ACCESSED: u64 = 1 << 9;
+    const DIRTY: u64 = 1 << 10;
 
     fn encode(pfn: u64, flags: u32) -> u64 {
         let mut e = pfn << 12 | Self::PRESENT | u64::from(flags & map_flags::PERMISSIONS);
@@ -124,6 +126,37 @@ impl Slat {
             table.present += 1;
         }
         Ok(())
+    }
+
+    /// Guest frame `gfn`'s access state (bit 0 accessed, bit 1 dirty; zero when unmapped),
+    /// then changed as `flags` asks (`hv_gpa_page_access_state_flags`: bit 0 clear accessed,
+    /// 1 set accessed, 2 clear dirty, 3 set dirty).
+    pub(super) fn access_state(&mut self, gfn: u64, flags: u64) -> u8 {
+        let block = gfn / ENTRIES as u64;
+        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+            return 0;
+        };
+        let entry = &mut self.tables[i].entries()[(gfn % ENTRIES as u64) as usize];
+        if *entry == 0 {
+            return 0;
+        }
+        let state =
+            u8::from(*entry & Entry::ACCESSED != 0) | u8::from(*entry & Entry::DIRTY != 0) << 1;
+        for (bit, mask, set) in [
+            (0, Entry::ACCESSED, false),
+            (1, Entry::ACCESSED, true),
+            (2, Entry::DIRTY, false),
+            (3, Entry::DIRTY, true),
+        ] {
+            if flags & (1 << bit) != 0 {
+                if set {
+                    *entry |= mask;
+                } else {
+                    *entry &= !mask;
+                }
+            }
+        }
+        state
     }
 
     /// Unmaps guest frame `gfn`, giving an emptied table's page to `give_page`.

@@ -243,6 +243,77 @@ TEST_F(memory, mapping_asks_for_memory_and_gets_it)
 	munmap(big, size);
 }
 
+static int bitmap(int pt, __u8 type, __u8 op, __u64 gfn, __u64 count, void *out)
+{
+	struct mshv_gpap_access_bitmap b = {
+		.access_type = type, .access_op = op, .page_count = count, .gpap_base = gfn,
+		.bitmap_ptr = (__u64)(uintptr_t)out,
+	};
+
+	return ioctl(pt, MSHV_GET_GPAP_ACCESS_BITMAP, &b);
+}
+
+TEST_F(memory, access_bitmap)
+{
+	__u8 bits[16], ones[8], zeros[16] = { 0 };
+	struct mshv_gpap_access_bitmap bad;
+
+	memset(ones, 0xff, sizeof(ones));
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 64 * 4096, WRITABLE));
+	/* Dirty: clear (reads the state first), set (reads the cleared state), read again. */
+	EXPECT_EQ(0, bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_DIRTY, MSHV_GPAP_ACCESS_OP_CLEAR,
+			    0x100, 64, bits));
+	EXPECT_EQ(0, bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_DIRTY, MSHV_GPAP_ACCESS_OP_SET,
+			    0x100, 64, bits));
+	EXPECT_EQ(0, memcmp(bits, zeros, 8));
+	memset(bits, 0, sizeof(bits));
+	EXPECT_EQ(0, bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_DIRTY, MSHV_GPAP_ACCESS_OP_NOOP,
+			    0x100, 64, bits));
+	EXPECT_EQ(0, memcmp(bits, ones, 8));
+	/* Setting dirty set accessed too; clearing accessed clears both. */
+	EXPECT_EQ(0, bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_ACCESSED, MSHV_GPAP_ACCESS_OP_CLEAR,
+			    0x100, 64, bits));
+	EXPECT_EQ(0, memcmp(bits, ones, 8));
+	EXPECT_EQ(0, bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_DIRTY, MSHV_GPAP_ACCESS_OP_CLEAR,
+			    0x100, 64, bits));
+	EXPECT_EQ(0, memcmp(bits, zeros, 8));
+	/* Pages past the region read as never touched; bits past the count are zero. */
+	memset(bits, 0xff, sizeof(bits));
+	EXPECT_EQ(0, bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_DIRTY, MSHV_GPAP_ACCESS_OP_SET,
+			    0x100 + 60, 10, bits));
+	EXPECT_EQ(0, bits[0]);
+	EXPECT_EQ(0, bits[1]);
+	EXPECT_EQ(0xff, bits[2]);
+
+	memset(&bad, 0, sizeof(bad));
+	bad.page_count = 8;
+	bad.bitmap_ptr = (__u64)(uintptr_t)bits;
+	bad.access_type = 2;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.access_type = 0;
+	bad.access_op = 3;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.access_op = 0;
+	bad.rsvd[5] = 1;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.rsvd[5] = 0;
+	bad.page_count = 0;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.page_count = 8;
+	bad.bitmap_ptr = 0;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.bitmap_ptr = 1;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, &bad));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, NULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
 TEST(teardown_unmaps_and_unpins)
 {
 	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
