@@ -11,6 +11,7 @@ arch=x86_64
 "$MSHV_ROOT/tools/build.sh" "$arch" module init
 out="$MSHV_ROOT/build/$arch"
 gcc -static -O2 -Wall -Wextra -Werror -isystem "$out/usr/include" \
+	-I "$MSHV_ROOT/tools/testing/selftests/mshv" \
 	-o "$out/mshv_bench" "$MSHV_ROOT/tools/bench/mshv_bench.c"
 exec "$MSHV_ROOT/tools/vm/vmrun.py" run --arch "$arch" --memory 3072 \
 	--kernel "$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")" \

@@ -20,7 +20,8 @@
 #include <unistd.h>
 #include <linux/mshv.h>
 
-#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+#include "mshv_sim.h"
+
 #define GIB (1024UL * 1024 * 1024)
 #define PAGE 4096UL
 #define MAP_BATCH 509	/* (4096 - 24-byte header) / 8 */
@@ -33,38 +34,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int sim_write(const char *name, const char *text)
-{
-	int fd = open(name, O_WRONLY), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
-	close(fd);
-	return ret;
-}
-
-static long sim_calls(unsigned int code)
-{
-	char buf[8192], want[16], *line;
-	long count = 0;
-	ssize_t n;
-	int fd = open(SIM_DIR "calls", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	snprintf(want, sizeof(want), "%#x ", code);
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		if (!strncmp(line, want, strlen(want)))
-			count = strtol(line + strlen(want), NULL, 10);
-	return count;
 }
 
 static int die(const char *what)
@@ -97,7 +66,7 @@ int main(void)
 		return die("VP");
 
 	/* 1. The run loop. */
-	if (sim_write(SIM_DIR "auto_halt", "1"))
+	if (sim_write("auto_halt", "1"))
 		return die("auto_halt");
 	for (i = 0; i < 100; i++)
 		ioctl(vp, MSHV_RUN_VP, &msg);
@@ -106,7 +75,7 @@ int main(void)
 		if (ioctl(vp, MSHV_RUN_VP, &msg))
 			return die("MSHV_RUN_VP");
 	run_s = now() - t0;
-	sim_write(SIM_DIR "auto_halt", "0");
+	sim_write("auto_halt", "0");
 	t0 = now();
 	for (i = 0; i < runs; i++)
 		if (ioctl(vp, _IO(MSHV_IOCTL, 0x3f), NULL) != -1 || errno != ENOTTY)

@@ -17,8 +17,8 @@
 #include <linux/mshv.h>
 
 #include "kselftest_harness.h"
+#include "mshv_sim.h"
 
-#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
 #define NO_SIM "no simulated hypervisor: the test reads its debugfs"
 #define MIB (1024UL * 1024)
 
@@ -27,39 +27,6 @@ static const __u8 WRITABLE = 1 << MSHV_SET_MEM_BIT_WRITABLE;
 static const __u8 EXECUTABLE = 1 << MSHV_SET_MEM_BIT_EXECUTABLE;
 static const __u8 UNMAP = 1 << MSHV_SET_MEM_BIT_UNMAP;
 
-static bool sim_read(const char *name, char *buf, size_t size)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), SIM_DIR "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return true;
-}
-
-/* How many calls of hypercall `code` the simulator has seen. */
-static long sim_calls(unsigned int code)
-{
-	char buf[8192], want[16], *line;
-	long count = 0;
-
-	if (!sim_read("calls", buf, sizeof(buf)))
-		return -1;
-	snprintf(want, sizeof(want), "%#x ", code);
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		if (!strncmp(line, want, strlen(want)))
-			count = strtol(line + strlen(want), NULL, 10);
-	return count;
-}
-
 /* The ranges of the newest partition in the simulator's `mapped`, as "gfn pages flags;..." */
 static void sim_mapped(char *out, size_t size)
 {
@@ -67,10 +34,8 @@ static void sim_mapped(char *out, size_t size)
 	long id, newest = -1;
 
 	out[0] = 0;
-	if (!sim_read("partitions", buf, sizeof(buf)))
+	if (!sim_newest_partition(buf, sizeof(buf), &newest))
 		return;
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		newest = strtol(line, NULL, 10);
 	if (!sim_read("mapped", buf, sizeof(buf)))
 		return;
 	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {

@@ -19,8 +19,7 @@
 #include <linux/mshv.h>
 
 #include "kselftest_harness.h"
-
-#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+#include "mshv_sim.h"
 
 /* Not in the uapi header: the driver's limit on VP indexes. */
 #define MSHV_MAX_VPS 256
@@ -59,35 +58,12 @@ static int create_v2(int mshv)
 	return create(mshv, 1 << MSHV_PT_BIT_LAPIC | 1 << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES);
 }
 
-/* Reads a debugfs file of the simulator into buf; false if there is none. */
-static bool sim_read(const char *name, char *buf, size_t size)
+/* The simulator's line for the newest partition, or "". */
+static const char *newest(char *buf, size_t size)
 {
-	char path[128];
-	ssize_t n;
-	int fd;
+	const char *line = sim_newest_partition(buf, size, NULL);
 
-	snprintf(path, sizeof(path), SIM_DIR "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return true;
-}
-
-/* The simulator's line for the newest partition, or "" if there is none. */
-static const char *newest_partition(char *buf, size_t size)
-{
-	char *last = NULL, *line;
-
-	if (!sim_read("partitions", buf, size))
-		return "";
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		last = line;
-	return last ? last : "";
+	return line ? line : "";
 }
 
 static int sim_partition_count(void)
@@ -174,7 +150,7 @@ TEST(v2_banks_reach_the_hypervisor_unchanged)
 		 0
 #endif
 		 );
-	EXPECT_NE(NULL, strstr(newest_partition(buf, sizeof(buf)), want)) {
+	EXPECT_NE(NULL, strstr(newest(buf, sizeof(buf)), want)) {
 		TH_LOG("want \"%s\" in \"%s\"", want, buf);
 	}
 	/* EXO | INTERCEPT_MESSAGE_PAGE | X2APIC; compatibility 21H2. */
@@ -198,7 +174,7 @@ TEST(v1_disables_nothing)
 	mshv = open_mshv();
 	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
 	ASSERT_LE(0, pt);
-	EXPECT_NE(NULL, strstr(newest_partition(buf, sizeof(buf)), v1_flags));
+	EXPECT_NE(NULL, strstr(newest(buf, sizeof(buf)), v1_flags));
 	EXPECT_NE(NULL, strstr(buf, v1_features));
 	close(pt);
 	close(mshv);
@@ -600,7 +576,7 @@ TEST(vp_files_keep_the_partition)
 	fd = ioctl(pt, MSHV_CREATE_VP, &vp);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(before + 1, sim_partition_count());
-	EXPECT_NE(NULL, strstr(newest_partition(buf, sizeof(buf)), "initialized"));
+	EXPECT_NE(NULL, strstr(newest(buf, sizeof(buf)), "initialized"));
 	close(pt);
 	/* The VP file still holds the partition. */
 	EXPECT_EQ(before + 1, sim_partition_count());

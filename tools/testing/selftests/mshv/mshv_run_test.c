@@ -18,8 +18,7 @@
 #include <linux/mshv.h>
 
 #include "kselftest_harness.h"
-
-#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+#include "mshv_sim.h"
 
 #define HVCALL_SET_VP_REGISTERS		0x51
 #define HV_X64_REGISTER_RIP		0x00020010
@@ -59,36 +58,12 @@ static bool have_sim(void)
 	return access(SIM_DIR "inject", W_OK) == 0;
 }
 
-static long newest_partition(void)
-{
-	char buf[65536], *line;
-	long id = -1;
-	ssize_t n;
-	int fd = open(SIM_DIR "partitions", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		id = strtol(line, NULL, 10);
-	return id;
-}
-
 static int inject(long partition, int vp, const char *what)
 {
 	char line[128];
-	int fd = open(SIM_DIR "inject", O_WRONLY), ret;
 
-	if (fd < 0)
-		return -1;
 	snprintf(line, sizeof(line), "%ld %d %s", partition, vp, what);
-	ret = write(fd, line, strlen(line)) == (ssize_t)strlen(line) ? 0 : -1;
-	close(fd);
-	return ret;
+	return sim_write("inject", line);
 }
 
 static int set_rip(int vp_fd, int vp, __u64 rip)
@@ -114,6 +89,7 @@ FIXTURE_SETUP(run)
 {
 	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
 	struct mshv_create_vp vp = { 0 };
+	char buf[4096];
 	int i;
 
 	if (!have_sim())
@@ -122,7 +98,8 @@ FIXTURE_SETUP(run)
 	ASSERT_LE(0, self->mshv);
 	self->pt = ioctl(self->mshv, MSHV_CREATE_PARTITION, &args);
 	ASSERT_LE(0, self->pt);
-	self->id = newest_partition();
+	self->id = -1;
+	sim_newest_partition(buf, sizeof(buf), &self->id);
 	ASSERT_LT(0, self->id);
 	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
 	for (i = 0; i < 2; i++) {

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reading and steering the simulated hypervisor through its debugfs files
+ * (/sys/kernel/debug/mshv_sim/, Documentation/mshv-rs/simulator.rst), for the tests and the
+ * benchmark. Every helper fails (false or -1) where the simulator is not there.
+ */
+#ifndef MSHV_SIM_H
+#define MSHV_SIM_H
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SIM_DIR "/sys/kernel/debug/mshv_sim/"
+
+/* Reads the simulator's file `name` into buf (NUL-terminated). */
+static inline bool sim_read(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), SIM_DIR "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
+/* Writes text to the simulator's file `name`, in one write. */
+static inline int sim_write(const char *name, const char *text)
+{
+	char path[128];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), SIM_DIR "%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* How many calls of hypercall `code` the simulator has taken. */
+static inline long sim_calls(unsigned int code)
+{
+	char buf[8192], want[16], *line;
+	long count = 0;
+
+	if (!sim_read("calls", buf, sizeof(buf)))
+		return -1;
+	snprintf(want, sizeof(want), "%#x ", code);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, want, strlen(want)))
+			count = strtol(line + strlen(want), NULL, 10);
+	return count;
+}
+
+/*
+ * The simulator's line for the newest partition (the one the caller just created) in buf, or
+ * NULL; its id in *id if id is not NULL.
+ */
+static inline const char *sim_newest_partition(char *buf, size_t size, long *id)
+{
+	char *last = NULL, *line;
+
+	if (!sim_read("partitions", buf, size))
+		return NULL;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		last = line;
+	if (last && id)
+		*id = strtol(last, NULL, 10);
+	return last;
+}
+
+#endif /* MSHV_SIM_H */
