@@ -47,6 +47,10 @@ pub(crate) trait AnonFile: Send + Sync + Sized + 'static {
     /// Handles an ioctl.
     fn ioctl(this: ArcBorrow<'_, Self>, file: &File, cmd: u32, arg: usize) -> Result<isize>;
 
+    /// The file is being released (its last descriptor closed); the object may live on in
+    /// other references.
+    fn release(_this: &Self) {}
+
     /// Maps the file: `pgoff` is the mapping's offset in pages.
     fn mmap(_this: ArcBorrow<'_, Self>, _vma: &VmaNew, _pgoff: usize) -> Result {
         Err(ENODEV)
@@ -107,7 +111,9 @@ impl<T: AnonFile> Ops<T> {
     /// `file` is a file of these operations, being released.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: Release owns the private data, which `install` set to an `Arc<T>`.
-        drop(unsafe { Arc::<T>::from_foreign((*file).private_data) });
+        let this = unsafe { Arc::<T>::from_foreign((*file).private_data) };
+        T::release(&this);
+        drop(this);
         0
     }
 

@@ -14,6 +14,7 @@ use crate::{
         abi::{
             self,
             code,
+            AssertVirtualInterruptIn,
             CreatePartitionIn,
             CreateVpIn,
             DepositMemoryIn,
@@ -532,4 +533,30 @@ pub(crate) fn vp_state(
         |pages, request| deposit_requested(pages, partition_id, request),
     )?
     .to_result()
+}
+
+/// `HVCALL_ASSERT_VIRTUAL_INTERRUPT`: `vector` of `interrupt_type` to `dest_addr` (x86: an APIC
+/// id), at VTL 0.
+pub(crate) fn assert_virtual_interrupt(
+    pages: &mut HvPages,
+    partition_id: u64,
+    interrupt_type: u32,
+    level_triggered: bool,
+    logical_dest_mode: bool,
+    dest_addr: u64,
+    vector: u32,
+) -> Result {
+    let control = u64::from(interrupt_type)
+        | u64::from(level_triggered) << 32
+        | u64::from(logical_dest_mode) << 33;
+    let input = AssertVirtualInterruptIn {
+        partition_id,
+        control,
+        dest_addr,
+        vector,
+        target_vtl: 0,
+        rsvd_z0: 0,
+        rsvd_z1: 0,
+    };
+    simple(pages, code::ASSERT_VIRTUAL_INTERRUPT, &input)?.to_result()
 }

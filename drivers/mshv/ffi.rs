@@ -77,6 +77,23 @@ extern "C" {
     /// Returns `!value`; touches no memory.
     pub(crate) fn mshv_arch_abi_check(value: u64) -> u64;
 
+    /// Watches eventfd `fd`: `signal(data)` runs in process context each time it is
+    /// signalled. Returns the watch (opaque) or an `ERR_PTR`.
+    pub(crate) fn mshv_shim_irqfd_attach(
+        fd: c_int,
+        signal: unsafe extern "C" fn(*mut c_void),
+        data: *mut c_void,
+    ) -> *mut c_void;
+
+    /// Stops a watch and waits for a running `signal` to return; frees the watch.
+    pub(crate) fn mshv_shim_irqfd_detach(irqfd: *mut c_void);
+
+    /// A reference to eventfd `fd`'s context, or an `ERR_PTR`.
+    pub(crate) fn mshv_shim_eventfd_get(fd: c_int) -> *const c_void;
+
+    /// Puts a reference [`mshv_shim_eventfd_get`] returned.
+    pub(crate) fn mshv_shim_eventfd_put(ctx: *const c_void);
+
     /// `anon_inode_getfile()` (`<linux/anon_inodes.h>`, which bindgen does not see): a new file
     /// of `fops` with `private` as its private data, or an `ERR_PTR`.
     pub(crate) fn anon_inode_getfile(

@@ -6,6 +6,7 @@
 mod create;
 mod gpap;
 mod irq;
+mod irqfd;
 pub(crate) mod kick;
 mod memory;
 mod partition;

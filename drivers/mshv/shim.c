@@ -7,7 +7,13 @@
 #include <linux/kernel.h>
 #include <linux/stddef.h>
 #include <linux/types.h>
+#include <linux/eventfd.h>
+#include <linux/file.h>
 #include <linux/gfp.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/mshv.h>
@@ -94,6 +100,96 @@ bool mshv_shim_access_ok(u64 addr, u64 size)
 void *mshv_shim_pfn_to_page(u64 pfn)
 {
 	return pfn_to_page(pfn);
+}
+
+/*
+ * An eventfd watched for the driver: when it is signalled (in the waker's context, with the
+ * wait queue's lock held), its count is consumed and a work item runs `signal(data)` in process
+ * context. Detaching stops the watch and waits for a running signal to finish.
+ */
+struct mshv_shim_irqfd {
+	struct eventfd_ctx *ctx;
+	wait_queue_entry_t wait;
+	poll_table pt;
+	struct work_struct work;
+	void (*signal)(void *data);
+	void *data;
+};
+
+static int irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
+{
+	struct mshv_shim_irqfd *irqfd = container_of(wait, struct mshv_shim_irqfd, wait);
+	__poll_t flags = key_to_poll(key);
+	u64 count;
+
+	if (flags & EPOLLIN) {
+		eventfd_ctx_do_read(irqfd->ctx, &count);
+		schedule_work(&irqfd->work);
+	}
+	return 0;
+}
+
+static void irqfd_queue(struct file *file, wait_queue_head_t *wqh, poll_table *pt)
+{
+	struct mshv_shim_irqfd *irqfd = container_of(pt, struct mshv_shim_irqfd, pt);
+
+	add_wait_queue_priority(wqh, &irqfd->wait);
+}
+
+static void irqfd_work(struct work_struct *work)
+{
+	struct mshv_shim_irqfd *irqfd = container_of(work, struct mshv_shim_irqfd, work);
+
+	irqfd->signal(irqfd->data);
+}
+
+struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *), void *data)
+{
+	struct mshv_shim_irqfd *irqfd;
+	struct eventfd_ctx *ctx;
+	__poll_t events;
+
+	CLASS(fd, f)(fd);
+	if (fd_empty(f))
+		return ERR_PTR(-EBADF);
+	ctx = eventfd_ctx_fileget(fd_file(f));
+	if (IS_ERR(ctx))
+		return ERR_CAST(ctx);
+	irqfd = kzalloc_obj(*irqfd, GFP_KERNEL);
+	if (!irqfd) {
+		eventfd_ctx_put(ctx);
+		return ERR_PTR(-ENOMEM);
+	}
+	irqfd->ctx = ctx;
+	irqfd->signal = signal;
+	irqfd->data = data;
+	INIT_WORK(&irqfd->work, irqfd_work);
+	init_waitqueue_func_entry(&irqfd->wait, irqfd_wakeup);
+	init_poll_funcptr(&irqfd->pt, irqfd_queue);
+	events = vfs_poll(fd_file(f), &irqfd->pt);
+	if (events & EPOLLIN)
+		schedule_work(&irqfd->work);
+	return irqfd;
+}
+
+void mshv_shim_irqfd_detach(struct mshv_shim_irqfd *irqfd)
+{
+	u64 count;
+
+	eventfd_ctx_remove_wait_queue(irqfd->ctx, &irqfd->wait, &count);
+	cancel_work_sync(&irqfd->work);
+	eventfd_ctx_put(irqfd->ctx);
+	kfree(irqfd);
+}
+
+const void *mshv_shim_eventfd_get(int fd)
+{
+	return eventfd_ctx_fdget(fd);
+}
+
+void mshv_shim_eventfd_put(const void *ctx)
+{
+	eventfd_ctx_put((struct eventfd_ctx *)ctx);
 }
 
 /*
@@ -185,6 +281,7 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_SIZE(hv_output_map_vp_state_page),
 	FACT_SIZE(hv_input_unmap_vp_state_page),
 	FACT_SIZE(hv_input_get_vp_state),
+	FACT_SIZE(hv_input_assert_virtual_interrupt),
 	FACT_SIZE(hv_input_set_vp_state),
 	FACT_OFF(hv_input_get_vp_state, state_data),
 	FACT_CONST("LAPIC_STATE", HV_GET_SET_VP_STATE_LAPIC_STATE),

@@ -41,6 +41,17 @@ int mshv_shim_user_vma_is_io(u64 addr);
 /* access_ok() on the current task's address space. */
 bool mshv_shim_access_ok(u64 addr, u64 size);
 
+/*
+ * Eventfds watched for irqfds: attach returns the watch or an ERR_PTR; signal(data) runs in
+ * process context (a work item) each time the eventfd is signalled. Detach stops it and waits
+ * for a running signal. The eventfd helpers return an ERR_PTR or a reference to put.
+ */
+struct mshv_shim_irqfd;
+struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *), void *data);
+void mshv_shim_irqfd_detach(struct mshv_shim_irqfd *irqfd);
+const void *mshv_shim_eventfd_get(int fd);
+void mshv_shim_eventfd_put(const void *ctx);
+
 /* One size, offset or number of a C header, for the driver's self-test. */
 struct mshv_shim_fact {
 	const char *name;

@@ -198,6 +198,26 @@ abi_structs! {
         pub(crate) xsave_states: u64,
     }
 
+    /// `struct hv_input_assert_virtual_interrupt`.
+    #[repr(C, packed)]
+    pub(crate) struct AssertVirtualInterruptIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// `union hv_interrupt_control`: bits 0-31 the interrupt type, 32 level-triggered, 33
+        /// logical destination mode.
+        pub(crate) control: u64,
+        /// The destination (x86: the APIC id).
+        pub(crate) dest_addr: u64,
+        /// The vector.
+        pub(crate) vector: u32,
+        /// `union hv_input_vtl`.
+        pub(crate) target_vtl: u8,
+        /// Zero.
+        pub(crate) rsvd_z0: u8,
+        /// Zero.
+        pub(crate) rsvd_z1: u16,
+    }
+
     /// `struct hv_input_map_vp_state_page`.
     #[repr(C, packed)]
     pub(crate) struct MapVpStatePageIn {
@@ -358,6 +378,7 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(size "hv_output_map_vp_state_page", MapVpStatePageOut, 8),
         fact!(size "hv_input_unmap_vp_state_page", UnmapVpStatePageIn, 16),
         fact!(size "hv_input_get_vp_state", VpStateIn, 40),
+        fact!(size "hv_input_assert_virtual_interrupt", AssertVirtualInterruptIn, 32),
         fact!(size "hv_input_set_vp_state", VpStateIn, 40),
         fact!(offset "hv_input_get_vp_state.state_data", VpStateIn, type_, 16),
         fact!(const LAPIC_STATE, 0x8000_0000),

@@ -22,6 +22,11 @@ use super::{
         read_routes,
         Routes, //
     },
+    irqfd::{
+        set_irqfd,
+        update_routes,
+        Irqfd, //
+    },
     memory::{
         set_guest_memory,
         Region, //
@@ -49,6 +54,7 @@ use crate::{
         MSHV_CREATE_VP,
         MSHV_GET_GPAP_ACCESS_BITMAP,
         MSHV_INITIALIZE_PARTITION,
+        MSHV_IRQFD,
         MSHV_MAX_VPS,
         MSHV_ROOT_HVCALL,
         MSHV_SET_GUEST_MEMORY,
@@ -68,6 +74,8 @@ struct Inner {
     regions: KVec<Region>,
     /// The MSI routes, by GSI.
     routes: Routes,
+    /// The irqfds assigned.
+    irqfds: KVec<Irqfd>,
 }
 
 /// A partition the driver created.
@@ -94,6 +102,7 @@ impl Partition {
                     vps: KVec::new(),
                     regions: KVec::new(),
                     routes: Routes::new(),
+                    irqfds: KVec::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -160,6 +169,13 @@ impl Partition {
 impl AnonFile for Partition {
     const NAME: &'static CStr = c"mshv_partition";
 
+    /// As upstream, the irqfds go with the partition file, whatever VP files keep the
+    /// partition.
+    fn release(this: &Self) {
+        let irqfds = core::mem::take(&mut this.inner.lock().irqfds);
+        drop(irqfds);
+    }
+
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             MSHV_INITIALIZE_PARTITION => this.initialize(),
@@ -171,8 +187,15 @@ impl AnonFile for Partition {
             MSHV_SET_MSI_ROUTING => {
                 // Read and checked before the swap: a bad table leaves the old one.
                 let routes = read_routes(arg)?;
-                this.inner.lock().routes = routes;
+                let mut inner = this.inner.lock();
+                update_routes(&inner.irqfds, &routes);
+                inner.routes = routes;
                 Ok(0)
+            }
+            MSHV_IRQFD => {
+                let mut inner = this.inner.lock();
+                let inner = &mut *inner;
+                set_irqfd(this.id, &mut inner.irqfds, &inner.routes, arg)
             }
             MSHV_SET_GUEST_MEMORY => {
                 let mut inner = this.inner.lock();

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <linux/mshv.h>
@@ -557,6 +558,111 @@ TEST_F(partition, msi_routing)
 	bad = table; bad.t.nr = 4096;
 	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &bad));
 	EXPECT_EQ(EFAULT, errno);
+}
+
+/* The interrupts the simulator saw asserted on the newest partition, or -1. */
+static long sim_interrupts(void)
+{
+	char buf[65536];
+	const char *line = sim_newest_partition(buf, sizeof(buf), NULL), *n;
+
+	n = line ? strstr(line, "interrupts=") : NULL;
+	return n ? strtol(n + strlen("interrupts="), NULL, 10) : -1;
+}
+
+/* Waits up to a second for the simulator's interrupt count to reach want. */
+static long wait_interrupts(long want)
+{
+	long seen = -1;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		seen = sim_interrupts();
+		if (seen >= want)
+			break;
+		usleep(10 * 1000);
+	}
+	return seen;
+}
+
+static int irqfd(int pt, int fd, int resamplefd, __u32 gsi, __u32 flags)
+{
+	struct mshv_user_irqfd args = {
+		.fd = fd, .resamplefd = resamplefd, .gsi = gsi, .flags = flags,
+	};
+
+	return ioctl(pt, MSHV_IRQFD, &args);
+}
+
+TEST_F(partition, irqfd)
+{
+	struct {
+		struct mshv_user_irq_table t;
+		struct mshv_user_irq_entry e[2];
+	} table = {
+		.t = { .nr = 2 },
+		.e = { { .gsi = 30, .address_lo = 0xfee00000, .data = 0x31 },
+		       { .gsi = 31, .address_lo = 0xfee00000, .data = 0x8032 } },
+	};
+	int efd = eventfd(0, EFD_NONBLOCK), other = eventfd(0, EFD_NONBLOCK), third = eventfd(0, 0);
+	__u64 one = 1;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &table));
+	EXPECT_EQ(0, sim_interrupts());
+
+	ASSERT_EQ(0, irqfd(self->pt, efd, -1, 30, 0));
+	EXPECT_EQ(-1, irqfd(self->pt, efd, -1, 31, 0));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	EXPECT_EQ(1, wait_interrupts(1));
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	EXPECT_EQ(2, wait_interrupts(2));
+
+	/* Deassigned: no more interrupts; deassigning again is no error. */
+	EXPECT_EQ(0, irqfd(self->pt, efd, -1, 30, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	EXPECT_EQ(0, irqfd(self->pt, efd, -1, 30, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	usleep(100 * 1000);
+	EXPECT_EQ(2, sim_interrupts());
+
+	/* An eventfd already signalled asserts at once. */
+	ASSERT_EQ(0, irqfd(self->pt, efd, -1, 30, 0));
+	EXPECT_EQ(3, wait_interrupts(3));
+
+	/* A GSI without a route asserts nothing; a new table gives it one. */
+	ASSERT_EQ(0, irqfd(self->pt, other, -1, 40, 0));
+	ASSERT_EQ(8, write(other, &one, sizeof(one)));
+	usleep(100 * 1000);
+	EXPECT_EQ(3, sim_interrupts());
+	table.e[1].gsi = 40;
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &table));
+	ASSERT_EQ(8, write(other, &one, sizeof(one)));
+	EXPECT_EQ(4, wait_interrupts(4));
+
+	/* Errors. */
+	EXPECT_EQ(-1, irqfd(self->pt, efd, -1, 30, 1 << 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, irqfd(self->pt, 999, -1, 30, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, irqfd(self->pt, self->mshv, -1, 30, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_IRQFD, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* Resampling needs a resample eventfd and (x86) a level-triggered route. */
+	EXPECT_EQ(-1, irqfd(self->pt, third, 999, 31, 1 << MSHV_IRQFD_BIT_RESAMPLE));
+	EXPECT_EQ(EBADF, errno);
+#ifdef __x86_64__
+	EXPECT_EQ(-1, irqfd(self->pt, third, other, 30, 1 << MSHV_IRQFD_BIT_RESAMPLE));
+	EXPECT_EQ(EINVAL, errno);
+#endif
+	close(third);
+	/* The partition file's release detaches what is left. */
+	close(efd);
+	close(other);
 }
 
 TEST(vp_files_keep_the_partition)

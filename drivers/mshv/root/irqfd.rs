@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `MSHV_IRQFD`: an eventfd that, when signalled, asserts the interrupt its GSI's MSI route
+//! describes.
+//!
+//! The watch on the eventfd is the C shim's (a wait-queue entry whose wake-up, in the waker's
+//! context, queues a work item); the assertion runs in that work item, in process context, so
+//! it may take locks and issue the hypercall like any other.
+
+use core::{
+    ffi::c_void,
+    ptr::NonNull, //
+};
+
+use kernel::{
+    error::from_err_ptr,
+    new_mutex, new_spinlock,
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex,
+        SpinLock, //
+    },
+    types::ForeignOwnable,
+};
+
+use super::irq::{
+    Route,
+    Routes, //
+};
+use crate::{
+    calls, ffi,
+    transport::HvPages,
+    uapi::{
+        self,
+        UserIrqfd, //
+    },
+};
+
+/// `MSHV_IRQFD_BIT_*`.
+const DEASSIGN: u32 = 1 << 0;
+const RESAMPLE: u32 = 1 << 1;
+
+/// What the work item needs: the partition, the route (kept up to date with the routing
+/// table) and pages for the hypercall.
+#[pin_data]
+struct Target {
+    partition_id: u64,
+    #[pin]
+    route: SpinLock<Option<Route>>,
+    #[pin]
+    pages: Mutex<HvPages>,
+}
+
+/// An assigned irqfd. Dropping it stops the watch and waits for an assertion in flight.
+pub(super) struct Irqfd {
+    /// The shim's watch.
+    watch: NonNull<c_void>,
+    /// The eventfd (an identity).
+    eventfd: *const c_void,
+    gsi: u32,
+    target: Arc<Target>,
+    /// The watch's reference to `target` (`Arc::into_foreign`).
+    data: *mut c_void,
+}
+
+// SAFETY: The watch and the eventfd identity are only passed back to the shim, from any thread.
+unsafe impl Send for Irqfd {}
+
+/// A reference to an eventfd's context, put when dropped.
+struct Eventfd(*const c_void);
+
+impl Eventfd {
+    fn get(fd: i32) -> Result<Self> {
+        // SAFETY: The shim looks the descriptor up in the caller's table.
+        let ctx = unsafe { ffi::mshv_shim_eventfd_get(fd) };
+        from_err_ptr(ctx.cast_mut())?;
+        Ok(Self(ctx))
+    }
+}
+
+impl Drop for Eventfd {
+    fn drop(&mut self) {
+        // SAFETY: `get` took this reference.
+        unsafe { ffi::mshv_shim_eventfd_put(self.0) };
+    }
+}
+
+/// The work item: asserts the route's interrupt, if the GSI has a route.
+///
+/// # Safety
+///
+/// `data` is the `Arc<Target>` a watch was attached with, alive until after the detach.
+unsafe extern "C" fn signal(data: *mut c_void) {
+    // SAFETY: As the function's contract says.
+    let target: ArcBorrow<'_, Target> = unsafe { Arc::<Target>::borrow(data) };
+    let route = *target.route.lock();
+    if let Some(r) = route {
+        let mut pages = target.pages.lock();
+        // Nobody to report a failure to: the guest sees no interrupt, as on upstream's path.
+        let _ = calls::assert_virtual_interrupt(
+            &mut pages,
+            target.partition_id,
+            r.interrupt_type,
+            r.level_triggered,
+            r.logical_dest_mode,
+            u64::from(r.apic_id),
+            r.vector,
+        );
+    }
+}
+
+impl Drop for Irqfd {
+    fn drop(&mut self) {
+        // SAFETY: The watch is this object's; after the call no `signal` runs or will run.
+        unsafe { ffi::mshv_shim_irqfd_detach(self.watch.as_ptr()) };
+        // SAFETY: The reference `set_irqfd` handed to the watch, which is gone.
+        drop(unsafe { Arc::<Target>::from_foreign(self.data) });
+    }
+}
+
+fn route(routes: &Routes, gsi: u32) -> Option<Route> {
+    routes.get(gsi as usize).copied().flatten()
+}
+
+/// Handles `MSHV_IRQFD` for partition `partition_id`, whose irqfds and routes these are.
+pub(super) fn set_irqfd(
+    partition_id: u64,
+    irqfds: &mut KVec<Irqfd>,
+    routes: &Routes,
+    arg: usize,
+) -> Result<isize> {
+    let args: UserIrqfd = uapi::read_user(arg)?;
+    if args.flags & !(DEASSIGN | RESAMPLE) != 0 {
+        return Err(EINVAL);
+    }
+    let eventfd = Eventfd::get(args.fd)?;
+    if args.flags & DEASSIGN != 0 {
+        // Every irqfd of this eventfd and GSI goes; none is not an error.
+        irqfds.retain(|i| !(i.eventfd == eventfd.0 && i.gsi == args.gsi));
+        return Ok(0);
+    }
+    if args.flags & RESAMPLE != 0 {
+        Eventfd::get(args.resamplefd)?;
+        // Resampling is for level-triggered routes, which must exist first (x86).
+        if cfg!(CONFIG_X86_64) && !route(routes, args.gsi).is_some_and(|r| r.level_triggered) {
+            return Err(EINVAL);
+        }
+    }
+    if irqfds.iter().any(|i| i.eventfd == eventfd.0) {
+        return Err(EBUSY);
+    }
+    irqfds.reserve(1, GFP_KERNEL)?;
+    let pages = HvPages::new()?;
+    let target = Arc::pin_init(
+        pin_init!(Target {
+            partition_id,
+            route <- new_spinlock!(route(routes, args.gsi)),
+            pages <- new_mutex!(pages),
+        }),
+        GFP_KERNEL,
+    )?;
+    let data = target.clone().into_foreign();
+    // SAFETY: `signal` takes `data` as its contract says: the reference lives until `Drop`
+    // detaches the watch.
+    let watch = unsafe { ffi::mshv_shim_irqfd_attach(args.fd, signal, data) };
+    let watch = match from_err_ptr(watch) {
+        Ok(w) => w,
+        Err(e) => {
+            // SAFETY: No watch holds the reference.
+            drop(unsafe { Arc::<Target>::from_foreign(data) });
+            return Err(e);
+        }
+    };
+    // SAFETY: `from_err_ptr` let a valid pointer through, never null.
+    let watch = unsafe { NonNull::new_unchecked(watch) };
+    irqfds.push(
+        Irqfd {
+            watch,
+            eventfd: eventfd.0,
+            gsi: args.gsi,
+            target,
+            data,
+        },
+        GFP_KERNEL,
+    )?;
+    Ok(0)
+}
+
+/// Points every irqfd at its GSI's route in a new routing table.
+pub(super) fn update_routes(irqfds: &KVec<Irqfd>, routes: &Routes) {
+    for i in irqfds.iter() {
+        *i.target.route.lock() = route(routes, i.gsi);
+    }
+}
