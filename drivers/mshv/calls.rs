@@ -15,7 +15,9 @@ use crate::{
             self,
             code,
             AssertVirtualInterruptIn,
+            ConnectPortIn,
             CreatePartitionIn,
+            CreatePortIn,
             CreateVpIn,
             DepositMemoryIn,
             GetPartitionPropertyIn,
@@ -559,4 +561,76 @@ pub(crate) fn assert_virtual_interrupt(
         rsvd_z1: 0,
     };
     simple(pages, code::ASSERT_VIRTUAL_INTERRUPT, &input)?.to_result()
+}
+
+/// `HVCALL_CREATE_PORT`: doorbell port `port_id` of the root, for `partition_id` to connect to,
+/// signalled on the doorbell SINT of any VP. Memory asked for goes to the root.
+pub(crate) fn create_doorbell_port(pages: &mut HvPages, port_id: u32, partition_id: u64) -> Result {
+    let input = CreatePortIn {
+        port_partition_id: abi::HV_PARTITION_ID_SELF,
+        port_id,
+        port_vtl: 0,
+        min_connection_vtl: 0,
+        padding: 0,
+        connection_partition_id: partition_id,
+        port_type: abi::HV_PORT_TYPE_DOORBELL,
+        port_info_padding: 0,
+        target_sint: abi::HV_SYNIC_DOORBELL_SINT_INDEX,
+        target_vp: abi::HV_ANY_VP,
+        port_info_rsvdz: 0,
+        proximity_domain_id: 0,
+        proximity_flags: 0,
+    };
+    simple_with_deposits(pages, code::CREATE_PORT, &input, abi::HV_PARTITION_ID_SELF)
+}
+
+/// `HVCALL_CONNECT_PORT`: `partition_id`'s doorbell `port_id`, rung by a write of
+/// `trigger_value` (or any value, by `flags`) to `gpa`. Memory asked for goes to the partition.
+pub(crate) fn connect_doorbell(
+    pages: &mut HvPages,
+    partition_id: u64,
+    port_id: u32,
+    gpa: u64,
+    trigger_value: u64,
+    flags: u64,
+) -> Result {
+    let input = ConnectPortIn {
+        connection_partition_id: partition_id,
+        connection_id: port_id,
+        connection_vtl: 0,
+        rsvdz0: 0,
+        rsvdz1: 0,
+        port_partition_id: abi::HV_PARTITION_ID_SELF,
+        port_id,
+        reserved2: 0,
+        port_type: abi::HV_PORT_TYPE_DOORBELL,
+        connection_info_padding: 0,
+        gpa,
+        trigger_value,
+        flags,
+        proximity_domain_id: 0,
+        proximity_flags: 0,
+    };
+    simple_with_deposits(pages, code::CONNECT_PORT, &input, partition_id)
+}
+
+/// `HVCALL_DISCONNECT_PORT` of a doorbell connection.
+pub(crate) fn disconnect_doorbell(partition_id: u64, connection_id: u32) -> Result {
+    // `is_doorbell` is bit 32 of the second input.
+    hv().fast_hypercall(
+        code::DISCONNECT_PORT,
+        partition_id,
+        u64::from(connection_id) | 1 << 32,
+    )
+    .to_result()
+}
+
+/// `HVCALL_DELETE_PORT` of one of the root's ports.
+pub(crate) fn delete_port(port_id: u32) -> Result {
+    hv().fast_hypercall(
+        code::DELETE_PORT,
+        abi::HV_PARTITION_ID_SELF,
+        u64::from(port_id),
+    )
+    .to_result()
 }

@@ -5,6 +5,7 @@
 
 mod create;
 mod gpap;
+mod ioeventfd;
 mod irq;
 mod irqfd;
 pub(crate) mod kick;

@@ -16,6 +16,12 @@ use crate::abi::{
 pub(crate) const HV_PARTITION_ID_SELF: u64 = u64::MAX;
 /// `HV_COMPATIBILITY_21_H2`: the version the root asks new partitions to be compatible with.
 pub(crate) const HV_COMPATIBILITY_21_H2: u32 = 0x0609;
+/// `HV_PORT_TYPE_DOORBELL`: a port the root owns, rung by a guest's write.
+pub(crate) const HV_PORT_TYPE_DOORBELL: u32 = 4;
+/// `HV_SYNIC_DOORBELL_SINT_INDEX`: the SINT doorbells are signalled on.
+pub(crate) const HV_SYNIC_DOORBELL_SINT_INDEX: u32 = 5;
+/// `HV_ANY_VP`.
+pub(crate) const HV_ANY_VP: u32 = u32::MAX;
 /// The number of processor feature banks in a create-partition input.
 pub(crate) const HV_PARTITION_PROCESSOR_FEATURES_BANKS: usize = 2;
 
@@ -40,6 +46,10 @@ pub(crate) mod code {
     pub(crate) const CLEAR_VIRTUAL_INTERRUPT: u16 = 0x0056;
     pub(crate) const REGISTER_INTERCEPT_RESULT: u16 = 0x0091;
     pub(crate) const ASSERT_VIRTUAL_INTERRUPT: u16 = 0x0094;
+    pub(crate) const CREATE_PORT: u16 = 0x0095;
+    pub(crate) const CONNECT_PORT: u16 = 0x0096;
+    pub(crate) const DELETE_PORT: u16 = 0x0058;
+    pub(crate) const DISCONNECT_PORT: u16 = 0x005b;
     pub(crate) const SIGNAL_EVENT_DIRECT: u16 = 0x00c0;
     pub(crate) const POST_MESSAGE_DIRECT: u16 = 0x00c1;
     pub(crate) const GET_GPA_PAGES_ACCESS_STATES: u16 = 0x00c9;
@@ -218,6 +228,72 @@ abi_structs! {
         pub(crate) rsvd_z1: u16,
     }
 
+    /// `struct hv_input_create_port`, for a doorbell port (`port_info.doorbell_port_info`).
+    #[repr(C, packed)]
+    pub(crate) struct CreatePortIn {
+        /// The partition that owns the port (the root).
+        pub(crate) port_partition_id: u64,
+        /// The port's id, chosen by the caller.
+        pub(crate) port_id: u32,
+        /// The port's VTL.
+        pub(crate) port_vtl: u8,
+        /// The lowest VTL that may connect.
+        pub(crate) min_connection_vtl: u8,
+        /// Zero.
+        pub(crate) padding: u16,
+        /// The partition that may connect.
+        pub(crate) connection_partition_id: u64,
+        /// `port_info.port_type`: `HV_PORT_TYPE_*`.
+        pub(crate) port_type: u32,
+        /// Zero.
+        pub(crate) port_info_padding: u32,
+        /// `doorbell_port_info.target_sint`.
+        pub(crate) target_sint: u32,
+        /// `doorbell_port_info.target_vp`.
+        pub(crate) target_vp: u32,
+        /// Zero.
+        pub(crate) port_info_rsvdz: u64,
+        /// `proximity_domain_info.domain_id`.
+        pub(crate) proximity_domain_id: u32,
+        /// `proximity_domain_info.flags`.
+        pub(crate) proximity_flags: u32,
+    }
+
+    /// `struct hv_input_connect_port`, for a doorbell (`connection_info.doorbell_connection_info`).
+    #[repr(C, packed)]
+    pub(crate) struct ConnectPortIn {
+        /// The partition that connects.
+        pub(crate) connection_partition_id: u64,
+        /// The connection's id.
+        pub(crate) connection_id: u32,
+        /// The connection's VTL.
+        pub(crate) connection_vtl: u8,
+        /// Zero.
+        pub(crate) rsvdz0: u8,
+        /// Zero.
+        pub(crate) rsvdz1: u16,
+        /// The port's partition.
+        pub(crate) port_partition_id: u64,
+        /// The port.
+        pub(crate) port_id: u32,
+        /// Zero.
+        pub(crate) reserved2: u32,
+        /// `connection_info.port_type`.
+        pub(crate) port_type: u32,
+        /// Zero.
+        pub(crate) connection_info_padding: u32,
+        /// The guest physical address that rings the doorbell.
+        pub(crate) gpa: u64,
+        /// The value that rings it (unless any value does).
+        pub(crate) trigger_value: u64,
+        /// `HV_DOORBELL_FLAG_*`.
+        pub(crate) flags: u64,
+        /// `proximity_domain_info.domain_id`.
+        pub(crate) proximity_domain_id: u32,
+        /// `proximity_domain_info.flags`.
+        pub(crate) proximity_flags: u32,
+    }
+
     /// `struct hv_input_map_vp_state_page`.
     #[repr(C, packed)]
     pub(crate) struct MapVpStatePageIn {
@@ -379,6 +455,15 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(size "hv_input_unmap_vp_state_page", UnmapVpStatePageIn, 16),
         fact!(size "hv_input_get_vp_state", VpStateIn, 40),
         fact!(size "hv_input_assert_virtual_interrupt", AssertVirtualInterruptIn, 32),
+        fact!(size "hv_input_create_port", CreatePortIn, 56),
+        fact!(offset "hv_input_create_port.port_info", CreatePortIn, port_type, 24),
+        fact!(size "hv_input_connect_port", ConnectPortIn, 72),
+        fact!(offset "hv_input_connect_port.connection_info", ConnectPortIn, port_type, 32),
+        fact!(const CREATE_PORT, 0x95),
+        fact!(const CONNECT_PORT, 0x96),
+        fact!(const DELETE_PORT, 0x58),
+        fact!(const DISCONNECT_PORT, 0x5b),
+        fact!(const HV_PORT_TYPE_DOORBELL, 4),
         fact!(size "hv_input_set_vp_state", VpStateIn, 40),
         fact!(offset "hv_input_get_vp_state.state_data", VpStateIn, type_, 16),
         fact!(const LAPIC_STATE, 0x8000_0000),

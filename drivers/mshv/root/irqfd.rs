@@ -69,14 +69,25 @@ pub(super) struct Irqfd {
 unsafe impl Send for Irqfd {}
 
 /// A reference to an eventfd's context, put when dropped.
-struct Eventfd(*const c_void);
+pub(super) struct Eventfd(*const c_void);
+
+// SAFETY: The reference may be put from any thread.
+unsafe impl Send for Eventfd {}
 
 impl Eventfd {
-    fn get(fd: i32) -> Result<Self> {
+    /// A reference to eventfd `fd`: `EBADF` if `fd` is not open, `EINVAL` if it is no eventfd.
+    pub(super) fn get(fd: i32) -> Result<Self> {
         // SAFETY: The shim looks the descriptor up in the caller's table.
         let ctx = unsafe { ffi::mshv_shim_eventfd_get(fd) };
         from_err_ptr(ctx.cast_mut())?;
         Ok(Self(ctx))
+    }
+}
+
+impl Eventfd {
+    /// Whether both are the same eventfd.
+    pub(super) fn same(&self, other: &Self) -> bool {
+        self.0 == other.0
     }
 }
 

@@ -18,6 +18,10 @@ use kernel::{
 };
 
 use super::{
+    ioeventfd::{
+        set_ioeventfd,
+        Ioeventfd, //
+    },
     irq::{
         read_routes,
         Routes, //
@@ -54,6 +58,7 @@ use crate::{
         MSHV_CREATE_VP,
         MSHV_GET_GPAP_ACCESS_BITMAP,
         MSHV_INITIALIZE_PARTITION,
+        MSHV_IOEVENTFD,
         MSHV_IRQFD,
         MSHV_MAX_VPS,
         MSHV_ROOT_HVCALL,
@@ -76,6 +81,8 @@ struct Inner {
     routes: Routes,
     /// The irqfds assigned.
     irqfds: KVec<Irqfd>,
+    /// The ioeventfds assigned.
+    ioeventfds: KVec<Ioeventfd>,
 }
 
 /// A partition the driver created.
@@ -103,6 +110,7 @@ impl Partition {
                     regions: KVec::new(),
                     routes: Routes::new(),
                     irqfds: KVec::new(),
+                    ioeventfds: KVec::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -169,11 +177,18 @@ impl Partition {
 impl AnonFile for Partition {
     const NAME: &'static CStr = c"mshv_partition";
 
-    /// As upstream, the irqfds go with the partition file, whatever VP files keep the
+    /// As upstream, the irqfds and ioeventfds go with the partition file, whatever VP files keep the
     /// partition.
     fn release(this: &Self) {
-        let irqfds = core::mem::take(&mut this.inner.lock().irqfds);
+        let (irqfds, ioeventfds) = {
+            let mut inner = this.inner.lock();
+            (
+                core::mem::take(&mut inner.irqfds),
+                core::mem::take(&mut inner.ioeventfds),
+            )
+        };
         drop(irqfds);
+        drop(ioeventfds);
     }
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
@@ -191,6 +206,11 @@ impl AnonFile for Partition {
                 update_routes(&inner.irqfds, &routes);
                 inner.routes = routes;
                 Ok(0)
+            }
+            MSHV_IOEVENTFD => {
+                let mut inner = this.inner.lock();
+                let inner = &mut *inner;
+                set_ioeventfd(&mut inner.pages, this.id, &mut inner.ioeventfds, arg)
             }
             MSHV_IRQFD => {
                 let mut inner = this.inner.lock();

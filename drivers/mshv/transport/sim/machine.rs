@@ -19,7 +19,9 @@ use crate::{
             register,
             vp_state,
             vp_state_page,
+            ConnectPortIn,
             CreatePartitionIn,
+            CreatePortIn,
             CreateVpIn,
             DepositMemoryIn,
             GetPartitionPropertyExIn,
@@ -35,7 +37,8 @@ use crate::{
             VpRegistersIn,
             VpStateIn,
             WithdrawMemoryIn,
-            HV_PARTITION_ID_SELF, //
+            HV_PARTITION_ID_SELF,
+            HV_PORT_TYPE_DOORBELL, //
         },
         control::Control,
         status::{
@@ -210,6 +213,8 @@ pub(super) struct Partition {
     pub(super) properties: KVec<(u32, u64)>,
     /// Virtual interrupts asserted.
     pub(super) interrupts_asserted: u64,
+    /// Doorbells of the root's ports connected for this partition.
+    pub(super) doorbells: u32,
     /// Intercepts installed: `(access type mask, intercept type, parameter)`.
     pub(super) intercepts: KVec<(u32, u32, u64)>,
     /// The guest physical address space.
@@ -245,6 +250,16 @@ pub(crate) struct Machine {
     pub(super) handler: Option<MessageHandler>,
     /// Every VP that runs with no intercept waiting halts at once (for benchmarks).
     pub(super) auto_halt: bool,
+    /// The root's ports.
+    ports: KVec<Port>,
+}
+
+/// A port of the root's, for a partition to connect to.
+struct Port {
+    id: u32,
+    connection_partition_id: u64,
+    /// The doorbell connected: guest physical address, trigger value, flags.
+    doorbell: Option<(u64, u64, u64)>,
 }
 
 impl Machine {
@@ -258,6 +273,7 @@ impl Machine {
             outbox: KVec::new(),
             handler: None,
             auto_halt: false,
+            ports: KVec::new(),
         }
     }
 
@@ -278,6 +294,7 @@ impl Machine {
         self.last = KVec::new();
         self.outbox = KVec::new();
         self.handler = None;
+        self.ports = KVec::new();
     }
 
     fn count(&mut self, code: u16) {
@@ -352,6 +369,8 @@ impl Machine {
                 self.gpa_access_states(input, output, start, count)
             }
             code::ASSERT_VIRTUAL_INTERRUPT => self.assert_virtual_interrupt(input),
+            code::CREATE_PORT => self.create_port(input),
+            code::CONNECT_PORT => self.connect_port(input),
             code::GET_VP_STATE | code::SET_VP_STATE => self.vp_state(
                 input,
                 output,
@@ -380,6 +399,8 @@ impl Machine {
             code::INITIALIZE_PARTITION => self.initialize(input1),
             code::FINALIZE_PARTITION => self.finalize(input1),
             code::DELETE_PARTITION => self.delete(input1),
+            code::DISCONNECT_PORT => self.disconnect_port(input1, input2),
+            code::DELETE_PORT => self.delete_port(input1, input2),
             code::DELETE_VP => u32::try_from(input2)
                 .map_err(|_| HvStatus::INVALID_VP_INDEX)
                 .and_then(|index| self.delete_vp(input1, index)),
@@ -428,6 +449,7 @@ impl Machine {
             properties: KVec::new(),
             intercepts: KVec::new(),
             interrupts_asserted: 0,
+            doorbells: 0,
             slat: Slat::new(),
         };
         // Room was reserved above.
@@ -781,6 +803,99 @@ impl Machine {
         Ok(count)
     }
 
+    fn create_port(&mut self, input: &HvPage) -> RepResult {
+        let args: CreatePortIn = read(input, 0)?;
+        let (id, owner, partner) = (
+            args.port_id,
+            args.port_partition_id,
+            args.connection_partition_id,
+        );
+        // Doorbell ports belong to the root.
+        if args.port_type != HV_PORT_TYPE_DOORBELL || owner != HV_PARTITION_ID_SELF {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        if args.padding != 0 || args.port_info_padding != 0 || args.port_info_rsvdz != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        self.partition(partner).map_err(|s| (s, 0))?;
+        if id == 0 || self.ports.iter().any(|p| p.id == id) {
+            return Err((HvStatus::INVALID_PORT_ID, 0));
+        }
+        let port = Port {
+            id,
+            connection_partition_id: partner,
+            doorbell: None,
+        };
+        self.ports
+            .push(port, GFP_KERNEL)
+            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+        Ok(0)
+    }
+
+    fn connect_port(&mut self, input: &HvPage) -> RepResult {
+        let args: ConnectPortIn = read(input, 0)?;
+        let (partner, id) = (args.connection_partition_id, args.port_id);
+        if args.port_type != HV_PORT_TYPE_DOORBELL
+            || args.port_partition_id != HV_PARTITION_ID_SELF
+            || args.connection_id != id
+            || args.rsvdz0 != 0
+            || args.rsvdz1 != 0
+            || args.reserved2 != 0
+        {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        let port = self
+            .ports
+            .iter_mut()
+            .find(|p| p.id == id && p.connection_partition_id == partner)
+            .ok_or((HvStatus::INVALID_PORT_ID, 0))?;
+        if port.doorbell.is_some() {
+            return Err((HvStatus::INVALID_CONNECTION_ID, 0));
+        }
+        port.doorbell = Some((args.gpa, args.trigger_value, args.flags));
+        self.partition(partner).map_err(|s| (s, 0))?.doorbells += 1;
+        Ok(0)
+    }
+
+    fn disconnect_port(
+        &mut self,
+        partition_id: u64,
+        input2: u64,
+    ) -> core::result::Result<(), HvStatus> {
+        // The connection id, then `is_doorbell` in bit 32.
+        let id = input2 as u32;
+        let port = self
+            .ports
+            .iter_mut()
+            .find(|p| p.id == id && p.connection_partition_id == partition_id)
+            .filter(|p| p.doorbell.is_some())
+            .ok_or(HvStatus::INVALID_CONNECTION_ID)?;
+        port.doorbell = None;
+        if let Ok(p) = self.partition(partition_id) {
+            p.doorbells -= 1;
+        }
+        Ok(())
+    }
+
+    fn delete_port(&mut self, owner: u64, input2: u64) -> core::result::Result<(), HvStatus> {
+        let id = input2 as u32;
+        let i = self
+            .ports
+            .iter()
+            .position(|p| p.id == id && owner == HV_PARTITION_ID_SELF)
+            .ok_or(HvStatus::INVALID_PORT_ID)?;
+        let port = self
+            .ports
+            .remove(i)
+            .map_err(|_| HvStatus::INVALID_PORT_ID)?;
+        if port.doorbell.is_some() {
+            if let Ok(p) = self.partition(port.connection_partition_id) {
+                p.doorbells -= 1;
+            }
+        }
+        Ok(())
+    }
+
     fn assert_virtual_interrupt(&mut self, input: &HvPage) -> RepResult {
         // `struct hv_input_assert_virtual_interrupt`: partition, control, destination,
         // vector, target VTL, zeroes.
@@ -1027,7 +1142,8 @@ impl core::fmt::Display for Partition {
             f,
             "{} {} flags={:#x} isolation={:#x} compatibility={:#x} \
              disabled_features={:#x},{:#x} disabled_xsave={:#x} \
-             pool_free={} pool_used={} vps={} gpa_tables={} intercepts={} interrupts={}",
+             pool_free={} pool_used={} vps={} gpa_tables={} intercepts={} interrupts={} \
+             doorbells={}",
             self.id,
             state,
             flags,
@@ -1041,7 +1157,8 @@ impl core::fmt::Display for Partition {
             self.vps.len(),
             self.slat.tables(),
             self.intercepts.len(),
-            self.interrupts_asserted
+            self.interrupts_asserted,
+            self.doorbells
         )
     }
 }

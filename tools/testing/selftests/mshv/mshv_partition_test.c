@@ -665,6 +665,82 @@ TEST_F(partition, irqfd)
 	close(other);
 }
 
+/* The doorbells connected for the newest partition, or -1. */
+static long sim_doorbells(void)
+{
+	char buf[65536];
+	const char *line = sim_newest_partition(buf, sizeof(buf), NULL), *n;
+
+	n = line ? strstr(line, "doorbells=") : NULL;
+	return n ? strtol(n + strlen("doorbells="), NULL, 10) : -1;
+}
+
+static int ioeventfd(int pt, int fd, __u64 addr, __u32 len, __u64 datamatch, __u32 flags)
+{
+	struct mshv_user_ioeventfd args = {
+		.datamatch = datamatch, .addr = addr, .len = len, .fd = fd, .flags = flags,
+	};
+
+	return ioctl(pt, MSHV_IOEVENTFD, &args);
+}
+
+TEST_F(partition, ioeventfd)
+{
+	const __u32 match = 1 << MSHV_IOEVENTFD_BIT_DATAMATCH;
+	const __u32 deassign = 1 << MSHV_IOEVENTFD_BIT_DEASSIGN;
+	int a = eventfd(0, 0), b = eventfd(0, 0);
+	struct mshv_user_ioeventfd bad = { .addr = 0x3000, .len = 4, .fd = a };
+
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	/* Any value at 0x1000 (4 bytes), then an 8-byte access there: two doorbells. */
+	ASSERT_EQ(0, ioeventfd(self->pt, a, 0x1000, 4, 0, 0));
+	EXPECT_EQ(-1, ioeventfd(self->pt, b, 0x1000, 4, 5, match));
+	EXPECT_EQ(EEXIST, errno);
+	ASSERT_EQ(0, ioeventfd(self->pt, b, 0x1000, 8, 0, 0));
+	/* Values 1 and 2 at 0x2000; 1 again collides. */
+	ASSERT_EQ(0, ioeventfd(self->pt, a, 0x2000, 4, 1, match));
+	ASSERT_EQ(0, ioeventfd(self->pt, b, 0x2000, 4, 2, match));
+	EXPECT_EQ(-1, ioeventfd(self->pt, b, 0x2000, 4, 1, match));
+	EXPECT_EQ(EEXIST, errno);
+	if (have_sim())
+		EXPECT_EQ(4, sim_doorbells());
+
+	/* Deassign needs the exact doorbell. */
+	EXPECT_EQ(-1, ioeventfd(self->pt, b, 0x2000, 4, 1, match | deassign));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, ioeventfd(self->pt, a, 0x2000, 4, 0, deassign));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(0, ioeventfd(self->pt, a, 0x2000, 4, 1, match | deassign));
+	EXPECT_EQ(0, ioeventfd(self->pt, a, 0x1000, 4, 0, deassign));
+	if (have_sim())
+		EXPECT_EQ(2, sim_doorbells());
+	/* The doorbell is free again. */
+	EXPECT_EQ(0, ioeventfd(self->pt, a, 0x2000, 4, 1, match));
+
+	EXPECT_EQ(-1, ioeventfd(self->pt, a, 0x3000, 4, 0, 1 << MSHV_IOEVENTFD_BIT_PIO));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, ioeventfd(self->pt, a, 0x3000, 4, 0, 1 << 3));
+	EXPECT_EQ(EINVAL, errno);
+	bad.rsvd[3] = 1;
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_IOEVENTFD, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioeventfd(self->pt, a, 0x3000, 3, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioeventfd(self->pt, a, ~0ULL - 2, 4, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioeventfd(self->pt, 999, 0x3000, 4, 0, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, ioeventfd(self->pt, self->mshv, 0x3000, 4, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->pt, MSHV_IOEVENTFD, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* What is left goes with the partition file. */
+	close(a);
+	close(b);
+}
+
 TEST(vp_files_keep_the_partition)
 {
 	struct mshv_create_vp vp = { .vp_index = 0 };
