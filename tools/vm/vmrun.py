@@ -292,22 +292,20 @@ def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None, plain=(
                 body.append(lines[i])
                 i += 1
             progs_seen.add(prog)
+            end = marker(lines[i]) if i < len(lines) else None
+            status = " ".join(end[2:]) if end else "missing"
             if libtests and prog in libtests:
                 results += parse_libtest(arch, prog, body, libtests[prog])
                 i += 1
                 continue
             if prog in plain:
-                end = marker(lines[i]) if i < len(lines) else None
-                status = " ".join(end[2:]) if end else "missing"
-                results.append(Result(f"{arch}.program.{prog}",
-                                      "pass" if status == "status 0" else "fail",
-                                      "" if status == "status 0" else f"exit {status}"))
+                ok = status == "status 0"
+                results.append(Result(f"{arch}.program.{prog}", "pass" if ok else "fail",
+                                      "" if ok else f"exit {status}"))
                 i += 1
                 continue
             tap = parse_tap(arch, prog, body)
             results += tap
-            end = marker(lines[i]) if i < len(lines) else None
-            status = " ".join(end[2:]) if end else "missing"
             name = f"{arch}.selftest.{prog}"
             # kselftest programs exit 0 on success, 4 (KSFT_SKIP) when everything was skipped.
             if not tap:
@@ -371,29 +369,25 @@ def cmd_test(args):
     add_modules(vm, args)
     vm.job.append(" ".join(["kunit"] + (args.expect_kunit or [])))
     progs = []
+
+    def add_program(path, arguments=""):
+        """Puts a program in the VM and runs it there; returns its name."""
+        name = os.path.basename(path)
+        dest = vm.add_file(path, f"bin/{name}")
+        vm.job.append(f"run {name} {dest} {arguments}".strip())
+        progs.append(name)
+        return name
+
     for path in args.selftest or []:
-        name = os.path.basename(path)
-        dest = vm.add_file(path, f"bin/{name}")
-        vm.job.append(f"run {name} {dest}")
-        progs.append(name)
-    plain = []
-    for path in args.must_exit_0 or []:
-        name = os.path.basename(path)
-        dest = vm.add_file(path, f"bin/{name}")
-        vm.job.append(f"run {name} {dest}")
-        progs.append(name)
-        plain.append(name)
+        add_program(path)
+    plain = [add_program(path) for path in args.must_exit_0 or []]
     libtests = {}
     for spec in args.libtest or []:
         path, expectations = spec.split(":", 1)
-        name = os.path.basename(path)
-        dest = vm.add_file(path, f"bin/{name}")
         expect = load_expectations(expectations)
         skips = [t for t, (o, _) in expect.items() if o == "skip"]
         skip_args = " ".join(f"--skip {t}" for t in skips) + (" --exact" if skips else "")
-        vm.job.append(f"run {name} {dest} --test-threads=1 {skip_args}".strip())
-        progs.append(name)
-        libtests[name] = expect
+        libtests[add_program(path, f"--test-threads=1 {skip_args}")] = expect
     for spec in reversed(args.module or []):
         name = os.path.basename(spec.partition(":")[0]).removesuffix(".ko")
         vm.job.append(f"rmmod {name}")

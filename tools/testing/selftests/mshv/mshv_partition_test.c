@@ -402,6 +402,14 @@ TEST(root_hvcall_on_dev_mshv)
 	close(mshv);
 }
 
+/* MSHV_ROOT_HVCALL with `args` fails with `err`. */
+static void expect_errno(struct __test_metadata *_metadata, int fd,
+			 struct mshv_root_hvcall *args, int err)
+{
+	EXPECT_EQ(-1, ioctl(fd, MSHV_ROOT_HVCALL, args));
+	EXPECT_EQ(err, errno);
+}
+
 TEST(root_hvcall_argument_checks)
 {
 	__u64 in[2] = { 0, PROPERTY_PRIVILEGE_FLAGS }, out;
@@ -411,32 +419,23 @@ TEST(root_hvcall_argument_checks)
 	ASSERT_LE(0, mshv);
 	hvcall(mshv, HVCALL_GET_PARTITION_PROPERTY, 0, in, sizeof(in), &out, sizeof(out), &args);
 	bad = args; bad.status = 1;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EINVAL, errno);
+	expect_errno(_metadata, mshv, &bad, EINVAL);
 	bad = args; bad.in_ptr = 0;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EINVAL, errno);
+	expect_errno(_metadata, mshv, &bad, EINVAL);
 	bad = args; bad.in_sz = 7;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EINVAL, errno);
+	expect_errno(_metadata, mshv, &bad, EINVAL);
 	bad = args; bad.in_sz = 4097;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EINVAL, errno);
+	expect_errno(_metadata, mshv, &bad, EINVAL);
 	bad = args; bad.rsvd[5] = 1;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EINVAL, errno);
+	expect_errno(_metadata, mshv, &bad, EINVAL);
 	bad = args; bad.out_sz = 0;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EINVAL, errno);
+	expect_errno(_metadata, mshv, &bad, EINVAL);
 	bad = args; bad.out_sz = 4097;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EINVAL, errno);
+	expect_errno(_metadata, mshv, &bad, EINVAL);
 	bad = args; bad.in_ptr = 1;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EFAULT, errno);
+	expect_errno(_metadata, mshv, &bad, EFAULT);
 	bad = args; bad.out_ptr = 1;
-	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, &bad));
-	EXPECT_EQ(EFAULT, errno);
+	expect_errno(_metadata, mshv, &bad, EFAULT);
 	EXPECT_EQ(-1, ioctl(mshv, MSHV_ROOT_HVCALL, NULL));
 	EXPECT_EQ(EFAULT, errno);
 	/* out_sz without out_ptr is let through, as upstream. */
