@@ -634,3 +634,9 @@ pub(crate) fn delete_port(port_id: u32) -> Result {
     )
     .to_result()
 }
+
+/// `HVCALL_CLEAR_VIRTUAL_INTERRUPT`: withdraws the partition's pending EXTINT (x86).
+pub(crate) fn clear_virtual_interrupt(partition_id: u64) -> Result {
+    hv().fast_hypercall(code::CLEAR_VIRTUAL_INTERRUPT, partition_id, 0)
+        .to_result()
+}

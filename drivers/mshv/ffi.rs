@@ -94,6 +94,9 @@ extern "C" {
     /// Puts a reference [`mshv_shim_eventfd_get`] returned.
     pub(crate) fn mshv_shim_eventfd_put(ctx: *const c_void);
 
+    /// Adds one to an eventfd's counter and wakes its readers; any context.
+    pub(crate) fn mshv_shim_eventfd_signal(ctx: *const c_void);
+
     /// `anon_inode_getfile()` (`<linux/anon_inodes.h>`, which bindgen does not see): a new file
     /// of `fops` with `private` as its private data, or an `ERR_PTR`.
     pub(crate) fn anon_inode_getfile(

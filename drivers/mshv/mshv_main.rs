@@ -55,7 +55,7 @@ struct MshvModule {
     #[pin]
     _root: MiscDeviceRegistration<root::RootDevice>,
     /// The hypervisor's messages to the root, taken until the devices are gone.
-    _messages: root::kick::Messages,
+    _messages: root::messages::Messages,
     /// The chosen hypervisor; dropped last.
     _hypervisor: transport::Selected,
 }
@@ -73,7 +73,7 @@ impl kernel::InPlaceModule for MshvModule {
                 pr_info!("using the {}\n", selected.name());
                 selected
             },
-            _messages: root::kick::Messages::start(),
+            _messages: root::messages::Messages::start(),
             _root <- root::register(),
         })
     }

@@ -192,6 +192,11 @@ void mshv_shim_eventfd_put(const void *ctx)
 	eventfd_ctx_put((struct eventfd_ctx *)ctx);
 }
 
+void mshv_shim_eventfd_signal(const void *ctx)
+{
+	eventfd_signal((struct eventfd_ctx *)ctx);
+}
+
 /*
  * The uapi header's facts, computed by the compiler from the header this module is built
  * against. Names must match the Rust side's (uapi.rs), which compares the two tables.
@@ -312,6 +317,15 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_SIZE(hv_input_unmap_gpa_pages),
 	FACT_SIZE(hv_message),
 	FACT_OFF(hv_message, u),
+	FACT_SIZE(hv_synic_event_ring),
+	FACT_OFF(hv_synic_event_ring, data),
+	FACT_CONST("HV_SYNIC_DOORBELL_SINT_INDEX", HV_SYNIC_DOORBELL_SINT_INDEX),
+	FACT_CONST("HV_SYNIC_SINT_COUNT", HV_SYNIC_SINT_COUNT),
+	FACT_CONST("HV_SYNIC_EVENT_RING_MESSAGE_COUNT", HV_SYNIC_EVENT_RING_MESSAGE_COUNT),
+	FACT_CONST("HV_X64_INTERRUPT_TYPE_EXTINT", HV_X64_INTERRUPT_TYPE_EXTINT),
+	FACT_CONST("NOTIFY_PORT_RING_EMPTY", HVCALL_NOTIFY_PORT_RING_EMPTY),
+	FACT_CONST("SYNIC_SINT_INTERCEPT", HVMSG_SYNIC_SINT_INTERCEPT),
+	FACT_CONST("X64_APIC_EOI", HVMSG_X64_APIC_EOI),
 	FACT_CONST("HV_COMPATIBILITY_21_H2", HV_COMPATIBILITY_21_H2),
 	FACT_CONST("HV_PARTITION_PROCESSOR_FEATURES_BANKS", HV_PARTITION_PROCESSOR_FEATURES_BANKS),
 	FACT_CONST("CREATE_PARTITION", HVCALL_CREATE_PARTITION),

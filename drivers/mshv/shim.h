@@ -51,6 +51,7 @@ struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *), v
 void mshv_shim_irqfd_detach(struct mshv_shim_irqfd *irqfd);
 const void *mshv_shim_eventfd_get(int fd);
 void mshv_shim_eventfd_put(const void *ctx);
+void mshv_shim_eventfd_signal(const void *ctx);
 
 /* One size, offset or number of a C header, for the driver's self-test. */
 struct mshv_shim_fact {

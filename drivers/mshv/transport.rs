@@ -35,6 +35,7 @@ use crate::{
 pub(crate) mod real;
 #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
 pub(crate) mod sim;
+pub(crate) mod synic;
 
 /// One hypervisor page: the input or output of a hypercall.
 #[repr(C, align(4096))]
@@ -121,6 +122,11 @@ pub(crate) trait Hypervisor: Sync {
     /// Has the messages the hypervisor sends the root (SynIC SINT0) passed to `handler`, or
     /// stops that (`None`). Fails when this hypervisor cannot deliver them.
     fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result;
+
+    /// Takes the next port the hypervisor queued on SINT `sint`'s event ring (see [`synic`]),
+    /// or `None` when the ring is empty. Called from the message handler, for the SINT a
+    /// `HVMSG_SYNIC_SINT_INTERCEPT` names; it must not sleep either.
+    fn take_queued_port(&self, sint: u32) -> Option<u32>;
 }
 
 /// Takes a message the hypervisor sent the root. It may be called in interrupt context: it

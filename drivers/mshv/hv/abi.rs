@@ -20,6 +20,12 @@ pub(crate) const HV_COMPATIBILITY_21_H2: u32 = 0x0609;
 pub(crate) const HV_PORT_TYPE_DOORBELL: u32 = 4;
 /// `HV_SYNIC_DOORBELL_SINT_INDEX`: the SINT doorbells are signalled on.
 pub(crate) const HV_SYNIC_DOORBELL_SINT_INDEX: u32 = 5;
+/// `HV_SYNIC_SINT_COUNT`: SINTs per SynIC, and event rings per event ring page.
+pub(crate) const HV_SYNIC_SINT_COUNT: usize = 16;
+/// `HV_SYNIC_EVENT_RING_MESSAGE_COUNT`: ports one event ring holds.
+pub(crate) const HV_SYNIC_EVENT_RING_MESSAGE_COUNT: usize = 63;
+/// `HV_INTERRUPT_TYPE_EXTINT` (x86): an interrupt from the legacy PIC.
+pub(crate) const HV_X64_INTERRUPT_TYPE_EXTINT: u32 = 7;
 /// `HV_ANY_VP`.
 pub(crate) const HV_ANY_VP: u32 = u32::MAX;
 /// The number of processor feature banks in a create-partition input.
@@ -50,6 +56,7 @@ pub(crate) mod code {
     pub(crate) const CONNECT_PORT: u16 = 0x0096;
     pub(crate) const DELETE_PORT: u16 = 0x0058;
     pub(crate) const DISCONNECT_PORT: u16 = 0x005b;
+    pub(crate) const NOTIFY_PORT_RING_EMPTY: u16 = 0x008b;
     pub(crate) const SIGNAL_EVENT_DIRECT: u16 = 0x00c0;
     pub(crate) const POST_MESSAGE_DIRECT: u16 = 0x00c1;
     pub(crate) const GET_GPA_PAGES_ACCESS_STATES: u16 = 0x00c9;
@@ -83,7 +90,9 @@ pub(crate) mod message_type {
     pub(crate) const UNMAPPED_GPA: u32 = 0x8000_0000;
     pub(crate) const UNRECOVERABLE_EXCEPTION: u32 = 0x8000_0021;
     pub(crate) const OPAQUE_INTERCEPT: u32 = 0x8000_003f;
+    pub(crate) const SYNIC_SINT_INTERCEPT: u32 = 0x8000_0061;
     pub(crate) const X64_IO_PORT_INTERCEPT: u32 = 0x8001_0000;
+    pub(crate) const X64_APIC_EOI: u32 = 0x8001_0004;
     pub(crate) const X64_HALT: u32 = 0x8001_0007;
 }
 
@@ -93,6 +102,9 @@ pub(crate) mod register {
     pub(crate) const EXPLICIT_SUSPEND: u32 = 0x0000_0000;
     /// Bit 0: the VP is suspended on an intercept.
     pub(crate) const INTERCEPT_SUSPEND: u32 = 0x0000_0001;
+    /// `HvRegisterDeliverabilityNotifications` (not in Linux's headers; mshv-bindings names
+    /// it): bit 0 NMI, bit 1 interrupt, bits 2-5 the interrupt's priority, bits 48-63 SINTs.
+    pub(crate) const DELIVERABILITY_NOTIFICATIONS: u32 = 0x0001_0006;
 }
 
 /// `enum hv_get_set_vp_state_type`: bit 31 set for the types passed in pages.
@@ -428,6 +440,20 @@ abi_structs! {
         /// The payload.
         pub(crate) payload: [u64; HV_MESSAGE_PAYLOAD_QWORD_COUNT],
     }
+
+    /// `struct hv_synic_event_ring`: the ports signalled on one SINT, in order.
+    #[repr(C, packed)]
+    pub(crate) struct EventRing {
+        /// Nonzero: the consumer is draining; signal no interrupt for a new port.
+        pub(crate) signal_masked: u8,
+        /// Nonzero: a port found the ring full; the consumer says when it has room
+        /// (`HVCALL_NOTIFY_PORT_RING_EMPTY`).
+        pub(crate) ring_full: u8,
+        /// Zero.
+        pub(crate) reserved_z: u16,
+        /// Port ids, zero where free.
+        pub(crate) data: [u32; HV_SYNIC_EVENT_RING_MESSAGE_COUNT],
+    }
 }
 
 /// Every fact the C shim also computes from the kernel's headers (`mshv_shim_hv_facts`).
@@ -484,6 +510,15 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(size "hv_input_map_gpa_pages", GpaPagesIn, 24),
         fact!(size "hv_input_unmap_gpa_pages", GpaPagesIn, 24),
         fact!(size "hv_message", Message, 256),
+        fact!(size "hv_synic_event_ring", EventRing, 256),
+        fact!(offset "hv_synic_event_ring.data", EventRing, data, 4),
+        fact!(const HV_SYNIC_DOORBELL_SINT_INDEX, 5),
+        fact!(const HV_SYNIC_SINT_COUNT, 16),
+        fact!(const HV_SYNIC_EVENT_RING_MESSAGE_COUNT, 63),
+        fact!(const HV_X64_INTERRUPT_TYPE_EXTINT, 7),
+        fact!(const NOTIFY_PORT_RING_EMPTY, 0x8b),
+        fact!(const SYNIC_SINT_INTERCEPT, 0x8000_0061),
+        fact!(const X64_APIC_EOI, 0x8001_0004),
         fact!(offset "hv_message.u", Message, payload, 16),
         fact!(const HV_COMPATIBILITY_21_H2, 0x0609),
         fact!(const HV_PARTITION_PROCESSOR_FEATURES_BANKS, 2),

@@ -2,19 +2,34 @@
 
 //! `MSHV_IOEVENTFD`: an eventfd the hypervisor signals when the guest writes to an MMIO
 //! address (a doorbell): each is a port of the root's that the partition is connected to.
+//! When guest writes ring doorbells, the hypervisor queues their ports on the doorbell SINT's
+//! event ring and sends the root a SINT intercept message; [`on_sint`] signals each port's
+//! eventfd.
+
+use core::ffi::c_void;
 
 use kernel::{
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        global_lock, //
     },
 };
 
 use super::irqfd::Eventfd;
 use crate::{
     calls,
-    transport::HvPages,
+    hv::abi::{
+        Message,
+        HV_SYNIC_DOORBELL_SINT_INDEX, //
+    },
+    transport::{
+        hv,
+        HvPages, //
+    },
     uapi::{
         self,
         UserIoeventfd, //
@@ -37,6 +52,51 @@ fn new_port_id() -> Result<u32> {
         return Err(ENOSPC);
     }
     Ok(id)
+}
+
+/// An eventfd a port signals, alive while its entry is in [`PORTS`].
+struct Signal(*const c_void);
+
+// SAFETY: The eventfd may be signalled from any thread.
+unsafe impl Send for Signal {}
+
+global_lock! {
+    // SAFETY: `init` initialises the lock before the message handler is installed, once.
+    unsafe(uninit) static PORTS: SpinLockIrq<KVec<(u32, Signal)>> = KVec::new();
+}
+
+/// Makes the port table usable. Must run once, before any message can arrive.
+pub(super) fn init() {
+    // SAFETY: Called once, from `Messages::start`, before any other use of `PORTS`.
+    unsafe { PORTS.init() };
+}
+
+/// Frees the port table (the module is going away: no port is left).
+pub(super) fn clear() {
+    *PORTS.lock() = KVec::new();
+}
+
+/// Takes a SINT intercept message (possibly in interrupt context): for the doorbell SINT,
+/// signals the eventfd of every port queued on its event ring.
+pub(super) fn on_sint(message: &Message) {
+    // `struct hv_notification_message_payload`: the SINT, in the low half of the first word.
+    if message.payload[0] as u32 != HV_SYNIC_DOORBELL_SINT_INDEX {
+        return;
+    }
+    while let Some(port) = hv().take_queued_port(HV_SYNIC_DOORBELL_SINT_INDEX) {
+        let ports = PORTS.lock();
+        // A port not found was deassigned meanwhile.
+        if let Some((_, signal)) = ports.iter().find(|(p, _)| *p == port) {
+            // SAFETY: An entry's `Ioeventfd` removes it before its `Eventfd` goes, and the lock
+            // keeps it in.
+            unsafe { Eventfd::signal_raw(signal.0) };
+        }
+    }
+}
+
+/// Forgets port `port_id`: no signal reaches its eventfd afterwards.
+fn forget_port(port_id: u32) {
+    PORTS.lock().retain(|(p, _)| *p != port_id);
 }
 
 /// An assigned ioeventfd: its doorbell connected until dropped.
@@ -64,6 +124,7 @@ impl Ioeventfd {
 
 impl Drop for Ioeventfd {
     fn drop(&mut self) {
+        forget_port(self.port_id);
         // Nothing to report to: a failure leaves the port with the hypervisor.
         let _ = calls::disconnect_doorbell(self.partition_id, self.port_id);
         let _ = calls::delete_port(self.port_id);
@@ -124,7 +185,13 @@ pub(super) fn set_ioeventfd(
     }
     ioeventfds.reserve(1, GFP_KERNEL)?;
     let port_id = new_port_id()?;
-    calls::create_doorbell_port(pages, port_id, partition_id)?;
+    PORTS
+        .lock()
+        .push((port_id, Signal(eventfd.as_raw())), GFP_ATOMIC)?;
+    if let Err(e) = calls::create_doorbell_port(pages, port_id, partition_id) {
+        forget_port(port_id);
+        return Err(e);
+    }
     let flags = size
         | if datamatch.is_none() {
             TRIGGER_ANY_VALUE
@@ -135,6 +202,7 @@ pub(super) fn set_ioeventfd(
     if let Err(e) = calls::connect_doorbell(pages, partition_id, port_id, args.addr, trigger, flags)
     {
         let _ = calls::delete_port(port_id);
+        forget_port(port_id);
         return Err(e);
     }
     // Room was reserved above.

@@ -6,6 +6,12 @@
 //! The watch on the eventfd is the C shim's (a wait-queue entry whose wake-up, in the waker's
 //! context, queues a work item); the assertion runs in that work item, in process context, so
 //! it may take locks and issue the hypercall like any other.
+//!
+//! With a resample eventfd (level-triggered routes), the irqfd is also a resampler: when the
+//! guest ends the interrupt, the hypervisor sends the root an APIC EOI message, and [`on_eoi`]
+//! signals the resample eventfd of every resampler of that partition whose route has the
+//! vector the guest ended, so the device model samples its line again (for an EXTINT, after
+//! withdrawing the pending one).
 
 use core::{
     ffi::c_void,
@@ -14,13 +20,14 @@ use core::{
 
 use kernel::{
     error::from_err_ptr,
-    new_mutex, new_spinlock,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
+        global_lock,
         Arc,
         ArcBorrow,
         Mutex,
-        SpinLock, //
+        SpinLockIrq, //
     },
     types::ForeignOwnable,
 };
@@ -31,6 +38,10 @@ use super::irq::{
 };
 use crate::{
     calls, ffi,
+    hv::abi::{
+        Message,
+        HV_X64_INTERRUPT_TYPE_EXTINT, //
+    },
     transport::HvPages,
     uapi::{
         self,
@@ -43,14 +54,64 @@ const DEASSIGN: u32 = 1 << 0;
 const RESAMPLE: u32 = 1 << 1;
 
 /// What the work item needs: the partition, the route (kept up to date with the routing
-/// table) and pages for the hypercall.
+/// table) and pages for the hypercall; and the resample eventfd, if any.
 #[pin_data]
 struct Target {
     partition_id: u64,
     #[pin]
-    route: SpinLock<Option<Route>>,
+    route: SpinLockIrq<Option<Route>>,
     #[pin]
     pages: Mutex<HvPages>,
+    resample: Option<Eventfd>,
+}
+
+global_lock! {
+    // SAFETY: `init` initialises the lock before the message handler is installed, once.
+    unsafe(uninit) static RESAMPLERS: SpinLockIrq<KVec<Arc<Target>>> = KVec::new();
+}
+
+/// Makes the resampler list usable. Must run once, before any message can arrive.
+pub(super) fn init() {
+    // SAFETY: Called once, from `Messages::start`, before any other use of `RESAMPLERS`.
+    unsafe { RESAMPLERS.init() };
+}
+
+/// Frees the resampler list (the module is going away: no irqfd is left).
+pub(super) fn clear() {
+    *RESAMPLERS.lock() = KVec::new();
+}
+
+/// Takes an APIC EOI message (possibly in interrupt context): resamples the irqfds whose
+/// level-triggered route has the vector the guest ended.
+///
+/// Upstream compares the vector with the irqfd's GSI, which only works where the two are
+/// equal; comparing it with the route's vector covers that case and every other.
+pub(super) fn on_eoi(message: &Message) {
+    let partition_id = message.sender;
+    // `struct hv_x64_apic_eoi_message`: the VP index, then the vector.
+    let vector = (message.payload[0] >> 32) as u32;
+    let mut acked = KVec::new();
+    for t in RESAMPLERS.lock().iter() {
+        let route = *t.route.lock();
+        if t.partition_id == partition_id
+            && route.is_some_and(|r| r.level_triggered && r.vector == vector)
+            && acked.push((t.clone(), route), GFP_ATOMIC).is_err()
+        {
+            break;
+        }
+    }
+    // Outside the lock: the hypercall may sleep under a simulated hypervisor.
+    for (t, route) in acked {
+        if cfg!(CONFIG_X86_64)
+            && route.is_some_and(|r| r.interrupt_type == HV_X64_INTERRUPT_TYPE_EXTINT)
+        {
+            // Nobody to report a failure to; the resample still tells the device model.
+            let _ = calls::clear_virtual_interrupt(t.partition_id);
+        }
+        if let Some(resample) = &t.resample {
+            resample.signal();
+        }
+    }
 }
 
 /// An assigned irqfd. Dropping it stops the watch and waits for an assertion in flight.
@@ -74,6 +135,9 @@ pub(super) struct Eventfd(*const c_void);
 // SAFETY: The reference may be put from any thread.
 unsafe impl Send for Eventfd {}
 
+// SAFETY: What `&Eventfd` allows (signalling, comparing) is safe from any thread at once.
+unsafe impl Sync for Eventfd {}
+
 impl Eventfd {
     /// A reference to eventfd `fd`: `EBADF` if `fd` is not open, `EINVAL` if it is no eventfd.
     pub(super) fn get(fd: i32) -> Result<Self> {
@@ -88,6 +152,27 @@ impl Eventfd {
     /// Whether both are the same eventfd.
     pub(super) fn same(&self, other: &Self) -> bool {
         self.0 == other.0
+    }
+
+    /// Signals it (adds one to its counter); any context.
+    pub(super) fn signal(&self) {
+        // SAFETY: `self` holds a reference to the eventfd.
+        unsafe { ffi::mshv_shim_eventfd_signal(self.0) };
+    }
+
+    /// The eventfd, for [`signal_raw`](Self::signal_raw) while `self` lives.
+    pub(super) fn as_raw(&self) -> *const c_void {
+        self.0
+    }
+
+    /// Signals the eventfd `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` came from [`as_raw`](Self::as_raw) of an [`Eventfd`] still alive.
+    pub(super) unsafe fn signal_raw(raw: *const c_void) {
+        // SAFETY: The live `Eventfd` holds a reference, as the function's contract says.
+        unsafe { ffi::mshv_shim_eventfd_signal(raw) };
     }
 }
 
@@ -124,6 +209,9 @@ unsafe extern "C" fn signal(data: *mut c_void) {
 
 impl Drop for Irqfd {
     fn drop(&mut self) {
+        if self.target.resample.is_some() {
+            RESAMPLERS.lock().retain(|t| !Arc::ptr_eq(t, &self.target));
+        }
         // SAFETY: The watch is this object's; after the call no `signal` runs or will run.
         unsafe { ffi::mshv_shim_irqfd_detach(self.watch.as_ptr()) };
         // SAFETY: The reference `set_irqfd` handed to the watch, which is gone.
@@ -152,8 +240,12 @@ pub(super) fn set_irqfd(
         irqfds.retain(|i| !(i.eventfd == eventfd.0 && i.gsi == args.gsi));
         return Ok(0);
     }
-    if args.flags & RESAMPLE != 0 {
-        Eventfd::get(args.resamplefd)?;
+    let resample = if args.flags & RESAMPLE != 0 {
+        Some(Eventfd::get(args.resamplefd)?)
+    } else {
+        None
+    };
+    if resample.is_some() {
         // Resampling is for level-triggered routes, which must exist first (x86).
         if cfg!(CONFIG_X86_64) && !route(routes, args.gsi).is_some_and(|r| r.level_triggered) {
             return Err(EINVAL);
@@ -167,11 +259,15 @@ pub(super) fn set_irqfd(
     let target = Arc::pin_init(
         pin_init!(Target {
             partition_id,
-            route <- new_spinlock!(route(routes, args.gsi)),
+            route <- new_spinlock_irq!(route(routes, args.gsi)),
             pages <- new_mutex!(pages),
+            resample,
         }),
         GFP_KERNEL,
     )?;
+    if target.resample.is_some() {
+        RESAMPLERS.lock().push(target.clone(), GFP_ATOMIC)?;
+    }
     let data = target.clone().into_foreign();
     // SAFETY: `signal` takes `data` as its contract says: the reference lives until `Drop`
     // detaches the watch.
@@ -179,6 +275,7 @@ pub(super) fn set_irqfd(
     let watch = match from_err_ptr(watch) {
         Ok(w) => w,
         Err(e) => {
+            RESAMPLERS.lock().retain(|t| !Arc::ptr_eq(t, &target));
             // SAFETY: No watch holds the reference.
             drop(unsafe { Arc::<Target>::from_foreign(data) });
             return Err(e);

@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! How a running VP learns that it stopped: the hypervisor sends the root an opaque intercept
-//! message naming the partition and VP, and [`on_message`] wakes the thread waiting in
+//! message naming the partition and VP, and [`on_intercept`] wakes the thread waiting in
 //! `MSHV_RUN_VP` for that VP.
 
 use kernel::{
     new_condvar, new_spinlock_irq,
     prelude::*,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
         global_lock,
         Arc,
         CondVar,
@@ -19,13 +15,7 @@ use kernel::{
     },
 };
 
-use crate::{
-    hv::abi::{
-        message_type,
-        Message, //
-    },
-    transport::hv,
-};
+use crate::hv::abi::Message;
 
 /// A VP's "you stopped" flag and the queue its runner waits on.
 #[pin_data]
@@ -75,38 +65,19 @@ impl Kick {
 }
 
 global_lock! {
-    // SAFETY: `start` initialises the lock before the message handler is installed, once.
+    // SAFETY: `init` initialises the lock before the message handler is installed, once.
     unsafe(uninit) static VPS: SpinLockIrq<KVec<(u64, u32, Arc<Kick>)>> = KVec::new();
 }
 
-/// Whether the hypervisor delivers messages: without them no VP can be run.
-static ENABLED: Atomic<bool> = Atomic::new(false);
-
-/// Messages taken while this lives (the module's lifetime).
-pub(crate) struct Messages;
-
-impl Messages {
-    /// Starts taking the hypervisor's messages. Must run once, before any VP exists.
-    pub(crate) fn start() -> Self {
-        // SAFETY: Called once, from module init, before any other use of `VPS`.
-        unsafe { VPS.init() };
-        ENABLED.store(hv().set_message_handler(Some(on_message)).is_ok(), Relaxed);
-        Self
-    }
+/// Makes VP kicks possible. Must run once, before any message can arrive.
+pub(super) fn init() {
+    // SAFETY: Called once, from `Messages::start`, before any other use of `VPS`.
+    unsafe { VPS.init() };
 }
 
-impl Drop for Messages {
-    fn drop(&mut self) {
-        if ENABLED.load(Relaxed) {
-            let _ = hv().set_message_handler(None);
-        }
-        *VPS.lock() = KVec::new();
-    }
-}
-
-/// Whether VPs can be run.
-pub(crate) fn enabled() -> bool {
-    ENABLED.load(Relaxed)
+/// Forgets every VP (the module is going away).
+pub(super) fn clear() {
+    *VPS.lock() = KVec::new();
 }
 
 /// Lets VP `vp_index` of partition `partition_id` be kicked.
@@ -121,11 +92,8 @@ pub(crate) fn unregister_partition(partition_id: u64) {
     VPS.lock().retain(|(p, _, _)| *p != partition_id);
 }
 
-/// Takes a message from the hypervisor (possibly in interrupt context).
-fn on_message(message: &Message) {
-    if message.message_type != message_type::OPAQUE_INTERCEPT {
-        return;
-    }
+/// Takes an opaque intercept message (possibly in interrupt context): wakes the VP it names.
+pub(super) fn on_intercept(message: &Message) {
     let (partition_id, vp_index) = (message.sender, message.payload[0] as u32);
     let kick = VPS
         .lock()

@@ -22,6 +22,7 @@ use super::{
         self,
         Kick, //
     },
+    messages,
     partition::Partition,
     passthru::Caller,
     vp_state, //
@@ -114,7 +115,7 @@ impl Vp {
     /// intercept's message to user address `arg`. A signal while the VP runs suspends it and
     /// returns `EINTR`, unless an intercept was already on its way (then it is returned).
     fn run(&self, partition_id: u64, arg: usize) -> Result<isize> {
-        if !kick::enabled() {
+        if !messages::enabled() {
             return Err(EOPNOTSUPP);
         }
         let mut pages = self.run.lock();

@@ -17,18 +17,27 @@ use kernel::{
 };
 
 use super::{
+    synic::{
+        take_port,
+        Take, //
+    },
     HvPage,
     Hypervisor,
     MessageHandler, //
 };
 use crate::hv::{
-    abi::Message,
+    abi::{
+        code,
+        Message, //
+    },
     control::Control,
     status::HvResult, //
 };
 
 mod debugfs;
+mod interrupt;
 mod machine;
+mod port;
 mod property;
 mod slat;
 
@@ -75,6 +84,26 @@ impl Hypervisor for Simulator {
     fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result {
         MACHINE.lock().handler = handler;
         Ok(())
+    }
+
+    fn take_queued_port(&self, sint: u32) -> Option<u32> {
+        loop {
+            let take = {
+                let mut machine = MACHINE.lock();
+                let (ring, tail) = machine.event_rings.ring(sint as usize)?;
+                // SAFETY: The ring is the machine's, which the lock keeps still; its consumer
+                // index is `tail`, used by nothing else.
+                unsafe { take_port(ring, tail) }
+            };
+            match take {
+                Take::Port(port) => return Some(port),
+                Take::Empty => return None,
+                Take::NotifyEmpty => {
+                    // Nothing to do if it fails: the ring then stays as it is.
+                    let _ = self.fast_hypercall(code::NOTIFY_PORT_RING_EMPTY, sint.into(), 0);
+                }
+            }
+        }
     }
 }
 

@@ -11,6 +11,10 @@
 //! - `inject` (write-only): `<partition> <vp> io <port> <value>`, `<partition> <vp> mmio
 //!   <gpa>`, `<partition> <vp> halt` or `<partition> <vp> exception` makes the VP take that
 //!   intercept when it next runs, as if its guest had done so (numbers in decimal or 0x-hex);
+//!   `<partition> <vp> write <gpa> <len> <value>` is a guest's write where nothing is mapped:
+//!   it rings the doorbells it matches, else the VP takes an unmapped-GPA write intercept;
+//!   `<partition> <vp> eoi` is the guest's end of its oldest level-triggered interrupt in
+//!   service (the root gets `HVMSG_X64_APIC_EOI`);
 //! - `auto_halt` (read-write, 0 or 1): when 1, a VP that runs with no intercept waiting halts
 //!   at once (a guest that only halts, for benchmarks of the run loop);
 //! - `mapped`: one line per mapped range of guest memory: `<partition> <first gfn> <pages>
@@ -152,6 +156,16 @@ impl fmt::Debug for Mapped {
 /// The `inject` file.
 struct Inject;
 
+/// What a line written to `inject` makes a VP's guest do.
+enum Event {
+    /// Take an intercept.
+    Intercept(Intercept),
+    /// Write `len` bytes of a value at a guest physical address with nothing mapped.
+    Write(u64, u32, u64),
+    /// Signal the end of its oldest level-triggered interrupt in service.
+    Eoi,
+}
+
 /// Parses a decimal or `0x` hexadecimal number.
 fn number(word: Option<&str>) -> Result<u64> {
     let word = word.ok_or(EINVAL)?;
@@ -174,16 +188,26 @@ impl Reader for Inject {
         let mut words = line.split_whitespace();
         let partition = number(words.next())?;
         let vp = u32::try_from(number(words.next())?).map_err(|_| EINVAL)?;
-        let intercept = match words.next().ok_or(EINVAL)? {
-            "io" => Intercept::IoWrite {
+        let event = match words.next().ok_or(EINVAL)? {
+            "io" => Event::Intercept(Intercept::IoWrite {
                 port: u16::try_from(number(words.next())?).map_err(|_| EINVAL)?,
                 value: number(words.next())?,
-            },
-            "mmio" => Intercept::UnmappedGpa {
+            }),
+            "mmio" => Event::Intercept(Intercept::UnmappedGpa {
                 gpa: number(words.next())?,
-            },
-            "halt" => Intercept::Halt,
-            "exception" => Intercept::UnrecoverableException,
+                write: false,
+            }),
+            "write" => {
+                let gpa = number(words.next())?;
+                let len = match number(words.next())? {
+                    len @ (1 | 2 | 4 | 8) => len as u32,
+                    _ => return Err(EINVAL),
+                };
+                Event::Write(gpa, len, number(words.next())?)
+            }
+            "halt" => Event::Intercept(Intercept::Halt),
+            "exception" => Event::Intercept(Intercept::UnrecoverableException),
+            "eoi" => Event::Eoi,
             _ => return Err(EINVAL),
         };
         if words.next().is_some() {
@@ -191,7 +215,13 @@ impl Reader for Inject {
         }
         let (messages, handler) = {
             let mut machine = MACHINE.lock();
-            machine.inject(partition, vp, intercept)?;
+            match event {
+                Event::Intercept(i) => machine.inject(partition, vp, i)?,
+                Event::Write(gpa, len, value) => {
+                    machine.guest_write(partition, vp, gpa, len, value)?
+                }
+                Event::Eoi => machine.end_of_interrupt(partition, vp)?,
+            }
             (core::mem::take(&mut machine.outbox), machine.handler)
         };
         deliver(messages, handler);

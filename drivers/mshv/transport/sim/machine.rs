@@ -19,9 +19,7 @@ use crate::{
             register,
             vp_state,
             vp_state_page,
-            ConnectPortIn,
             CreatePartitionIn,
-            CreatePortIn,
             CreateVpIn,
             DepositMemoryIn,
             GetPartitionPropertyExIn,
@@ -37,8 +35,7 @@ use crate::{
             VpRegistersIn,
             VpStateIn,
             WithdrawMemoryIn,
-            HV_PARTITION_ID_SELF,
-            HV_PORT_TYPE_DOORBELL, //
+            HV_PARTITION_ID_SELF, //
         },
         control::Control,
         status::{
@@ -53,6 +50,10 @@ use crate::{
     },
 };
 
+use super::port::{
+    EventRings,
+    Port, //
+};
 use super::property;
 use super::slat::{
     map_flags,
@@ -73,7 +74,7 @@ pub(super) const COUNTED_CODES: usize = 0x140;
 pub(super) const LAST_INPUT_BYTES: usize = 128;
 
 /// A call's outcome: the reps done, or the status it stopped with and the reps done by then.
-type RepResult = core::result::Result<usize, (HvStatus, usize)>;
+pub(super) type RepResult = core::result::Result<usize, (HvStatus, usize)>;
 
 /// Pages deposited by the root, named by frame number.
 pub(super) struct Pool {
@@ -142,6 +143,8 @@ pub(super) struct Vp {
     pub(super) pending: KVec<Message>,
     /// The states set with `HVCALL_SET_VP_STATE`, by type (empty: never set).
     states: [KVec<u8>; 5],
+    /// Level-triggered vectors in service, oldest first.
+    pub(super) in_service: KVec<u32>,
 }
 
 impl Vp {
@@ -213,6 +216,10 @@ pub(super) struct Partition {
     pub(super) properties: KVec<(u32, u64)>,
     /// Virtual interrupts asserted.
     pub(super) interrupts_asserted: u64,
+    /// EXTINTs withdrawn (`HVCALL_CLEAR_VIRTUAL_INTERRUPT`).
+    pub(super) interrupts_cleared: u64,
+    /// An EXTINT is pending.
+    pub(super) extint_pending: bool,
     /// Doorbells of the root's ports connected for this partition.
     pub(super) doorbells: u32,
     /// Intercepts installed: `(access type mask, intercept type, parameter)`.
@@ -251,15 +258,9 @@ pub(crate) struct Machine {
     /// Every VP that runs with no intercept waiting halts at once (for benchmarks).
     pub(super) auto_halt: bool,
     /// The root's ports.
-    ports: KVec<Port>,
-}
-
-/// A port of the root's, for a partition to connect to.
-struct Port {
-    id: u32,
-    connection_partition_id: u64,
-    /// The doorbell connected: guest physical address, trigger value, flags.
-    doorbell: Option<(u64, u64, u64)>,
+    pub(super) ports: KVec<Port>,
+    /// The root's SynIC event rings.
+    pub(super) event_rings: EventRings,
 }
 
 impl Machine {
@@ -274,6 +275,7 @@ impl Machine {
             handler: None,
             auto_halt: false,
             ports: KVec::new(),
+            event_rings: EventRings::new(),
         }
     }
 
@@ -295,6 +297,7 @@ impl Machine {
         self.outbox = KVec::new();
         self.handler = None;
         self.ports = KVec::new();
+        self.event_rings.clear();
     }
 
     fn count(&mut self, code: u16) {
@@ -369,6 +372,11 @@ impl Machine {
                 self.gpa_access_states(input, output, start, count)
             }
             code::ASSERT_VIRTUAL_INTERRUPT => self.assert_virtual_interrupt(input),
+            code::CLEAR_VIRTUAL_INTERRUPT => read(input, 0).and_then(|id| {
+                self.clear_virtual_interrupt(id)
+                    .map(|()| 0)
+                    .map_err(|s| (s, 0))
+            }),
             code::CREATE_PORT => self.create_port(input),
             code::CONNECT_PORT => self.connect_port(input),
             code::GET_VP_STATE | code::SET_VP_STATE => self.vp_state(
@@ -400,6 +408,8 @@ impl Machine {
             code::FINALIZE_PARTITION => self.finalize(input1),
             code::DELETE_PARTITION => self.delete(input1),
             code::DISCONNECT_PORT => self.disconnect_port(input1, input2),
+            code::CLEAR_VIRTUAL_INTERRUPT => self.clear_virtual_interrupt(input1),
+            code::NOTIFY_PORT_RING_EMPTY => self.notify_port_ring_empty(input1),
             code::DELETE_PORT => self.delete_port(input1, input2),
             code::DELETE_VP => u32::try_from(input2)
                 .map_err(|_| HvStatus::INVALID_VP_INDEX)
@@ -409,14 +419,18 @@ impl Machine {
         HvResult::new(result.err().unwrap_or(HvStatus::SUCCESS), 0)
     }
 
-    fn partition(&mut self, id: u64) -> core::result::Result<&mut Partition, HvStatus> {
+    pub(super) fn partition(&mut self, id: u64) -> core::result::Result<&mut Partition, HvStatus> {
         self.partitions
             .iter_mut()
             .find(|p| p.id == id)
             .ok_or(HvStatus::INVALID_PARTITION_ID)
     }
 
-    fn vp(&mut self, partition_id: u64, index: u32) -> core::result::Result<&mut Vp, HvStatus> {
+    pub(super) fn vp(
+        &mut self,
+        partition_id: u64,
+        index: u32,
+    ) -> core::result::Result<&mut Vp, HvStatus> {
         self.partition(partition_id)?
             .vps
             .iter_mut()
@@ -449,6 +463,8 @@ impl Machine {
             properties: KVec::new(),
             intercepts: KVec::new(),
             interrupts_asserted: 0,
+            interrupts_cleared: 0,
+            extint_pending: false,
             doorbells: 0,
             slat: Slat::new(),
         };
@@ -596,6 +612,7 @@ impl Machine {
             pages,
             pending: KVec::new(),
             states: Default::default(),
+            in_service: KVec::new(),
         };
         // Room was reserved above.
         let _ = p.vps.push(vp, GFP_KERNEL);
@@ -803,116 +820,6 @@ impl Machine {
         Ok(count)
     }
 
-    fn create_port(&mut self, input: &HvPage) -> RepResult {
-        let args: CreatePortIn = read(input, 0)?;
-        let (id, owner, partner) = (
-            args.port_id,
-            args.port_partition_id,
-            args.connection_partition_id,
-        );
-        // Doorbell ports belong to the root.
-        if args.port_type != HV_PORT_TYPE_DOORBELL || owner != HV_PARTITION_ID_SELF {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        if args.padding != 0 || args.port_info_padding != 0 || args.port_info_rsvdz != 0 {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        self.partition(partner).map_err(|s| (s, 0))?;
-        if id == 0 || self.ports.iter().any(|p| p.id == id) {
-            return Err((HvStatus::INVALID_PORT_ID, 0));
-        }
-        let port = Port {
-            id,
-            connection_partition_id: partner,
-            doorbell: None,
-        };
-        self.ports
-            .push(port, GFP_KERNEL)
-            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
-        Ok(0)
-    }
-
-    fn connect_port(&mut self, input: &HvPage) -> RepResult {
-        let args: ConnectPortIn = read(input, 0)?;
-        let (partner, id) = (args.connection_partition_id, args.port_id);
-        if args.port_type != HV_PORT_TYPE_DOORBELL
-            || args.port_partition_id != HV_PARTITION_ID_SELF
-            || args.connection_id != id
-            || args.rsvdz0 != 0
-            || args.rsvdz1 != 0
-            || args.reserved2 != 0
-        {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        let port = self
-            .ports
-            .iter_mut()
-            .find(|p| p.id == id && p.connection_partition_id == partner)
-            .ok_or((HvStatus::INVALID_PORT_ID, 0))?;
-        if port.doorbell.is_some() {
-            return Err((HvStatus::INVALID_CONNECTION_ID, 0));
-        }
-        port.doorbell = Some((args.gpa, args.trigger_value, args.flags));
-        self.partition(partner).map_err(|s| (s, 0))?.doorbells += 1;
-        Ok(0)
-    }
-
-    fn disconnect_port(
-        &mut self,
-        partition_id: u64,
-        input2: u64,
-    ) -> core::result::Result<(), HvStatus> {
-        // The connection id, then `is_doorbell` in bit 32.
-        let id = input2 as u32;
-        let port = self
-            .ports
-            .iter_mut()
-            .find(|p| p.id == id && p.connection_partition_id == partition_id)
-            .filter(|p| p.doorbell.is_some())
-            .ok_or(HvStatus::INVALID_CONNECTION_ID)?;
-        port.doorbell = None;
-        if let Ok(p) = self.partition(partition_id) {
-            p.doorbells -= 1;
-        }
-        Ok(())
-    }
-
-    fn delete_port(&mut self, owner: u64, input2: u64) -> core::result::Result<(), HvStatus> {
-        let id = input2 as u32;
-        let i = self
-            .ports
-            .iter()
-            .position(|p| p.id == id && owner == HV_PARTITION_ID_SELF)
-            .ok_or(HvStatus::INVALID_PORT_ID)?;
-        let port = self
-            .ports
-            .remove(i)
-            .map_err(|_| HvStatus::INVALID_PORT_ID)?;
-        if port.doorbell.is_some() {
-            if let Ok(p) = self.partition(port.connection_partition_id) {
-                p.doorbells -= 1;
-            }
-        }
-        Ok(())
-    }
-
-    fn assert_virtual_interrupt(&mut self, input: &HvPage) -> RepResult {
-        // `struct hv_input_assert_virtual_interrupt`: partition, control, destination,
-        // vector, target VTL, zeroes.
-        let partition_id: u64 = read(input, 0)?;
-        let vector: u32 = read(input, 24)?;
-        let tail: [u8; 4] = read(input, 28)?;
-        if vector > 0xff || tail != [0; 4] {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        let p = self.partition(partition_id).map_err(|s| (s, 0))?;
-        if p.state != PartitionState::Initialized {
-            return Err((HvStatus::INVALID_PARTITION_STATE, 0));
-        }
-        p.interrupts_asserted += 1;
-        Ok(0)
-    }
-
     fn get_vp_cpuid_values(
         &mut self,
         input: &HvPage,
@@ -1062,6 +969,10 @@ impl Machine {
                 result = Err((HvStatus::INVALID_PARAMETER, i));
                 break;
             }
+            if let Err(s) = check_register(assoc.name, assoc.value) {
+                result = Err((s, i));
+                break;
+            }
             if let Err(s) = vp.set_register(assoc.name, assoc.value) {
                 result = Err((s, i));
                 break;
@@ -1079,8 +990,28 @@ impl Machine {
     }
 }
 
+/// Refuses a value the hypervisor would refuse for register `name`.
+///
+/// Deliverability notifications (a 64-bit register: the value's upper half is not looked at,
+/// and clients leave it undefined): the reserved bits must be zero, and the hypervisor answers
+/// a request for NMI notification with `INVALID_PARAMETER` (what mshv-ioctls' test of the
+/// register expects of it); interrupt and SINT notifications are accepted.
+fn check_register(name: u32, value: [u64; 2]) -> core::result::Result<(), HvStatus> {
+    const NMI: u64 = 1 << 0;
+    const RESERVED: u64 = ((1 << 48) - 1) & !((1 << 6) - 1);
+    match name {
+        register::DELIVERABILITY_NOTIFICATIONS if value[0] & (NMI | RESERVED) != 0 => {
+            Err(HvStatus::INVALID_PARAMETER)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Reads a call's fixed input.
-fn read<T: FromBytes>(page: &HvPage, offset: usize) -> core::result::Result<T, (HvStatus, usize)> {
+pub(super) fn read<T: FromBytes>(
+    page: &HvPage,
+    offset: usize,
+) -> core::result::Result<T, (HvStatus, usize)> {
     page.read(offset)
         .map_err(|_| (HvStatus::INVALID_PARAMETER, 0))
 }
@@ -1143,7 +1074,7 @@ impl core::fmt::Display for Partition {
             "{} {} flags={:#x} isolation={:#x} compatibility={:#x} \
              disabled_features={:#x},{:#x} disabled_xsave={:#x} \
              pool_free={} pool_used={} vps={} gpa_tables={} intercepts={} interrupts={} \
-             doorbells={}",
+             cleared={} doorbells={}",
             self.id,
             state,
             flags,
@@ -1158,6 +1089,7 @@ impl core::fmt::Display for Partition {
             self.slat.tables(),
             self.intercepts.len(),
             self.interrupts_asserted,
+            self.interrupts_cleared,
             self.doorbells
         )
     }
@@ -1168,8 +1100,9 @@ impl core::fmt::Display for Partition {
 pub(super) enum Intercept {
     /// The guest wrote `value` (one byte) to I/O `port`.
     IoWrite { port: u16, value: u64 },
-    /// The guest read guest physical address `gpa`, where nothing is mapped.
-    UnmappedGpa { gpa: u64 },
+    /// The guest read (or wrote, when `write`) guest physical address `gpa`, where nothing is
+    /// mapped.
+    UnmappedGpa { gpa: u64, write: bool },
     /// The guest halted.
     Halt,
     /// The guest took an exception it cannot recover from.
@@ -1205,7 +1138,10 @@ impl Intercept {
         };
         let mut m = Message::zeroed(kind, partition_id);
         m.payload_size = size;
-        let access = u64::from(matches!(self, Self::IoWrite { .. }));
+        let access = u64::from(matches!(
+            self,
+            Self::IoWrite { .. } | Self::UnmappedGpa { write: true, .. }
+        ));
         // vp_index, instruction_length (1) and intercept_access_type.
         m.payload[0] = u64::from(vp.index) | 1 << 32 | access << 40;
         m.payload[3] = vp.register(X64_RIP)[0];
@@ -1215,7 +1151,7 @@ impl Intercept {
                 m.payload[5] = u64::from(port) | 1 << 16 | 1 << 24;
                 m.payload[6] = value;
             }
-            Self::UnmappedGpa { gpa } => {
+            Self::UnmappedGpa { gpa, .. } => {
                 // guest_physical_address.
                 m.payload[7] = gpa;
             }
@@ -1241,6 +1177,27 @@ impl Machine {
             self.outbox.push(notice, GFP_KERNEL)?;
         }
         Ok(())
+    }
+
+    /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa`, where nothing is mapped:
+    /// the doorbells the write matches ring (the VP goes on), else the VP takes the intercept.
+    pub(super) fn guest_write(
+        &mut self,
+        partition_id: u64,
+        vp_index: u32,
+        gpa: u64,
+        len: u32,
+        value: u64,
+    ) -> Result {
+        self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
+        if self.ring_doorbells(partition_id, gpa, len, value) {
+            return Ok(());
+        }
+        self.inject(
+            partition_id,
+            vp_index,
+            Intercept::UnmappedGpa { gpa, write: true },
+        )
     }
 }
 

@@ -522,6 +522,41 @@ TEST_F(partition, root_hvcall_rep_vp_registers)
 	close(fd);
 }
 
+/* The hypervisor refuses NMI deliverability notifications and reserved bits. */
+TEST_F(partition, deliverability_notifications)
+{
+	struct {
+		__u64 pt; __u32 vp; __u8 vtl, r8; __u16 r16;
+		struct { __u32 name, r1; __u64 r2; __u64 value[2]; } reg;
+	} set = { .reg = { .name = 0x10006 } };
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	struct mshv_root_hvcall args;
+	const __u64 ok[] = { 0, 2, 2 | 0xf << 2 | 1ULL << 53 }, bad[] = { 1, 1ULL << 6 };
+	unsigned int i;
+	int fd;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(ok); i++) {
+		set.reg.value[0] = ok[i];
+		/* The upper half of a 64-bit register's value is not looked at. */
+		set.reg.value[1] = 0x5a5a5a5a;
+		EXPECT_EQ(0, hvcall(self->pt, HVCALL_SET_VP_REGISTERS, 1, &set, sizeof(set), NULL,
+				    0, &args));
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		set.reg.value[0] = bad[i];
+		EXPECT_EQ(-1, hvcall(self->pt, HVCALL_SET_VP_REGISTERS, 1, &set, sizeof(set), NULL,
+				     0, &args));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(0x5, args.status);
+	}
+	close(fd);
+}
+
 TEST_F(partition, msi_routing)
 {
 	struct {
@@ -559,14 +594,40 @@ TEST_F(partition, msi_routing)
 	EXPECT_EQ(EFAULT, errno);
 }
 
-/* The interrupts the simulator saw asserted on the newest partition, or -1. */
-static long sim_interrupts(void)
+/* A number of the simulator's line for the newest partition ("interrupts=", ...), or -1. */
+static long sim_field(const char *key)
 {
 	char buf[65536];
 	const char *line = sim_newest_partition(buf, sizeof(buf), NULL), *n;
 
-	n = line ? strstr(line, "interrupts=") : NULL;
-	return n ? strtol(n + strlen("interrupts="), NULL, 10) : -1;
+	n = line ? strstr(line, key) : NULL;
+	return n ? strtol(n + strlen(key), NULL, 10) : -1;
+}
+
+/* The interrupts the simulator saw asserted on the newest partition, or -1. */
+static long sim_interrupts(void)
+{
+	return sim_field(" interrupts=");
+}
+
+/* Makes VP 0 of the newest partition's guest do what `what` says (see sim's inject file). */
+static int sim_guest(const char *what)
+{
+	char buf[65536], line[128];
+	long id = -1;
+
+	if (!sim_newest_partition(buf, sizeof(buf), &id))
+		return -1;
+	snprintf(line, sizeof(line), "%ld 0 %s", id, what);
+	return sim_write("inject", line);
+}
+
+/* An eventfd's count (reading resets it), or 0 when not signalled (non-blocking fd). */
+static __u64 eventfd_count(int fd)
+{
+	__u64 count = 0;
+
+	return read(fd, &count, sizeof(count)) == sizeof(count) ? count : 0;
 }
 
 /* Waits up to a second for the simulator's interrupt count to reach want. */
@@ -664,14 +725,71 @@ TEST_F(partition, irqfd)
 	close(other);
 }
 
+/*
+ * Resampling: the guest's end of a level-triggered interrupt reaches the resample eventfd of
+ * the irqfd whose route has that vector; for an EXTINT the pending one is withdrawn first.
+ */
+TEST_F(partition, irqfd_resample)
+{
+	struct {
+		struct mshv_user_irq_table t;
+		struct mshv_user_irq_entry e[2];
+	} table = {
+		.t = { .nr = 2 },
+		.e = { { .gsi = 31, .address_lo = 0xfee00000, .data = 0x8032 },
+		       { .gsi = 33, .address_lo = 0xfee00000, .data = 0x8733 } },
+	};
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	int efd = eventfd(0, EFD_NONBLOCK), rfd = eventfd(0, EFD_NONBLOCK);
+	int e2 = eventfd(0, EFD_NONBLOCK), r2 = eventfd(0, EFD_NONBLOCK), vpfd;
+	__u64 one = 1;
+
+#ifndef __x86_64__
+	SKIP(return, "end-of-interrupt messages (HVMSG_X64_APIC_EOI) are x86's");
+#endif
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	vpfd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, vpfd);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &table));
+	ASSERT_EQ(0, irqfd(self->pt, efd, rfd, 31, 1 << MSHV_IRQFD_BIT_RESAMPLE));
+	ASSERT_EQ(0, irqfd(self->pt, e2, r2, 33, 1 << MSHV_IRQFD_BIT_RESAMPLE));
+
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	ASSERT_EQ(1, wait_interrupts(1));
+	ASSERT_EQ(0, sim_guest("eoi"));
+	EXPECT_EQ(1, eventfd_count(rfd));
+	EXPECT_EQ(0, eventfd_count(r2));
+	EXPECT_EQ(0, sim_field(" cleared="));
+	/* Nothing in service: the EOI reaches nobody. */
+	ASSERT_EQ(0, sim_guest("eoi"));
+	EXPECT_EQ(0, eventfd_count(rfd));
+
+	ASSERT_EQ(8, write(e2, &one, sizeof(one)));
+	ASSERT_EQ(2, wait_interrupts(2));
+	ASSERT_EQ(0, sim_guest("eoi"));
+	EXPECT_EQ(1, eventfd_count(r2));
+	EXPECT_EQ(0, eventfd_count(rfd));
+	EXPECT_EQ(1, sim_field(" cleared="));
+
+	/* Deassigned: asserted once more, its end resamples nothing. */
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	ASSERT_EQ(3, wait_interrupts(3));
+	EXPECT_EQ(0, irqfd(self->pt, efd, -1, 31, 1 << MSHV_IRQFD_BIT_DEASSIGN));
+	ASSERT_EQ(0, sim_guest("eoi"));
+	EXPECT_EQ(0, eventfd_count(rfd));
+	close(vpfd);
+	close(efd);
+	close(rfd);
+	close(e2);
+	close(r2);
+}
+
 /* The doorbells connected for the newest partition, or -1. */
 static long sim_doorbells(void)
 {
-	char buf[65536];
-	const char *line = sim_newest_partition(buf, sizeof(buf), NULL), *n;
-
-	n = line ? strstr(line, "doorbells=") : NULL;
-	return n ? strtol(n + strlen("doorbells="), NULL, 10) : -1;
+	return sim_field(" doorbells=");
 }
 
 static int ioeventfd(int pt, int fd, __u64 addr, __u32 len, __u64 datamatch, __u32 flags)
@@ -736,6 +854,45 @@ TEST_F(partition, ioeventfd)
 	EXPECT_EQ(-1, ioctl(self->pt, MSHV_IOEVENTFD, NULL));
 	EXPECT_EQ(EFAULT, errno);
 	/* What is left goes with the partition file. */
+	close(a);
+	close(b);
+}
+
+/* Guest writes ring the doorbells they match; the others stop the VP (unmapped GPA). */
+TEST_F(partition, ioeventfd_signals)
+{
+	const __u32 match = 1 << MSHV_IOEVENTFD_BIT_DATAMATCH;
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	int a = eventfd(0, EFD_NONBLOCK), b = eventfd(0, EFD_NONBLOCK), vpfd, i;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	vpfd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, vpfd);
+	ASSERT_EQ(0, ioeventfd(self->pt, a, 0x1000, 4, 0, 0));
+	ASSERT_EQ(0, ioeventfd(self->pt, b, 0x2000, 0, 7, match));
+
+	ASSERT_EQ(0, sim_guest("write 0x1000 4 5"));
+	EXPECT_EQ(1, eventfd_count(a));
+	/* Any size at 0x2000, but only the value 7. */
+	ASSERT_EQ(0, sim_guest("write 0x2000 2 7"));
+	ASSERT_EQ(0, sim_guest("write 0x2000 8 7"));
+	ASSERT_EQ(0, sim_guest("write 0x2000 4 8"));
+	EXPECT_EQ(2, eventfd_count(b));
+	/* The wrong size at 0x1000 rings nothing. */
+	ASSERT_EQ(0, sim_guest("write 0x1000 8 5"));
+	EXPECT_EQ(0, eventfd_count(a));
+	/* More rings than the event ring holds, each taken as it comes. */
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, sim_guest("write 0x1000 4 1"));
+	EXPECT_EQ(100, eventfd_count(a));
+
+	/* Deassigned: the write is the VP's again. */
+	ASSERT_EQ(0, ioeventfd(self->pt, a, 0x1000, 4, 0, 1 << MSHV_IOEVENTFD_BIT_DEASSIGN));
+	ASSERT_EQ(0, sim_guest("write 0x1000 4 5"));
+	EXPECT_EQ(0, eventfd_count(a));
+	close(vpfd);
 	close(a);
 	close(b);
 }
