@@ -295,14 +295,16 @@ pub(crate) fn unmap_vp_state_page(
 
 /// `HVCALL_MAP_GPA_PAGES`: maps guest frames `gfn..gfn + count` to `pfn(0)..pfn(count - 1)`
 /// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] pages per call; deposits
-/// [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks for memory. On failure,
-/// returns the error and how many pages were mapped (from the first).
+/// [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks for memory, if
+/// `may_deposit` (else that is `ENOMEM`: a caller that must not allocate). On failure, returns
+/// the error and how many pages were mapped (from the first).
 pub(crate) fn map_gpa_pages(
     pages: &mut HvPages,
     partition_id: u64,
     gfn: u64,
     count: usize,
     flags: u32,
+    may_deposit: bool,
     pfn: impl Fn(usize) -> u64,
 ) -> core::result::Result<(), (Error, usize)> {
     for (first, n) in batches(count, MAP_GPA_BATCH) {
@@ -339,6 +341,9 @@ pub(crate) fn map_gpa_pages(
             let at = first + usize::from(done);
             if status.deposit_request().is_none() {
                 return Err((result.to_result().err().unwrap_or(EIO), at));
+            }
+            if !may_deposit {
+                return Err((ENOMEM, at));
             }
             deposit(pages, partition_id, MAP_GPA_DEPOSIT_PAGES).map_err(|e| (e, at))?;
         }

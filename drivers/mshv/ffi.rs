@@ -8,6 +8,7 @@
 use kernel::ffi::{
     c_char,
     c_int,
+    c_ulong,
     c_void, //
 };
 
@@ -96,6 +97,37 @@ extern "C" {
 
     /// Adds one to an eventfd's counter and wakes its readers; any context.
     pub(crate) fn mshv_shim_eventfd_signal(ctx: *const c_void);
+
+    /// Watches `start..start + length` of the current task's address space:
+    /// `invalidate(data, watch, start, end, blockable, seq)` runs before what backs part of
+    /// it changes. Returns the watch (opaque) or an `ERR_PTR`.
+    pub(crate) fn mshv_shim_range_insert(
+        start: u64,
+        length: u64,
+        invalidate: unsafe extern "C" fn(*mut c_void, *mut c_void, u64, u64, bool, c_ulong) -> bool,
+        data: *mut c_void,
+    ) -> *mut c_void;
+
+    /// Stops a watch, waiting for a running `invalidate`; frees it.
+    pub(crate) fn mshv_shim_range_remove(range: *mut c_void);
+
+    /// Records an invalidation's sequence (in `invalidate`, under the driver's lock).
+    pub(crate) fn mshv_shim_range_set_seq(range: *mut c_void, seq: c_ulong);
+
+    /// Whether an invalidation came since the fault that returned `seq` (under the same lock).
+    pub(crate) fn mshv_shim_range_retry(range: *mut c_void, seq: c_ulong) -> bool;
+
+    /// Faults in `npages` pages from user address `start` of the watched range (for writing if
+    /// `write`), storing their frames in `pfns` and the sequence to check in `seq`. 0 or
+    /// `-errno`.
+    pub(crate) fn mshv_shim_range_fault(
+        range: *mut c_void,
+        start: u64,
+        npages: u64,
+        write: bool,
+        pfns: *mut u64,
+        seq: *mut c_ulong,
+    ) -> c_int;
 
     /// `anon_inode_getfile()` (`<linux/anon_inodes.h>`, which bindgen does not see): a new file
     /// of `fops` with `private` as its private data, or an `ERR_PTR`.

@@ -15,6 +15,10 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/mm.h>
+#include <linux/hmm.h>
+#include <linux/jiffies.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/mshv.h>
 #include <asm/mshyperv.h>
@@ -89,6 +93,109 @@ int mshv_shim_user_vma_is_io(u64 addr)
 	else
 		ret = !!(vma->vm_flags & (VM_IO | VM_PFNMAP));
 	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * A range of the current task's address space watched for the driver (movable guest memory):
+ * invalidate(data, r, start, end, blockable, seq) runs before the kernel changes what backs any
+ * part of it, and must record seq with mshv_shim_range_set_seq() under the lock that the
+ * fault path's mshv_shim_range_retry() check is made under.
+ */
+struct mshv_shim_range {
+	struct mmu_interval_notifier mni;
+	bool (*invalidate)(void *data, struct mshv_shim_range *r, u64 start, u64 end,
+			   bool blockable, unsigned long seq);
+	void *data;
+};
+
+static bool shim_range_invalidate(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range, unsigned long cur_seq)
+{
+	struct mshv_shim_range *r = container_of(mni, struct mshv_shim_range, mni);
+
+	return r->invalidate(r->data, r, range->start, range->end,
+			     mmu_notifier_range_blockable(range), cur_seq);
+}
+
+static const struct mmu_interval_notifier_ops shim_range_ops = {
+	.invalidate = shim_range_invalidate,
+};
+
+struct mshv_shim_range *mshv_shim_range_insert(u64 start, u64 length,
+					       bool (*invalidate)(void *, struct mshv_shim_range *,
+								  u64, u64, bool, unsigned long),
+					       void *data)
+{
+	struct mshv_shim_range *r;
+	int ret;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+	r = kzalloc_obj(*r, GFP_KERNEL);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+	r->invalidate = invalidate;
+	r->data = data;
+	ret = mmu_interval_notifier_insert(&r->mni, current->mm, start, length, &shim_range_ops);
+	if (ret) {
+		kfree(r);
+		return ERR_PTR(ret);
+	}
+	return r;
+}
+
+void mshv_shim_range_remove(struct mshv_shim_range *r)
+{
+	mmu_interval_notifier_remove(&r->mni);
+	kfree(r);
+}
+
+void mshv_shim_range_set_seq(struct mshv_shim_range *r, unsigned long seq)
+{
+	mmu_interval_set_seq(&r->mni, seq);
+}
+
+bool mshv_shim_range_retry(struct mshv_shim_range *r, unsigned long seq)
+{
+	return mmu_interval_read_retry(&r->mni, seq);
+}
+
+/*
+ * Faults in npages pages from user address start (for writing if write) and stores their page
+ * frames in pfns; the sequence to check with mshv_shim_range_retry() in *seq. 0 or -errno.
+ */
+int mshv_shim_range_fault(struct mshv_shim_range *r, u64 start, u64 npages, bool write,
+			  u64 *pfns, unsigned long *seq)
+{
+	struct mm_struct *mm = r->mni.mm;
+	unsigned long *hmm_pfns;
+	struct hmm_range range = {
+		.notifier = &r->mni,
+		.start = start,
+		.end = start + npages * PAGE_SIZE,
+		.default_flags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
+	};
+	u64 i;
+	int ret;
+
+	hmm_pfns = kvcalloc(npages, sizeof(*hmm_pfns), GFP_KERNEL);
+	if (!hmm_pfns)
+		return -ENOMEM;
+	range.hmm_pfns = hmm_pfns;
+	if (!mmget_not_zero(mm)) {
+		kvfree(hmm_pfns);
+		return -EFAULT;
+	}
+	ret = hmm_range_fault_unlocked_timeout(&range,
+					       msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT));
+	mmput(mm);
+	if (!ret) {
+		for (i = 0; i < npages; i++)
+			pfns[i] = page_to_pfn(hmm_pfn_to_page(hmm_pfns[i]));
+		*seq = range.notifier_seq;
+	}
+	kvfree(hmm_pfns);
 	return ret;
 }
 
@@ -326,6 +433,7 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("NOTIFY_PORT_RING_EMPTY", HVCALL_NOTIFY_PORT_RING_EMPTY),
 	FACT_CONST("SYNIC_SINT_INTERCEPT", HVMSG_SYNIC_SINT_INTERCEPT),
 	FACT_CONST("X64_APIC_EOI", HVMSG_X64_APIC_EOI),
+	FACT_CONST("GPA_INTERCEPT", HVMSG_GPA_INTERCEPT),
 	FACT_CONST("HV_COMPATIBILITY_21_H2", HV_COMPATIBILITY_21_H2),
 	FACT_CONST("HV_PARTITION_PROCESSOR_FEATURES_BANKS", HV_PARTITION_PROCESSOR_FEATURES_BANKS),
 	FACT_CONST("CREATE_PARTITION", HVCALL_CREATE_PARTITION),

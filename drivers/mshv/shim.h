@@ -38,6 +38,18 @@ u64 mshv_shim_page_to_pfn(const void *page);
  */
 int mshv_shim_user_vma_is_io(u64 addr);
 
+/* Movable guest memory: an MMU interval notifier and HMM faults (see shim.c). */
+struct mshv_shim_range;
+struct mshv_shim_range *mshv_shim_range_insert(u64 start, u64 length,
+					       bool (*invalidate)(void *, struct mshv_shim_range *,
+								  u64, u64, bool, unsigned long),
+					       void *data);
+void mshv_shim_range_remove(struct mshv_shim_range *r);
+void mshv_shim_range_set_seq(struct mshv_shim_range *r, unsigned long seq);
+bool mshv_shim_range_retry(struct mshv_shim_range *r, unsigned long seq);
+int mshv_shim_range_fault(struct mshv_shim_range *r, u64 start, u64 npages, bool write,
+			  u64 *pfns, unsigned long *seq);
+
 /* access_ok() on the current task's address space. */
 bool mshv_shim_access_ok(u64 addr, u64 size);
 

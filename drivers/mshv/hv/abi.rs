@@ -88,6 +88,7 @@ pub(crate) mod vp_state_page {
 /// Message types (`enum hv_message_type`).
 pub(crate) mod message_type {
     pub(crate) const UNMAPPED_GPA: u32 = 0x8000_0000;
+    pub(crate) const GPA_INTERCEPT: u32 = 0x8000_0001;
     pub(crate) const UNRECOVERABLE_EXCEPTION: u32 = 0x8000_0021;
     pub(crate) const OPAQUE_INTERCEPT: u32 = 0x8000_003f;
     pub(crate) const SYNIC_SINT_INTERCEPT: u32 = 0x8000_0061;
@@ -519,6 +520,7 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const NOTIFY_PORT_RING_EMPTY, 0x8b),
         fact!(const SYNIC_SINT_INTERCEPT, 0x8000_0061),
         fact!(const X64_APIC_EOI, 0x8001_0004),
+        fact!(const GPA_INTERCEPT, 0x8000_0001),
         fact!(offset "hv_message.u", Message, payload, 16),
         fact!(const HV_COMPATIBILITY_21_H2, 0x0609),
         fact!(const HV_PARTITION_PROCESSOR_FEATURES_BANKS, 2),

@@ -3,12 +3,28 @@
 //! Guest memory: `MSHV_SET_GUEST_MEMORY` maps user memory into a partition's guest physical
 //! address space, or unmaps it.
 //!
-//! Every region is pinned (`FOLL_LONGTERM`) for as long as it is mapped. Upstream pins only
-//! regions of encrypted partitions and of processes where it cannot register an MMU notifier;
-//! others it maps "movable", faulting pages in on the guest's accesses. See
-//! Documentation/mshv-rs/root.rst.
+//! A region is *movable*, as upstream's: mapped with no access at first, its pages faulted in
+//! (2 MiB at a time) when the guest touches them and the hypervisor stops the VP with a GPA
+//! intercept ([`Movable::fault`]), and mapped with no access again whenever the kernel changes
+//! what backs them (an MMU interval notifier: [`invalidate`]), so they are never pinned. Where
+//! the notifier cannot be registered, the region is *pinned* (`FOLL_LONGTERM`) and mapped whole
+//! for as long as it exists. See Documentation/mshv-rs/root.rst.
 
-use kernel::{bindings, page::PAGE_SIZE, prelude::*};
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    ffi::{
+        c_ulong,
+        c_void, //
+    },
+    new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{
+        Arc,
+        Mutex, //
+    },
+};
 
 use crate::{
     calls, ffi,
@@ -29,6 +45,12 @@ const HV_MAP_GPA_READABLE: u32 = 0x1;
 const HV_MAP_GPA_WRITABLE: u32 = 0x2;
 const HV_MAP_GPA_EXECUTABLE: u32 = 0xc;
 const HV_MAP_GPA_ADJUSTABLE: u32 = 0x8000;
+const HV_MAP_GPA_NO_ACCESS: u32 = 0x1_0000;
+
+/// Pages a guest's fault on a movable region brings in: the 2 MiB around it.
+const FAULT_PAGES: u64 = 512;
+/// Attempts at a fault that invalidations keep overtaking before it is left to the VMM.
+const FAULT_TRIES: usize = 16;
 
 /// Pages pinned per `pin_user_pages_fast()` call (256 MiB of 4 KiB pages).
 const PIN_BATCH: usize = 1 << 16;
@@ -93,17 +115,26 @@ impl Drop for Pinned {
     }
 }
 
+/// How a region's pages are held.
+enum Backing {
+    /// Pinned and mapped whole (held for its drop, which unpins).
+    Pinned { _pinned: Pinned },
+    /// Faulted in on demand.
+    Movable(Arc<Movable>),
+}
+
 /// A mapped region of guest memory.
 pub(super) struct Region {
     gfn: u64,
     pages: u64,
     uaddr: u64,
-    /// Held for its drop: the pages stay pinned while the region exists.
-    _pinned: Pinned,
+    /// `MSHV_SET_MEM_BIT_*`.
+    flags: u8,
+    backing: Backing,
 }
 
 impl Region {
-    fn contains(&self, gfn: u64) -> bool {
+    pub(super) fn contains(&self, gfn: u64) -> bool {
         gfn >= self.gfn && gfn - self.gfn < self.pages
     }
 
@@ -111,10 +142,266 @@ impl Region {
         gfn < self.gfn.saturating_add(self.pages) && self.gfn < gfn.saturating_add(pages)
     }
 
-    /// Unmaps the region from the partition's address space (its pages stay pinned).
+    /// Unmaps the region from the partition's address space (pinned pages stay pinned until the
+    /// region is dropped).
     pub(super) fn unmap(&self, hv_pages: &mut HvPages, partition_id: u64) -> Result {
+        if let Backing::Movable(m) = &self.backing {
+            m.forget();
+        }
         calls::unmap_gpa_pages(hv_pages, partition_id, self.gfn, self.pages as usize)
     }
+
+    /// The hypervisor dropped every mapping (the partition was finalised): nothing is mapped.
+    pub(super) fn forget(&self) {
+        if let Backing::Movable(m) = &self.backing {
+            m.forget();
+        }
+    }
+
+    /// The movable region that may take a guest's fault of access type `access` (0 read, 1
+    /// write, 2 execute), if the region allows that access.
+    pub(super) fn movable_for(&self, access: u8) -> Option<Arc<Movable>> {
+        let allowed = match access {
+            0 => true,
+            1 => self.flags & WRITABLE != 0,
+            2 => self.flags & EXECUTABLE != 0,
+            _ => false,
+        };
+        match &self.backing {
+            Backing::Movable(m) if allowed => Some(m.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A movable region's state, under its lock: what is mapped, and pages for the hypercalls made
+/// under the lock (which must not allocate: invalidations take it).
+struct MovableState {
+    /// The host frame each page is mapped to, 0 where it is mapped with no access.
+    mapped: KVVec<u64>,
+    pages: HvPages,
+}
+
+/// A movable region: its pages come and go with the user mapping.
+#[pin_data(PinnedDrop)]
+pub(super) struct Movable {
+    partition_id: u64,
+    gfn: u64,
+    pages: u64,
+    uaddr: u64,
+    /// `HV_MAP_GPA_*` for a faulted-in page.
+    map_flags: u32,
+    /// The shim's watch over the user range (null until registered).
+    watch: *mut c_void,
+    #[pin]
+    state: Mutex<MovableState>,
+}
+
+// SAFETY: The watch is only passed to the shim, from any thread; the rest is plain data or
+// behind the lock.
+unsafe impl Send for Movable {}
+// SAFETY: As above: `&Movable` only allows the locked state and shim calls that may run
+// concurrently.
+unsafe impl Sync for Movable {}
+
+impl Movable {
+    /// Maps `pages` frames from `gfn` with no access and watches the user range from `uaddr`.
+    /// `Ok(None)`: the range cannot be watched (the caller pins instead).
+    fn new(
+        hv_pages: &mut HvPages,
+        partition_id: u64,
+        gfn: u64,
+        pages: u64,
+        uaddr: u64,
+        map_flags: u32,
+    ) -> Result<Option<Arc<Self>>> {
+        let count = usize::try_from(pages).map_err(|_| EINVAL)?;
+        let mut mapped = KVVec::with_capacity(count, GFP_KERNEL)?;
+        mapped.resize(count, 0, GFP_KERNEL)?;
+        let this = Arc::pin_init(
+            try_pin_init!(Self {
+                partition_id,
+                gfn,
+                pages,
+                uaddr,
+                map_flags,
+                watch: core::ptr::null_mut(),
+                state <- new_mutex!(MovableState {
+                    mapped,
+                    pages: HvPages::new()?,
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
+        // No page is named, so the mapping needs no watch yet.
+        if let Err((e, done)) = calls::map_gpa_pages(
+            hv_pages,
+            partition_id,
+            gfn,
+            count,
+            HV_MAP_GPA_NO_ACCESS,
+            true,
+            |_| 0,
+        ) {
+            if done > 0 {
+                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
+            }
+            return Err(e);
+        }
+        // SAFETY: `invalidate` takes `data` as a `Movable`, which outlives the watch: `Drop`
+        // removes the watch first. The range is the caller's, checked by `access_ok`.
+        let watch = unsafe {
+            ffi::mshv_shim_range_insert(
+                uaddr,
+                pages * PAGE_SIZE as u64,
+                invalidate,
+                Arc::as_ptr(&this).cast_mut().cast(),
+            )
+        };
+        match from_err_ptr(watch) {
+            Ok(w) => {
+                // SAFETY: Nothing else refers to the region yet but the watch, which does not
+                // read this field.
+                unsafe { (*Arc::as_ptr(&this).cast_mut()).watch = w };
+                Ok(Some(this))
+            }
+            Err(_) => {
+                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, count);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Nothing is mapped any more (the region was unmapped, or the partition finalised).
+    fn forget(&self) {
+        let mut state = self.state.lock();
+        state.mapped.iter_mut().for_each(|pfn| *pfn = 0);
+    }
+
+    /// Takes the guest's fault on frame `gfn`: faults in the 2 MiB around it and maps them.
+    /// Whether that was done (else the VMM gets the intercept).
+    pub(super) fn fault(&self, gfn: u64) -> bool {
+        let first = (gfn - self.gfn) & !(FAULT_PAGES - 1);
+        let n = FAULT_PAGES.min(self.pages - first);
+        let mut pfns = KVec::new();
+        if pfns.resize(n as usize, 0u64, GFP_KERNEL).is_err() {
+            return false;
+        }
+        let write = self.map_flags & HV_MAP_GPA_WRITABLE != 0;
+        for _ in 0..FAULT_TRIES {
+            let mut seq: c_ulong = 0;
+            // SAFETY: The watch lives as long as `self`; `pfns` has room for `n` frames.
+            let ret = unsafe {
+                ffi::mshv_shim_range_fault(
+                    self.watch,
+                    self.uaddr + first * PAGE_SIZE as u64,
+                    n,
+                    write,
+                    pfns.as_mut_ptr(),
+                    &mut seq,
+                )
+            };
+            if ret == -(bindings::EBUSY as i32) {
+                continue;
+            }
+            if ret != 0 {
+                return false;
+            }
+            let mut state = self.state.lock();
+            // SAFETY: The watch lives as long as `self`; the check is made under the lock the
+            // invalidations take.
+            if unsafe { ffi::mshv_shim_range_retry(self.watch, seq) } {
+                continue;
+            }
+            let state = &mut *state;
+            // Under the lock, nothing may allocate: the tables exist since the region was
+            // mapped with no access, so the hypervisor asks for no memory.
+            let mapped = calls::map_gpa_pages(
+                &mut state.pages,
+                self.partition_id,
+                self.gfn + first,
+                n as usize,
+                self.map_flags,
+                false,
+                |i| pfns[i],
+            );
+            if mapped.is_err() {
+                return false;
+            }
+            for (i, &pfn) in pfns.iter().enumerate() {
+                state.mapped[first as usize + i] = pfn;
+            }
+            return true;
+        }
+        false
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Movable {
+    fn drop(self: Pin<&mut Self>) {
+        if !self.watch.is_null() {
+            // SAFETY: The watch is this region's; after the call no `invalidate` runs.
+            unsafe { ffi::mshv_shim_range_remove(self.watch) };
+        }
+    }
+}
+
+/// The kernel is about to change what backs user addresses `start..end` of a movable region:
+/// its pages there are mapped with no access again. Returns false to be asked again where it
+/// must not block but would have to.
+///
+/// # Safety
+///
+/// `data` is the `Movable` the watch `watch` was registered for, alive while the watch is.
+unsafe extern "C" fn invalidate(
+    data: *mut c_void,
+    watch: *mut c_void,
+    start: u64,
+    end: u64,
+    blockable: bool,
+    seq: c_ulong,
+) -> bool {
+    // SAFETY: As the function's contract says.
+    let this = unsafe { &*data.cast::<Movable>() };
+    let mut state = if blockable {
+        this.state.lock()
+    } else {
+        match this.state.try_lock() {
+            Some(s) => s,
+            None => return false,
+        }
+    };
+    // SAFETY: `watch` is live (the contract); the lock the fault path checks under is held.
+    unsafe { ffi::mshv_shim_range_set_seq(watch, seq) };
+    let page = PAGE_SIZE as u64;
+    let size = this.pages * page;
+    let lo = (start.max(this.uaddr) - this.uaddr) / page;
+    let hi = (end.min(this.uaddr + size) - this.uaddr).div_ceil(page);
+    let range = lo as usize..(hi as usize).max(lo as usize);
+    let Some(first) = range.clone().find(|&i| state.mapped[i] != 0) else {
+        return true;
+    };
+    if !blockable {
+        return false;
+    }
+    let last = range.rev().find(|&i| state.mapped[i] != 0).unwrap_or(first);
+    let state = &mut *state;
+    // Nothing to report to if it fails; the hypervisor's tables for these pages exist, so it
+    // asks for no memory.
+    let _ = calls::map_gpa_pages(
+        &mut state.pages,
+        this.partition_id,
+        this.gfn + first as u64,
+        last - first + 1,
+        HV_MAP_GPA_NO_ACCESS,
+        false,
+        |_| 0,
+    );
+    state.mapped[first..=last]
+        .iter_mut()
+        .for_each(|pfn| *pfn = 0);
+    true
 }
 
 /// Handles `MSHV_SET_GUEST_MEMORY` for a partition whose regions are `regions`.
@@ -146,7 +433,7 @@ pub(super) fn set_guest_memory(
             return Err(EINVAL);
         }
         r.unmap(hv_pages, partition_id)?;
-        // Dropping the region unpins it.
+        // Dropping the region unpins it or stops watching it.
         regions.remove(i).map_err(|_| EINVAL)?;
         return Ok(0);
     }
@@ -178,7 +465,6 @@ fn map(
         return Err(EEXIST);
     }
     regions.reserve(1, GFP_KERNEL)?;
-    let pinned = Pinned::pin(uaddr_usize, count, true)?;
     let mut flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_ADJUSTABLE;
     if args.flags & WRITABLE != 0 {
         flags |= HV_MAP_GPA_WRITABLE;
@@ -186,20 +472,30 @@ fn map(
     if args.flags & EXECUTABLE != 0 {
         flags |= HV_MAP_GPA_EXECUTABLE;
     }
-    if let Err((e, done)) =
-        calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i))
-    {
-        if done > 0 {
-            let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
+    let backing = match Movable::new(hv_pages, partition_id, gfn, pages, uaddr, flags)? {
+        Some(m) => Backing::Movable(m),
+        None => {
+            let pinned = Pinned::pin(uaddr_usize, count, true)?;
+            if let Err((e, done)) =
+                calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, |i| {
+                    pinned.pfn(i)
+                })
+            {
+                if done > 0 {
+                    let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
+                }
+                return Err(e);
+            }
+            Backing::Pinned { _pinned: pinned }
         }
-        return Err(e);
-    }
+    };
     regions.push(
         Region {
             gfn,
             pages,
             uaddr,
-            _pinned: pinned,
+            flags: args.flags,
+            backing,
         },
         GFP_KERNEL,
     )?;

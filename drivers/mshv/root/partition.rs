@@ -228,6 +228,23 @@ impl AnonFile for Partition {
     }
 }
 
+impl Partition {
+    /// Takes a guest's fault on guest frame `gfn` (access type `access`: 0 read, 1 write, 2
+    /// execute), which the hypervisor reported with a GPA intercept: for a movable region that
+    /// allows the access, its pages there are faulted in and mapped. Whether it was handled
+    /// (the VP may run on) or is for the VMM.
+    pub(super) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> bool {
+        let region = self
+            .inner
+            .lock()
+            .regions
+            .iter()
+            .find(|r| r.contains(gfn))
+            .and_then(|r| r.movable_for(access));
+        region.is_some_and(|m| m.fault(gfn))
+    }
+}
+
 #[pinned_drop]
 impl PinnedDrop for Partition {
     fn drop(self: Pin<&mut Self>) {
@@ -243,6 +260,9 @@ impl PinnedDrop for Partition {
             // Finalising unmaps all guest memory too.
             if let Err(e) = calls::finalize_partition(id) {
                 pr_err!("partition {id}: finalize failed: {e:?}\n");
+            }
+            for r in inner.regions.iter() {
+                r.forget();
             }
         } else {
             for r in inner.regions.iter() {

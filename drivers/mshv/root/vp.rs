@@ -31,6 +31,7 @@ use crate::{
     anon_file::AnonFile,
     calls, ffi,
     hv::abi::{
+        message_type,
         register,
         vp_state_page, //
     },
@@ -114,15 +115,44 @@ impl Vp {
     /// `MSHV_RUN_VP`: lets the VP run until it stops on an intercept, and copies the
     /// intercept's message to user address `arg`. A signal while the VP runs suspends it and
     /// returns `EINTR`, unless an intercept was already on its way (then it is returned).
-    fn run(&self, partition_id: u64, arg: usize) -> Result<isize> {
+    fn run(&self, partition: &Partition, arg: usize) -> Result<isize> {
         if !messages::enabled() {
             return Err(EOPNOTSUPP);
         }
+        let partition_id = partition.id;
         let mut pages = self.run.lock();
+        loop {
+            self.run_once(&mut pages, partition_id)?;
+            let mut message = RunVp {
+                msg_buf: [0; uapi::MSHV_RUN_VP_BUF_SZ],
+            };
+            // SAFETY: The intercept message page is the hypervisor's page for this VP, mapped
+            // for the root while the partition lives (the caller's file keeps it alive); the
+            // VP is suspended, so the hypervisor does not write it now.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    ffi::mshv_shim_page_address(self.intercept_message_pfn).cast::<u8>(),
+                    message.msg_buf.as_mut_ptr(),
+                    message.msg_buf.len(),
+                )
+            };
+            // A fault on movable guest memory is the driver's to take; the VP then runs on.
+            if let Some((gfn, access)) = gpa_fault(&message.msg_buf) {
+                if partition.handle_gpa_fault(gfn, access) {
+                    continue;
+                }
+            }
+            uapi::write_user(arg, &message)?;
+            return Ok(0);
+        }
+    }
+
+    /// Lets the VP run until it stops on an intercept (see [`Vp::run`]).
+    fn run_once(&self, pages: &mut HvPages, partition_id: u64) -> Result {
         // Intercept suspend first: the hypervisor clears them in turn, and the other order
         // could lose an intercept suspend that comes just after the explicit one is cleared.
         calls::set_vp_registers(
-            &mut pages,
+            pages,
             partition_id,
             self.index,
             &[
@@ -132,13 +162,13 @@ impl Vp {
         )?;
         if self.kick.wait_interruptible().is_err() {
             calls::set_vp_registers(
-                &mut pages,
+                pages,
                 partition_id,
                 self.index,
                 &[(register::EXPLICIT_SUSPEND, 1)],
             )?;
             let suspended = calls::get_vp_register(
-                &mut pages,
+                pages,
                 partition_id,
                 self.index,
                 register::INTERCEPT_SUSPEND,
@@ -149,22 +179,24 @@ impl Vp {
             // The intercept's notice is on its way: take it.
             self.kick.wait();
         }
-        let mut message = RunVp {
-            msg_buf: [0; uapi::MSHV_RUN_VP_BUF_SZ],
-        };
-        // SAFETY: The intercept message page is the hypervisor's page for this VP, mapped for
-        // the root while the partition lives (the caller's file keeps it alive); the VP is
-        // suspended, so the hypervisor does not write it now.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                ffi::mshv_shim_page_address(self.intercept_message_pfn).cast::<u8>(),
-                message.msg_buf.as_mut_ptr(),
-                message.msg_buf.len(),
-            )
-        };
-        uapi::write_user(arg, &message)?;
-        Ok(0)
+        Ok(())
     }
+}
+
+/// The guest frame and access type (0 read, 1 write, 2 execute) of a GPA intercept message
+/// (`struct hv_x64_memory_intercept_message`: the access type at payload byte 5, the guest
+/// physical address at payload byte 56).
+fn gpa_fault(message: &[u8; uapi::MSHV_RUN_VP_BUF_SZ]) -> Option<(u64, u8)> {
+    let word = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(
+            message.get(at..at + 8)?.try_into().ok()?,
+        ))
+    };
+    if word(0)? as u32 != message_type::GPA_INTERCEPT {
+        return None;
+    }
+    const PAYLOAD: usize = 16;
+    Some((word(PAYLOAD + 56)? >> 12, message[PAYLOAD + 5]))
 }
 
 /// What a VP file refers to: the VP and, keeping it alive, its partition.
@@ -179,7 +211,7 @@ impl AnonFile for VpFile {
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
-            MSHV_RUN_VP => this.vp.run(this.partition.id, arg),
+            MSHV_RUN_VP => this.vp.run(&this.partition, arg),
             MSHV_GET_VP_STATE | MSHV_SET_VP_STATE => {
                 let mut pages = this.vp.run.lock();
                 vp_state::get_set(

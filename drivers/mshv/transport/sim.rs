@@ -44,6 +44,11 @@ mod slat;
 pub(crate) use debugfs::Debugfs;
 use machine::Machine;
 
+/// How the machine allocates its bookkeeping: without sleeping or reclaim. Its lock is taken
+/// under the root's locks, some of which the root also takes in MMU-notifier invalidations,
+/// where reclaim must not be waited for; and a real hypervisor takes nothing from the kernel.
+pub(super) const ALLOC: kernel::alloc::Flags = kernel::alloc::flags::GFP_NOWAIT;
+
 global_lock! {
     // SAFETY: `start` initialises the lock before the simulator is handed out, and the module
     // calls it once.

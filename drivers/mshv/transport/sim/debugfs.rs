@@ -11,8 +11,10 @@
 //! - `inject` (write-only): `<partition> <vp> io <port> <value>`, `<partition> <vp> mmio
 //!   <gpa>`, `<partition> <vp> halt` or `<partition> <vp> exception` makes the VP take that
 //!   intercept when it next runs, as if its guest had done so (numbers in decimal or 0x-hex);
-//!   `<partition> <vp> write <gpa> <len> <value>` is a guest's write where nothing is mapped:
-//!   it rings the doorbells it matches, else the VP takes an unmapped-GPA write intercept;
+//!   `<partition> <vp> read <gpa>` (or `mmio <gpa>`) and `<partition> <vp> write <gpa> <len>
+//!   <value>` are a guest's accesses to memory: where nothing is mapped a write rings the
+//!   doorbells it matches, else the VP takes an unmapped-GPA intercept; where the mapping denies
+//!   the access, a GPA intercept; else the access is done (a write lands in the page);
 //!   `<partition> <vp> eoi` is the guest's end of its oldest level-triggered interrupt in
 //!   service (the root gets `HVMSG_X64_APIC_EOI`);
 //! - `auto_halt` (read-write, 0 or 1): when 1, a VP that runs with no intercept waiting halts
@@ -193,14 +195,15 @@ impl Reader for Inject {
                 port: u16::try_from(number(words.next())?).map_err(|_| EINVAL)?,
                 value: number(words.next())?,
             }),
-            "mmio" => Event::Intercept(Intercept::UnmappedGpa {
+            "mmio" | "read" => Event::Intercept(Intercept::Access {
                 gpa: number(words.next())?,
-                write: false,
+                write: None,
             }),
             "write" => {
                 let gpa = number(words.next())?;
                 let len = match number(words.next())? {
-                    len @ (1 | 2 | 4 | 8) => len as u32,
+                    // Within one page.
+                    len @ (1 | 2 | 4 | 8) if gpa % 4096 + len <= 4096 => len as u32,
                     _ => return Err(EINVAL),
                 };
                 Event::Write(gpa, len, number(words.next())?)

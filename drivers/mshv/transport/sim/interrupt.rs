@@ -6,6 +6,7 @@
 //!
 //! The guest runs no code here: tests make a VP's guest signal the EOI through debugfs.
 
+use super::ALLOC;
 use kernel::prelude::*;
 
 use super::machine::{
@@ -56,7 +57,7 @@ impl Machine {
                 // One in-service bit per vector, as in an APIC.
                 if !vp.in_service.contains(&vector) {
                     vp.in_service
-                        .push(vector, GFP_KERNEL)
+                        .push(vector, ALLOC)
                         .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
                 }
             }
@@ -91,7 +92,7 @@ impl Machine {
         // `struct hv_x64_apic_eoi_message`: the VP index, then the vector.
         m.payload_size = 8;
         m.payload[0] = u64::from(vp_index) | u64::from(vector) << 32;
-        self.outbox.push(m, GFP_KERNEL)?;
+        self.outbox.push(m, ALLOC)?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 //! The simulated hypervisor's state and its hypercall decoder.
 
+use super::ALLOC;
 use kernel::{
     prelude::*,
     transmute::{
@@ -57,6 +58,7 @@ use super::port::{
 use super::property;
 use super::slat::{
     map_flags,
+    Fault,
     Slat, //
 };
 
@@ -98,11 +100,11 @@ impl Pool {
             return Err(short);
         }
         let mut taken =
-            KVec::with_capacity(count, GFP_KERNEL).map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?;
+            KVec::with_capacity(count, ALLOC).map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?;
         for _ in 0..count {
             if let Some(pfn) = self.free.pop() {
                 // Capacity was reserved above: this cannot fail.
-                let _ = taken.push(pfn, GFP_KERNEL);
+                let _ = taken.push(pfn, ALLOC);
             }
         }
         self.used += count;
@@ -115,7 +117,7 @@ impl Pool {
         for pfn in pages {
             // The list had room for these pages before they were taken; a failure here could
             // only lose a page to the hypervisor, never free it twice.
-            let _ = self.free.push(pfn, GFP_KERNEL);
+            let _ = self.free.push(pfn, ALLOC);
         }
     }
 }
@@ -139,8 +141,11 @@ pub(super) struct Vp {
     pub(super) registers: KVec<(u32, [u64; 2])>,
     /// The pool pages the VP holds (its state pages among them).
     pages: KVec<u64>,
-    /// Intercepts waiting for the VP to run, oldest first.
-    pub(super) pending: KVec<Message>,
+    /// What the guest does when the VP runs, oldest first (see [`Intercept`]).
+    pub(super) pending: KVec<Intercept>,
+    /// The RIP at which the first pending access last faulted with a GPA intercept: it is
+    /// tried again unless the root moved RIP meanwhile (it emulated the access).
+    faulted_at: Option<u64>,
     /// The states set with `HVCALL_SET_VP_STATE`, by type (empty: never set).
     states: [KVec<u8>; 5],
     /// Level-triggered vectors in service, oldest first.
@@ -161,7 +166,7 @@ impl Vp {
             Some(slot) => slot.1 = value,
             None => self
                 .registers
-                .push((name, value), GFP_KERNEL)
+                .push((name, value), ALLOC)
                 .map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?,
         }
         Ok(())
@@ -173,14 +178,42 @@ impl Vp {
             && self.register(register::INTERCEPT_SUSPEND)[0] & 1 == 0
     }
 
-    /// If the VP runs and an intercept waits, takes it: the message goes to the intercept
-    /// message page, the VP is suspended on it, and the root is told (an opaque intercept
-    /// message naming the VP).
-    fn run(&mut self, partition_id: u64) -> Option<Message> {
-        if !self.running() || self.pending.is_empty() {
-            return None;
-        }
-        let message = self.pending.remove(0).ok()?;
+    /// Lets the guest act while the VP runs, until it takes an intercept: the message goes to
+    /// the intercept message page, the VP is suspended on it, and the root is told (an opaque
+    /// intercept message naming the VP). Accesses to mapped memory complete on their own.
+    fn run(&mut self, partition_id: u64, slat: &mut Slat) -> Option<Message> {
+        let message = loop {
+            if !self.running() {
+                return None;
+            }
+            let action = *self.pending.first()?;
+            let Intercept::Access { gpa, write } = action else {
+                let _ = self.pending.remove(0);
+                break action.message(partition_id, self, message_type::UNMAPPED_GPA);
+            };
+            let rip = self.register(X64_RIP)[0];
+            if self.faulted_at.take().is_some_and(|at| at != rip) {
+                // The root emulated the access and moved on.
+                let _ = self.pending.remove(0);
+                continue;
+            }
+            match slat.guest_access(gpa >> 12, write.is_some()) {
+                Ok(pfn) => {
+                    if let Some((len, value)) = write {
+                        store(pfn, gpa, len, value);
+                    }
+                    let _ = self.pending.remove(0);
+                }
+                Err(Fault::Unmapped) => {
+                    let _ = self.pending.remove(0);
+                    break action.message(partition_id, self, message_type::UNMAPPED_GPA);
+                }
+                Err(Fault::Denied) => {
+                    self.faulted_at = Some(rip);
+                    break action.message(partition_id, self, message_type::GPA_INTERCEPT);
+                }
+            }
+        };
         // SAFETY: The intercept message page was deposited (kernel memory in the linear map)
         // and is the hypervisor's; the root only reads it.
         unsafe {
@@ -198,6 +231,22 @@ impl Vp {
         notice.payload[0] = u64::from(self.index);
         Some(notice)
     }
+}
+
+/// A guest's write of `len` bytes of `value` at `gpa`, which reaches host frame `pfn`.
+fn store(pfn: u64, gpa: u64, len: u32, value: u64) {
+    let offset = (gpa % HV_HYP_PAGE_SIZE as u64) as usize;
+    let len = (len as usize).min(HV_HYP_PAGE_SIZE - offset);
+    // SAFETY: The root mapped `pfn` into the guest's address space with write access: a page of
+    // memory (pinned, or kept mapped only while the root's MMU notifier lets it be), in the
+    // linear map; the write stays within it.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            value.to_le_bytes().as_ptr(),
+            ffi::mshv_shim_page_address(pfn).cast::<u8>().add(offset),
+            len,
+        )
+    };
 }
 
 /// A simulated partition.
@@ -316,7 +365,7 @@ impl Machine {
             slot.1 = call;
         } else {
             // Without memory the record is lost, and only the tests' view with it.
-            let _ = self.last.push((code, call), GFP_KERNEL);
+            let _ = self.last.push((code, call), ALLOC);
         }
     }
 
@@ -445,7 +494,7 @@ impl Machine {
             return Err((HvStatus::INVALID_PARAMETER, 0));
         }
         self.partitions
-            .reserve(1, GFP_KERNEL)
+            .reserve(1, ALLOC)
             .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
         let root_pages = self
             .root_pool
@@ -469,7 +518,7 @@ impl Machine {
             slat: Slat::new(),
         };
         // Room was reserved above.
-        let _ = self.partitions.push(partition, GFP_KERNEL);
+        let _ = self.partitions.push(partition, ALLOC);
         self.next_id += 1;
         write(output, 0, &PartitionIdOut { partition_id: id })
     }
@@ -517,7 +566,7 @@ impl Machine {
         self.root_pool.give_back(p.root_pages);
         // Pages the root did not withdraw stay with the hypervisor, in its own pool.
         for pfn in p.pool.free {
-            let _ = self.root_pool.free.push(pfn, GFP_KERNEL);
+            let _ = self.root_pool.free.push(pfn, ALLOC);
         }
         Ok(())
     }
@@ -540,7 +589,7 @@ impl Machine {
                 return Err((HvStatus::INVALID_PARAMETER, i));
             }
             pool.free
-                .push(pfn, GFP_KERNEL)
+                .push(pfn, ALLOC)
                 .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?;
         }
         Ok(count)
@@ -562,7 +611,7 @@ impl Machine {
                 return Err((HvStatus::NO_RESOURCES, i));
             };
             if output.write_u64(0, i, pfn).is_err() {
-                let _ = p.pool.free.push(pfn, GFP_KERNEL);
+                let _ = p.pool.free.push(pfn, ALLOC);
                 return Err((HvStatus::INVALID_PARAMETER, i));
             }
         }
@@ -582,7 +631,7 @@ impl Machine {
             return Err((HvStatus::INVALID_PARAMETER, 0));
         }
         p.vps
-            .reserve(1, GFP_KERNEL)
+            .reserve(1, ALLOC)
             .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
         let pages = p
             .pool
@@ -599,7 +648,7 @@ impl Machine {
             (register::INTERCEPT_SUSPEND, [0, 0]),
         ];
         for r in fresh {
-            if registers.push(r, GFP_KERNEL).is_err() {
+            if registers.push(r, ALLOC).is_err() {
                 p.pool.give_back(pages);
                 return Err((HvStatus::INSUFFICIENT_BUFFERS, 0));
             }
@@ -611,11 +660,12 @@ impl Machine {
             registers,
             pages,
             pending: KVec::new(),
+            faulted_at: None,
             states: Default::default(),
             in_service: KVec::new(),
         };
         // Room was reserved above.
-        let _ = p.vps.push(vp, GFP_KERNEL);
+        let _ = p.vps.push(vp, ALLOC);
         Ok(0)
     }
 
@@ -713,7 +763,7 @@ impl Machine {
             Some(slot) => slot.1 = value,
             None => p
                 .properties
-                .push((args.property_code, value), GFP_KERNEL)
+                .push((args.property_code, value), ALLOC)
                 .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?,
         }
         Ok(0)
@@ -766,7 +816,7 @@ impl Machine {
             p.slat.unmap(base.wrapping_add(i as u64), |pfn| {
                 let mut page = KVec::new();
                 // Room for one is all the give-back needs; without it the page stays used.
-                if page.push(pfn, GFP_KERNEL).is_ok() {
+                if page.push(pfn, ALLOC).is_ok() {
                     pool.give_back(page);
                 }
             });
@@ -787,7 +837,7 @@ impl Machine {
         }
         let p = self.partition(partition_id).map_err(|s| (s, 0))?;
         p.intercepts
-            .push((access, kind, parameter), GFP_KERNEL)
+            .push((access, kind, parameter), ALLOC)
             .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
         Ok(0)
     }
@@ -892,7 +942,7 @@ impl Machine {
             })
         };
         if set {
-            let mut data = KVec::with_capacity(size, GFP_KERNEL)
+            let mut data = KVec::with_capacity(size, ALLOC)
                 .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
             for i in 0..size {
                 let byte = if by_pages {
@@ -902,7 +952,7 @@ impl Machine {
                     input.0[header + i]
                 };
                 // Capacity was reserved above.
-                let _ = data.push(byte, GFP_KERNEL);
+                let _ = data.push(byte, ALLOC);
             }
             vp.states[slot] = data;
             return Ok(0);
@@ -980,11 +1030,10 @@ impl Machine {
         }
         // Clearing the suspend registers lets the VP run into its next intercept.
         if auto_halt && vp.running() && vp.pending.is_empty() {
-            let halt = Intercept::Halt.message(partition_id, vp);
-            let _ = vp.pending.push(halt, GFP_KERNEL);
+            let _ = vp.pending.push(Intercept::Halt, ALLOC);
         }
-        if let Some(notice) = vp.run(partition_id) {
-            let _ = self.outbox.push(notice, GFP_KERNEL);
+        if let Some(notice) = self.run_vp(partition_id, header.vp_index) {
+            let _ = self.outbox.push(notice, ALLOC);
         }
         result
     }
@@ -1095,14 +1144,16 @@ impl core::fmt::Display for Partition {
     }
 }
 
-/// An intercept tests can make a VP take (see the debugfs `inject` file).
+/// What tests can make a VP's guest do (see the debugfs `inject` file): take an intercept, or
+/// access memory, which completes on its own where the partition's address space allows it.
 #[derive(Clone, Copy)]
 pub(super) enum Intercept {
     /// The guest wrote `value` (one byte) to I/O `port`.
     IoWrite { port: u16, value: u64 },
-    /// The guest read (or wrote, when `write`) guest physical address `gpa`, where nothing is
-    /// mapped.
-    UnmappedGpa { gpa: u64, write: bool },
+    /// The guest read guest physical address `gpa`, or wrote `len` bytes of `value` there:
+    /// where nothing is mapped, an unmapped-GPA intercept; where the mapping denies it, a GPA
+    /// intercept (tried again when the VP next runs unless RIP moved).
+    Access { gpa: u64, write: Option<(u32, u64)> },
     /// The guest halted.
     Halt,
     /// The guest took an exception it cannot recover from.
@@ -1129,10 +1180,11 @@ impl Message {
 impl Intercept {
     /// The intercept message: the x64 intercept header (VP index, instruction length, access
     /// type, RIP) and the kind's own fields, laid out as `hv_x64_*_intercept_message`.
-    fn message(self, partition_id: u64, vp: &Vp) -> Message {
+    /// An access's message is of type `access_type` (an unmapped-GPA or a GPA intercept).
+    fn message(self, partition_id: u64, vp: &Vp, access_type: u32) -> Message {
         let (kind, size) = match self {
             Self::IoWrite { .. } => (message_type::X64_IO_PORT_INTERCEPT, 128),
-            Self::UnmappedGpa { .. } => (message_type::UNMAPPED_GPA, 80),
+            Self::Access { .. } => (access_type, 80),
             Self::Halt => (message_type::X64_HALT, 40),
             Self::UnrecoverableException => (message_type::UNRECOVERABLE_EXCEPTION, 40),
         };
@@ -1140,7 +1192,7 @@ impl Intercept {
         m.payload_size = size;
         let access = u64::from(matches!(
             self,
-            Self::IoWrite { .. } | Self::UnmappedGpa { write: true, .. }
+            Self::IoWrite { .. } | Self::Access { write: Some(_), .. }
         ));
         // vp_index, instruction_length (1) and intercept_access_type.
         m.payload[0] = u64::from(vp.index) | 1 << 32 | access << 40;
@@ -1151,7 +1203,7 @@ impl Intercept {
                 m.payload[5] = u64::from(port) | 1 << 16 | 1 << 24;
                 m.payload[6] = value;
             }
-            Self::UnmappedGpa { gpa, .. } => {
+            Self::Access { gpa, .. } => {
                 // guest_physical_address.
                 m.payload[7] = gpa;
             }
@@ -1162,7 +1214,7 @@ impl Intercept {
 }
 
 impl Machine {
-    /// Makes VP `vp_index` of partition `partition_id` take `intercept` when it next runs (at
+    /// Makes VP `vp_index` of partition `partition_id` do `intercept` when it next runs (at
     /// once, if it runs).
     pub(super) fn inject(
         &mut self,
@@ -1171,16 +1223,22 @@ impl Machine {
         intercept: Intercept,
     ) -> Result {
         let vp = self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
-        let message = intercept.message(partition_id, vp);
-        vp.pending.push(message, GFP_KERNEL)?;
-        if let Some(notice) = vp.run(partition_id) {
-            self.outbox.push(notice, GFP_KERNEL)?;
+        vp.pending.push(intercept, ALLOC)?;
+        if let Some(notice) = self.run_vp(partition_id, vp_index) {
+            self.outbox.push(notice, ALLOC)?;
         }
         Ok(())
     }
 
-    /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa`, where nothing is mapped:
-    /// the doorbells the write matches ring (the VP goes on), else the VP takes the intercept.
+    /// Lets VP `vp_index` of partition `partition_id` run (see [`Vp::run`]).
+    fn run_vp(&mut self, partition_id: u64, vp_index: u32) -> Option<Message> {
+        let p = self.partition(partition_id).ok()?;
+        let vp = p.vps.iter_mut().find(|vp| vp.index == vp_index)?;
+        vp.run(partition_id, &mut p.slat)
+    }
+
+    /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa`: where nothing is mapped,
+    /// the doorbells the write matches ring (the VP goes on); otherwise it is an access.
     pub(super) fn guest_write(
         &mut self,
         partition_id: u64,
@@ -1190,14 +1248,12 @@ impl Machine {
         value: u64,
     ) -> Result {
         self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
-        if self.ring_doorbells(partition_id, gpa, len, value) {
+        let p = self.partition(partition_id).map_err(|_| ENOENT)?;
+        if !p.slat.is_mapped(gpa >> 12) && self.ring_doorbells(partition_id, gpa, len, value) {
             return Ok(());
         }
-        self.inject(
-            partition_id,
-            vp_index,
-            Intercept::UnmappedGpa { gpa, write: true },
-        )
+        let write = Some((len, value));
+        self.inject(partition_id, vp_index, Intercept::Access { gpa, write })
     }
 }
 

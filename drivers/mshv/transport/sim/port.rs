@@ -9,6 +9,7 @@
 //! SINT. A port that finds the ring full waits, and the ring is marked full, until the root says
 //! it has room (`HVCALL_NOTIFY_PORT_RING_EMPTY`).
 
+use super::ALLOC;
 use kernel::prelude::*;
 
 use super::machine::{
@@ -109,7 +110,7 @@ impl EventRings {
         if data[head] != 0 {
             ring.ring_full = 1;
             // Without memory the signal is lost, as a full ring's would be.
-            let _ = self.waiting.push((sint, port), GFP_KERNEL);
+            let _ = self.waiting.push((sint, port), ALLOC);
             return false;
         }
         data[head] = port;
@@ -128,7 +129,7 @@ impl EventRings {
         for (s, port) in waiting {
             if s != sint || !self.queue_quietly(s, port) {
                 // Keeps its place (room for it was there before).
-                let _ = self.waiting.push((s, port), GFP_KERNEL);
+                let _ = self.waiting.push((s, port), ALLOC);
             }
         }
     }
@@ -179,7 +180,7 @@ impl Machine {
             doorbell: None,
         };
         self.ports
-            .push(port, GFP_KERNEL)
+            .push(port, ALLOC)
             .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
         Ok(0)
     }
@@ -275,7 +276,7 @@ impl Machine {
                 m.payload_size = 4;
                 m.payload[0] = sint as u64;
                 // Without memory the signal is lost; the port stays queued for the next one.
-                let _ = self.outbox.push(m, GFP_KERNEL);
+                let _ = self.outbox.push(m, ALLOC);
             }
         }
         rung

@@ -8,6 +8,7 @@
 //! An entry is zero when nothing is mapped, else `pfn << 12 | PRESENT | flags` with the low
 //! bits of [`Entry`].
 
+use super::ALLOC;
 use kernel::prelude::*;
 
 use crate::{
@@ -74,6 +75,15 @@ impl Table {
     }
 }
 
+/// Why a guest's access to memory faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Fault {
+    /// Nothing is mapped there.
+    Unmapped,
+    /// It is mapped without the access (or with no access at all).
+    Denied,
+}
+
 /// A guest physical address space.
 #[derive(Default)]
 pub(super) struct Slat {
@@ -102,7 +112,7 @@ impl Slat {
             Ok(i) => i,
             Err(i) => {
                 self.tables
-                    .reserve(1, GFP_KERNEL)
+                    .reserve(1, ALLOC)
                     .map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?;
                 let pfn = take_page()?;
                 let mut table = Table {
@@ -126,6 +136,40 @@ impl Slat {
             table.present += 1;
         }
         Ok(())
+    }
+
+    /// Whether guest frame `gfn` has a mapping.
+    pub(super) fn is_mapped(&mut self, gfn: u64) -> bool {
+        let block = gfn / ENTRIES as u64;
+        match self.tables.binary_search_by_key(&block, |t| t.block) {
+            Ok(i) => self.tables[i].entries()[(gfn % ENTRIES as u64) as usize] != 0,
+            Err(_) => false,
+        }
+    }
+
+    /// A guest's access to frame `gfn` (a write if `write`): the host frame it reaches, its
+    /// accessed (and for a write, dirty) bit set; or why it faults.
+    pub(super) fn guest_access(
+        &mut self,
+        gfn: u64,
+        write: bool,
+    ) -> core::result::Result<u64, Fault> {
+        const READABLE: u64 = 0x1;
+        const WRITABLE: u64 = 0x2;
+        let block = gfn / ENTRIES as u64;
+        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+            return Err(Fault::Unmapped);
+        };
+        let entry = &mut self.tables[i].entries()[(gfn % ENTRIES as u64) as usize];
+        if *entry == 0 {
+            return Err(Fault::Unmapped);
+        }
+        let need = if write { WRITABLE } else { READABLE };
+        if *entry & Entry::NO_ACCESS != 0 || *entry & need == 0 {
+            return Err(Fault::Denied);
+        }
+        *entry |= Entry::ACCESSED | if write { Entry::DIRTY } else { 0 };
+        Ok(*entry >> 12)
     }
 
     /// Guest frame `gfn`'s access state (bit 0 accessed, bit 1 dirty; zero when unmapped),
@@ -182,9 +226,9 @@ impl Slat {
 
     /// Forgets every mapping and returns the table pages.
     pub(super) fn clear(&mut self) -> KVec<u64> {
-        let mut pages = KVec::with_capacity(self.tables.len(), GFP_KERNEL).unwrap_or_default();
+        let mut pages = KVec::with_capacity(self.tables.len(), ALLOC).unwrap_or_default();
         for t in core::mem::take(&mut self.tables) {
-            if pages.push(t.pfn, GFP_KERNEL).is_err() {
+            if pages.push(t.pfn, ALLOC).is_err() {
                 // Without memory for the list the page is leaked to nobody: free it now.
                 // SAFETY: A table page was deposited by the driver and is the hypervisor's.
                 unsafe { ffi::mshv_shim_page_free(t.pfn) };

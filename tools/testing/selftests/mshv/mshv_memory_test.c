@@ -104,13 +104,13 @@ TEST_F(memory, map_and_unmap)
 				EXECUTABLE));
 	if (have_sim()) {
 		sim_mapped(mapped, sizeof(mapped));
-		/* R|W|adjustable, then R|X|adjustable. */
-		EXPECT_STREQ("0x100 512 0x43;0x1000 1 0x4d;", mapped);
+		/* Movable: mapped with no access until the guest touches them. */
+		EXPECT_STREQ("0x100 512 0x10;0x1000 1 0x10;", mapped);
 	}
 	EXPECT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, UNMAP));
 	if (have_sim()) {
 		sim_mapped(mapped, sizeof(mapped));
-		EXPECT_STREQ("0x1000 1 0x4d;", mapped);
+		EXPECT_STREQ("0x1000 1 0x10;", mapped);
 	}
 	/* The range is free again. */
 	EXPECT_EQ(0, set_memory(self->pt, 0x100, self->mem, 4096, 0));
@@ -173,16 +173,20 @@ TEST_F(memory, bad_arguments)
 	}
 	EXPECT_EQ(-1, ioctl(self->pt, MSHV_SET_GUEST_MEMORY, NULL));
 	EXPECT_EQ(EFAULT, errno);
-	/* No mapping at the address; a kernel address; read-only memory (pinned for writing). */
+	/* No mapping at the address; a kernel address. */
 	EXPECT_EQ(-1, set_memory(self->pt, 0, gone, 4096, 0));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, set_memory(self->pt, 0, (void *)0xffff800000000000UL, 4096, 0));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, set_memory(self->pt, 0, ro, 4096, 0));
-	EXPECT_EQ(EFAULT, errno);
-	/* A region that runs past the end of the mapping: a short pin, as upstream. */
-	EXPECT_EQ(-1, set_memory(self->pt, 0, (char *)self->mem + 3 * MIB, 2 * MIB, 0));
-	EXPECT_EQ(ENOMEM, errno);
+	/*
+	 * Read-only memory, and a region that runs past the end of the mapping, are mapped
+	 * (movable, as upstream): what cannot be faulted in when the guest touches it goes to the
+	 * VMM.
+	 */
+	EXPECT_EQ(0, set_memory(self->pt, 0, ro, 4096, 0));
+	EXPECT_EQ(0, set_memory(self->pt, 0, ro, 4096, UNMAP));
+	EXPECT_EQ(0, set_memory(self->pt, 0, (char *)self->mem + 3 * MIB, 2 * MIB, 0));
+	EXPECT_EQ(0, set_memory(self->pt, 0, (char *)self->mem + 3 * MIB, 2 * MIB, UNMAP));
 	munmap(ro, 4096);
 	/* Nothing was left mapped by the failures. */
 	EXPECT_EQ(0, set_memory(self->pt, 0, self->mem, 4 * MIB, 0));
@@ -203,7 +207,7 @@ TEST_F(memory, mapping_asks_for_memory_and_gets_it)
 	ASSERT_EQ(0, set_memory(self->pt, 0x40000, big, size, WRITABLE));
 	EXPECT_LT(deposits, sim_calls(0x48));
 	sim_mapped(buf, sizeof(buf));
-	EXPECT_STREQ("0x40000 16384 0x43;", buf);
+	EXPECT_STREQ("0x40000 16384 0x10;", buf);
 	EXPECT_EQ(0, set_memory(self->pt, 0x40000, big, size, UNMAP));
 	munmap(big, size);
 }
@@ -277,6 +281,79 @@ TEST_F(memory, access_bitmap)
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(-1, ioctl(self->pt, MSHV_GET_GPAP_ACCESS_BITMAP, NULL));
 	EXPECT_EQ(EFAULT, errno);
+}
+
+/* Makes VP 0 of partition id's guest do what `what` says (see the simulator's inject file). */
+static int guest(long id, const char *what)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "%ld 0 %s", id, what);
+	return sim_write("inject", line);
+}
+
+/* The type of the message MSHV_RUN_VP returned from VP file fd, or 0. */
+static __u32 run_vp(int fd)
+{
+	__u32 msg[64] = { 0 };
+
+	return ioctl(fd, MSHV_RUN_VP, msg) ? 0 : msg[0];
+}
+
+#define HVMSG_GPA_INTERCEPT 0x80000001
+#define HVMSG_X64_HALT 0x80010007
+
+/*
+ * Movable memory: pages come in (2 MiB around the fault) when the guest touches them, and have
+ * no access again when the kernel takes them back; a write to a read-only region is the VMM's.
+ */
+TEST_F(memory, movable_pages_come_on_the_guests_touch)
+{
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	__u32 *word = (__u32 *)((char *)self->mem + 4 * 4096 + 0x10);
+	char buf[65536], mapped[4096];
+	__u8 bits[8] = { 0 };
+	long id = -1;
+	int fd;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 3 * MIB, WRITABLE));
+	ASSERT_EQ(0, set_memory(self->pt, 0x1000, (char *)self->mem + 3 * MIB, 4096, 0));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &id));
+
+	/* The guest writes into the fifth page, then halts: the write lands in our memory. */
+	ASSERT_EQ(0, guest(id, "write 0x104010 4 0xfeedf00d"));
+	ASSERT_EQ(0, guest(id, "halt"));
+	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
+	EXPECT_EQ(0xfeedf00d, *word);
+	sim_mapped(mapped, sizeof(mapped));
+	EXPECT_STREQ("0x100 512 0x43;0x300 256 0x10;0x1000 1 0x10;", mapped);
+	/* The page's dirty bit is the guest's write. */
+	EXPECT_EQ(0, bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_DIRTY, MSHV_GPAP_ACCESS_OP_NOOP,
+			    0x100, 8, bits));
+	EXPECT_EQ(0x10, bits[0]);
+
+	/* New pages replace them: no access again; the next write brings them in. */
+	ASSERT_EQ(self->mem, mmap(self->mem, 2 * MIB, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	sim_mapped(mapped, sizeof(mapped));
+	EXPECT_STREQ("0x100 768 0x10;0x1000 1 0x10;", mapped);
+	EXPECT_EQ(0, *word);
+	ASSERT_EQ(0, guest(id, "write 0x104010 4 0x1234"));
+	ASSERT_EQ(0, guest(id, "halt"));
+	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
+	EXPECT_EQ(0x1234, *word);
+
+	/* A read of the read-only region is taken; a write there goes to the VMM. */
+	ASSERT_EQ(0, guest(id, "read 0x1000000"));
+	ASSERT_EQ(0, guest(id, "write 0x1000000 1 1"));
+	EXPECT_EQ(HVMSG_GPA_INTERCEPT, run_vp(fd));
+	sim_mapped(mapped, sizeof(mapped));
+	EXPECT_STREQ("0x100 512 0x43;0x300 256 0x10;0x1000 1 0x41;", mapped);
+	close(fd);
 }
 
 TEST(teardown_unmaps_and_unpins)
