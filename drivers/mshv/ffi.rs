@@ -59,8 +59,12 @@ extern "C" {
     pub(crate) fn mshv_shim_page_to_pfn(page: *const c_void) -> u64;
 
     /// Whether the current task's mapping at `addr` is device memory: 1 or 0, or `-EINVAL`
-    /// when nothing is mapped there.
-    pub(crate) fn mshv_shim_user_vma_is_io(addr: u64) -> c_int;
+    /// when nothing is mapped there; the mapping's `vm_pgoff` (for device memory, its first
+    /// page frame) and end in `pgoff` and `end`.
+    pub(crate) fn mshv_shim_user_vma(addr: u64, pgoff: *mut u64, end: *mut u64) -> c_int;
+
+    /// `page_is_ram()`: whether page frame `pfn` is system RAM.
+    pub(crate) fn mshv_shim_pfn_is_ram(pfn: u64) -> bool;
 
     /// `access_ok()`: whether `addr..addr + size` may be a user range of the current task.
     pub(crate) fn mshv_shim_access_ok(addr: u64, size: u64) -> bool;

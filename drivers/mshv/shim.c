@@ -78,7 +78,7 @@ u64 mshv_shim_page_to_pfn(const void *page)
 	return page_to_pfn((const struct page *)page);
 }
 
-int mshv_shim_user_vma_is_io(u64 addr)
+int mshv_shim_user_vma(u64 addr, u64 *pgoff, u64 *end)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
@@ -88,12 +88,20 @@ int mshv_shim_user_vma_is_io(u64 addr)
 		return -EINVAL;
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, addr);
-	if (!vma)
+	if (!vma) {
 		ret = -EINVAL;
-	else
+	} else {
 		ret = !!(vma->vm_flags & (VM_IO | VM_PFNMAP));
+		*pgoff = vma->vm_pgoff;
+		*end = vma->vm_end;
+	}
 	mmap_read_unlock(mm);
 	return ret;
+}
+
+bool mshv_shim_pfn_is_ram(u64 pfn)
+{
+	return page_is_ram(pfn);
 }
 
 /*

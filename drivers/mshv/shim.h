@@ -34,9 +34,12 @@ u64 mshv_shim_page_to_pfn(const void *page);
 
 /*
  * Whether the current task's mapping at addr is device memory (VM_IO or VM_PFNMAP): 1 or 0,
- * or -EINVAL if nothing is mapped there.
+ * or -EINVAL if nothing is mapped there; the mapping's vm_pgoff (for device memory mapped by
+ * VFIO or PCI sysfs, its first page frame) and end in *pgoff and *end.
  */
-int mshv_shim_user_vma_is_io(u64 addr);
+int mshv_shim_user_vma(u64 addr, u64 *pgoff, u64 *end);
+/* page_is_ram(). */
+bool mshv_shim_pfn_is_ram(u64 pfn);
 
 /* Movable guest memory: an MMU interval notifier and HMM faults (see shim.c). */
 struct mshv_shim_range;

@@ -8,7 +8,8 @@
 //! intercept ([`Movable::fault`]), and mapped with no access again whenever the kernel changes
 //! what backs them (an MMU interval notifier: [`invalidate`]), so they are never pinned. Where
 //! the notifier cannot be registered, the region is *pinned* (`FOLL_LONGTERM`) and mapped whole
-//! for as long as it exists. See Documentation/mshv-rs/root.rst.
+//! for as long as it exists. Device memory (a PCI BAR mapped by VFIO or sysfs) is mapped whole,
+//! uncached. See Documentation/mshv-rs/root.rst.
 
 use kernel::{
     bindings,
@@ -46,6 +47,7 @@ const HV_MAP_GPA_WRITABLE: u32 = 0x2;
 const HV_MAP_GPA_EXECUTABLE: u32 = 0xc;
 const HV_MAP_GPA_ADJUSTABLE: u32 = 0x8000;
 const HV_MAP_GPA_NO_ACCESS: u32 = 0x1_0000;
+const HV_MAP_GPA_NOT_CACHED: u32 = 0x20_0000;
 
 /// Pages a guest's fault on a movable region brings in: the 2 MiB around it.
 const FAULT_PAGES: u64 = 512;
@@ -121,6 +123,8 @@ enum Backing {
     Pinned { _pinned: Pinned },
     /// Faulted in on demand.
     Movable(Arc<Movable>),
+    /// Device memory (a PCI BAR mapped by VFIO or sysfs): its frames mapped whole, uncached.
+    Mmio,
 }
 
 /// A mapped region of guest memory.
@@ -404,6 +408,35 @@ unsafe extern "C" fn invalidate(
     true
 }
 
+/// Maps `count` frames of device memory from `first_pfn` at `gfn`: readable, writable and
+/// uncached whatever the region's flags, as upstream. Frames of system RAM are refused
+/// (`EINVAL`): device memory only.
+fn map_mmio(
+    hv_pages: &mut HvPages,
+    partition_id: u64,
+    gfn: u64,
+    count: usize,
+    first_pfn: u64,
+) -> Result {
+    for i in 0..count as u64 {
+        let pfn = first_pfn.checked_add(i).ok_or(EINVAL)?;
+        // SAFETY: `page_is_ram` only looks the frame up in the kernel's resource tree.
+        if unsafe { ffi::mshv_shim_pfn_is_ram(pfn) } {
+            return Err(EINVAL);
+        }
+    }
+    let flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE | HV_MAP_GPA_NOT_CACHED;
+    calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, |i| {
+        first_pfn + i as u64
+    })
+    .map_err(|(e, done)| {
+        if done > 0 {
+            let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
+        }
+        e
+    })
+}
+
 /// Handles `MSHV_SET_GUEST_MEMORY` for a partition whose regions are `regions`.
 pub(super) fn set_guest_memory(
     hv_pages: &mut HvPages,
@@ -454,17 +487,36 @@ fn map(
     }
     let uaddr_usize = usize::try_from(uaddr).map_err(|_| EINVAL)?;
     let count = usize::try_from(pages).map_err(|_| EINVAL)?;
-    // SAFETY: The shim looks the address up under the current task's mmap lock.
-    match unsafe { ffi::mshv_shim_user_vma_is_io(uaddr) } {
-        0 => {}
-        // Device memory (VFIO's MMIO) is not mapped by this driver.
-        1 => return Err(EOPNOTSUPP),
+    let (mut pgoff, mut vma_end) = (0, 0);
+    // SAFETY: The shim looks the address up under the current task's mmap lock and writes the
+    // two locals.
+    let is_io = match unsafe { ffi::mshv_shim_user_vma(uaddr, &mut pgoff, &mut vma_end) } {
+        0 => false,
+        1 => true,
         _ => return Err(EINVAL),
-    }
+    };
     if regions.iter().any(|r| r.overlaps(gfn, pages)) {
         return Err(EEXIST);
     }
     regions.reserve(1, GFP_KERNEL)?;
+    if is_io {
+        // The region must lie within the device mapping (upstream does not check).
+        if uaddr.checked_add(args.size).is_none_or(|end| end > vma_end) {
+            return Err(EINVAL);
+        }
+        map_mmio(hv_pages, partition_id, gfn, count, pgoff)?;
+        regions.push(
+            Region {
+                gfn,
+                pages,
+                uaddr,
+                flags: args.flags,
+                backing: Backing::Mmio,
+            },
+            GFP_KERNEL,
+        )?;
+        return Ok(0);
+    }
     let mut flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_ADJUSTABLE;
     if args.flags & WRITABLE != 0 {
         flags |= HV_MAP_GPA_WRITABLE;

@@ -233,8 +233,13 @@ impl Vp {
     }
 }
 
-/// A guest's write of `len` bytes of `value` at `gpa`, which reaches host frame `pfn`.
+/// A guest's write of `len` bytes of `value` at `gpa`, which reaches host frame `pfn`. Device
+/// memory (a frame that is not RAM) is not modelled: the write goes nowhere.
 fn store(pfn: u64, gpa: u64, len: u32, value: u64) {
+    // SAFETY: `page_is_ram` only looks the frame up in the kernel's resource tree.
+    if !unsafe { ffi::mshv_shim_pfn_is_ram(pfn) } {
+        return;
+    }
     let offset = (gpa % HV_HYP_PAGE_SIZE as u64) as usize;
     let len = (len as usize).min(HV_HYP_PAGE_SIZE - offset);
     // SAFETY: The root mapped `pfn` into the guest's address space with write access: a page of

@@ -5,6 +5,7 @@
  * simulated hypervisor's debugfs (/sys/kernel/debug/mshv_sim/mapped); without it those checks
  * are skipped.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -354,6 +355,73 @@ TEST_F(memory, movable_pages_come_on_the_guests_touch)
 	sim_mapped(mapped, sizeof(mapped));
 	EXPECT_STREQ("0x100 512 0x43;0x300 256 0x10;0x1000 1 0x41;", mapped);
 	close(fd);
+}
+
+/*
+ * A page of a PCI memory BAR mapped through sysfs (VM_IO | VM_PFNMAP, its page frame in
+ * vm_pgoff, as VFIO's mappings), or NULL if the machine has none.
+ */
+static void *pci_bar_page(void)
+{
+	char path[512], line[256];
+	unsigned long long start, end, flags;
+	struct dirent *d;
+	void *p = NULL;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	FILE *f;
+	int bar, fd;
+
+	for (; dir && !p && (d = readdir(dir));) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", d->d_name);
+		f = fopen(path, "r");
+		for (bar = 0; f && !p && bar < 6 && fgets(line, sizeof(line), f); bar++) {
+			if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3 ||
+			    !(flags & 0x200) || !start || end - start + 1 < 4096 || start % 4096)
+				continue;
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%d",
+				 d->d_name, bar);
+			fd = open(path, O_RDWR);
+			if (fd < 0)
+				continue;
+			p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				p = NULL;
+			close(fd);
+		}
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return p;
+}
+
+/* Device memory is mapped whole, readable, writable and uncached, whatever the flags. */
+TEST_F(memory, device_memory)
+{
+	char mapped[4096];
+	void *bar = pci_bar_page();
+
+	if (!bar)
+		SKIP(return, "no PCI memory BAR to map through sysfs (no PCI on this machine)");
+	/* More than the device mapping holds. */
+	EXPECT_EQ(-1, set_memory(self->pt, 0x2000, bar, 2 * 4096, 0));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, set_memory(self->pt, 0x2000, bar, 4096, EXECUTABLE));
+	if (have_sim()) {
+		sim_mapped(mapped, sizeof(mapped));
+		EXPECT_STREQ("0x2000 1 0x23;", mapped);
+	}
+	EXPECT_EQ(-1, set_memory(self->pt, 0x2000, bar, 4096, 0));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(0, set_memory(self->pt, 0x2000, bar, 4096, UNMAP));
+	if (have_sim()) {
+		sim_mapped(mapped, sizeof(mapped));
+		EXPECT_STREQ("", mapped);
+	}
+	munmap(bar, 4096);
 }
 
 TEST(teardown_unmaps_and_unpins)
