@@ -40,6 +40,7 @@ mod machine;
 mod port;
 mod property;
 mod slat;
+mod vp;
 
 pub(crate) use debugfs::Debugfs;
 use machine::Machine;

@@ -36,7 +36,7 @@ use kernel::{
 
 use super::{
     deliver,
-    machine::Intercept,
+    vp::Intercept,
     MACHINE, //
 };
 

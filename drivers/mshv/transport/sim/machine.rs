@@ -16,25 +16,14 @@ use crate::{
     hv::{
         abi::{
             code,
-            message_type,
-            register,
-            vp_state,
-            vp_state_page,
             CreatePartitionIn,
-            CreateVpIn,
             DepositMemoryIn,
             GetPartitionPropertyExIn,
             GetPartitionPropertyIn,
             GpaPagesIn,
-            MapVpStatePageIn,
-            MapVpStatePageOut,
             Message,
             PartitionIdOut,
-            RegisterAssoc,
             SetPartitionPropertyIn,
-            UnmapVpStatePageIn,
-            VpRegistersIn,
-            VpStateIn,
             WithdrawMemoryIn,
             HV_PARTITION_ID_SELF, //
         },
@@ -58,9 +47,9 @@ use super::port::{
 use super::property;
 use super::slat::{
     map_flags,
-    Fault,
     Slat, //
 };
+use super::vp::Vp;
 
 /// Pages the hypervisor takes from the root's pool for each partition it creates.
 pub(super) const PARTITION_ROOT_PAGES: usize = 1;
@@ -95,7 +84,11 @@ impl Pool {
     }
 
     /// Takes `count` pages, or answers `short` (the status that asks for memory).
-    fn take(&mut self, count: usize, short: HvStatus) -> core::result::Result<KVec<u64>, HvStatus> {
+    pub(super) fn take(
+        &mut self,
+        count: usize,
+        short: HvStatus,
+    ) -> core::result::Result<KVec<u64>, HvStatus> {
         if self.free.len() < count {
             return Err(short);
         }
@@ -112,7 +105,7 @@ impl Pool {
     }
 
     /// Gives pages taken with [`Pool::take`] back to the free list.
-    fn give_back(&mut self, pages: KVec<u64>) {
+    pub(super) fn give_back(&mut self, pages: KVec<u64>) {
         self.used -= pages.len();
         for pfn in pages {
             // The list had room for these pages before they were taken; a failure here could
@@ -128,130 +121,6 @@ pub(super) enum PartitionState {
     Created,
     Initialized,
     Finalized,
-}
-
-/// A simulated VP.
-pub(super) struct Vp {
-    pub(super) index: u32,
-    /// The register page and the intercept message page.
-    pub(super) state_pages: [u64; 2],
-    /// Whether each state page is mapped for the root.
-    pub(super) mapped: [bool; 2],
-    /// Registers written, by name.
-    pub(super) registers: KVec<(u32, [u64; 2])>,
-    /// The pool pages the VP holds (its state pages among them).
-    pages: KVec<u64>,
-    /// What the guest does when the VP runs, oldest first (see [`Intercept`]).
-    pub(super) pending: KVec<Intercept>,
-    /// The RIP at which the first pending access last faulted with a GPA intercept: it is
-    /// tried again unless the root moved RIP meanwhile (it emulated the access).
-    faulted_at: Option<u64>,
-    /// The states set with `HVCALL_SET_VP_STATE`, by type (empty: never set).
-    states: [KVec<u8>; 5],
-    /// Level-triggered vectors in service, oldest first.
-    pub(super) in_service: KVec<u32>,
-}
-
-impl Vp {
-    /// A register's value (zero if never written).
-    fn register(&self, name: u32) -> [u64; 2] {
-        self.registers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or([0; 2], |r| r.1)
-    }
-
-    fn set_register(&mut self, name: u32, value: [u64; 2]) -> core::result::Result<(), HvStatus> {
-        match self.registers.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self
-                .registers
-                .push((name, value), ALLOC)
-                .map_err(|_| HvStatus::INSUFFICIENT_BUFFERS)?,
-        }
-        Ok(())
-    }
-
-    /// Whether the VP runs: suspended neither explicitly nor on an intercept.
-    fn running(&self) -> bool {
-        self.register(register::EXPLICIT_SUSPEND)[0] & 1 == 0
-            && self.register(register::INTERCEPT_SUSPEND)[0] & 1 == 0
-    }
-
-    /// Lets the guest act while the VP runs, until it takes an intercept: the message goes to
-    /// the intercept message page, the VP is suspended on it, and the root is told (an opaque
-    /// intercept message naming the VP). Accesses to mapped memory complete on their own.
-    fn run(&mut self, partition_id: u64, slat: &mut Slat) -> Option<Message> {
-        let message = loop {
-            if !self.running() {
-                return None;
-            }
-            let action = *self.pending.first()?;
-            let Intercept::Access { gpa, write } = action else {
-                let _ = self.pending.remove(0);
-                break action.message(partition_id, self, message_type::UNMAPPED_GPA);
-            };
-            let rip = self.register(X64_RIP)[0];
-            if self.faulted_at.take().is_some_and(|at| at != rip) {
-                // The root emulated the access and moved on.
-                let _ = self.pending.remove(0);
-                continue;
-            }
-            match slat.guest_access(gpa >> 12, write.is_some()) {
-                Ok(pfn) => {
-                    if let Some((len, value)) = write {
-                        store(pfn, gpa, len, value);
-                    }
-                    let _ = self.pending.remove(0);
-                }
-                Err(Fault::Unmapped) => {
-                    let _ = self.pending.remove(0);
-                    break action.message(partition_id, self, message_type::UNMAPPED_GPA);
-                }
-                Err(Fault::Denied) => {
-                    self.faulted_at = Some(rip);
-                    break action.message(partition_id, self, message_type::GPA_INTERCEPT);
-                }
-            }
-        };
-        // SAFETY: The intercept message page was deposited (kernel memory in the linear map)
-        // and is the hypervisor's; the root only reads it.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                core::ptr::from_ref(&message).cast::<u8>(),
-                ffi::mshv_shim_page_address(self.state_pages[1]).cast::<u8>(),
-                size_of::<Message>(),
-            )
-        };
-        // Recorded registers never fail to update (the slot exists: it was read above or is
-        // created with room to spare at VP creation).
-        let _ = self.set_register(register::INTERCEPT_SUSPEND, [1, 0]);
-        let mut notice = Message::zeroed(message_type::OPAQUE_INTERCEPT, partition_id);
-        notice.payload_size = 4;
-        notice.payload[0] = u64::from(self.index);
-        Some(notice)
-    }
-}
-
-/// A guest's write of `len` bytes of `value` at `gpa`, which reaches host frame `pfn`. Device
-/// memory (a frame that is not RAM) is not modelled: the write goes nowhere.
-fn store(pfn: u64, gpa: u64, len: u32, value: u64) {
-    // SAFETY: `page_is_ram` only looks the frame up in the kernel's resource tree.
-    if !unsafe { ffi::mshv_shim_pfn_is_ram(pfn) } {
-        return;
-    }
-    let offset = (gpa % HV_HYP_PAGE_SIZE as u64) as usize;
-    let len = (len as usize).min(HV_HYP_PAGE_SIZE - offset);
-    // SAFETY: The root mapped `pfn` into the guest's address space with write access: a page of
-    // memory (pinned, or kept mapped only while the root's MMU notifier lets it be), in the
-    // linear map; the write stays within it.
-    unsafe {
-        core::ptr::copy_nonoverlapping(
-            value.to_le_bytes().as_ptr(),
-            ffi::mshv_shim_page_address(pfn).cast::<u8>().add(offset),
-            len,
-        )
-    };
 }
 
 /// A simulated partition.
@@ -623,96 +492,6 @@ impl Machine {
         Ok(count)
     }
 
-    fn create_vp(&mut self, input: &HvPage) -> RepResult {
-        let args: CreateVpIn = read(input, 0)?;
-        let p = self.partition(args.partition_id).map_err(|s| (s, 0))?;
-        if p.state != PartitionState::Initialized {
-            return Err((HvStatus::INVALID_PARTITION_STATE, 0));
-        }
-        if args.vp_index >= MAX_VPS || p.vps.iter().any(|vp| vp.index == args.vp_index) {
-            return Err((HvStatus::INVALID_VP_INDEX, 0));
-        }
-        if args.padding != [0; 3] || args.flags != 0 {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        p.vps
-            .reserve(1, ALLOC)
-            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
-        let pages = p
-            .pool
-            .take(VP_PAGES + 2, HvStatus::INSUFFICIENT_MEMORY)
-            .map_err(|s| (s, 0))?;
-        let state_pages = [pages[0], pages[1]];
-        for &pfn in &state_pages {
-            zero_page(pfn);
-        }
-        let mut registers = KVec::new();
-        // A new VP is explicitly suspended until the root lets it run.
-        let fresh = [
-            (register::EXPLICIT_SUSPEND, [1, 0]),
-            (register::INTERCEPT_SUSPEND, [0, 0]),
-        ];
-        for r in fresh {
-            if registers.push(r, ALLOC).is_err() {
-                p.pool.give_back(pages);
-                return Err((HvStatus::INSUFFICIENT_BUFFERS, 0));
-            }
-        }
-        let vp = Vp {
-            index: args.vp_index,
-            state_pages,
-            mapped: [false; 2],
-            registers,
-            pages,
-            pending: KVec::new(),
-            faulted_at: None,
-            states: Default::default(),
-            in_service: KVec::new(),
-        };
-        // Room was reserved above.
-        let _ = p.vps.push(vp, ALLOC);
-        Ok(0)
-    }
-
-    fn delete_vp(&mut self, partition_id: u64, index: u32) -> core::result::Result<(), HvStatus> {
-        let p = self.partition(partition_id)?;
-        let i = p
-            .vps
-            .iter()
-            .position(|vp| vp.index == index)
-            .ok_or(HvStatus::INVALID_VP_INDEX)?;
-        let vp = p.vps.remove(i).map_err(|_| HvStatus::INVALID_VP_INDEX)?;
-        p.pool.give_back(vp.pages);
-        Ok(())
-    }
-
-    fn map_vp_state_page(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
-        let args: MapVpStatePageIn = read(input, 0)?;
-        if args.flags != 0 || args.input_vtl != 0 {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        let slot = state_page_slot(args.type_)?;
-        let vp = self
-            .vp(args.partition_id, args.vp_index)
-            .map_err(|s| (s, 0))?;
-        vp.mapped[slot] = true;
-        let map_location = vp.state_pages[slot];
-        write(output, 0, &MapVpStatePageOut { map_location })
-    }
-
-    fn unmap_vp_state_page(&mut self, input: &HvPage) -> RepResult {
-        let args: UnmapVpStatePageIn = read(input, 0)?;
-        let slot = state_page_slot(args.type_)?;
-        let vp = self
-            .vp(args.partition_id, args.vp_index)
-            .map_err(|s| (s, 0))?;
-        if !vp.mapped[slot] {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        vp.mapped[slot] = false;
-        Ok(0)
-    }
-
     fn get_property(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
         let args: GetPartitionPropertyIn = read(input, 0)?;
         let value = self
@@ -874,191 +653,6 @@ impl Machine {
         }
         Ok(count)
     }
-
-    fn get_vp_cpuid_values(
-        &mut self,
-        input: &HvPage,
-        output: &mut HvPage,
-        start: usize,
-        count: usize,
-    ) -> RepResult {
-        // `struct hv_input_get_vp_cpuid_values`: partition, VP, flags, then 24-byte
-        // `hv_cpuid_leaf_info` reps (eax, ecx, xfem, xss); 16 bytes of output each.
-        let partition_id: u64 = read(input, 0)?;
-        let vp_index: u32 = read(input, 8)?;
-        self.vp(partition_id, vp_index).map_err(|s| (s, start))?;
-        for i in start..count {
-            let leaf: u32 = input
-                .read(24 + 24 * i)
-                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
-            output
-                .write(16 * i, &cpuid(leaf))
-                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
-        }
-        Ok(count)
-    }
-
-    fn vp_state(
-        &mut self,
-        input: &HvPage,
-        output: &mut HvPage,
-        var_header: usize,
-        set: bool,
-    ) -> RepResult {
-        let args: VpStateIn = read(input, 0)?;
-        let header = size_of::<VpStateIn>();
-        let (slot, size) = match args.type_ {
-            vp_state::LAPIC_STATE => (0, HV_HYP_PAGE_SIZE),
-            vp_state::XSAVE => (1, HV_HYP_PAGE_SIZE),
-            vp_state::SIM_PAGE => (2, HV_HYP_PAGE_SIZE),
-            vp_state::SIEF_PAGE => (3, HV_HYP_PAGE_SIZE),
-            vp_state::SYNTHETIC_TIMERS => (4, vp_state::SYNTHETIC_TIMERS_SIZE),
-            _ => return Err((HvStatus::INVALID_PARAMETER, 0)),
-        };
-        if args.input_vtl != 0 || args.rsvd0 != 0 || args.rsvd1 != 0 || args.rsvd != 0 {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        let by_pages = args.type_ & vp_state::TYPE_PFN != 0;
-        // The data's room: the pages the variable header lists, or the bytes it holds.
-        let room = if by_pages {
-            var_header / 8 * HV_HYP_PAGE_SIZE
-        } else if set {
-            var_header
-        } else {
-            HV_HYP_PAGE_SIZE
-        };
-        if room < size || header + var_header > HV_HYP_PAGE_SIZE {
-            return Err((HvStatus::INVALID_PARAMETER, 0));
-        }
-        let vp = self
-            .vp(args.partition_id, args.vp_index)
-            .map_err(|s| (s, 0))?;
-        // The byte at `i` of the state, where the call keeps it.
-        let at = |i: usize| -> core::result::Result<*mut u8, (HvStatus, usize)> {
-            let pfn = input
-                .read_u64(header, i / HV_HYP_PAGE_SIZE)
-                .map_err(|_| (HvStatus::INVALID_PARAMETER, 0))?;
-            // SAFETY: The root pinned the page for the call and named it by frame: kernel
-            // memory in the linear map; the offset stays within the page.
-            Ok(unsafe {
-                ffi::mshv_shim_page_address(pfn)
-                    .cast::<u8>()
-                    .add(i % HV_HYP_PAGE_SIZE)
-            })
-        };
-        if set {
-            let mut data = KVec::with_capacity(size, ALLOC)
-                .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
-            for i in 0..size {
-                let byte = if by_pages {
-                    // SAFETY: `at` points into a page the root pinned for this call.
-                    unsafe { *at(i)? }
-                } else {
-                    input.0[header + i]
-                };
-                // Capacity was reserved above.
-                let _ = data.push(byte, ALLOC);
-            }
-            vp.states[slot] = data;
-            return Ok(0);
-        }
-        let stored = &vp.states[slot];
-        // Never set: zero, but the local APIC's id (the VP index) and version.
-        let initial = (u64::from(vp.index) | 0x0005_0014 << 32).to_le_bytes();
-        for i in 0..size {
-            let byte = match stored.get(i) {
-                Some(&b) => b,
-                None if slot == 0 && i < initial.len() => initial[i],
-                None => 0,
-            };
-            if by_pages {
-                // SAFETY: `at` points into a page the root pinned for writing for this call.
-                unsafe { *at(i)? = byte };
-            } else {
-                output.0[i] = byte;
-            }
-        }
-        Ok(0)
-    }
-
-    fn get_vp_registers(
-        &mut self,
-        input: &HvPage,
-        output: &mut HvPage,
-        start: usize,
-        count: usize,
-    ) -> RepResult {
-        let header: VpRegistersIn = read(input, 0)?;
-        let vp = self
-            .vp(header.partition_id, header.vp_index)
-            .map_err(|s| (s, start))?;
-        for i in start..count {
-            let name: u32 = input
-                .read(16 + 4 * i)
-                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
-            let value = vp.register(name);
-            output
-                .write(16 * i, &value)
-                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
-        }
-        Ok(count)
-    }
-
-    fn set_vp_registers(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
-        let header: VpRegistersIn = read(input, 0)?;
-        let partition_id = header.partition_id;
-        let auto_halt = self.auto_halt;
-        let vp = self
-            .vp(partition_id, header.vp_index)
-            .map_err(|s| (s, start))?;
-        let mut result = Ok(count);
-        for i in start..count {
-            let assoc: RegisterAssoc = match input.read(16 + 32 * i) {
-                Ok(a) => a,
-                Err(_) => {
-                    result = Err((HvStatus::INVALID_PARAMETER, i));
-                    break;
-                }
-            };
-            if assoc.reserved1 != 0 || assoc.reserved2 != 0 {
-                result = Err((HvStatus::INVALID_PARAMETER, i));
-                break;
-            }
-            if let Err(s) = check_register(assoc.name, assoc.value) {
-                result = Err((s, i));
-                break;
-            }
-            if let Err(s) = vp.set_register(assoc.name, assoc.value) {
-                result = Err((s, i));
-                break;
-            }
-        }
-        // Clearing the suspend registers lets the VP run into its next intercept.
-        if auto_halt && vp.running() && vp.pending.is_empty() {
-            let _ = vp.pending.push(Intercept::Halt, ALLOC);
-        }
-        if let Some(notice) = self.run_vp(partition_id, header.vp_index) {
-            let _ = self.outbox.push(notice, ALLOC);
-        }
-        result
-    }
-}
-
-/// Refuses a value the hypervisor would refuse for register `name`.
-///
-/// Deliverability notifications (a 64-bit register: the value's upper half is not looked at,
-/// and clients leave it undefined): the reserved bits must be zero, and the hypervisor answers
-/// a request for NMI notification with `INVALID_PARAMETER` (what mshv-ioctls' test of the
-/// register expects of it); interrupt and SINT notifications are accepted.
-fn check_register(name: u32, value: [u64; 2]) -> core::result::Result<(), HvStatus> {
-    const NMI: u64 = 1 << 0;
-    const RESERVED: u64 = ((1 << 48) - 1) & !((1 << 6) - 1);
-    match name {
-        register::DELIVERABILITY_NOTIFICATIONS if value[0] & (NMI | RESERVED) != 0 => {
-            Err(HvStatus::INVALID_PARAMETER)
-        }
-        _ => Ok(()),
-    }
 }
 
 /// Reads a call's fixed input.
@@ -1071,23 +665,14 @@ pub(super) fn read<T: FromBytes>(
 }
 
 /// Writes a call's fixed output.
-fn write<T: AsBytes>(page: &mut HvPage, offset: usize, value: &T) -> RepResult {
+pub(super) fn write<T: AsBytes>(page: &mut HvPage, offset: usize, value: &T) -> RepResult {
     page.write(offset, value)
         .map(|()| 0)
         .map_err(|_| (HvStatus::INVALID_PARAMETER, 0))
 }
 
-/// Which of a VP's state pages a `hv_vp_state_page_type` names.
-fn state_page_slot(type_: u16) -> core::result::Result<usize, (HvStatus, usize)> {
-    match type_ {
-        vp_state_page::REGISTERS => Ok(0),
-        vp_state_page::INTERCEPT_MESSAGE => Ok(1),
-        _ => Err((HvStatus::INVALID_PARAMETER, 0)),
-    }
-}
-
 /// Zeroes a page the hypervisor owns.
-fn zero_page(pfn: u64) {
+pub(super) fn zero_page(pfn: u64) {
     // SAFETY: The page was deposited: it came from the kernel's page allocator, so it is in the
     // linear map, and it belongs to the hypervisor, so nothing else writes it now.
     unsafe {
@@ -1149,25 +734,6 @@ impl core::fmt::Display for Partition {
     }
 }
 
-/// What tests can make a VP's guest do (see the debugfs `inject` file): take an intercept, or
-/// access memory, which completes on its own where the partition's address space allows it.
-#[derive(Clone, Copy)]
-pub(super) enum Intercept {
-    /// The guest wrote `value` (one byte) to I/O `port`.
-    IoWrite { port: u16, value: u64 },
-    /// The guest read guest physical address `gpa`, or wrote `len` bytes of `value` there:
-    /// where nothing is mapped, an unmapped-GPA intercept; where the mapping denies it, a GPA
-    /// intercept (tried again when the VP next runs unless RIP moved).
-    Access { gpa: u64, write: Option<(u32, u64)> },
-    /// The guest halted.
-    Halt,
-    /// The guest took an exception it cannot recover from.
-    UnrecoverableException,
-}
-
-/// `HV_X64_REGISTER_RIP`.
-const X64_RIP: u32 = 0x0002_0010;
-
 impl Message {
     /// A message of `message_type` from `sender`, its payload zero.
     pub(super) fn zeroed(message_type: u32, sender: u64) -> Self {
@@ -1179,98 +745,5 @@ impl Message {
             sender,
             payload: [0; crate::hv::abi::HV_MESSAGE_PAYLOAD_QWORD_COUNT],
         }
-    }
-}
-
-impl Intercept {
-    /// The intercept message: the x64 intercept header (VP index, instruction length, access
-    /// type, RIP) and the kind's own fields, laid out as `hv_x64_*_intercept_message`.
-    /// An access's message is of type `access_type` (an unmapped-GPA or a GPA intercept).
-    fn message(self, partition_id: u64, vp: &Vp, access_type: u32) -> Message {
-        let (kind, size) = match self {
-            Self::IoWrite { .. } => (message_type::X64_IO_PORT_INTERCEPT, 128),
-            Self::Access { .. } => (access_type, 80),
-            Self::Halt => (message_type::X64_HALT, 40),
-            Self::UnrecoverableException => (message_type::UNRECOVERABLE_EXCEPTION, 40),
-        };
-        let mut m = Message::zeroed(kind, partition_id);
-        m.payload_size = size;
-        let access = u64::from(matches!(
-            self,
-            Self::IoWrite { .. } | Self::Access { write: Some(_), .. }
-        ));
-        // vp_index, instruction_length (1) and intercept_access_type.
-        m.payload[0] = u64::from(vp.index) | 1 << 32 | access << 40;
-        m.payload[3] = vp.register(X64_RIP)[0];
-        match self {
-            Self::IoWrite { port, value } => {
-                // port_number, access_info (access_size 1), instruction_byte_count; rax.
-                m.payload[5] = u64::from(port) | 1 << 16 | 1 << 24;
-                m.payload[6] = value;
-            }
-            Self::Access { gpa, .. } => {
-                // guest_physical_address.
-                m.payload[7] = gpa;
-            }
-            Self::Halt | Self::UnrecoverableException => {}
-        }
-        m
-    }
-}
-
-impl Machine {
-    /// Makes VP `vp_index` of partition `partition_id` do `intercept` when it next runs (at
-    /// once, if it runs).
-    pub(super) fn inject(
-        &mut self,
-        partition_id: u64,
-        vp_index: u32,
-        intercept: Intercept,
-    ) -> Result {
-        let vp = self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
-        vp.pending.push(intercept, ALLOC)?;
-        if let Some(notice) = self.run_vp(partition_id, vp_index) {
-            self.outbox.push(notice, ALLOC)?;
-        }
-        Ok(())
-    }
-
-    /// Lets VP `vp_index` of partition `partition_id` run (see [`Vp::run`]).
-    fn run_vp(&mut self, partition_id: u64, vp_index: u32) -> Option<Message> {
-        let p = self.partition(partition_id).ok()?;
-        let vp = p.vps.iter_mut().find(|vp| vp.index == vp_index)?;
-        vp.run(partition_id, &mut p.slat)
-    }
-
-    /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa`: where nothing is mapped,
-    /// the doorbells the write matches ring (the VP goes on); otherwise it is an access.
-    pub(super) fn guest_write(
-        &mut self,
-        partition_id: u64,
-        vp_index: u32,
-        gpa: u64,
-        len: u32,
-        value: u64,
-    ) -> Result {
-        self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
-        let p = self.partition(partition_id).map_err(|_| ENOENT)?;
-        if !p.slat.is_mapped(gpa >> 12) && self.ring_doorbells(partition_id, gpa, len, value) {
-            return Ok(());
-        }
-        let write = Some((len, value));
-        self.inject(partition_id, vp_index, Intercept::Access { gpa, write })
-    }
-}
-
-/// The CPUID the simulated VPs report: the basic and the hypervisor leaves' headers; every other
-/// leaf reads zero.
-fn cpuid(leaf: u32) -> [u32; 4] {
-    let word = |s: &[u8; 4]| u32::from_le_bytes(*s);
-    match leaf {
-        // Highest basic leaf, "GenuineIntel" (ebx, edx, ecx).
-        0 => [0xd, word(b"Genu"), word(b"ntel"), word(b"ineI")],
-        // Highest hypervisor leaf, "Microsoft Hv".
-        0x4000_0000 => [0x4000_0006, word(b"Micr"), word(b"osof"), word(b"t Hv")],
-        _ => [0; 4],
     }
 }

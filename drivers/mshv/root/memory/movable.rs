@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A movable region of guest memory: mapped with no access at first, its pages faulted in
+//! (2 MiB at a time) when the guest touches them and the hypervisor stops the VP with a GPA
+//! intercept ([`Movable::fault`]), and mapped with no access again whenever the kernel changes
+//! what backs them ([`invalidate`], called by an MMU interval notifier), so they are never
+//! pinned.
+//!
+//! The region's lock is taken in invalidations, which may run in reclaim: nothing allocates
+//! under it (the hypercalls made under it use pages set aside, and never ask for a deposit).
+
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    ffi::{
+        c_ulong,
+        c_void, //
+    },
+    new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{
+        Arc,
+        Mutex, //
+    },
+};
+
+use super::{
+    HV_MAP_GPA_NO_ACCESS,
+    HV_MAP_GPA_WRITABLE, //
+};
+use crate::{
+    calls,
+    ffi,
+    transport::HvPages, //
+};
+
+/// Pages a guest's fault on a movable region brings in: the 2 MiB around it.
+const FAULT_PAGES: u64 = 512;
+/// Attempts at a fault that invalidations keep overtaking before it is left to the VMM.
+const FAULT_TRIES: usize = 16;
+
+/// A movable region's state, under its lock: what is mapped, and pages for the hypercalls made
+/// under the lock (which must not allocate: invalidations take it).
+struct MovableState {
+    /// The host frame each page is mapped to, 0 where it is mapped with no access.
+    mapped: KVVec<u64>,
+    pages: HvPages,
+}
+
+/// A movable region: its pages come and go with the user mapping.
+#[pin_data(PinnedDrop)]
+pub(in crate::root) struct Movable {
+    partition_id: u64,
+    gfn: u64,
+    pages: u64,
+    uaddr: u64,
+    /// `HV_MAP_GPA_*` for a faulted-in page.
+    map_flags: u32,
+    /// The shim's watch over the user range (null until registered).
+    watch: *mut c_void,
+    #[pin]
+    state: Mutex<MovableState>,
+}
+
+// SAFETY: The watch is only passed to the shim, from any thread; the rest is plain data or
+// behind the lock.
+unsafe impl Send for Movable {}
+// SAFETY: As above: `&Movable` only allows the locked state and shim calls that may run
+// concurrently.
+unsafe impl Sync for Movable {}
+
+impl Movable {
+    /// Maps `pages` frames from `gfn` with no access and watches the user range from `uaddr`.
+    /// `Ok(None)`: the range cannot be watched (the caller pins instead).
+    pub(super) fn new(
+        hv_pages: &mut HvPages,
+        partition_id: u64,
+        gfn: u64,
+        pages: u64,
+        uaddr: u64,
+        map_flags: u32,
+    ) -> Result<Option<Arc<Self>>> {
+        let count = usize::try_from(pages).map_err(|_| EINVAL)?;
+        let mut mapped = KVVec::with_capacity(count, GFP_KERNEL)?;
+        mapped.resize(count, 0, GFP_KERNEL)?;
+        let this = Arc::pin_init(
+            try_pin_init!(Self {
+                partition_id,
+                gfn,
+                pages,
+                uaddr,
+                map_flags,
+                watch: core::ptr::null_mut(),
+                state <- new_mutex!(MovableState {
+                    mapped,
+                    pages: HvPages::new()?,
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
+        // No page is named, so the mapping needs no watch yet.
+        if let Err((e, done)) = calls::map_gpa_pages(
+            hv_pages,
+            partition_id,
+            gfn,
+            count,
+            HV_MAP_GPA_NO_ACCESS,
+            true,
+            |_| 0,
+        ) {
+            if done > 0 {
+                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
+            }
+            return Err(e);
+        }
+        // SAFETY: `invalidate` takes `data` as a `Movable`, which outlives the watch: `Drop`
+        // removes the watch first. The range is the caller's, checked by `access_ok`.
+        let watch = unsafe {
+            ffi::mshv_shim_range_insert(
+                uaddr,
+                pages * PAGE_SIZE as u64,
+                invalidate,
+                Arc::as_ptr(&this).cast_mut().cast(),
+            )
+        };
+        match from_err_ptr(watch) {
+            Ok(w) => {
+                // SAFETY: Nothing else refers to the region yet but the watch, which does not
+                // read this field.
+                unsafe { (*Arc::as_ptr(&this).cast_mut()).watch = w };
+                Ok(Some(this))
+            }
+            Err(_) => {
+                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, count);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Nothing is mapped any more (the region was unmapped, or the partition finalised).
+    pub(super) fn forget(&self) {
+        let mut state = self.state.lock();
+        state.mapped.iter_mut().for_each(|pfn| *pfn = 0);
+    }
+
+    /// Takes the guest's fault on frame `gfn`: faults in the 2 MiB around it and maps them.
+    /// Whether that was done (else the VMM gets the intercept).
+    pub(in crate::root) fn fault(&self, gfn: u64) -> bool {
+        let first = (gfn - self.gfn) & !(FAULT_PAGES - 1);
+        let n = FAULT_PAGES.min(self.pages - first);
+        let mut pfns = KVec::new();
+        if pfns.resize(n as usize, 0u64, GFP_KERNEL).is_err() {
+            return false;
+        }
+        let write = self.map_flags & HV_MAP_GPA_WRITABLE != 0;
+        for _ in 0..FAULT_TRIES {
+            let mut seq: c_ulong = 0;
+            // SAFETY: The watch lives as long as `self`; `pfns` has room for `n` frames.
+            let ret = unsafe {
+                ffi::mshv_shim_range_fault(
+                    self.watch,
+                    self.uaddr + first * PAGE_SIZE as u64,
+                    n,
+                    write,
+                    pfns.as_mut_ptr(),
+                    &mut seq,
+                )
+            };
+            if ret == -(bindings::EBUSY as i32) {
+                continue;
+            }
+            if ret != 0 {
+                return false;
+            }
+            let mut state = self.state.lock();
+            // SAFETY: The watch lives as long as `self`; the check is made under the lock the
+            // invalidations take.
+            if unsafe { ffi::mshv_shim_range_retry(self.watch, seq) } {
+                continue;
+            }
+            let state = &mut *state;
+            // Under the lock, nothing may allocate: the tables exist since the region was
+            // mapped with no access, so the hypervisor asks for no memory.
+            let mapped = calls::map_gpa_pages(
+                &mut state.pages,
+                self.partition_id,
+                self.gfn + first,
+                n as usize,
+                self.map_flags,
+                false,
+                |i| pfns[i],
+            );
+            if mapped.is_err() {
+                return false;
+            }
+            for (i, &pfn) in pfns.iter().enumerate() {
+                state.mapped[first as usize + i] = pfn;
+            }
+            return true;
+        }
+        false
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Movable {
+    fn drop(self: Pin<&mut Self>) {
+        if !self.watch.is_null() {
+            // SAFETY: The watch is this region's; after the call no `invalidate` runs.
+            unsafe { ffi::mshv_shim_range_remove(self.watch) };
+        }
+    }
+}
+
+/// The kernel is about to change what backs user addresses `start..end` of a movable region:
+/// its pages there are mapped with no access again. Returns false to be asked again where it
+/// must not block but would have to.
+///
+/// # Safety
+///
+/// `data` is the `Movable` the watch `watch` was registered for, alive while the watch is.
+unsafe extern "C" fn invalidate(
+    data: *mut c_void,
+    watch: *mut c_void,
+    start: u64,
+    end: u64,
+    blockable: bool,
+    seq: c_ulong,
+) -> bool {
+    // SAFETY: As the function's contract says.
+    let this = unsafe { &*data.cast::<Movable>() };
+    let mut state = if blockable {
+        this.state.lock()
+    } else {
+        match this.state.try_lock() {
+            Some(s) => s,
+            None => return false,
+        }
+    };
+    // SAFETY: `watch` is live (the contract); the lock the fault path checks under is held.
+    unsafe { ffi::mshv_shim_range_set_seq(watch, seq) };
+    let page = PAGE_SIZE as u64;
+    let size = this.pages * page;
+    let lo = (start.max(this.uaddr) - this.uaddr) / page;
+    let hi = (end.min(this.uaddr + size) - this.uaddr).div_ceil(page);
+    let range = lo as usize..(hi as usize).max(lo as usize);
+    let Some(first) = range.clone().find(|&i| state.mapped[i] != 0) else {
+        return true;
+    };
+    if !blockable {
+        return false;
+    }
+    let last = range.rev().find(|&i| state.mapped[i] != 0).unwrap_or(first);
+    let state = &mut *state;
+    // Nothing to report to if it fails; the hypervisor's tables for these pages exist, so it
+    // asks for no memory.
+    let _ = calls::map_gpa_pages(
+        &mut state.pages,
+        this.partition_id,
+        this.gfn + first as u64,
+        last - first + 1,
+        HV_MAP_GPA_NO_ACCESS,
+        false,
+        |_| 0,
+    );
+    state.mapped[first..=last]
+        .iter_mut()
+        .for_each(|pfn| *pfn = 0);
+    true
+}
