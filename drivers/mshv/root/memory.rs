@@ -186,15 +186,29 @@ fn map_mmio(
         }
     }
     let flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE | HV_MAP_GPA_NOT_CACHED;
-    calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, |i| {
+    map_whole(hv_pages, partition_id, gfn, count, flags, |i| {
         first_pfn + i as u64
     })
-    .map_err(|(e, done)| {
-        if done > 0 {
-            let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
-        }
-        e
-    })
+}
+
+/// Maps `count` guest frames from `gfn` to `pfn(0)..`, depositing as the hypervisor asks; on
+/// failure, unmaps what was mapped.
+pub(super) fn map_whole(
+    hv_pages: &mut HvPages,
+    partition_id: u64,
+    gfn: u64,
+    count: usize,
+    flags: u32,
+    pfn: impl Fn(usize) -> u64,
+) -> Result {
+    calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, pfn).map_err(
+        |(e, done)| {
+            if done > 0 {
+                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
+            }
+            e
+        },
+    )
 }
 
 /// Handles `MSHV_SET_GUEST_MEMORY` for a partition whose regions are `regions`.
@@ -259,46 +273,28 @@ fn map(
         return Err(EEXIST);
     }
     regions.reserve(1, GFP_KERNEL)?;
-    if is_io {
+    let backing = if is_io {
         // The region must lie within the device mapping (upstream does not check).
         if uaddr.checked_add(args.size).is_none_or(|end| end > vma_end) {
             return Err(EINVAL);
         }
         map_mmio(hv_pages, partition_id, gfn, count, pgoff)?;
-        regions.push(
-            Region {
-                gfn,
-                pages,
-                uaddr,
-                flags: args.flags,
-                backing: Backing::Mmio,
-            },
-            GFP_KERNEL,
-        )?;
-        return Ok(0);
-    }
-    let mut flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_ADJUSTABLE;
-    if args.flags & WRITABLE != 0 {
-        flags |= HV_MAP_GPA_WRITABLE;
-    }
-    if args.flags & EXECUTABLE != 0 {
-        flags |= HV_MAP_GPA_EXECUTABLE;
-    }
-    let backing = match Movable::new(hv_pages, partition_id, gfn, pages, uaddr, flags)? {
-        Some(m) => Backing::Movable(m),
-        None => {
-            let pinned = Pinned::pin(uaddr_usize, count, true)?;
-            if let Err((e, done)) =
-                calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, |i| {
-                    pinned.pfn(i)
-                })
-            {
-                if done > 0 {
-                    let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
-                }
-                return Err(e);
+        Backing::Mmio
+    } else {
+        let mut flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_ADJUSTABLE;
+        if args.flags & WRITABLE != 0 {
+            flags |= HV_MAP_GPA_WRITABLE;
+        }
+        if args.flags & EXECUTABLE != 0 {
+            flags |= HV_MAP_GPA_EXECUTABLE;
+        }
+        match Movable::new(hv_pages, partition_id, gfn, pages, uaddr, flags)? {
+            Some(m) => Backing::Movable(m),
+            None => {
+                let pinned = Pinned::pin(uaddr_usize, count, true)?;
+                map_whole(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i))?;
+                Backing::Pinned { _pinned: pinned }
             }
-            Backing::Pinned { _pinned: pinned }
         }
     };
     regions.push(

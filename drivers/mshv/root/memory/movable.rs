@@ -26,6 +26,7 @@ use kernel::{
 };
 
 use super::{
+    map_whole,
     HV_MAP_GPA_NO_ACCESS,
     HV_MAP_GPA_WRITABLE, //
 };
@@ -100,20 +101,14 @@ impl Movable {
             GFP_KERNEL,
         )?;
         // No page is named, so the mapping needs no watch yet.
-        if let Err((e, done)) = calls::map_gpa_pages(
+        map_whole(
             hv_pages,
             partition_id,
             gfn,
             count,
             HV_MAP_GPA_NO_ACCESS,
-            true,
             |_| 0,
-        ) {
-            if done > 0 {
-                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
-            }
-            return Err(e);
-        }
+        )?;
         // SAFETY: `invalidate` takes `data` as a `Movable`, which outlives the watch: `Drop`
         // removes the watch first. The range is the caller's, checked by `access_ok`.
         let watch = unsafe {

@@ -104,18 +104,12 @@ impl EventRings {
 
     /// Queues `port` on SINT `sint`'s ring; whether the root is to be signalled.
     fn queue(&mut self, sint: usize, port: u32) -> bool {
-        let ring = &mut self.rings[sint];
-        let head = usize::from(self.heads[sint]);
-        let mut data = ring.data;
-        if data[head] != 0 {
-            ring.ring_full = 1;
+        if !self.put(sint, port) {
             // Without memory the signal is lost, as a full ring's would be.
             let _ = self.waiting.push((sint, port), ALLOC);
             return false;
         }
-        data[head] = port;
-        ring.data = data;
-        self.heads[sint] = ((head + 1) % HV_SYNIC_EVENT_RING_MESSAGE_COUNT) as u8;
+        let ring = &mut self.rings[sint];
         if ring.signal_masked != 0 {
             return false;
         }
@@ -127,15 +121,15 @@ impl EventRings {
     fn notify_empty(&mut self, sint: usize) {
         let waiting = core::mem::take(&mut self.waiting);
         for (s, port) in waiting {
-            if s != sint || !self.queue_quietly(s, port) {
+            if s != sint || !self.put(s, port) {
                 // Keeps its place (room for it was there before).
                 let _ = self.waiting.push((s, port), ALLOC);
             }
         }
     }
 
-    /// Queues `port` if its ring has room, without a signal (the root is draining the ring).
-    fn queue_quietly(&mut self, sint: usize, port: u32) -> bool {
+    /// Writes `port` into the ring's next slot, if free; else marks the ring full.
+    fn put(&mut self, sint: usize, port: u32) -> bool {
         let head = usize::from(self.heads[sint]);
         let ring = &mut self.rings[sint];
         let mut data = ring.data;
@@ -293,5 +287,41 @@ impl Machine {
             .ok_or(HvStatus::INVALID_PARAMETER)?;
         self.event_rings.notify_empty(sint);
         Ok(())
+    }
+}
+
+#[kunit_tests(mshv_rs_sim_event_ring)]
+mod tests {
+    use super::*;
+    use crate::transport::synic::{
+        take_port,
+        Take, //
+    };
+
+    #[test]
+    fn a_full_ring_keeps_ports_until_the_root_has_room() {
+        let mut rings = KBox::new(EventRings::new(), GFP_KERNEL).unwrap();
+        // The first port signals the root and masks the signal; the rest fill the ring.
+        assert!(rings.queue(5, 1));
+        for port in 2..=63 {
+            assert!(!rings.queue(5, port));
+        }
+        assert!(!rings.queue(5, 64));
+        let (ring, tail) = rings.ring(5).unwrap();
+        for port in 1..=63 {
+            // SAFETY: The ring is this test's, and so is its consumer index.
+            assert_eq!(unsafe { take_port(ring, tail) }, Take::Port(port));
+        }
+        // SAFETY: As above.
+        assert_eq!(unsafe { take_port(ring, tail) }, Take::NotifyEmpty);
+        rings.notify_empty(5);
+        let (ring, tail) = rings.ring(5).unwrap();
+        // SAFETY: As above.
+        unsafe {
+            assert_eq!(take_port(ring, tail), Take::Port(64));
+            assert_eq!(take_port(ring, tail), Take::Empty);
+        }
+        // Unmasked: the next port signals again.
+        assert!(rings.queue(5, 65));
     }
 }
