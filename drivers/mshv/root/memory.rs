@@ -139,10 +139,10 @@ impl Region {
     /// Unmaps the region from the partition's address space (pinned pages stay pinned until the
     /// region is dropped).
     pub(super) fn unmap(&self, hv_pages: &mut HvPages, partition_id: u64) -> Result {
-        if let Backing::Movable(m) = &self.backing {
-            m.forget();
+        match &self.backing {
+            Backing::Movable(m) => m.unmap(),
+            _ => calls::unmap_gpa_pages(hv_pages, partition_id, self.gfn, self.pages as usize),
         }
-        calls::unmap_gpa_pages(hv_pages, partition_id, self.gfn, self.pages as usize)
     }
 
     /// The hypervisor dropped every mapping (the partition was finalised): nothing is mapped.

@@ -9,6 +9,8 @@
 //! The region's lock is taken in invalidations, which may run in reclaim: nothing allocates
 //! under it (the hypercalls made under it use pages set aside, and never ask for a deposit).
 
+use core::ptr::NonNull;
+
 use kernel::{
     bindings,
     error::from_err_ptr,
@@ -49,26 +51,30 @@ struct MovableState {
     pages: HvPages,
 }
 
-/// A movable region: its pages come and go with the user mapping.
-#[pin_data(PinnedDrop)]
-pub(in crate::root) struct Movable {
+/// What invalidations see of a movable region: a separate allocation, which the region keeps
+/// until after its watch is removed, so no invalidation runs while the region is dropped.
+#[pin_data]
+struct Shared {
     partition_id: u64,
     gfn: u64,
     pages: u64,
     uaddr: u64,
     /// `HV_MAP_GPA_*` for a faulted-in page.
     map_flags: u32,
-    /// The shim's watch over the user range (null until registered).
-    watch: *mut c_void,
     #[pin]
     state: Mutex<MovableState>,
 }
 
-// SAFETY: The watch is only passed to the shim, from any thread; the rest is plain data or
-// behind the lock.
+/// A movable region: its pages come and go with the user mapping.
+pub(in crate::root) struct Movable {
+    shared: Arc<Shared>,
+    /// The shim's watch over the user range.
+    watch: NonNull<c_void>,
+}
+
+// SAFETY: The watch is only handed to the shim, whose calls may come from any thread.
 unsafe impl Send for Movable {}
-// SAFETY: As above: `&Movable` only allows the locked state and shim calls that may run
-// concurrently.
+// SAFETY: As above; `&Movable` allows nothing but those calls and the locked state.
 unsafe impl Sync for Movable {}
 
 impl Movable {
@@ -85,14 +91,13 @@ impl Movable {
         let count = usize::try_from(pages).map_err(|_| EINVAL)?;
         let mut mapped = KVVec::with_capacity(count, GFP_KERNEL)?;
         mapped.resize(count, 0, GFP_KERNEL)?;
-        let this = Arc::pin_init(
-            try_pin_init!(Self {
+        let shared = Arc::pin_init(
+            try_pin_init!(Shared {
                 partition_id,
                 gfn,
                 pages,
                 uaddr,
                 map_flags,
-                watch: core::ptr::null_mut(),
                 state <- new_mutex!(MovableState {
                     mapped,
                     pages: HvPages::new()?,
@@ -109,53 +114,78 @@ impl Movable {
             HV_MAP_GPA_NO_ACCESS,
             |_| 0,
         )?;
-        // SAFETY: `invalidate` takes `data` as a `Movable`, which outlives the watch: `Drop`
-        // removes the watch first. The range is the caller's, checked by `access_ok`.
+        // SAFETY: `invalidate` takes `data` as a `Shared`, which outlives the watch: the
+        // region's `Drop` removes the watch before its reference goes. The range is the
+        // caller's, checked by `access_ok`.
         let watch = unsafe {
             ffi::mshv_shim_range_insert(
                 uaddr,
                 pages * PAGE_SIZE as u64,
                 invalidate,
-                Arc::as_ptr(&this).cast_mut().cast(),
+                Arc::as_ptr(&shared).cast_mut().cast(),
             )
         };
-        match from_err_ptr(watch) {
-            Ok(w) => {
-                // SAFETY: Nothing else refers to the region yet but the watch, which does not
-                // read this field.
-                unsafe { (*Arc::as_ptr(&this).cast_mut()).watch = w };
-                Ok(Some(this))
-            }
+        let watch = match from_err_ptr(watch) {
+            // A valid pointer is never null.
+            Ok(w) => NonNull::new(w).ok_or(EINVAL)?,
             Err(_) => {
                 let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, count);
-                Ok(None)
+                return Ok(None);
+            }
+        };
+        match Arc::new(Self { shared, watch }, GFP_KERNEL) {
+            Ok(this) => Ok(Some(this)),
+            // `Self`'s drop removed the watch; the pages are unmapped with the region's.
+            Err(e) => {
+                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, count);
+                Err(e.into())
             }
         }
     }
 
-    /// Nothing is mapped any more (the region was unmapped, or the partition finalised).
+    /// The shim's watch.
+    fn watch(&self) -> *mut c_void {
+        self.watch.as_ptr()
+    }
+
+    /// Unmaps the region from the partition's address space. Under the lock: an invalidation
+    /// waits until the hypervisor no longer maps the pages.
+    pub(super) fn unmap(&self) -> Result {
+        let mut state = self.shared.state.lock();
+        let state = &mut *state;
+        calls::unmap_gpa_pages(
+            &mut state.pages,
+            self.shared.partition_id,
+            self.shared.gfn,
+            self.shared.pages as usize,
+        )?;
+        state.mapped.iter_mut().for_each(|pfn| *pfn = 0);
+        Ok(())
+    }
+
+    /// Nothing is mapped any more (the partition was finalised).
     pub(super) fn forget(&self) {
-        let mut state = self.state.lock();
+        let mut state = self.shared.state.lock();
         state.mapped.iter_mut().for_each(|pfn| *pfn = 0);
     }
 
     /// Takes the guest's fault on frame `gfn`: faults in the 2 MiB around it and maps them.
     /// Whether that was done (else the VMM gets the intercept).
     pub(in crate::root) fn fault(&self, gfn: u64) -> bool {
-        let first = (gfn - self.gfn) & !(FAULT_PAGES - 1);
-        let n = FAULT_PAGES.min(self.pages - first);
+        let first = (gfn - self.shared.gfn) & !(FAULT_PAGES - 1);
+        let n = FAULT_PAGES.min(self.shared.pages - first);
         let mut pfns = KVec::new();
         if pfns.resize(n as usize, 0u64, GFP_KERNEL).is_err() {
             return false;
         }
-        let write = self.map_flags & HV_MAP_GPA_WRITABLE != 0;
+        let write = self.shared.map_flags & HV_MAP_GPA_WRITABLE != 0;
         for _ in 0..FAULT_TRIES {
             let mut seq: c_ulong = 0;
             // SAFETY: The watch lives as long as `self`; `pfns` has room for `n` frames.
             let ret = unsafe {
                 ffi::mshv_shim_range_fault(
-                    self.watch,
-                    self.uaddr + first * PAGE_SIZE as u64,
+                    self.watch(),
+                    self.shared.uaddr + first * PAGE_SIZE as u64,
                     n,
                     write,
                     pfns.as_mut_ptr(),
@@ -168,10 +198,10 @@ impl Movable {
             if ret != 0 {
                 return false;
             }
-            let mut state = self.state.lock();
+            let mut state = self.shared.state.lock();
             // SAFETY: The watch lives as long as `self`; the check is made under the lock the
             // invalidations take.
-            if unsafe { ffi::mshv_shim_range_retry(self.watch, seq) } {
+            if unsafe { ffi::mshv_shim_range_retry(self.watch(), seq) } {
                 continue;
             }
             let state = &mut *state;
@@ -179,10 +209,10 @@ impl Movable {
             // mapped with no access, so the hypervisor asks for no memory.
             let mapped = calls::map_gpa_pages(
                 &mut state.pages,
-                self.partition_id,
-                self.gfn + first,
+                self.shared.partition_id,
+                self.shared.gfn + first,
                 n as usize,
-                self.map_flags,
+                self.shared.map_flags,
                 false,
                 |i| pfns[i],
             );
@@ -198,13 +228,11 @@ impl Movable {
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for Movable {
-    fn drop(self: Pin<&mut Self>) {
-        if !self.watch.is_null() {
-            // SAFETY: The watch is this region's; after the call no `invalidate` runs.
-            unsafe { ffi::mshv_shim_range_remove(self.watch) };
-        }
+impl Drop for Movable {
+    fn drop(&mut self) {
+        // SAFETY: The watch is this region's; after the call no `invalidate` runs, and only then
+        // does the reference to `Shared` go.
+        unsafe { ffi::mshv_shim_range_remove(self.watch()) };
     }
 }
 
@@ -214,7 +242,8 @@ impl PinnedDrop for Movable {
 ///
 /// # Safety
 ///
-/// `data` is the `Movable` the watch `watch` was registered for, alive while the watch is.
+/// `data` is the `Shared` of the region the watch `watch` was registered for, alive while the
+/// watch is.
 unsafe extern "C" fn invalidate(
     data: *mut c_void,
     watch: *mut c_void,
@@ -224,7 +253,7 @@ unsafe extern "C" fn invalidate(
     seq: c_ulong,
 ) -> bool {
     // SAFETY: As the function's contract says.
-    let this = unsafe { &*data.cast::<Movable>() };
+    let this = unsafe { &*data.cast::<Shared>() };
     let mut state = if blockable {
         this.state.lock()
     } else {
@@ -237,8 +266,8 @@ unsafe extern "C" fn invalidate(
     unsafe { ffi::mshv_shim_range_set_seq(watch, seq) };
     let page = PAGE_SIZE as u64;
     let size = this.pages * page;
-    let lo = (start.max(this.uaddr) - this.uaddr) / page;
-    let hi = (end.min(this.uaddr + size) - this.uaddr).div_ceil(page);
+    let lo = start.saturating_sub(this.uaddr) / page;
+    let hi = (end.min(this.uaddr + size).saturating_sub(this.uaddr)).div_ceil(page);
     let range = lo as usize..(hi as usize).max(lo as usize);
     let Some(first) = range.clone().find(|&i| state.mapped[i] != 0) else {
         return true;
