@@ -12,6 +12,7 @@ use kernel::{
 };
 
 use crate::{
+    ffi,
     hv::{abi::code, control::reps_per_page, HV_HYP_PAGE_SIZE},
     hypercall::{
         batches,
@@ -40,6 +41,8 @@ const CLEAR_DIRTY: u64 = 1 << 2;
 const SET_DIRTY: u64 = 1 << 3;
 /// Pages one call reports: one output byte each.
 const BATCH: u16 = reps_per_page(0, 1);
+/// Pages asked for per call: as many as fit, in whole bytes of the bitmap.
+const CHUNK: usize = BATCH as usize & !7;
 
 /// The hypervisor flags for a type and operation. As upstream, "no-op" sets the state like
 /// "set" (the uapi names an operation the driver never had), and clearing "accessed" clears
@@ -65,10 +68,18 @@ pub(super) fn get_bitmap(pages: &mut HvPages, partition_id: u64, arg: usize) -> 
         return Err(EINVAL);
     }
     let count = usize::try_from(args.page_count).map_err(|_| E2BIG)?;
+    let len = count.div_ceil(8);
+    // SAFETY: `access_ok` only compares the range with the task's address-space limit.
+    if !unsafe { ffi::mshv_shim_access_ok(args.bitmap_ptr, len as u64) } {
+        return Err(EFAULT);
+    }
     let mask = if args.access_type == ACCESSED { 1 } else { 2 };
     let flags = flags(args.access_type, args.access_op);
-    let mut bitmap = KVVec::from_elem(0u8, count.div_ceil(8), GFP_KERNEL)?;
-    for (first, n) in batches(count, BATCH) {
+    // Each call's pages fill whole bytes of the bitmap, which go out as they come: a bitmap
+    // that cannot be written stops the walk there (upstream writes it all at the end).
+    let mut out = UserSlice::new(UserPtr::from_addr(args.bitmap_ptr as usize), len).writer();
+    let mut bits = [0u8; CHUNK / 8];
+    for (first, n) in batches(count, CHUNK as u16) {
         pages.input.clear();
         pages.input.write(0, &partition_id)?;
         pages.input.write(8, &flags)?;
@@ -80,16 +91,14 @@ pub(super) fn get_bitmap(pages: &mut HvPages, partition_id: u64, arg: usize) -> 
             hv().hypercall(c, input, output)
         })?
         .to_result()?;
+        bits.fill(0);
         for (i, &state) in pages.output.0[..usize::from(n)].iter().enumerate() {
             if state & mask != 0 {
-                let page = first + i;
-                bitmap[page / 8] |= 1 << (page % 8);
+                bits[i / 8] |= 1 << (i % 8);
             }
         }
+        out.write_slice(&bits[..usize::from(n).div_ceil(8)])?;
     }
-    UserSlice::new(UserPtr::from_addr(args.bitmap_ptr as usize), bitmap.len())
-        .writer()
-        .write_slice(&bitmap)?;
     Ok(0)
 }
 
