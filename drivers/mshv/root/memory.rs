@@ -58,7 +58,8 @@ impl Pinned {
     /// Pins `count` pages from user address `addr` for writing (for the long term if
     /// `longterm`: guest memory).
     pub(super) fn pin(addr: usize, count: usize, longterm: bool) -> Result<Self> {
-        let mut this = Self(KVVec::with_capacity(count, GFP_KERNEL)?);
+        // A size user space chose: too big is ENOMEM, without a warning in the log.
+        let mut this = Self(KVVec::with_capacity(count, GFP_KERNEL | __GFP_NOWARN)?);
         let flags = bindings::FOLL_WRITE | if longterm { bindings::FOLL_LONGTERM } else { 0 };
         while this.0.len() < count {
             let have = this.0.len();

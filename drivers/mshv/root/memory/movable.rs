@@ -89,8 +89,9 @@ impl Movable {
         map_flags: u32,
     ) -> Result<Option<Arc<Self>>> {
         let count = usize::try_from(pages).map_err(|_| EINVAL)?;
-        let mut mapped = KVVec::with_capacity(count, GFP_KERNEL)?;
-        mapped.resize(count, 0, GFP_KERNEL)?;
+        // A size user space chose: too big is ENOMEM, without a warning in the log.
+        let mut mapped = KVVec::with_capacity(count, GFP_KERNEL | __GFP_NOWARN)?;
+        mapped.resize(count, 0, GFP_KERNEL | __GFP_NOWARN)?;
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
                 partition_id,

@@ -8,6 +8,7 @@
  * kernel log.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -134,6 +135,112 @@ TEST(random_arguments_get_errnos)
 	close(mshv);
 	munmap(mem, 1 << 20);
 	free(buf);
+}
+
+/* What the racing threads share. */
+struct race {
+	int mshv, pt, vp, efd;
+	char *mem;
+	long id;
+	time_t end;
+	unsigned int seed;
+};
+
+/*
+ * One racing thread: random calls as above, the partition's guest doing random things
+ * (intercepts, memory accesses, EOIs) and the guest memory's pages replaced under it.
+ */
+static void *racer(void *data)
+{
+	struct race *r = data;
+	unsigned int seed = r->seed;
+	__u64 words[512];
+	char line[128];
+	int i;
+
+	while (time(NULL) < r->end) {
+		const __u64 values[] = { r->efd, (uintptr_t)r->mem, 1 << 20, 4096, 0, 1, 0x51 };
+		int fds[] = { r->pt, r->vp };
+		unsigned long cmd = commands[rand_r(&seed) % ARRAY_SIZE(commands)];
+		int ret;
+
+		for (i = 0; i < 512; i++)
+			words[i] = rand_r(&seed) % 3 ? values[rand_r(&seed) % ARRAY_SIZE(values)]
+						     : rand_r(&seed);
+		switch (rand_r(&seed) % 4) {
+		case 0: {
+			static const char *const what[] = {
+				"halt", "io 0x80 1", "read 0x1000", "write 0x2010 4 7", "eoi",
+				"read 0x100000", "write 0x3000 8 9",
+			};
+
+			snprintf(line, sizeof(line), "%ld 0 %s", r->id,
+				 what[rand_r(&seed) % ARRAY_SIZE(what)]);
+			sim_write("inject", line);
+			break;
+		}
+		case 1:
+			/* New pages for the first half of guest memory: an invalidation. */
+			mmap(r->mem, 1 << 19, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			break;
+		default:
+			ret = ioctl(fds[rand_r(&seed) % 2], cmd, words);
+			if (ret > 2 && ret != r->efd && ret != r->pt && ret != r->vp &&
+			    ret != r->mshv)
+				close(ret);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Two threads race random calls, guest events and page replacements on one partition. */
+TEST(racing_threads_get_errnos)
+{
+	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
+	struct mshv_create_vp vp_args = { 0 };
+	struct mshv_user_mem_region region = { .size = 1 << 20 };
+	struct itimerval tick = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct race r[2];
+	pthread_t threads[2];
+	char buf[65536];
+	int i;
+
+	if (access(SIM_DIR "inject", W_OK))
+		SKIP(return, "needs the simulated hypervisor (the guest's events come through it)");
+	r[0].mshv = open("/dev/mshv", O_RDWR);
+	ASSERT_LE(0, r[0].mshv);
+	r[0].pt = ioctl(r[0].mshv, MSHV_CREATE_PARTITION, &args);
+	ASSERT_LE(0, r[0].pt);
+	ASSERT_EQ(0, ioctl(r[0].pt, MSHV_INITIALIZE_PARTITION));
+	r[0].vp = ioctl(r[0].pt, MSHV_CREATE_VP, &vp_args);
+	ASSERT_LE(0, r[0].vp);
+	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &r[0].id));
+	r[0].efd = eventfd(0, EFD_NONBLOCK);
+	r[0].mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			0);
+	ASSERT_NE(MAP_FAILED, r[0].mem);
+	region.userspace_addr = (uintptr_t)r[0].mem;
+	region.flags = 1 << MSHV_SET_MEM_BIT_WRITABLE;
+	ASSERT_EQ(0, ioctl(r[0].pt, MSHV_SET_GUEST_MEMORY, &region));
+	r[0].end = time(NULL) + 10;
+	r[0].seed = SEED;
+	r[1] = r[0];
+	r[1].seed = SEED + 1;
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &tick, NULL));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, racer, &r[i]));
+	for (i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	setitimer(ITIMER_REAL, &off, NULL);
+	close(r[0].vp);
+	close(r[0].pt);
+	close(r[0].efd);
+	close(r[0].mshv);
+	munmap(r[0].mem, 1 << 20);
 }
 
 TEST_HARNESS_MAIN
