@@ -26,8 +26,12 @@
 #include "kselftest_harness.h"
 #include "mshv_sim.h"
 
+#ifndef SEED
 #define SEED 20261122
+#endif
+#ifndef ROUNDS
 #define ROUNDS 4000
+#endif
 #define SECONDS 15
 
 static const unsigned long commands[] = {
