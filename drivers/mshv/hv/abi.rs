@@ -126,6 +126,14 @@ pub(crate) mod property {
     pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
 }
 
+/// Where a memory intercept message's payload has the guest physical address
+/// (`struct hv_x64_memory_intercept_message` / `struct hv_arm64_memory_intercept_message`); the
+/// access type is at byte 5 of both.
+#[cfg(CONFIG_X86_64)]
+pub(crate) const MEMORY_INTERCEPT_GPA_OFFSET: usize = 56;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const MEMORY_INTERCEPT_GPA_OFFSET: usize = 48;
+
 /// The size of a message's payload, in 64-bit words.
 pub(crate) const HV_MESSAGE_PAYLOAD_QWORD_COUNT: usize = 30;
 
@@ -521,6 +529,10 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const SYNIC_SINT_INTERCEPT, 0x8000_0061),
         fact!(const X64_APIC_EOI, 0x8001_0004),
         fact!(const GPA_INTERCEPT, 0x8000_0001),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 56),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 48),
         fact!(offset "hv_message.u", Message, payload, 16),
         fact!(const HV_COMPATIBILITY_21_H2, 0x0609),
         fact!(const HV_PARTITION_PROCESSOR_FEATURES_BANKS, 2),

@@ -33,7 +33,8 @@ use crate::{
     hv::abi::{
         message_type,
         register,
-        vp_state_page, //
+        vp_state_page,
+        MEMORY_INTERCEPT_GPA_OFFSET, //
     },
     transport::HvPages,
     uapi::{
@@ -48,6 +49,10 @@ use crate::{
         MSHV_VP_MMAP_OFFSET_REGISTERS, //
     },
 };
+
+/// Times in a row one page may fault and be mapped in one `MSHV_RUN_VP` (invalidations may
+/// race a fault) before the fault goes to the VMM.
+const FAULT_REPEATS: u32 = 16;
 
 /// A VP of a partition.
 #[pin_data]
@@ -121,6 +126,7 @@ impl Vp {
         }
         let partition_id = partition.id;
         let mut pages = self.run.lock();
+        let (mut last_fault, mut repeats) = (None, 0);
         loop {
             self.run_once(&mut pages, partition_id)?;
             let mut message = RunVp {
@@ -136,9 +142,16 @@ impl Vp {
                     message.msg_buf.len(),
                 )
             };
-            // A fault on movable guest memory is the driver's to take; the VP then runs on.
+            // A fault on movable guest memory is the driver's to take; the VP then runs on. A
+            // page that keeps faulting right after it was mapped goes to the VMM rather than
+            // keep this loop (which no signal interrupts) going.
             if let Some((gfn, access)) = gpa_fault(&message.msg_buf) {
-                if partition.handle_gpa_fault(gfn, access) {
+                repeats = if last_fault.replace(gfn) == Some(gfn) {
+                    repeats + 1
+                } else {
+                    0
+                };
+                if repeats < FAULT_REPEATS && partition.handle_gpa_fault(gfn, access) {
                     continue;
                 }
             }
@@ -184,8 +197,8 @@ impl Vp {
 }
 
 /// The guest frame and access type (0 read, 1 write, 2 execute) of a GPA intercept message
-/// (`struct hv_x64_memory_intercept_message`: the access type at payload byte 5, the guest
-/// physical address at payload byte 56).
+/// (the architecture's memory intercept message: the access type at payload byte 5, the guest
+/// physical address at [`MEMORY_INTERCEPT_GPA_OFFSET`]).
 fn gpa_fault(message: &[u8; uapi::MSHV_RUN_VP_BUF_SZ]) -> Option<(u64, u8)> {
     let word = |at: usize| -> Option<u64> {
         Some(u64::from_le_bytes(
@@ -196,7 +209,10 @@ fn gpa_fault(message: &[u8; uapi::MSHV_RUN_VP_BUF_SZ]) -> Option<(u64, u8)> {
         return None;
     }
     const PAYLOAD: usize = 16;
-    Some((word(PAYLOAD + 56)? >> 12, message[PAYLOAD + 5]))
+    Some((
+        word(PAYLOAD + MEMORY_INTERCEPT_GPA_OFFSET)? >> 12,
+        message[PAYLOAD + 5],
+    ))
 }
 
 /// What a VP file refers to: the VP and, keeping it alive, its partition.

@@ -37,7 +37,8 @@ use crate::{
             RegisterAssoc,
             UnmapVpStatePageIn,
             VpRegistersIn,
-            VpStateIn, //
+            VpStateIn,
+            MEMORY_INTERCEPT_GPA_OFFSET, //
         },
         status::HvStatus,
         HV_HYP_PAGE_SIZE,
@@ -241,8 +242,8 @@ impl Intercept {
                 m.payload[6] = value;
             }
             Self::Access { gpa, .. } => {
-                // guest_physical_address.
-                m.payload[7] = gpa;
+                // guest_physical_address, where the architecture's layout has it.
+                m.payload[MEMORY_INTERCEPT_GPA_OFFSET / 8] = gpa;
             }
             Self::Halt | Self::UnrecoverableException => {}
         }

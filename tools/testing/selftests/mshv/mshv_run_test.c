@@ -145,7 +145,12 @@ TEST_F(run, intercepts_come_in_order)
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_UNMAPPED_GPA, m.type);
 	EXPECT_EQ(1, m.x64.vp_index);
+#ifdef __x86_64__
 	EXPECT_EQ(0xfee00000, m.x64.mem.gpa);
+#else
+	/* struct hv_arm64_memory_intercept_message: the address at payload byte 48. */
+	EXPECT_EQ(0xfee00000, m.payload[6]);
+#endif
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_X64_HALT, m.type);
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
