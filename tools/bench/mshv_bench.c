@@ -133,13 +133,12 @@ int main(void)
 	if (!sim_newest_partition(buf, sizeof(buf), &id))
 		return die("partition id");
 	for (i = 0; i < (long)(GIB / (2 << 20)); i++) {
-		snprintf(line, sizeof(line), "%ld 0 write %#lx 1 1", id,
+		snprintf(line, sizeof(line), "write %#lx 1 1",
 			 (0x100000UL << 12) + i * (2UL << 20));
-		if (sim_write("inject", line))
+		if (sim_inject(id, 0, line))
 			return die("inject");
 	}
-	snprintf(line, sizeof(line), "%ld 0 halt", id);
-	sim_write("inject", line);
+	sim_inject(id, 0, "halt");
 	maps = sim_calls(HVCALL_MAP_GPA_PAGES);
 	t0 = now();
 	if (ioctl(vp, MSHV_RUN_VP, &msg))

@@ -159,7 +159,6 @@ static void *racer(void *data)
 	struct race *r = data;
 	unsigned int seed = r->seed;
 	__u64 words[512];
-	char line[128];
 	int i;
 
 	while (time(NULL) < r->end) {
@@ -178,9 +177,7 @@ static void *racer(void *data)
 				"read 0x100000", "write 0x3000 8 9",
 			};
 
-			snprintf(line, sizeof(line), "%ld 0 %s", r->id,
-				 what[rand_r(&seed) % ARRAY_SIZE(what)]);
-			sim_write("inject", line);
+			sim_inject(r->id, 0, what[rand_r(&seed) % ARRAY_SIZE(what)]);
 			break;
 		}
 		case 1:

@@ -284,15 +284,6 @@ TEST_F(memory, access_bitmap)
 	EXPECT_EQ(EFAULT, errno);
 }
 
-/* Makes VP 0 of partition id's guest do what `what` says (see the simulator's inject file). */
-static int guest(long id, const char *what)
-{
-	char line[128];
-
-	snprintf(line, sizeof(line), "%ld 0 %s", id, what);
-	return sim_write("inject", line);
-}
-
 /* The type of the message MSHV_RUN_VP returned from VP file fd, or 0. */
 static __u32 run_vp(int fd)
 {
@@ -326,8 +317,8 @@ TEST_F(memory, movable_pages_come_on_the_guests_touch)
 	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &id));
 
 	/* The guest writes into the fifth page, then halts: the write lands in our memory. */
-	ASSERT_EQ(0, guest(id, "write 0x104010 4 0xfeedf00d"));
-	ASSERT_EQ(0, guest(id, "halt"));
+	ASSERT_EQ(0, sim_inject(id, 0, "write 0x104010 4 0xfeedf00d"));
+	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
 	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
 	EXPECT_EQ(0xfeedf00d, *word);
 	sim_mapped(mapped, sizeof(mapped));
@@ -343,14 +334,14 @@ TEST_F(memory, movable_pages_come_on_the_guests_touch)
 	sim_mapped(mapped, sizeof(mapped));
 	EXPECT_STREQ("0x100 768 0x10;0x1000 1 0x10;", mapped);
 	EXPECT_EQ(0, *word);
-	ASSERT_EQ(0, guest(id, "write 0x104010 4 0x1234"));
-	ASSERT_EQ(0, guest(id, "halt"));
+	ASSERT_EQ(0, sim_inject(id, 0, "write 0x104010 4 0x1234"));
+	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
 	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
 	EXPECT_EQ(0x1234, *word);
 
 	/* A read of the read-only region is taken; a write there goes to the VMM. */
-	ASSERT_EQ(0, guest(id, "read 0x1000000"));
-	ASSERT_EQ(0, guest(id, "write 0x1000000 1 1"));
+	ASSERT_EQ(0, sim_inject(id, 0, "read 0x1000000"));
+	ASSERT_EQ(0, sim_inject(id, 0, "write 0x1000000 1 1"));
 	EXPECT_EQ(HVMSG_GPA_INTERCEPT, run_vp(fd));
 	sim_mapped(mapped, sizeof(mapped));
 	EXPECT_STREQ("0x100 512 0x43;0x300 256 0x10;0x1000 1 0x41;", mapped);

@@ -610,16 +610,15 @@ static long sim_interrupts(void)
 	return sim_field(" interrupts=");
 }
 
-/* Makes VP 0 of the newest partition's guest do what `what` says (see sim's inject file). */
+/* Makes VP 0 of the newest partition's guest do what `what` says (see sim_inject()). */
 static int sim_guest(const char *what)
 {
-	char buf[65536], line[128];
+	char buf[65536];
 	long id = -1;
 
 	if (!sim_newest_partition(buf, sizeof(buf), &id))
 		return -1;
-	snprintf(line, sizeof(line), "%ld 0 %s", id, what);
-	return sim_write("inject", line);
+	return sim_inject(id, 0, what);
 }
 
 /* An eventfd's count (reading resets it), or 0 when not signalled (non-blocking fd). */

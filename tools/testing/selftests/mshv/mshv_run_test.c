@@ -58,14 +58,6 @@ static bool have_sim(void)
 	return access(SIM_DIR "inject", W_OK) == 0;
 }
 
-static int inject(long partition, int vp, const char *what)
-{
-	char line[128];
-
-	snprintf(line, sizeof(line), "%ld %d %s", partition, vp, what);
-	return sim_write("inject", line);
-}
-
 static int set_rip(int vp_fd, int vp, __u64 rip)
 {
 	struct {
@@ -124,7 +116,7 @@ TEST_F(run, io_port_intercept)
 	struct message m;
 
 	ASSERT_EQ(0, set_rip(self->vp[0], 0, 0x1000));
-	ASSERT_EQ(0, inject(self->id, 0, "io 0x3f8 0x41"));
+	ASSERT_EQ(0, sim_inject(self->id, 0, "io 0x3f8 0x41"));
 	ASSERT_EQ(0, ioctl(self->vp[0], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_X64_IO_PORT_INTERCEPT, m.type);
 	EXPECT_EQ(self->id, m.sender);
@@ -139,9 +131,9 @@ TEST_F(run, intercepts_come_in_order)
 {
 	struct message m;
 
-	ASSERT_EQ(0, inject(self->id, 1, "mmio 0xfee00000"));
-	ASSERT_EQ(0, inject(self->id, 1, "halt"));
-	ASSERT_EQ(0, inject(self->id, 1, "exception"));
+	ASSERT_EQ(0, sim_inject(self->id, 1, "mmio 0xfee00000"));
+	ASSERT_EQ(0, sim_inject(self->id, 1, "halt"));
+	ASSERT_EQ(0, sim_inject(self->id, 1, "exception"));
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_UNMAPPED_GPA, m.type);
 	EXPECT_EQ(1, m.x64.vp_index);
@@ -159,10 +151,10 @@ TEST_F(run, intercepts_come_in_order)
 
 TEST_F(run, bad_injections_are_refused)
 {
-	EXPECT_EQ(-1, inject(self->id, 7, "halt"));
-	EXPECT_EQ(-1, inject(self->id + 1000, 0, "halt"));
-	EXPECT_EQ(-1, inject(self->id, 0, "jump"));
-	EXPECT_EQ(-1, inject(self->id, 0, "io 0x10000 1"));
+	EXPECT_EQ(-1, sim_inject(self->id, 7, "halt"));
+	EXPECT_EQ(-1, sim_inject(self->id + 1000, 0, "halt"));
+	EXPECT_EQ(-1, sim_inject(self->id, 0, "jump"));
+	EXPECT_EQ(-1, sim_inject(self->id, 0, "io 0x10000 1"));
 }
 
 struct runner {
@@ -191,7 +183,7 @@ TEST_F(run, a_running_vp_stops_when_the_guest_does)
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_vp, &r));
 	usleep(100 * 1000);
-	ASSERT_EQ(0, inject(self->id, 0, "io 0x80 0x7"));
+	ASSERT_EQ(0, sim_inject(self->id, 0, "io 0x80 0x7"));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, r.ret);
 	EXPECT_EQ(HVMSG_X64_IO_PORT_INTERCEPT, r.m.type);
@@ -213,7 +205,7 @@ TEST_F(run, a_signal_interrupts_a_running_vp)
 	EXPECT_EQ(-1, r.ret);
 	EXPECT_EQ(EINTR, r.err);
 	/* The VP stays suspended until run again: an intercept now waits for that. */
-	ASSERT_EQ(0, inject(self->id, 1, "halt"));
+	ASSERT_EQ(0, sim_inject(self->id, 1, "halt"));
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_X64_HALT, m.type);
 }
@@ -225,12 +217,12 @@ TEST_F(run, other_vps_do_not_wake_it)
 	pthread_t t;
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_vp, &r));
-	ASSERT_EQ(0, inject(self->id, 1, "halt"));
+	ASSERT_EQ(0, sim_inject(self->id, 1, "halt"));
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
 	EXPECT_EQ(1, m.x64.vp_index);
 	usleep(100 * 1000);
 	EXPECT_EQ(0, pthread_tryjoin_np(t, NULL) == 0);
-	ASSERT_EQ(0, inject(self->id, 0, "halt"));
+	ASSERT_EQ(0, sim_inject(self->id, 0, "halt"));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, r.ret);
 	EXPECT_EQ(0, r.m.x64.vp_index);
@@ -238,7 +230,7 @@ TEST_F(run, other_vps_do_not_wake_it)
 
 TEST_F(run, bad_buffer_is_efault)
 {
-	ASSERT_EQ(0, inject(self->id, 0, "halt"));
+	ASSERT_EQ(0, sim_inject(self->id, 0, "halt"));
 	EXPECT_EQ(-1, ioctl(self->vp[0], MSHV_RUN_VP, NULL));
 	EXPECT_EQ(EFAULT, errno);
 }

@@ -50,6 +50,15 @@ static inline int sim_write(const char *name, const char *text)
 	return ret;
 }
 
+/* Makes VP vp of partition `partition`'s guest do `what` (see the simulator's inject file). */
+static inline int sim_inject(long partition, int vp, const char *what)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "%ld %d %s", partition, vp, what);
+	return sim_write("inject", line);
+}
+
 /* How many calls of hypercall `code` the simulator has taken. */
 static inline long sim_calls(unsigned int code)
 {
