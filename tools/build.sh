@@ -33,14 +33,21 @@ kbuild() {
 		KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings "$@" modules
 }
 
-# The test module has the simulated hypervisor built in.
-mshv_config="CONFIG_MSHV_RUST=m CONFIG_MSHV_RUST_SIMULATOR=y"
+# The test module has the simulated hypervisor and the KUnit suites built in; the shipping one,
+# what users build, has neither.
+mshv_config="CONFIG_MSHV_RUST=m CONFIG_MSHV_RUST_SIMULATOR=y CONFIG_MSHV_RUST_KUNIT_TEST=y"
+shipping_config="CONFIG_MSHV_RUST=m"
 # shellcheck disable=SC2086
 build_module() { kbuild "$MSHV_ROOT" "$out/mshv" $mshv_config; }
-
-# Clippy through the kernel's own CLIPPY=1 build; any lint fails it.
 # shellcheck disable=SC2086
-build_clippy() { kbuild "$MSHV_ROOT" "$out/clippy" $mshv_config CLIPPY=1; }
+build_shipping() { kbuild "$MSHV_ROOT" "$out/shipping" $shipping_config; }
+
+# Clippy through the kernel's own CLIPPY=1 build, of both; any lint fails it.
+# shellcheck disable=SC2086
+build_clippy() {
+	kbuild "$MSHV_ROOT" "$out/clippy" $mshv_config CLIPPY=1
+	kbuild "$MSHV_ROOT" "$out/clippy-shipping" $shipping_config CLIPPY=1
+}
 
 build_runner_module() { kbuild "$MSHV_ROOT/tools/vm/selftest" "$out/vmrun-selftest"; }
 
@@ -105,6 +112,7 @@ build_sample() {
 for what in "$@"; do
 	case "$what" in
 	module) build_module ;;
+	shipping) build_shipping ;;
 	clippy) build_clippy ;;
 	runner-module) build_runner_module ;;
 	init) build_init ;;

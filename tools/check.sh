@@ -61,6 +61,16 @@ style_checkpatch() {
 	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet -f $files)
 }
 
+# Every KUnit suite is built only with CONFIG_MSHV_RUST_KUNIT_TEST (the build users get has none):
+# the line before each #[kunit_tests(...)] says so.
+style_kunit_gated() {
+	local bad
+	bad=$(git -C "$MSHV_ROOT" ls-files -co --exclude-standard 'drivers/*.rs' | (cd "$MSHV_ROOT" &&
+		xargs awk '/#\[kunit_tests\(/ && prev !~ /#\[cfg\(CONFIG_MSHV_RUST_KUNIT_TEST\)\]/ {
+			print FILENAME ":" FNR } { prev = $0 }'))
+	[ -z "$bad" ] || { echo "KUnit suites not behind CONFIG_MSHV_RUST_KUNIT_TEST: $bad"; return 1; }
+}
+
 # expect_line NAME REGEX FILE: one result line, PASS if FILE has a line matching REGEX.
 expect_line() {
 	if grep -q "$2" "$3"; then
@@ -110,10 +120,16 @@ vm_tests() {
 	[ "$arch" != x86_64 ] ||
 		args+=(--libtest "$out/mshv_ioctls_tests:$MSHV_ROOT/tools/mshv-ioctls/expected"
 			--must-exit-0 "$out/mshv-vmm")
+	# The build users get (no simulator) must refuse to load where there is no Hyper-V root,
+	# saying why.
+	args+=(--refused-module "$out/shipping/mshv_rs.ko:19:$shipping_refusal")
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --kernel "$kobj" --init "$out/init" \
 		--module "$out/mshv/mshv_rs.ko" --log "$logs/vm-$arch.console" --results "$results" \
 		"${args[@]}"
 }
+
+# What the shipping module says when it refuses to load in the test VM (no Hyper-V).
+shipping_refusal='mshv_rs: .*not running in a Hyper-V root partition'
 
 # shellcheck disable=SC2086
 step setup "$MSHV_ROOT/tools/setup/setup.sh" kernels $ARCHES || {
@@ -123,8 +139,10 @@ step setup "$MSHV_ROOT/tools/setup/setup.sh" kernels $ARCHES || {
 tool kconfig "$MSHV_ROOT/tools/kconfig-check.sh" "$results"
 step style.rustfmt style_rustfmt
 step style.checkpatch style_checkpatch
+step style.kunit-gated style_kunit_gated
 for arch in $ARCHES; do
 	step "build.$arch.module" "$MSHV_ROOT/tools/build.sh" "$arch" module
+	step "build.$arch.shipping" "$MSHV_ROOT/tools/build.sh" "$arch" shipping
 	step "build.$arch.clippy" "$MSHV_ROOT/tools/build.sh" "$arch" clippy
 	step "build.$arch.userspace" "$MSHV_ROOT/tools/build.sh" "$arch" init selftests
 	[ "$arch" != x86_64 ] ||

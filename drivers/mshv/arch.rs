@@ -15,6 +15,7 @@ pub(crate) fn abi_check(value: u64) -> u64 {
     unsafe { ffi::mshv_arch_abi_check(value) }
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_arch)]
 mod tests {
     use super::abi_check;

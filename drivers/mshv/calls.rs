@@ -44,7 +44,8 @@ use crate::{
     hypercall::{
         batches,
         rep_call,
-        with_deposits, //
+        with_deposits,
+        MAX_DEPOSIT_PAGES_PER_CALL, //
     },
     transport::{
         hv,
@@ -68,19 +69,29 @@ pub(crate) const UNMAP_GPA_BATCH: u16 = 512;
 const WITHDRAW_BATCH: u16 = reps_per_page(0, 8);
 
 /// Issues a simple call with `input` at the start of the input page.
-fn simple<I: kernel::transmute::AsBytes>(
+///
+/// # Safety
+///
+/// As [`Hypervisor::hypercall`](crate::transport::Hypervisor::hypercall), for call `code`
+/// with this input: every host frame it names is the caller's to hand over.
+unsafe fn simple<I: kernel::transmute::AsBytes>(
     pages: &mut HvPages,
     code: u16,
     input: &I,
 ) -> Result<HvResult> {
     pages.input.clear();
     pages.input.write(0, input)?;
-    Ok(hv().hypercall(Control::new(code), &pages.input, &mut pages.output))
+    // SAFETY: The input is `input` alone, whose frames the caller vouches for.
+    Ok(unsafe { hv().hypercall(Control::new(code), &pages.input, &mut pages.output) })
 }
 
 /// Issues a simple call until it no longer asks for memory, depositing into `partition_id`
 /// (or the root, when asked) in between, and returns its result as an errno.
-fn simple_with_deposits<I: kernel::transmute::AsBytes>(
+///
+/// # Safety
+///
+/// As [`simple`].
+unsafe fn simple_with_deposits<I: kernel::transmute::AsBytes>(
     pages: &mut HvPages,
     code: u16,
     input: &I,
@@ -88,7 +99,11 @@ fn simple_with_deposits<I: kernel::transmute::AsBytes>(
 ) -> Result {
     with_deposits(
         pages,
-        |pages| simple(pages, code, input).unwrap_or(HvResult::new(HvStatus::INVALID_PARAMETER, 0)),
+        // SAFETY: As this function's contract says.
+        |pages| {
+            unsafe { simple(pages, code, input) }
+                .unwrap_or(HvResult::new(HvStatus::INVALID_PARAMETER, 0))
+        },
         |pages, request| deposit_requested(pages, partition_id, request),
     )?
     .to_result()
@@ -112,38 +127,62 @@ pub(crate) fn deposit_requested(
 struct DepositPages(KVec<u64>);
 
 impl DepositPages {
+    /// Allocates `count` pages as upstream does: in the largest physically contiguous chunks
+    /// that fit what is left (a power of two), a smaller chunk when one cannot be had, so that
+    /// a request for contiguous memory (8 pages) gets one chunk. Each chunk is split: every
+    /// page is freed alone, as the hypervisor returns them one by one.
     fn alloc(count: u32) -> Result<Self> {
-        let mut pfns = KVec::with_capacity(count as usize, GFP_KERNEL)?;
-        let mut this = Self(KVec::new());
-        for _ in 0..count {
-            // SAFETY: No preconditions.
-            let pfn = unsafe { ffi::mshv_shim_page_alloc() };
-            if pfn == 0 {
-                this.0 = pfns;
-                return Err(ENOMEM);
+        let mut this = Self(KVec::with_capacity(count as usize, GFP_KERNEL)?);
+        let mut left = count;
+        while left > 0 {
+            let mut order = left.ilog2();
+            let first = loop {
+                // SAFETY: No preconditions.
+                let pfn = unsafe { ffi::mshv_shim_pages_alloc(order) };
+                if pfn != 0 {
+                    break pfn;
+                }
+                if order == 0 {
+                    // Dropping `this` frees what was allocated so far.
+                    return Err(ENOMEM);
+                }
+                order -= 1;
+            };
+            for pfn in first..first + (1u64 << order) {
+                // Room for `count` pages was reserved, and the chunks add up to at most
+                // `count`: this never fails, and the page would be freed if it did.
+                if this.0.push_within_capacity(pfn).is_err() {
+                    // SAFETY: The page was split from a chunk just allocated; nobody else
+                    // has it.
+                    unsafe { ffi::mshv_shim_page_free(pfn) };
+                }
             }
-            pfns.push(pfn, GFP_KERNEL)?;
+            left -= 1 << order;
         }
-        this.0 = pfns;
         Ok(this)
     }
 
-    /// The hypervisor owns the pages now.
-    fn given(mut self) {
-        self.0.clear();
+    /// The hypervisor owns the first `n` pages now; the rest are freed when `self` goes.
+    fn given(mut self, n: usize) {
+        let n = n.min(self.0.len());
+        let len = self.0.len();
+        self.0.copy_within(n.., 0);
+        self.0.truncate(len - n);
     }
 }
 
 impl Drop for DepositPages {
     fn drop(&mut self) {
         for &pfn in self.0.iter() {
-            // SAFETY: Each page came from `mshv_shim_page_alloc` and nobody else has it.
+            // SAFETY: Each page came from `mshv_shim_pages_alloc` (split from its chunk) and
+            // nobody else has it.
             unsafe { ffi::mshv_shim_page_free(pfn) };
         }
     }
 }
 
-/// `HVCALL_DEPOSIT_MEMORY`: gives `count` new pages to `partition_id`'s pool.
+/// `HVCALL_DEPOSIT_MEMORY`: gives `count` new pages to `partition_id`'s pool, in contiguous
+/// chunks where the kernel has them ([`DepositPages::alloc`]); the input lists every page.
 pub(crate) fn deposit(pages: &mut HvPages, partition_id: u64, count: u32) -> Result {
     if count > DEPOSIT_MAX {
         return Err(E2BIG);
@@ -160,11 +199,19 @@ pub(crate) fn deposit(pages: &mut HvPages, partition_id: u64, count: u32) -> Res
     let (input, output) = (&pages.input, &mut pages.output);
     // `count` fits: it is at most DEPOSIT_MAX.
     let result = rep_call(code::DEPOSIT_MEMORY, count as u16, 0, 0, |c| {
-        hv().hypercall(c, input, output)
+        // SAFETY: The frames are pages just allocated for the hypervisor, which it keeps (or
+        // `new` frees them on failure).
+        unsafe { hv().hypercall(c, input, output) }
     })?;
-    result.to_result()?;
-    new.given();
-    Ok(())
+    // A deposit that fails part way leaves the pages of the reps done with the hypervisor:
+    // only the others are freed (upstream frees them all).
+    let done = if result.status() == HvStatus::SUCCESS {
+        count as usize
+    } else {
+        usize::from(result.reps_completed())
+    };
+    new.given(done);
+    result.to_result()
 }
 
 /// `HVCALL_WITHDRAW_MEMORY` until the pool is empty: frees every page `partition_id` holds.
@@ -181,12 +228,13 @@ pub(crate) fn withdraw_all(pages: &mut HvPages, partition_id: u64) -> Result {
         )?;
         let (input, output) = (&pages.input, &mut pages.output);
         let result = rep_call(code::WITHDRAW_MEMORY, WITHDRAW_BATCH, 0, 0, |c| {
-            hv().hypercall(c, input, output)
+            // SAFETY: A withdraw input names no host frame (the output does).
+            unsafe { hv().hypercall(c, input, output) }
         })?;
         for i in 0..usize::from(result.reps_completed()) {
             let pfn = pages.output.read_u64(0, i)?;
             // SAFETY: The hypervisor returns pages the driver deposited, which came from
-            // `mshv_shim_page_alloc`; it no longer uses them.
+            // `mshv_shim_pages_alloc` split into single pages; it no longer uses them.
             unsafe { ffi::mshv_shim_page_free(pfn) };
         }
         match result.status() {
@@ -200,12 +248,15 @@ pub(crate) fn withdraw_all(pages: &mut HvPages, partition_id: u64) -> Result {
 /// `HVCALL_CREATE_PARTITION`: returns the new partition's id. Memory the hypervisor asks for
 /// goes to the root's pool.
 pub(crate) fn create_partition(pages: &mut HvPages, input: &CreatePartitionIn) -> Result<u64> {
-    simple_with_deposits(
-        pages,
-        code::CREATE_PARTITION,
-        input,
-        abi::HV_PARTITION_ID_SELF,
-    )?;
+    // SAFETY: A create-partition input names no host frame.
+    unsafe {
+        simple_with_deposits(
+            pages,
+            code::CREATE_PARTITION,
+            input,
+            abi::HV_PARTITION_ID_SELF,
+        )
+    }?;
     Ok(pages.output.read::<PartitionIdOut>(0)?.partition_id)
 }
 
@@ -248,7 +299,8 @@ pub(crate) fn create_vp(pages: &mut HvPages, partition_id: u64, vp_index: u32) -
         proximity_flags: 0,
         flags: 0,
     };
-    simple_with_deposits(pages, code::CREATE_VP, &input, partition_id)
+    // SAFETY: A create-VP input names no host frame.
+    unsafe { simple_with_deposits(pages, code::CREATE_VP, &input, partition_id) }
 }
 
 /// `HVCALL_DELETE_VP`.
@@ -272,7 +324,9 @@ pub(crate) fn map_vp_state_page(
         flags: 0,
         requested_map_location: 0,
     };
-    simple_with_deposits(pages, code::MAP_VP_STATE_PAGE, &input, partition_id)?;
+    // SAFETY: The input names no host frame: `requested_map_location` is read only with the
+    // flag that asks for it, which is clear (the hypervisor chooses the page).
+    unsafe { simple_with_deposits(pages, code::MAP_VP_STATE_PAGE, &input, partition_id) }?;
     Ok(pages.output.read::<MapVpStatePageOut>(0)?.map_location)
 }
 
@@ -290,15 +344,24 @@ pub(crate) fn unmap_vp_state_page(
         input_vtl: 0,
         reserved0: 0,
     };
-    simple(pages, code::UNMAP_VP_STATE_PAGE, &input)?.to_result()
+    // SAFETY: An unmap-VP-state-page input names no host frame.
+    unsafe { simple(pages, code::UNMAP_VP_STATE_PAGE, &input) }?.to_result()
 }
 
 /// `HVCALL_MAP_GPA_PAGES`: maps guest frames `gfn..gfn + count` to `pfn(0)..pfn(count - 1)`
 /// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] pages per call; deposits
 /// [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks for memory, if
-/// `may_deposit` (else that is `ENOMEM`: a caller that must not allocate). On failure, returns
-/// the error and how many pages were mapped (from the first).
-pub(crate) fn map_gpa_pages(
+/// `may_deposit` (else that is `ENOMEM`: a caller that must not allocate), until it was given
+/// [`MAX_DEPOSIT_PAGES_PER_CALL`] with no page mapped since (`ENOMEM`). On failure, returns the
+/// error and how many pages were mapped (from the first).
+///
+/// # Safety
+///
+/// Unless `flags` is `HV_MAP_GPA_NO_ACCESS` (every frame then 0), each frame `pfn(i)` is one
+/// the caller holds for the guest (a user page pinned, or faulted in and watched by an MMU
+/// notifier that remaps it before it goes; or device memory, not RAM) until it unmaps or
+/// remaps guest frame `gfn + i`.
+pub(crate) unsafe fn map_gpa_pages(
     pages: &mut HvPages,
     partition_id: u64,
     gfn: u64,
@@ -309,6 +372,8 @@ pub(crate) fn map_gpa_pages(
 ) -> core::result::Result<(), (Error, usize)> {
     for (first, n) in batches(count, MAP_GPA_BATCH) {
         let mut done = 0u16;
+        // Pages deposited since the call last mapped a page.
+        let mut given = 0u32;
         loop {
             let fill = |pages: &mut HvPages| -> Result {
                 pages.input.write(
@@ -330,19 +395,24 @@ pub(crate) fn map_gpa_pages(
             fill(pages).map_err(|e| (e, first))?;
             let (input, output) = (&pages.input, &mut pages.output);
             let result = rep_call(code::MAP_GPA_PAGES, n, done, 0, |c| {
-                hv().hypercall(c, input, output)
+                // SAFETY: The frames are `pfn`'s, which the caller vouches for.
+                unsafe { hv().hypercall(c, input, output) }
             })
             .map_err(|e| (e, first + usize::from(done)))?;
             let status = result.status();
             if status == HvStatus::SUCCESS {
                 break;
             }
+            if result.reps_completed() > done {
+                given = 0;
+            }
             done = result.reps_completed();
             let at = first + usize::from(done);
             if status.deposit_request().is_none() {
                 return Err((result.to_result().err().unwrap_or(EIO), at));
             }
-            if !may_deposit {
+            given += MAP_GPA_DEPOSIT_PAGES;
+            if !may_deposit || given > MAX_DEPOSIT_PAGES_PER_CALL {
                 return Err((ENOMEM, at));
             }
             deposit(pages, partition_id, MAP_GPA_DEPOSIT_PAGES).map_err(|e| (e, at))?;
@@ -370,7 +440,8 @@ pub(crate) fn unmap_gpa_pages(
         )?;
         let (input, output) = (&pages.input, &mut pages.output);
         rep_call(code::UNMAP_GPA_PAGES, n, 0, 0, |c| {
-            hv().hypercall(c, input, output)
+            // SAFETY: An unmap input names guest frames only.
+            unsafe { hv().hypercall(c, input, output) }
         })?
         .to_result()?;
     }
@@ -403,7 +474,8 @@ pub(crate) fn set_vp_registers(
     }
     let (input, output) = (&pages.input, &mut pages.output);
     rep_call(code::SET_VP_REGISTERS, count, 0, 0, |c| {
-        hv().hypercall(c, input, output)
+        // SAFETY: Register values name no host frame.
+        unsafe { hv().hypercall(c, input, output) }
     })?
     .to_result()
 }
@@ -422,7 +494,8 @@ pub(crate) fn get_vp_register(
     pages.input.write(size_of::<VpRegistersIn>(), &name)?;
     let (input, output) = (&pages.input, &mut pages.output);
     rep_call(code::GET_VP_REGISTERS, 1, 0, 0, |c| {
-        hv().hypercall(c, input, output)
+        // SAFETY: A register name names no host frame.
+        unsafe { hv().hypercall(c, input, output) }
     })?
     .to_result()?;
     pages.output.read(0)
@@ -449,7 +522,8 @@ pub(crate) fn get_partition_property(
         property_code,
         padding: 0,
     };
-    simple(pages, code::GET_PARTITION_PROPERTY, &input)?.to_result()?;
+    // SAFETY: A get-property input names no host frame.
+    unsafe { simple(pages, code::GET_PARTITION_PROPERTY, &input) }?.to_result()?;
     pages.output.read(0)
 }
 
@@ -466,10 +540,27 @@ pub(crate) struct VpState<'a> {
     pub(crate) data: VpStateData<'a>,
 }
 
+/// Host page frames a VP's state is read into or written from.
+///
+/// # Invariants
+///
+/// Each frame is a page its maker keeps pinned, writable, for `'a`.
+pub(crate) struct HostFrames<'a>(&'a [u64]);
+
+impl<'a> HostFrames<'a> {
+    /// # Safety
+    ///
+    /// Each frame of `pfns` is a page the caller keeps pinned and writable for `'a`.
+    pub(crate) unsafe fn new(pfns: &'a [u64]) -> Self {
+        // INVARIANT: As the caller promises.
+        Self(pfns)
+    }
+}
+
 /// Where a VP state's data is.
 pub(crate) enum VpStateData<'a> {
     /// In these page frames.
-    Pages(&'a [u64]),
+    Pages(HostFrames<'a>),
     /// In the call's input (set) or output (get) page; the bytes to set.
     Bytes(&'a [u8]),
 }
@@ -509,7 +600,7 @@ pub(crate) fn vp_state(
                     },
                 )?;
                 Ok(match state.data {
-                    VpStateData::Pages(pfns) => {
+                    VpStateData::Pages(HostFrames(pfns)) => {
                         if pfns.len() > VP_STATE_MAX_PFNS {
                             return Err(EINVAL);
                         }
@@ -532,7 +623,8 @@ pub(crate) fn vp_state(
                 })
             };
             match fill(pages).and_then(|varhead| Control::new(code).var_header(varhead)) {
-                Ok(control) => hv().hypercall(control, &pages.input, &mut pages.output),
+                // SAFETY: The frames are those of `HostFrames`, whose maker vouched for them.
+                Ok(control) => unsafe { hv().hypercall(control, &pages.input, &mut pages.output) },
                 // Reported as a status the caller maps to EINVAL.
                 Err(_) => HvResult::new(HvStatus::INVALID_PARAMETER, 0),
             }
@@ -542,30 +634,28 @@ pub(crate) fn vp_state(
     .to_result()
 }
 
-/// `HVCALL_ASSERT_VIRTUAL_INTERRUPT`: `vector` of `interrupt_type` to `dest_addr` (x86: an APIC
-/// id), at VTL 0.
+/// `HVCALL_ASSERT_VIRTUAL_INTERRUPT`: `vector` with `control` (`union hv_interrupt_control`,
+/// as the architecture lays it out: see [`abi::interrupt_control`]) to `dest_addr`, at VTL 0.
+/// The destination is an APIC id on x86; arm64 interrupts have none, and the input's is zero
+/// there whatever `dest_addr` is, as upstream's.
 pub(crate) fn assert_virtual_interrupt(
     pages: &mut HvPages,
     partition_id: u64,
-    interrupt_type: u32,
-    level_triggered: bool,
-    logical_dest_mode: bool,
+    control: u64,
     dest_addr: u64,
     vector: u32,
 ) -> Result {
-    let control = u64::from(interrupt_type)
-        | u64::from(level_triggered) << 32
-        | u64::from(logical_dest_mode) << 33;
     let input = AssertVirtualInterruptIn {
         partition_id,
         control,
-        dest_addr,
+        dest_addr: if cfg!(CONFIG_X86_64) { dest_addr } else { 0 },
         vector,
         target_vtl: 0,
         rsvd_z0: 0,
         rsvd_z1: 0,
     };
-    simple(pages, code::ASSERT_VIRTUAL_INTERRUPT, &input)?.to_result()
+    // SAFETY: An assert-interrupt input names no host frame.
+    unsafe { simple(pages, code::ASSERT_VIRTUAL_INTERRUPT, &input) }?.to_result()
 }
 
 /// `HVCALL_CREATE_PORT`: doorbell port `port_id` of the root, for `partition_id` to connect to,
@@ -586,7 +676,8 @@ pub(crate) fn create_doorbell_port(pages: &mut HvPages, port_id: u32, partition_
         proximity_domain_id: 0,
         proximity_flags: 0,
     };
-    simple_with_deposits(pages, code::CREATE_PORT, &input, abi::HV_PARTITION_ID_SELF)
+    // SAFETY: A create-port input names no host frame.
+    unsafe { simple_with_deposits(pages, code::CREATE_PORT, &input, abi::HV_PARTITION_ID_SELF) }
 }
 
 /// `HVCALL_CONNECT_PORT`: `partition_id`'s doorbell `port_id`, rung by a write of
@@ -616,7 +707,8 @@ pub(crate) fn connect_doorbell(
         proximity_domain_id: 0,
         proximity_flags: 0,
     };
-    simple_with_deposits(pages, code::CONNECT_PORT, &input, partition_id)
+    // SAFETY: A connect-port input names no host frame.
+    unsafe { simple_with_deposits(pages, code::CONNECT_PORT, &input, partition_id) }
 }
 
 /// `HVCALL_DISCONNECT_PORT` of a doorbell connection.

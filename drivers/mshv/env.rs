@@ -76,6 +76,7 @@ impl fmt::Display for HvEnvironment {
     }
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_env)]
 mod tests {
     use super::*;
@@ -100,10 +101,18 @@ mod tests {
     }
 
     #[test]
-    fn probe_matches_the_test_machine() {
-        // The test VMs run under QEMU without Hyper-V: the probe must say so, at VTL0.
+    fn probe_is_consistent() {
+        // Wherever the suite runs (a Hyper-V root partition or guest, a machine without
+        // Hyper-V): the probe reads what the kernel found at boot, the same each time; there is
+        // no VTL but 0 without a Microsoft hypervisor; and only a root partition or an L1
+        // virtual host may issue root hypercalls. Which hypervisor the module then uses is
+        // checked against this environment in `mshv_rs_transport`.
         let env = HvEnvironment::probe();
-        assert_eq!(env.partition, PartitionType::NoHypervisor);
-        assert_eq!(env.vtl, 0);
+        assert_eq!(HvEnvironment::probe(), env);
+        if env.partition == PartitionType::NoHypervisor {
+            assert_eq!(env.vtl, 0);
+        }
+        let root = matches!(env.partition, PartitionType::Root | PartitionType::L1vh);
+        assert_eq!(env.can_issue_root_hypercalls(), root);
     }
 }

@@ -45,10 +45,12 @@ extern "C" {
     /// Issues a fast hypercall with two input registers (`hv_do_fast_hypercall16()`).
     pub(crate) fn mshv_shim_fast_hypercall(code: u16, input1: u64, input2: u64) -> u64;
 
-    /// Allocates a zeroed page and returns its frame number, or 0.
-    pub(crate) fn mshv_shim_page_alloc() -> u64;
+    /// Allocates `1 << order` zeroed, physically contiguous pages, split so that each one is
+    /// freed alone with [`mshv_shim_page_free`], and returns the first one's frame number, or
+    /// 0.
+    pub(crate) fn mshv_shim_pages_alloc(order: u32) -> u64;
 
-    /// Frees a page [`mshv_shim_page_alloc`] returned.
+    /// Frees one page of what [`mshv_shim_pages_alloc`] returned.
     pub(crate) fn mshv_shim_page_free(pfn: u64);
 
     /// Returns the linear-map address of a page of the kernel's memory.
@@ -59,9 +61,14 @@ extern "C" {
     pub(crate) fn mshv_shim_page_to_pfn(page: *const c_void) -> u64;
 
     /// Whether the current task's mapping at `addr` is device memory: 1 or 0, or `-EINVAL`
-    /// when nothing is mapped there; the mapping's `vm_pgoff` (for device memory, its first
-    /// page frame) and end in `pgoff` and `end`.
-    pub(crate) fn mshv_shim_user_vma(addr: u64, pgoff: *mut u64, end: *mut u64) -> c_int;
+    /// when nothing is mapped there; the mapping's end in `end`.
+    pub(crate) fn mshv_shim_user_vma(addr: u64, end: *mut u64) -> c_int;
+
+    /// Stores in `pfns[0..npages]` the page frames behind `npages` pages of the current task's
+    /// device memory from `addr`, read from its page tables (faulting in pages not there yet).
+    /// 0, `-EINVAL` if the range is not all in one device mapping, `-EFAULT` if a page cannot
+    /// be faulted in.
+    pub(crate) fn mshv_shim_user_io_pfns(addr: u64, npages: u64, pfns: *mut u64) -> c_int;
 
     /// `page_is_ram()`: whether page frame `pfn` is system RAM.
     pub(crate) fn mshv_shim_pfn_is_ram(pfn: u64) -> bool;
@@ -82,11 +89,12 @@ extern "C" {
     /// Returns `!value`; touches no memory.
     pub(crate) fn mshv_arch_abi_check(value: u64) -> u64;
 
-    /// Watches eventfd `fd`: `signal(data)` runs in process context each time it is
-    /// signalled. Returns the watch (opaque) or an `ERR_PTR`.
+    /// Watches eventfd `fd`: `signal(data, false)` runs in process context each time it is
+    /// signalled, `signal(data, true)` once its file is released (closed by every holder).
+    /// Returns the watch (opaque) or an `ERR_PTR`.
     pub(crate) fn mshv_shim_irqfd_attach(
         fd: c_int,
-        signal: unsafe extern "C" fn(*mut c_void),
+        signal: unsafe extern "C" fn(*mut c_void, bool),
         data: *mut c_void,
     ) -> *mut c_void;
 
@@ -145,4 +153,57 @@ extern "C" {
     /// The kernel's own mapping of a hypercall result to an errno (`drivers/hv/hv_common.c`),
     /// which the driver's mapping is tested against.
     pub(crate) fn hv_result_to_errno(status: u64) -> c_int;
+
+    /// Locks a `struct mutex` as `mutex_lock_killable()`: 0, or `-EINTR` if a fatal signal
+    /// came first.
+    pub(crate) fn mshv_shim_mutex_lock_killable(mutex: *mut c_void) -> c_int;
+
+    /// Takes a reference on the page of frame `pfn`, which must be in use (mapped by user
+    /// space, say); false if its count already fell to zero or it has no `struct page`.
+    pub(crate) fn mshv_shim_pfn_hold(pfn: u64) -> bool;
+
+    /// Drops a reference [`mshv_shim_pfn_hold`] took.
+    pub(crate) fn mshv_shim_pfn_release(pfn: u64);
+
+    /// Lets others run (`cond_resched()`); false if the current task was killed meanwhile.
+    pub(crate) fn mshv_shim_yield_killable() -> bool;
+
+    /// An irq_work whose runs call `func(data)` in hard interrupt context, on the CPU that
+    /// queued it (`hard`: `IRQ_WORK_INIT_HARD`, even under PREEMPT_RT). Returns it (opaque), or
+    /// null without memory.
+    pub(crate) fn mshv_shim_irq_work_new(
+        func: unsafe extern "C" fn(*mut c_void),
+        data: *mut c_void,
+        hard: bool,
+    ) -> *mut c_void;
+
+    /// `irq_work_queue()`: false if it was already pending. Any context.
+    pub(crate) fn mshv_shim_irq_work_queue(work: *mut c_void) -> bool;
+
+    /// Waits for a run in progress (`irq_work_sync()`, process context), then frees the work.
+    pub(crate) fn mshv_shim_irq_work_free(work: *mut c_void);
+
+    /// `in_hardirq()`.
+    pub(crate) fn mshv_shim_in_hardirq() -> bool;
+
+    /// Takes the simulated hypervisor's SynIC lock (a raw spinlock), interrupts off; returns
+    /// the flags [`mshv_shim_sim_synic_unlock`] restores.
+    pub(crate) fn mshv_shim_sim_synic_lock() -> c_ulong;
+
+    /// Releases the lock [`mshv_shim_sim_synic_lock`] took.
+    pub(crate) fn mshv_shim_sim_synic_unlock(flags: c_ulong);
+
+    /// Whether frame `pfn` is a page of RAM the kernel has freed (the simulator's check that
+    /// no guest reaches one).
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
+    pub(crate) fn mshv_shim_pfn_is_free(pfn: u64) -> bool;
+
+    /// Stops the kernel's fault injection for the current task; returns what
+    /// [`mshv_shim_fault_injection_resume`] restores.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
+    pub(crate) fn mshv_shim_fault_injection_pause() -> bool;
+
+    /// Restores the current task's fault injection.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
+    pub(crate) fn mshv_shim_fault_injection_resume(was: bool);
 }

@@ -7,7 +7,7 @@
 //! - [`rep_call`]: a rep hypercall is issued again from the first rep not done, until every rep
 //!   is done or one fails (as the kernel's `hv_do_rep_hypercall_ex()`);
 //! - [`with_deposits`]: a call that answers `INSUFFICIENT_*MEMORY` is issued again after the
-//!   memory it asked for was deposited;
+//!   memory it asked for was deposited, until it was given [`MAX_DEPOSIT_PAGES_PER_CALL`];
 //! - [`batches`]: a long list of rep elements is cut into calls that each fill one input page.
 
 use kernel::prelude::*;
@@ -55,10 +55,19 @@ pub(crate) fn rep_call(
     }
 }
 
+/// The most pages deposited for one call that still asks for more (8 MiB): 2048 deposits of
+/// the one page an `INSUFFICIENT_MEMORY` asks for, 256 of the 8 of an
+/// `INSUFFICIENT_CONTIGUOUS_MEMORY`, 8 of the 256 a map call gets without mapping a page more.
+///
+/// The kernel's loops have no such bound: they end only when a deposit fails, so a hypervisor
+/// that never stops asking would be given the whole of the root's memory first. The largest
+/// need known (the 208 pages initialising a partition takes) is a tenth of this.
+pub(crate) const MAX_DEPOSIT_PAGES_PER_CALL: u32 = 2048;
+
 /// Issues a call until it no longer asks for memory, depositing what it asks for in between,
 /// and returns the first result that asks for none. A failed deposit ends the loop with the
-/// deposit's error. Like the kernel's own loop, it is bounded only by the deposits: each one
-/// takes memory, and the first that cannot be made ends it.
+/// deposit's error. A call that would be given more than [`MAX_DEPOSIT_PAGES_PER_CALL`] is
+/// not issued again: its last result, which asks for memory (`ENOMEM`), is returned.
 ///
 /// Both closures get `state` (typically the caller's hypercall pages), in turn.
 pub(crate) fn with_deposits<S: ?Sized>(
@@ -66,12 +75,17 @@ pub(crate) fn with_deposits<S: ?Sized>(
     mut call: impl FnMut(&mut S) -> HvResult,
     mut deposit: impl FnMut(&mut S, Deposit) -> Result,
 ) -> Result<HvResult> {
+    let mut given = 0u32;
     loop {
         let result = call(state);
-        match result.status().deposit_request() {
-            None => return Ok(result),
-            Some(request) => deposit(state, request)?,
-        }
+        let Some(request) = result.status().deposit_request() else {
+            return Ok(result);
+        };
+        given = match given.checked_add(request.pages) {
+            Some(total) if total <= MAX_DEPOSIT_PAGES_PER_CALL => total,
+            _ => return Ok(result),
+        };
+        deposit(state, request)?;
     }
 }
 
@@ -85,6 +99,7 @@ pub(crate) fn batches(total: usize, per_batch: u16) -> impl Iterator<Item = (usi
     })
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_hypercall)]
 mod tests {
     use super::*;
@@ -202,6 +217,63 @@ mod tests {
         );
         assert_eq!(result, Err(ENOMEM));
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn a_call_that_keeps_asking_is_given_up() -> Result {
+        for (status, per_deposit) in [
+            (HvStatus::INSUFFICIENT_MEMORY, 1),
+            (HvStatus::INSUFFICIENT_CONTIGUOUS_MEMORY, 8),
+            (HvStatus::INSUFFICIENT_ROOT_MEMORY, 1),
+            (HvStatus::INSUFFICIENT_CONTIGUOUS_ROOT_MEMORY, 8),
+        ] {
+            let asks = HvResult::new(status, 0);
+            // (calls, deposits, pages deposited)
+            let mut seen = (0u32, 0u32, 0u32);
+            let result = with_deposits(
+                &mut seen,
+                |seen| {
+                    seen.0 += 1;
+                    asks
+                },
+                |seen, d| {
+                    assert_eq!(d.pages, per_deposit);
+                    seen.1 += 1;
+                    seen.2 += d.pages;
+                    Ok(())
+                },
+            )?;
+            // The last answer is returned as it is: the caller reports it as ENOMEM.
+            assert_eq!(result, asks);
+            assert_eq!(result.to_result(), Err(ENOMEM));
+            let deposits = MAX_DEPOSIT_PAGES_PER_CALL / per_deposit;
+            assert_eq!(seen, (deposits + 1, deposits, MAX_DEPOSIT_PAGES_PER_CALL));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_bound_is_per_call() -> Result {
+        // Two calls that each need the most a call may be given both get it.
+        for _ in 0..2 {
+            let mut asked = 0u32;
+            let result = with_deposits(
+                &mut asked,
+                |asked| {
+                    if *asked == MAX_DEPOSIT_PAGES_PER_CALL {
+                        ok(0)
+                    } else {
+                        HvResult::new(HvStatus::INSUFFICIENT_MEMORY, 0)
+                    }
+                },
+                |asked, d| {
+                    *asked += d.pages;
+                    Ok(())
+                },
+            )?;
+            assert_eq!(result, ok(0));
+        }
+        Ok(())
     }
 
     #[test]

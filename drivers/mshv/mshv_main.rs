@@ -16,6 +16,7 @@
 //! - [`anon_file`]: the partition and VP files.
 //! - [`abi`]: declaring binary interfaces and checking them against C headers.
 //! - [`ffi`]: the one place that declares the C shim and assembly symbols.
+//! - [`sync`]: killable waits for the driver's mutexes.
 
 use kernel::{
     miscdevice::MiscDeviceRegistration,
@@ -31,6 +32,7 @@ mod ffi;
 mod hv;
 mod hypercall;
 mod root;
+mod sync;
 mod transport;
 mod uapi;
 
@@ -43,7 +45,7 @@ module! {
     params: {
         hypervisor: u32 {
             default: 0,
-            description: "0: the real hypervisor on a Hyper-V root partition, else the simulated one when built in; 1: real; 2: simulated",
+            description: "0: the real hypervisor in a Hyper-V root partition, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated",
         },
     },
 }
@@ -68,11 +70,7 @@ impl kernel::InPlaceModule for MshvModule {
             .and_then(|choice| transport::select(choice, &env));
 
         try_pin_init!(Self {
-            _hypervisor: {
-                let selected = selected?;
-                pr_info!("using the {}\n", selected.name());
-                selected
-            },
+            _hypervisor: selected?,
             _messages: root::messages::Messages::start(),
             _root <- root::register(),
         })

@@ -66,6 +66,7 @@ impl MiscDevice for RootDevice {
     }
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_root)]
 mod tests {
     use super::dispatch;

@@ -14,11 +14,15 @@
 #include <linux/slab.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/irq_work.h>
+#include <linux/preempt.h>
+#include <linux/spinlock.h>
 #include <linux/mm.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/mshv.h>
 #include <asm/mshyperv.h>
@@ -56,11 +60,20 @@ u64 mshv_shim_fast_hypercall(u16 code, u64 input1, u64 input2)
 	return hv_do_fast_hypercall16(code, input1, input2);
 }
 
-u64 mshv_shim_page_alloc(void)
+u64 mshv_shim_pages_alloc(u32 order)
 {
-	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	gfp_t gfp = GFP_KERNEL | __GFP_ZERO;
+	struct page *page;
 
-	return page ? page_to_pfn(page) : 0;
+	/* The caller falls back to smaller chunks: a failure is no news for the log. */
+	if (order)
+		gfp |= __GFP_NOWARN;
+	page = alloc_pages(gfp, order);
+	if (!page)
+		return 0;
+	if (order)
+		split_page(page, order);
+	return page_to_pfn(page);
 }
 
 void mshv_shim_page_free(u64 pfn)
@@ -78,7 +91,7 @@ u64 mshv_shim_page_to_pfn(const void *page)
 	return page_to_pfn((const struct page *)page);
 }
 
-int mshv_shim_user_vma(u64 addr, u64 *pgoff, u64 *end)
+int mshv_shim_user_vma(u64 addr, u64 *end)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
@@ -92,9 +105,56 @@ int mshv_shim_user_vma(u64 addr, u64 *pgoff, u64 *end)
 		ret = -EINVAL;
 	} else {
 		ret = !!(vma->vm_flags & (VM_IO | VM_PFNMAP));
-		*pgoff = vma->vm_pgoff;
 		*end = vma->vm_end;
 	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * The frame of each page is read from the page tables (follow_pfnmap_start()), not worked
+ * out from vm_pgoff: what vm_pgoff holds is the driver's business (a PCI sysfs resource file
+ * puts the BAR's first frame plus the file offset there, VFIO its region index and offset),
+ * and a driver that fills its mapping on fault has mapped nothing yet, so a page not there is
+ * faulted in first, as KVM and VFIO's type1 IOMMU do. The mmap lock is held throughout:
+ * fixup_user_fault() without "unlocked" does not drop it, so vma stays valid.
+ */
+int mshv_shim_user_io_pfns(u64 addr, u64 npages, u64 *pfns)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned int fault;
+	int ret = 0;
+	u64 i;
+
+	if (!mm)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+	    npages > (vma->vm_end - addr) >> PAGE_SHIFT) {
+		ret = -EINVAL;
+		goto out;
+	}
+	fault = vma->vm_flags & VM_WRITE ? FAULT_FLAG_WRITE : 0;
+	for (i = 0; i < npages; i++) {
+		struct follow_pfnmap_args args = {
+			.vma = vma,
+			.address = addr + i * PAGE_SIZE,
+		};
+
+		if (follow_pfnmap_start(&args)) {
+			if (fixup_user_fault(mm, args.address, fault, NULL) ||
+			    follow_pfnmap_start(&args)) {
+				ret = -EFAULT;
+				goto out;
+			}
+		}
+		pfns[i] = args.pfn;
+		follow_pfnmap_end(&args);
+		cond_resched();
+	}
+out:
 	mmap_read_unlock(mm);
 	return ret;
 }
@@ -227,8 +287,9 @@ struct mshv_shim_irqfd {
 	wait_queue_entry_t wait;
 	poll_table pt;
 	struct work_struct work;
-	void (*signal)(void *data);
+	void (*signal)(void *data, bool closed);
 	void *data;
+	bool closed;
 };
 
 static int irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
@@ -239,6 +300,11 @@ static int irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, v
 
 	if (flags & EPOLLIN) {
 		eventfd_ctx_do_read(irqfd->ctx, &count);
+		schedule_work(&irqfd->work);
+	}
+	/* The eventfd's file is being released: the irqfd goes too. */
+	if (flags & EPOLLHUP) {
+		WRITE_ONCE(irqfd->closed, true);
 		schedule_work(&irqfd->work);
 	}
 	return 0;
@@ -255,10 +321,11 @@ static void irqfd_work(struct work_struct *work)
 {
 	struct mshv_shim_irqfd *irqfd = container_of(work, struct mshv_shim_irqfd, work);
 
-	irqfd->signal(irqfd->data);
+	irqfd->signal(irqfd->data, READ_ONCE(irqfd->closed));
 }
 
-struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *), void *data)
+struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *, bool),
+					       void *data)
 {
 	struct mshv_shim_irqfd *irqfd;
 	struct eventfd_ctx *ctx;
@@ -383,6 +450,19 @@ const struct mshv_shim_fact *mshv_shim_uapi_facts(size_t *len)
 	return uapi_facts;
 }
 
+/*
+ * union hv_interrupt_control's bits above the interrupt type are bit-fields, which have no
+ * offsetof: their values are spelled out here and checked against the header at build time
+ * (mshv_shim_hv_facts()).
+ */
+#define INTERRUPT_CONTROL(...) (((union hv_interrupt_control){ __VA_ARGS__ }).as_uint64)
+#ifdef CONFIG_X86_64
+#define INTERRUPT_CONTROL_LEVEL_TRIGGERED	BIT_ULL(32)
+#define INTERRUPT_CONTROL_LOGICAL_DEST_MODE	BIT_ULL(33)
+#else
+#define INTERRUPT_CONTROL_ASSERTED		BIT_ULL(34)
+#endif
+
 /* The hypervisor ABI's facts, from include/hyperv; names as in hv/abi.rs. */
 static const struct mshv_shim_fact hv_facts[] = {
 	FACT_SIZE(hv_input_create_partition),
@@ -445,9 +525,20 @@ static const struct mshv_shim_fact hv_facts[] = {
 #ifdef CONFIG_X86_64
 	FACT_CONST("MEMORY_INTERCEPT_GPA_OFFSET",
 		   offsetof(struct hv_x64_memory_intercept_message, guest_physical_address)),
+	FACT_CONST("MEMORY_INTERCEPT_SIZE", sizeof(struct hv_x64_memory_intercept_message)),
+	FACT_CONST("INTERCEPT_HEADER_SIZE", sizeof(struct hv_x64_intercept_message_header)),
+	FACT_CONST("INTERCEPT_HEADER_IP_OFFSET",
+		   offsetof(struct hv_x64_intercept_message_header, rip)),
+	FACT_CONST("LEVEL_TRIGGERED", INTERRUPT_CONTROL_LEVEL_TRIGGERED),
+	FACT_CONST("LOGICAL_DEST_MODE", INTERRUPT_CONTROL_LOGICAL_DEST_MODE),
 #else
 	FACT_CONST("MEMORY_INTERCEPT_GPA_OFFSET",
 		   offsetof(struct hv_arm64_memory_intercept_message, guest_physical_address)),
+	FACT_CONST("MEMORY_INTERCEPT_SIZE", sizeof(struct hv_arm64_memory_intercept_message)),
+	FACT_CONST("INTERCEPT_HEADER_SIZE", sizeof(struct hv_arm64_intercept_message_header)),
+	FACT_CONST("INTERCEPT_HEADER_IP_OFFSET",
+		   offsetof(struct hv_arm64_intercept_message_header, pc)),
+	FACT_CONST("ASSERTED", INTERRUPT_CONTROL_ASSERTED),
 #endif
 	FACT_CONST("HV_COMPATIBILITY_21_H2", HV_COMPATIBILITY_21_H2),
 	FACT_CONST("HV_PARTITION_PROCESSOR_FEATURES_BANKS", HV_PARTITION_PROCESSOR_FEATURES_BANKS),
@@ -490,6 +581,129 @@ static const struct mshv_shim_fact hv_facts[] = {
 
 const struct mshv_shim_fact *mshv_shim_hv_facts(size_t *len)
 {
+#ifdef CONFIG_X86_64
+	BUILD_BUG_ON(INTERRUPT_CONTROL(.level_triggered = 1) != INTERRUPT_CONTROL_LEVEL_TRIGGERED);
+	BUILD_BUG_ON(INTERRUPT_CONTROL(.logical_dest_mode = 1) !=
+		     INTERRUPT_CONTROL_LOGICAL_DEST_MODE);
+#else
+	BUILD_BUG_ON(INTERRUPT_CONTROL(.asserted = 1) != INTERRUPT_CONTROL_ASSERTED);
+#endif
 	*len = ARRAY_SIZE(hv_facts);
 	return hv_facts;
+}
+
+int mshv_shim_mutex_lock_killable(void *mutex)
+{
+	return mutex_lock_killable((struct mutex *)mutex);
+}
+
+bool mshv_shim_pfn_hold(u64 pfn)
+{
+	return pfn_valid(pfn) && get_page_unless_zero(pfn_to_page(pfn));
+}
+
+void mshv_shim_pfn_release(u64 pfn)
+{
+	put_page(pfn_to_page(pfn));
+}
+
+bool mshv_shim_yield_killable(void)
+{
+	cond_resched();
+	return !fatal_signal_pending(current);
+}
+
+/*
+ * An irq_work for the driver: func(data) runs in hard interrupt context on the CPU that queued
+ * it (with hard, even under PREEMPT_RT, where other irq_works run in a thread). Freeing waits
+ * for a run in progress.
+ */
+struct mshv_shim_irq_work {
+	struct irq_work work;
+	void (*func)(void *data);
+	void *data;
+};
+
+static void shim_irq_work_func(struct irq_work *work)
+{
+	struct mshv_shim_irq_work *w = container_of(work, struct mshv_shim_irq_work, work);
+
+	w->func(w->data);
+}
+
+struct mshv_shim_irq_work *mshv_shim_irq_work_new(void (*func)(void *), void *data, bool hard)
+{
+	struct mshv_shim_irq_work *w = kzalloc_obj(*w, GFP_KERNEL);
+
+	if (!w)
+		return NULL;
+	if (hard)
+		w->work = IRQ_WORK_INIT_HARD(shim_irq_work_func);
+	else
+		w->work = IRQ_WORK_INIT(shim_irq_work_func);
+	w->func = func;
+	w->data = data;
+	return w;
+}
+
+bool mshv_shim_irq_work_queue(struct mshv_shim_irq_work *w)
+{
+	return irq_work_queue(&w->work);
+}
+
+void mshv_shim_irq_work_free(struct mshv_shim_irq_work *w)
+{
+	irq_work_sync(&w->work);
+	kfree(w);
+}
+
+bool mshv_shim_in_hardirq(void)
+{
+	return in_hardirq();
+}
+
+/*
+ * The simulated hypervisor's SynIC (its messages for the root and its event rings), which the
+ * root's message handler reaches in hard interrupt context: a raw spinlock, which spins even
+ * under PREEMPT_RT.
+ */
+static DEFINE_RAW_SPINLOCK(shim_sim_synic_lock);
+
+unsigned long mshv_shim_sim_synic_lock(void)
+	__acquires(&shim_sim_synic_lock)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&shim_sim_synic_lock, flags);
+	return flags;
+}
+
+void mshv_shim_sim_synic_unlock(unsigned long flags)
+	__releases(&shim_sim_synic_lock)
+{
+	raw_spin_unlock_irqrestore(&shim_sim_synic_lock, flags);
+}
+
+bool mshv_shim_pfn_is_free(u64 pfn)
+{
+	return pfn_valid(pfn) && !folio_ref_count(page_folio(pfn_to_page(pfn)));
+}
+
+bool mshv_shim_fault_injection_pause(void)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	bool was = current->make_it_fail;
+
+	current->make_it_fail = false;
+	return was;
+#else
+	return false;
+#endif
+}
+
+void mshv_shim_fault_injection_resume(bool was)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	current->make_it_fail = was;
+#endif
 }

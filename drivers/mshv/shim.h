@@ -26,7 +26,11 @@ u64 mshv_shim_hypercall(u64 control, void *input, void *output);
 u64 mshv_shim_fast_hypercall(u16 code, u64 input1, u64 input2);
 
 /* Pages handed to and taken back from the hypervisor, named by page frame number. */
-u64 mshv_shim_page_alloc(void);		/* a zeroed page, or 0 */
+/*
+ * 1 << order zeroed, physically contiguous pages, split so that each is freed alone with
+ * mshv_shim_page_free(): the first one's frame number, or 0.
+ */
+u64 mshv_shim_pages_alloc(u32 order);
 void mshv_shim_page_free(u64 pfn);
 void *mshv_shim_page_address(u64 pfn);
 void *mshv_shim_pfn_to_page(u64 pfn);	/* a struct page * */
@@ -34,10 +38,16 @@ u64 mshv_shim_page_to_pfn(const void *page);
 
 /*
  * Whether the current task's mapping at addr is device memory (VM_IO or VM_PFNMAP): 1 or 0,
- * or -EINVAL if nothing is mapped there; the mapping's vm_pgoff (for device memory mapped by
- * VFIO or PCI sysfs, its first page frame) and end in *pgoff and *end.
+ * or -EINVAL if nothing is mapped there; the mapping's end in *end.
  */
-int mshv_shim_user_vma(u64 addr, u64 *pgoff, u64 *end);
+int mshv_shim_user_vma(u64 addr, u64 *end);
+/*
+ * The page frames behind npages pages of the current task's device memory from addr, in
+ * pfns[0..npages), read from its page tables (pages not yet there are faulted in): 0, or
+ * -EINVAL if the range is not all within one VM_IO or VM_PFNMAP mapping, -EFAULT if a page
+ * cannot be faulted in.
+ */
+int mshv_shim_user_io_pfns(u64 addr, u64 npages, u64 *pfns);
 /* page_is_ram(). */
 bool mshv_shim_pfn_is_ram(u64 pfn);
 
@@ -57,12 +67,14 @@ int mshv_shim_range_fault(struct mshv_shim_range *r, u64 start, u64 npages, bool
 bool mshv_shim_access_ok(u64 addr, u64 size);
 
 /*
- * Eventfds watched for irqfds: attach returns the watch or an ERR_PTR; signal(data) runs in
- * process context (a work item) each time the eventfd is signalled. Detach stops it and waits
+ * Eventfds watched for irqfds: attach returns the watch or an ERR_PTR; signal(data, false)
+ * runs in process context (a work item) each time the eventfd is signalled, signal(data, true)
+ * once its file is released (and every time after). Detach stops it and waits
  * for a running signal. The eventfd helpers return an ERR_PTR or a reference to put.
  */
 struct mshv_shim_irqfd;
-struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *), void *data);
+struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *, bool),
+					       void *data);
 void mshv_shim_irqfd_detach(struct mshv_shim_irqfd *irqfd);
 const void *mshv_shim_eventfd_get(int fd);
 void mshv_shim_eventfd_put(const void *ctx);
@@ -79,5 +91,48 @@ const struct mshv_shim_fact *mshv_shim_hv_facts(size_t *len);
 
 /* arch/<arch>/entry.S */
 u64 mshv_arch_abi_check(u64 value);
+
+/* mutex_lock_killable() (a macro with lockdep): 0, or -EINTR on a fatal signal. */
+int mshv_shim_mutex_lock_killable(void *mutex);
+
+/*
+ * A reference on the page of a frame the caller knows to be in use (false if it has none left,
+ * or no struct page), and its release.
+ */
+bool mshv_shim_pfn_hold(u64 pfn);
+void mshv_shim_pfn_release(u64 pfn);
+
+/* cond_resched(), then false if the current task has a fatal signal pending. */
+bool mshv_shim_yield_killable(void);
+
+/*
+ * An irq_work: func(data) runs in hard interrupt context on the CPU that queued it (hard: even
+ * under PREEMPT_RT). new returns NULL without memory; queue returns false if it was already
+ * pending; free waits for a run in progress (process context).
+ */
+struct mshv_shim_irq_work;
+struct mshv_shim_irq_work *mshv_shim_irq_work_new(void (*func)(void *), void *data, bool hard);
+bool mshv_shim_irq_work_queue(struct mshv_shim_irq_work *w);
+void mshv_shim_irq_work_free(struct mshv_shim_irq_work *w);
+/* in_hardirq(). */
+bool mshv_shim_in_hardirq(void);
+
+/*
+ * The simulated hypervisor's SynIC lock, a raw spinlock: lock disables interrupts and returns
+ * the flags that unlock restores.
+ */
+unsigned long mshv_shim_sim_synic_lock(void);
+void mshv_shim_sim_synic_unlock(unsigned long flags);
+
+/* Whether frame pfn is a page of RAM the kernel has freed (its folio's count is zero). */
+bool mshv_shim_pfn_is_free(u64 pfn);
+
+/*
+ * The kernel's fault injection aimed at the current task (failslab, fail_page_alloc with
+ * task-filter) paused, and resumed with what pause returned: the simulated hypervisor takes
+ * nothing from the kernel a real one would not, so a test's injected failures are the driver's.
+ */
+bool mshv_shim_fault_injection_pause(void);
+void mshv_shim_fault_injection_resume(bool was);
 
 #endif /* MSHV_RS_SHIM_H */

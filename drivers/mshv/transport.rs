@@ -23,7 +23,10 @@ use kernel::{
 };
 
 use crate::{
-    env::HvEnvironment,
+    env::{
+        HvEnvironment,
+        PartitionType, //
+    },
     hv::{
         abi::Message,
         control::Control,
@@ -114,9 +117,19 @@ pub(crate) trait Hypervisor: Sync {
     fn name(&self) -> &'static str;
 
     /// Issues a call whose input and output are in memory.
-    fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult;
+    ///
+    /// # Safety
+    ///
+    /// The hypervisor acts on every host page frame the input names: pages deposited into a
+    /// pool, pages mapped into a guest, buffers a VP's state is read into or written from. Each
+    /// such frame must be memory the caller holds for that use (pages it allocated and hands
+    /// over, or user pages it keeps pinned, or faulted in and watched, or device memory) for as
+    /// long as the hypervisor may use it. An input that names no host frame has nothing to
+    /// promise.
+    unsafe fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult;
 
-    /// Issues a fast call of `code` with up to two 64-bit inputs in registers.
+    /// Issues a fast call of `code` with up to two 64-bit inputs in registers. No call that
+    /// names a host page frame can be made fast, so this is safe.
     fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult;
 
     /// Has the messages the hypervisor sends the root (SynIC SINT0) passed to `handler`, or
@@ -137,9 +150,10 @@ pub(crate) type MessageHandler = fn(&Message);
 static HYPERVISOR: SetOnce<&'static dyn Hypervisor> = SetOnce::new();
 
 /// How to choose the hypervisor (module parameter `hypervisor`).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Choice {
-    /// The real one when the kernel runs where it can be used, else the simulated one if built.
+    /// The real one in a root partition (or an L1 virtual host); else, where there is no
+    /// Microsoft hypervisor at all, the simulated one if built in; else none (see [`pick`]).
     Auto,
     /// The kernel's own hypercall path, whatever the environment.
     Real,
@@ -183,16 +197,84 @@ impl Drop for Selected {
     }
 }
 
-/// Chooses the hypervisor for the life of the module. Fails with `ENODEV` when the chosen one
-/// is not there.
+/// The hypervisor a [`Choice`] comes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pick {
+    /// The kernel's own hypercall path.
+    Real,
+    /// The simulated hypervisor.
+    Simulated,
+}
+
+/// Why [`pick`] came to no hypervisor: the module does not load (`ENODEV`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// `hypervisor=0` outside a root partition (or an L1 virtual host), where the simulated
+    /// hypervisor may not stand in: it is not built in, or a Microsoft hypervisor is there.
+    NotRoot,
+    /// `hypervisor=2` in a build without the simulated hypervisor.
+    NoSimulator,
+}
+
+/// The hypervisor `choice` comes to in `env`; `simulator`: whether the simulated one is built
+/// in. By default the simulated hypervisor stands in only where there is no Microsoft
+/// hypervisor at all: a Hyper-V guest gets no `/dev/mshv` unless `hypervisor=2` asks for it.
+pub(crate) fn pick(
+    choice: Choice,
+    env: &HvEnvironment,
+    simulator: bool,
+) -> core::result::Result<Pick, Refusal> {
+    match choice {
+        Choice::Real => Ok(Pick::Real),
+        Choice::Simulated if simulator => Ok(Pick::Simulated),
+        Choice::Simulated => Err(Refusal::NoSimulator),
+        Choice::Auto if env.can_issue_root_hypercalls() => Ok(Pick::Real),
+        Choice::Auto if simulator && env.partition == PartitionType::NoHypervisor => {
+            Ok(Pick::Simulated)
+        }
+        Choice::Auto => Err(Refusal::NotRoot),
+    }
+}
+
+/// Chooses the hypervisor for the life of the module, as [`pick`] says, and logs which (a
+/// warning in a build with the simulated hypervisor, whichever it is). Fails with `ENODEV`, and
+/// says why, when there is none to choose.
 pub(crate) fn select(choice: Choice, env: &HvEnvironment) -> Result<Selected> {
-    let selected = match choice {
-        Choice::Real => real(),
-        Choice::Auto if env.can_issue_root_hypercalls() => real(),
-        Choice::Auto | Choice::Simulated => simulated()?,
+    let simulator = cfg!(CONFIG_MSHV_RUST_SIMULATOR);
+    let picked = pick(choice, env, simulator);
+    let selected = match picked {
+        Ok(Pick::Real) => real(),
+        Ok(Pick::Simulated) => simulated()?,
+        Err(Refusal::NotRoot) => {
+            pr_err!(
+                "not running in a Hyper-V root partition ({}): not loading\n",
+                env
+            );
+            if simulator {
+                pr_err!("hypervisor=2 selects the simulated hypervisor\n");
+            }
+            return Err(ENODEV);
+        }
+        Err(Refusal::NoSimulator) => {
+            pr_err!("hypervisor=2, but this build has no simulated hypervisor: not loading\n");
+            return Err(ENODEV);
+        }
     };
     if !HYPERVISOR.populate(selected.hv) {
         return Err(EBUSY);
+    }
+    if picked == Ok(Pick::Real) && !env.can_issue_root_hypercalls() {
+        pr_warn!("hypervisor=1 outside a root partition: root hypercalls will fail\n");
+    }
+    match picked {
+        _ if !simulator => pr_info!("using the {}\n", selected.name()),
+        Ok(Pick::Simulated) => {
+            pr_warn!("using the SIMULATED hypervisor: a test build, not for production\n")
+        }
+        _ => pr_warn!(
+            "using the real {} in a test build (with a simulator): not for production\n",
+            selected.name()
+        ),
     }
     Ok(selected)
 }
@@ -224,5 +306,66 @@ pub(crate) fn hv() -> &'static dyn Hypervisor {
         Some(hv) => *hv,
         // `select` runs before any device is registered, so nothing can get here without it.
         None => &real::Real,
+    }
+}
+
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
+#[kunit_tests(mshv_rs_transport)]
+mod tests {
+    use super::*;
+
+    const EVERY_PARTITION: [PartitionType; 4] = [
+        PartitionType::NoHypervisor,
+        PartitionType::Guest,
+        PartitionType::Root,
+        PartitionType::L1vh,
+    ];
+
+    fn env(partition: PartitionType) -> HvEnvironment {
+        HvEnvironment { partition, vtl: 0 }
+    }
+
+    #[test]
+    fn auto_is_real_in_a_root_partition_and_simulated_only_without_hyperv() {
+        for simulator in [false, true] {
+            for partition in [PartitionType::Root, PartitionType::L1vh] {
+                let root = pick(Choice::Auto, &env(partition), simulator);
+                assert_eq!(root, Ok(Pick::Real));
+            }
+            // A Hyper-V guest gets neither, simulator or not.
+            let guest = pick(Choice::Auto, &env(PartitionType::Guest), simulator);
+            assert_eq!(guest, Err(Refusal::NotRoot));
+        }
+        let none = env(PartitionType::NoHypervisor);
+        assert_eq!(pick(Choice::Auto, &none, true), Ok(Pick::Simulated));
+        assert_eq!(pick(Choice::Auto, &none, false), Err(Refusal::NotRoot));
+    }
+
+    #[test]
+    fn explicit_choices_hold_in_every_environment() {
+        for partition in EVERY_PARTITION {
+            let env = env(partition);
+            for simulator in [false, true] {
+                assert_eq!(pick(Choice::Real, &env, simulator), Ok(Pick::Real));
+            }
+            assert_eq!(pick(Choice::Simulated, &env, true), Ok(Pick::Simulated));
+            let without = pick(Choice::Simulated, &env, false);
+            assert_eq!(without, Err(Refusal::NoSimulator));
+        }
+    }
+
+    #[test]
+    fn the_loaded_module_chose_as_its_environment_says() {
+        // Wherever the suite runs (a Hyper-V root partition, a machine without Hyper-V, a guest
+        // with hypervisor=2): the module loaded, so its choice was not refused, and the
+        // hypervisor in use is the one `pick` names for this environment and parameter.
+        let choice = Choice::from_param(crate::module_parameters::hypervisor.value());
+        assert!(choice.is_ok());
+        let Ok(choice) = choice else { return };
+        let env = HvEnvironment::probe();
+        let picked = pick(choice, &env, cfg!(CONFIG_MSHV_RUST_SIMULATOR));
+        assert!(picked.is_ok());
+        let real_in_use = hv().name() == real::Real.name();
+        assert_eq!(real_in_use, picked == Ok(Pick::Real));
     }
 }

@@ -315,6 +315,7 @@ pub(crate) const FACTS: &[Fact] = &[
     fact!(ioctl MSHV_SET_VP_STATE, 0xC010_B802),
 ];
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_uapi)]
 mod tests {
     use super::FACTS;

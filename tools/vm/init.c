@@ -10,6 +10,7 @@
  *
  *
  *   insmod PATH [PARAM=VALUE ...]  load a module (finit_module)
+ *   insmod-refused PATH            load a module that must refuse to: reports the errno
  *   rmmod NAME                     unload a module
  *   run NAME PATH [ARG ...]        run a program, its output on the console
  *   kunit [SUITE ...]              print the results of these KUnit suites (default: all)
@@ -156,6 +157,27 @@ static void do_insmod(char **argv, int argc)
 	say("insmod %s ok", argv[1]);
 }
 
+/* A module that must refuse to load: "insmod-refused PATH ERRNO", or "insmod-loaded PATH". */
+static void do_insmod_refused(char **argv, int argc)
+{
+	int fd;
+
+	if (argc != 2) {
+		say("error insmod-refused needs a path");
+		return;
+	}
+	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		say("error insmod-refused cannot open %s: %d", argv[1], errno);
+		return;
+	}
+	if (syscall(SYS_finit_module, fd, "", 0) != 0)
+		say("insmod-refused %s %d", argv[1], errno);
+	else
+		say("insmod-loaded %s", argv[1]);
+	close(fd);
+}
+
 static void do_rmmod(char **argv, int argc)
 {
 	if (argc < 2) {
@@ -296,6 +318,8 @@ static void run_job(const char *path)
 			continue;
 		if (!strcmp(argv[0], "insmod"))
 			do_insmod(argv, argc);
+		else if (!strcmp(argv[0], "insmod-refused"))
+			do_insmod_refused(argv, argc);
 		else if (!strcmp(argv[0], "rmmod"))
 			do_rmmod(argv, argc);
 		else if (!strcmp(argv[0], "run"))

@@ -254,8 +254,27 @@ def parse_libtest(arch, prog, text_lines, expect):
     return results
 
 
-def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None, plain=()):
+def refusal(arch, kind, words, lines, refusals):
+    """The result of loading a module that must refuse to load (--refused-module): with the
+    errno and a kernel log line it was given."""
+    path = words[1] if len(words) > 1 else "?"
+    name = os.path.basename(path).removesuffix(".ko")
+    errno, pattern = refusals.get(os.path.basename(path), (None, None))
+    full = f"{arch}.refused.{name}"
+    if kind == "insmod-loaded":
+        return Result(full, "fail", "the module loaded")
+    got = int(words[2]) if len(words) > 2 and words[2].isdigit() else None
+    if errno is not None and got != errno:
+        return Result(full, "fail", f"refused with errno {got}, not {errno}")
+    if pattern and not any(re.search(pattern, line) for line in lines):
+        return Result(full, "fail", f"refused, but no kernel log line matches '{pattern}'")
+    return Result(full, "pass")
+
+
+def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None, plain=(),
+            refusals=None):
     """Turns the console of a test boot into results."""
+    refusals = refusals or {}
     results = []
     kunit_seen, progs_seen = set(), set()
     i = 0
@@ -329,6 +348,8 @@ def analyse(lines, expect_suites, expect_progs, vm, arch, libtests=None, plain=(
                 if lines[i].strip():
                     leaks.append(lines[i].rstrip())
                 i += 1
+        elif kind in ("insmod-refused", "insmod-loaded"):
+            results.append(refusal(arch, kind, words, lines, refusals))
         elif kind in ("insmod", "rmmod") and "failed" in words:
             results.append(Result(f"{arch}.{kind}", "fail", " ".join(words[1:])))
         elif kind == "kunit-missing":
@@ -373,6 +394,16 @@ def add_modules(vm, args):
 def cmd_test(args):
     vm = Vm(args)
     vm.job.append("kmemleak-clear")
+    # Modules that must refuse to load come first (one may share a name with a module loaded
+    # after it): PATH:ERRNO:REGEX.
+    refusals = {}
+    if args.refused_module:
+        vm.files.append(("lib/refused", None, 0o755))
+    for spec in args.refused_module or []:
+        path, errno, pattern = spec.split(":", 2)
+        dest = vm.add_file(path, f"lib/refused/{os.path.basename(path)}")
+        vm.job.append(f"insmod-refused {dest}")
+        refusals[os.path.basename(path)] = (int(errno), pattern)
     add_modules(vm, args)
     vm.job.append(" ".join(["kunit"] + (args.expect_kunit or [])))
     progs = []
@@ -409,7 +440,8 @@ def cmd_test(args):
             print(line, flush=True)
 
     lines = vm.boot(echo)
-    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests, plain)
+    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests, plain,
+                      refusals)
     failed = [r for r in results if r.outcome == "fail"]
     if failed and all(r.name == f"{args.arch}.kernel-boot" for r in failed):
         # The kernel reported a problem of its own while booting, before anything of the
@@ -419,7 +451,7 @@ def cmd_test(args):
         echo("MSHV-VM-RUNNER: booting again after a report during the kernel's own boot")
         lines = vm.boot(echo)
         results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests,
-                          plain)
+                          plain, refusals)
     if log:
         log.close()
     for r in results:
@@ -477,6 +509,9 @@ def main():
     p.add_argument("--arch", choices=sorted(ARCHES), default="x86_64")
     p.add_argument("--kernel", required=True, help="the kernel's build tree")
     p.add_argument("--init", required=True, help="the static init program")
+    p.add_argument("--refused-module", action="append",
+                   help="PATH:ERRNO:REGEX: a module that must refuse to load, with that errno "
+                        "and a kernel log line matching REGEX; loaded first; repeatable")
     p.add_argument("--module", action="append",
                    help="PATH.ko[:PARAM=VALUE ...] to load, in order; repeatable")
     p.add_argument("--selftest", action="append", help="a static kselftest program; repeatable")

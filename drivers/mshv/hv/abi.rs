@@ -134,6 +134,46 @@ pub(crate) const MEMORY_INTERCEPT_GPA_OFFSET: usize = 56;
 #[cfg(CONFIG_ARM64)]
 pub(crate) const MEMORY_INTERCEPT_GPA_OFFSET: usize = 48;
 
+/// The size of a memory intercept message's payload (the structs above).
+#[cfg(CONFIG_X86_64)]
+pub(crate) const MEMORY_INTERCEPT_SIZE: usize = 80;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const MEMORY_INTERCEPT_SIZE: usize = 64;
+
+/// The size of an intercept message's header (`struct hv_x64_intercept_message_header` /
+/// `struct hv_arm64_intercept_message_header`), which every intercept payload starts with:
+/// the VP index at byte 0, the instruction length at byte 4 (its low 4 bits on x86), the
+/// access type at byte 5.
+#[cfg(CONFIG_X86_64)]
+pub(crate) const INTERCEPT_HEADER_SIZE: usize = 40;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const INTERCEPT_HEADER_SIZE: usize = 24;
+
+/// Where the intercept header has the guest's instruction pointer (x86 `rip`, arm64 `pc`).
+#[cfg(CONFIG_X86_64)]
+pub(crate) const INTERCEPT_HEADER_IP_OFFSET: usize = 24;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const INTERCEPT_HEADER_IP_OFFSET: usize = 8;
+
+/// `union hv_interrupt_control`: the interrupt type (`enum hv_interrupt_type`) in bits 0-31,
+/// then the architecture's bits; the others are reserved.
+pub(crate) mod interrupt_control {
+    /// x86: the interrupt is level-triggered.
+    #[cfg(CONFIG_X86_64)]
+    pub(crate) const LEVEL_TRIGGERED: u64 = 1 << 32;
+    /// x86: the destination is a logical APIC id.
+    #[cfg(CONFIG_X86_64)]
+    pub(crate) const LOGICAL_DEST_MODE: u64 = 1 << 33;
+    /// arm64: the line is asserted (clear: deasserted); bits 32-33 are reserved.
+    #[cfg(CONFIG_ARM64)]
+    pub(crate) const ASSERTED: u64 = 1 << 34;
+    /// The bits above the interrupt type that are not reserved.
+    #[cfg(CONFIG_X86_64)]
+    pub(crate) const FLAGS: u64 = LEVEL_TRIGGERED | LOGICAL_DEST_MODE;
+    #[cfg(CONFIG_ARM64)]
+    pub(crate) const FLAGS: u64 = ASSERTED;
+}
+
 /// The size of a message's payload, in 64-bit words.
 pub(crate) const HV_MESSAGE_PAYLOAD_QWORD_COUNT: usize = 30;
 
@@ -234,10 +274,9 @@ abi_structs! {
     pub(crate) struct AssertVirtualInterruptIn {
         /// The partition.
         pub(crate) partition_id: u64,
-        /// `union hv_interrupt_control`: bits 0-31 the interrupt type, 32 level-triggered, 33
-        /// logical destination mode.
+        /// `union hv_interrupt_control` (see [`interrupt_control`]).
         pub(crate) control: u64,
-        /// The destination (x86: the APIC id).
+        /// The destination (x86: the APIC id; arm64: none, zero).
         pub(crate) dest_addr: u64,
         /// The vector.
         pub(crate) vector: u32,
@@ -450,8 +489,10 @@ abi_structs! {
         pub(crate) payload: [u64; HV_MESSAGE_PAYLOAD_QWORD_COUNT],
     }
 
-    /// `struct hv_synic_event_ring`: the ports signalled on one SINT, in order.
-    #[repr(C, packed)]
+    /// `struct hv_synic_event_ring`: the ports signalled on one SINT, in order. Packed in C,
+    /// but every field is at its natural offset, so the type keeps its 4-byte alignment: a
+    /// pointer to a ring is a pointer to aligned slots.
+    #[repr(C)]
     pub(crate) struct EventRing {
         /// Nonzero: the consumer is draining; signal no interrupt for a new port.
         pub(crate) signal_masked: u8,
@@ -468,6 +509,7 @@ abi_structs! {
 /// Every fact the C shim also computes from the kernel's headers (`mshv_shim_hv_facts`).
 pub(crate) const FACTS: &[Fact] = {
     use code::*;
+    use interrupt_control::*;
     use message_type::*;
     use property::*;
     use register::*;
@@ -533,6 +575,24 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 56),
         #[cfg(CONFIG_ARM64)]
         fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 48),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const MEMORY_INTERCEPT_SIZE, 80),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const MEMORY_INTERCEPT_SIZE, 64),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const INTERCEPT_HEADER_SIZE, 40),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const INTERCEPT_HEADER_SIZE, 24),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const INTERCEPT_HEADER_IP_OFFSET, 24),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const INTERCEPT_HEADER_IP_OFFSET, 8),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const LEVEL_TRIGGERED, 0x1_0000_0000),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const LOGICAL_DEST_MODE, 0x2_0000_0000),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const ASSERTED, 0x4_0000_0000),
         fact!(offset "hv_message.u", Message, payload, 16),
         fact!(const HV_COMPATIBILITY_21_H2, 0x0609),
         fact!(const HV_PARTITION_PROCESSOR_FEATURES_BANKS, 2),
@@ -574,6 +634,7 @@ pub(crate) const FACTS: &[Fact] = {
     ]
 };
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_hv_abi)]
 mod tests {
     use super::FACTS;

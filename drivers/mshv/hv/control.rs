@@ -123,6 +123,7 @@ pub(crate) const fn reps_per_page(header: usize, element: usize) -> u16 {
     }
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_hv_control)]
 mod tests {
     use super::*;

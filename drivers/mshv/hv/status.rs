@@ -98,7 +98,9 @@ impl HvStatus {
     }
 }
 
-/// Pages deposited for an `INSUFFICIENT_CONTIGUOUS_*` status.
+/// Pages deposited for an `INSUFFICIENT_CONTIGUOUS_*` status: the longest physically contiguous
+/// run the hypervisor asks for. A deposit of this many is allocated as one chunk when the
+/// kernel has one (see [`crate::calls::deposit`]).
 pub(crate) const HV_MAX_CONTIGUOUS_ALLOCATION_PAGES: u32 = 8;
 
 /// A deposit the hypervisor asked for.
@@ -145,6 +147,7 @@ impl HvResult {
     }
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_hv_status)]
 mod tests {
     use super::*;

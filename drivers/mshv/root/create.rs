@@ -106,6 +106,7 @@ fn hypercall_input(
     }
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_root_create)]
 mod tests {
     use super::*;

@@ -80,6 +80,12 @@ pub(super) fn get_bitmap(pages: &mut HvPages, partition_id: u64, arg: usize) -> 
     let mut out = UserSlice::new(UserPtr::from_addr(args.bitmap_ptr as usize), len).writer();
     let mut bits = [0u8; CHUNK / 8];
     for (first, n) in batches(count, CHUNK as u16) {
+        // A count of up to 2^64 pages is the caller's: the walk yields, and ends if the caller
+        // is killed (upstream's walks the whole range first).
+        // SAFETY: Called from the ioctl's process context, with no spinlock held.
+        if !unsafe { ffi::mshv_shim_yield_killable() } {
+            return Err(EINTR);
+        }
         pages.input.clear();
         pages.input.write(0, &partition_id)?;
         pages.input.write(8, &flags)?;
@@ -88,7 +94,8 @@ pub(super) fn get_bitmap(pages: &mut HvPages, partition_id: u64, arg: usize) -> 
             .write(16, &(args.gpap_base.wrapping_add(first as u64)))?;
         let (input, output) = (&pages.input, &mut pages.output);
         rep_call(code::GET_GPA_PAGES_ACCESS_STATES, n, 0, 0, |c| {
-            hv().hypercall(c, input, output)
+            // SAFETY: An access-states input names guest frames only.
+            unsafe { hv().hypercall(c, input, output) }
         })?
         .to_result()?;
         bits.fill(0);

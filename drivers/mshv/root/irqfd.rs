@@ -15,7 +15,11 @@
 
 use core::{
     ffi::c_void,
-    ptr::NonNull, //
+    ptr::NonNull,
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
 };
 
 use kernel::{
@@ -58,6 +62,9 @@ const RESAMPLE: u32 = 1 << 1;
 #[pin_data]
 struct Target {
     partition_id: u64,
+    /// The eventfd was closed: the irqfd asserts nothing more and goes at the partition's
+    /// next `MSHV_IRQFD` or `MSHV_SET_MSI_ROUTING` (as upstream's, which goes on `EPOLLHUP`).
+    closed: AtomicBool,
     #[pin]
     route: SpinLockIrq<Option<Route>>,
     #[pin]
@@ -94,7 +101,7 @@ pub(super) fn on_eoi(message: &Message) {
     for t in RESAMPLERS.lock().iter() {
         let route = *t.route.lock();
         if t.partition_id == partition_id
-            && route.is_some_and(|r| r.level_triggered && r.vector == vector)
+            && route.is_some_and(|r| r.level_triggered() && r.vector == vector)
             && acked.push((t.clone(), route), GFP_ATOMIC).is_err()
         {
             break;
@@ -103,7 +110,7 @@ pub(super) fn on_eoi(message: &Message) {
     // Outside the lock: the hypercall may sleep under a simulated hypervisor.
     for (t, route) in acked {
         if cfg!(CONFIG_X86_64)
-            && route.is_some_and(|r| r.interrupt_type == HV_X64_INTERRUPT_TYPE_EXTINT)
+            && route.is_some_and(|r| r.interrupt_type() == HV_X64_INTERRUPT_TYPE_EXTINT)
         {
             // Nobody to report a failure to; the resample still tells the device model.
             let _ = calls::clear_virtual_interrupt(t.partition_id);
@@ -183,14 +190,21 @@ impl Drop for Eventfd {
     }
 }
 
-/// The work item: asserts the route's interrupt, if the GSI has a route.
+/// The work item: asserts the route's interrupt, if the GSI has a route; once the eventfd is
+/// `closed`, stops the irqfd.
 ///
 /// # Safety
 ///
 /// `data` is the `Arc<Target>` a watch was attached with, alive until after the detach.
-unsafe extern "C" fn signal(data: *mut c_void) {
+unsafe extern "C" fn signal(data: *mut c_void, closed: bool) {
     // SAFETY: As the function's contract says.
     let target: ArcBorrow<'_, Target> = unsafe { Arc::<Target>::borrow(data) };
+    if closed {
+        if !target.closed.swap(true, Ordering::Relaxed) && target.resample.is_some() {
+            RESAMPLERS.lock().retain(|t| !core::ptr::eq(&**t, &*target));
+        }
+        return;
+    }
     let route = *target.route.lock();
     if let Some(r) = route {
         let mut pages = target.pages.lock();
@@ -198,9 +212,7 @@ unsafe extern "C" fn signal(data: *mut c_void) {
         let _ = calls::assert_virtual_interrupt(
             &mut pages,
             target.partition_id,
-            r.interrupt_type,
-            r.level_triggered,
-            r.logical_dest_mode,
+            r.control,
             u64::from(r.apic_id),
             r.vector,
         );
@@ -231,6 +243,7 @@ pub(super) fn set_irqfd(
     arg: usize,
 ) -> Result<isize> {
     let args: UserIrqfd = uapi::read_user(arg)?;
+    prune(irqfds);
     if args.flags & !(DEASSIGN | RESAMPLE) != 0 {
         return Err(EINVAL);
     }
@@ -247,7 +260,7 @@ pub(super) fn set_irqfd(
     };
     if resample.is_some() {
         // Resampling is for level-triggered routes, which must exist first (x86).
-        if cfg!(CONFIG_X86_64) && !route(routes, args.gsi).is_some_and(|r| r.level_triggered) {
+        if cfg!(CONFIG_X86_64) && !route(routes, args.gsi).is_some_and(|r| r.level_triggered()) {
             return Err(EINVAL);
         }
     }
@@ -259,6 +272,7 @@ pub(super) fn set_irqfd(
     let target = Arc::pin_init(
         pin_init!(Target {
             partition_id,
+            closed: AtomicBool::new(false),
             route <- new_spinlock_irq!(route(routes, args.gsi)),
             pages <- new_mutex!(pages),
             resample,
@@ -294,6 +308,11 @@ pub(super) fn set_irqfd(
         GFP_KERNEL,
     )?;
     Ok(0)
+}
+
+/// Drops the irqfds whose eventfd was closed.
+pub(super) fn prune(irqfds: &mut KVec<Irqfd>) {
+    irqfds.retain(|i| !i.target.closed.load(Ordering::Relaxed));
 }
 
 /// Points every irqfd at its GSI's route in a new routing table.

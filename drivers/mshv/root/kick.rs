@@ -13,9 +13,17 @@ use kernel::{
         CondVar,
         SpinLockIrq, //
     },
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
 };
 
 use crate::hv::abi::Message;
+
+/// How long, in milliseconds, a run waits without interruption for a notice the hypervisor
+/// said is coming.
+const BOUNDED_WAIT_MS: u32 = 1000;
 
 /// A VP's "you stopped" flag and the queue its runner waits on.
 #[pin_data]
@@ -54,13 +62,21 @@ impl Kick {
         Ok(())
     }
 
-    /// Waits for a kick, whatever signals come, and consumes it.
-    pub(crate) fn wait(&self) {
-        let mut kicked = self.kicked.lock();
-        while !*kicked {
-            self.wait.wait(&mut kicked);
+    /// Waits for a kick, whatever signals come, and consumes it; gives up (false) after
+    /// [`BOUNDED_WAIT_MS`].
+    pub(crate) fn wait_bounded(&self) -> bool {
+        for _ in 0..BOUNDED_WAIT_MS {
+            if core::mem::replace(&mut *self.kicked.lock(), false) {
+                return true;
+            }
+            fsleep(Delta::from_millis(1));
         }
-        *kicked = false;
+        core::mem::replace(&mut *self.kicked.lock(), false)
+    }
+
+    /// Forgets a kick not waited for.
+    pub(crate) fn reset(&self) {
+        *self.kicked.lock() = false;
     }
 }
 

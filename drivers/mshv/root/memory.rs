@@ -8,8 +8,9 @@
 //! intercept ([`Movable::fault`]), and mapped with no access again whenever the kernel changes
 //! what backs them (an MMU interval notifier: [`invalidate`]), so they are never pinned. Where
 //! the notifier cannot be registered, the region is *pinned* (`FOLL_LONGTERM`) and mapped whole
-//! for as long as it exists. Device memory (a PCI BAR mapped by VFIO or sysfs) is mapped whole,
-//! uncached. See Documentation/mshv-rs/root.rst.
+//! for as long as it exists. Device memory (a `VM_IO` or `VM_PFNMAP` mapping, such as a PCI BAR
+//! mapped through sysfs) is mapped whole, uncached, to the frames its page tables map. See
+//! Documentation/mshv-rs/root.rst.
 
 use kernel::{
     bindings,
@@ -114,7 +115,7 @@ enum Backing {
     Pinned { _pinned: Pinned },
     /// Faulted in on demand.
     Movable(Arc<Movable>),
-    /// Device memory (a PCI BAR mapped by VFIO or sysfs): its frames mapped whole, uncached.
+    /// Device memory (a `VM_IO` or `VM_PFNMAP` mapping): its frames mapped whole, uncached.
     Mmio,
 }
 
@@ -169,32 +170,48 @@ impl Region {
     }
 }
 
-/// Maps `count` frames of device memory from `first_pfn` at `gfn`: readable, writable and
-/// uncached whatever the region's flags, as upstream. Frames of system RAM are refused
-/// (`EINVAL`): device memory only.
+/// Maps the `count` frames of device memory behind user address `uaddr` at `gfn`: readable,
+/// writable and uncached whatever the region's flags, as upstream. Each page's frame is the one
+/// its page-table entry maps (upstream takes `vm_pgoff` as the first frame of the mapping,
+/// whatever the address's offset in it). Frames of system RAM are refused (`EINVAL`): device
+/// memory only.
 fn map_mmio(
     hv_pages: &mut HvPages,
     partition_id: u64,
     gfn: u64,
+    uaddr: u64,
     count: usize,
-    first_pfn: u64,
 ) -> Result {
-    for i in 0..count as u64 {
-        let pfn = first_pfn.checked_add(i).ok_or(EINVAL)?;
+    // A size user space chose: too big is ENOMEM, without a warning in the log.
+    let mut pfns = KVVec::<u64>::with_capacity(count, GFP_KERNEL | __GFP_NOWARN)?;
+    let spare = pfns.spare_capacity_mut().as_mut_ptr().cast();
+    // SAFETY: `spare` has room for `count` frames, which the shim writes; it looks the range up
+    // in the current task's page tables under its mmap lock.
+    let ret = unsafe { ffi::mshv_shim_user_io_pfns(uaddr, count as u64, spare) };
+    if ret < 0 {
+        return Err(Error::from_errno(ret));
+    }
+    // SAFETY: The shim succeeded: it wrote all `count` frames.
+    unsafe { pfns.inc_len(count) };
+    for &pfn in pfns.iter() {
         // SAFETY: `page_is_ram` only looks the frame up in the kernel's resource tree.
         if unsafe { ffi::mshv_shim_pfn_is_ram(pfn) } {
             return Err(EINVAL);
         }
     }
     let flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE | HV_MAP_GPA_NOT_CACHED;
-    map_whole(hv_pages, partition_id, gfn, count, flags, |i| {
-        first_pfn + i as u64
-    })
+    // SAFETY: The frames are device memory (none is RAM, checked above): no page the kernel
+    // could free or reuse.
+    unsafe { map_whole(hv_pages, partition_id, gfn, count, flags, |i| pfns[i]) }
 }
 
 /// Maps `count` guest frames from `gfn` to `pfn(0)..`, depositing as the hypervisor asks; on
 /// failure, unmaps what was mapped.
-pub(super) fn map_whole(
+///
+/// # Safety
+///
+/// As [`calls::map_gpa_pages`]: the frames are held for the guest until unmapped.
+pub(super) unsafe fn map_whole(
     hv_pages: &mut HvPages,
     partition_id: u64,
     gfn: u64,
@@ -202,7 +219,8 @@ pub(super) fn map_whole(
     flags: u32,
     pfn: impl Fn(usize) -> u64,
 ) -> Result {
-    calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, pfn).map_err(
+    // SAFETY: As this function's contract says.
+    unsafe { calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, pfn) }.map_err(
         |(e, done)| {
             if done > 0 {
                 let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
@@ -262,10 +280,10 @@ fn map(
     }
     let uaddr_usize = usize::try_from(uaddr).map_err(|_| EINVAL)?;
     let count = usize::try_from(pages).map_err(|_| EINVAL)?;
-    let (mut pgoff, mut vma_end) = (0, 0);
+    let mut vma_end = 0;
     // SAFETY: The shim looks the address up under the current task's mmap lock and writes the
-    // two locals.
-    let is_io = match unsafe { ffi::mshv_shim_user_vma(uaddr, &mut pgoff, &mut vma_end) } {
+    // local.
+    let is_io = match unsafe { ffi::mshv_shim_user_vma(uaddr, &mut vma_end) } {
         0 => false,
         1 => true,
         _ => return Err(EINVAL),
@@ -279,7 +297,7 @@ fn map(
         if uaddr.checked_add(args.size).is_none_or(|end| end > vma_end) {
             return Err(EINVAL);
         }
-        map_mmio(hv_pages, partition_id, gfn, count, pgoff)?;
+        map_mmio(hv_pages, partition_id, gfn, uaddr, count)?;
         Backing::Mmio
     } else {
         let mut flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_ADJUSTABLE;
@@ -293,7 +311,9 @@ fn map(
             Some(m) => Backing::Movable(m),
             None => {
                 let pinned = Pinned::pin(uaddr_usize, count, true)?;
-                map_whole(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i))?;
+                // SAFETY: The frames are pinned for as long as the region, which unmaps them
+                // before it unpins them.
+                unsafe { map_whole(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i)) }?;
                 Backing::Pinned { _pinned: pinned }
             }
         }

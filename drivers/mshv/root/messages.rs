@@ -6,7 +6,15 @@
 //! - a SINT intercept for the doorbell SINT: guest writes rang doorbells ([`ioeventfd`]);
 //! - an APIC EOI: a guest ended a level-triggered interrupt ([`irqfd`]'s resamplers).
 //!
-//! They may arrive in interrupt context: every taker only takes spinlocks.
+//! They arrive in hard interrupt context, on whichever CPU the hypervisor chose, whatever it
+//! was doing: on a real host from the SINT's interrupt vector, under the simulated hypervisor
+//! from its SINT's irq_work (never in the thread whose hypercall made the message; its
+//! debugfs `deliveries` counts those in hard interrupt context). So every taker only takes
+//! spinlocks, allocates nothing that could wait, and issues only fast hypercalls (the
+//! simulator takes those without its mutex). Lockdep sees that context as it is, but for one
+//! thing: the simulator's irq_work is not `IRQ_WORK_INIT_HARD`, so the `spinlock_t`s taken here
+//! are not reported as they would be in a raw-spinlock-only context (a real host's vector, or
+//! PREEMPT_RT).
 
 use kernel::sync::atomic::{
     Atomic,

@@ -27,6 +27,7 @@ use super::{
         Routes, //
     },
     irqfd::{
+        prune,
         set_irqfd,
         update_routes,
         Irqfd, //
@@ -51,6 +52,7 @@ use crate::{
     },
     calls,
     hv::abi::vp_state_page,
+    sync::lock_killable,
     transport::HvPages,
     uapi::{
         self,
@@ -128,7 +130,7 @@ impl Partition {
     }
 
     fn initialize(&self) -> Result<isize> {
-        let mut inner = self.inner.lock();
+        let mut inner = lock_killable(&self.inner)?;
         if inner.initialized {
             return Ok(0);
         }
@@ -147,7 +149,7 @@ impl Partition {
         if index >= MSHV_MAX_VPS {
             return Err(EINVAL);
         }
-        let mut inner = self.inner.lock();
+        let mut inner = lock_killable(&self.inner)?;
         if inner.vps.iter().any(|vp| vp.index == index) {
             return Err(EEXIST);
         }
@@ -168,8 +170,8 @@ impl Partition {
     }
 
     /// Issues a pass-through hypercall on the partition's behalf.
-    pub(super) fn hvcall(&self, caller: Caller, arg: usize) -> Result<isize> {
-        let mut inner = self.inner.lock();
+    fn hvcall(&self, caller: Caller, arg: usize) -> Result<isize> {
+        let mut inner = lock_killable(&self.inner)?;
         root_hvcall(&mut inner.pages, caller, arg)
     }
 }
@@ -196,29 +198,30 @@ impl AnonFile for Partition {
             MSHV_INITIALIZE_PARTITION => this.initialize(),
             MSHV_CREATE_VP => this.create_vp(arg),
             MSHV_GET_GPAP_ACCESS_BITMAP => {
-                let mut inner = this.inner.lock();
+                let mut inner = lock_killable(&this.inner)?;
                 super::gpap::get_bitmap(&mut inner.pages, this.id, arg)
             }
             MSHV_SET_MSI_ROUTING => {
                 // Read and checked before the swap: a bad table leaves the old one.
                 let routes = read_routes(arg)?;
-                let mut inner = this.inner.lock();
+                let mut inner = lock_killable(&this.inner)?;
+                prune(&mut inner.irqfds);
                 update_routes(&inner.irqfds, &routes);
                 inner.routes = routes;
                 Ok(0)
             }
             MSHV_IOEVENTFD => {
-                let mut inner = this.inner.lock();
+                let mut inner = lock_killable(&this.inner)?;
                 let inner = &mut *inner;
                 set_ioeventfd(&mut inner.pages, this.id, &mut inner.ioeventfds, arg)
             }
             MSHV_IRQFD => {
-                let mut inner = this.inner.lock();
+                let mut inner = lock_killable(&this.inner)?;
                 let inner = &mut *inner;
                 set_irqfd(this.id, &mut inner.irqfds, &inner.routes, arg)
             }
             MSHV_SET_GUEST_MEMORY => {
-                let mut inner = this.inner.lock();
+                let mut inner = lock_killable(&this.inner)?;
                 let inner = &mut *inner;
                 set_guest_memory(&mut inner.pages, this.id, &mut inner.regions, arg)
             }
@@ -234,13 +237,16 @@ impl Partition {
     /// allows the access, its pages there are faulted in and mapped. Whether it was handled
     /// (the VP may run on) or is for the VMM.
     pub(super) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> bool {
-        let region = self
-            .inner
-            .lock()
+        // A VMM being killed gets the intercept (and never reads it).
+        let Ok(inner) = lock_killable(&self.inner) else {
+            return false;
+        };
+        let region = inner
             .regions
             .iter()
             .find(|r| r.contains(gfn))
             .and_then(|r| r.movable_for(access));
+        drop(inner);
         region.is_some_and(|m| m.fault(gfn))
     }
 }

@@ -24,7 +24,10 @@ use super::{
     },
     messages,
     partition::Partition,
-    passthru::Caller,
+    passthru::{
+        root_hvcall,
+        Caller, //
+    },
     vp_state, //
 };
 use crate::{
@@ -36,6 +39,7 @@ use crate::{
         vp_state_page,
         MEMORY_INTERCEPT_GPA_OFFSET, //
     },
+    sync::lock_killable,
     transport::HvPages,
     uapi::{
         self,
@@ -65,7 +69,8 @@ pub(crate) struct Vp {
     intercept_message_pfn: u64,
     /// Told when the VP stops.
     kick: Arc<Kick>,
-    /// Held while the VP runs: the pages for its hypercalls.
+    /// Held for each of the VP's ioctls, `MSHV_RUN_VP`'s whole run included (upstream's
+    /// `vp_mutex`): the pages for its hypercalls.
     #[pin]
     run: Mutex<HvPages>,
 }
@@ -120,15 +125,14 @@ impl Vp {
     /// `MSHV_RUN_VP`: lets the VP run until it stops on an intercept, and copies the
     /// intercept's message to user address `arg`. A signal while the VP runs suspends it and
     /// returns `EINTR`, unless an intercept was already on its way (then it is returned).
-    fn run(&self, partition: &Partition, arg: usize) -> Result<isize> {
+    fn run(&self, pages: &mut HvPages, partition: &Partition, arg: usize) -> Result<isize> {
         if !messages::enabled() {
             return Err(EOPNOTSUPP);
         }
         let partition_id = partition.id;
-        let mut pages = self.run.lock();
         let (mut last_fault, mut repeats) = (None, 0);
         loop {
-            self.run_once(&mut pages, partition_id)?;
+            self.run_once(pages, partition_id)?;
             let mut message = RunVp {
                 msg_buf: [0; uapi::MSHV_RUN_VP_BUF_SZ],
             };
@@ -162,6 +166,8 @@ impl Vp {
 
     /// Lets the VP run until it stops on an intercept (see [`Vp::run`]).
     fn run_once(&self, pages: &mut HvPages, partition_id: u64) -> Result {
+        // A notice left over from a run that ended without it (see below) is not this run's.
+        self.kick.reset();
         // Intercept suspend first: the hypervisor clears them in turn, and the other order
         // could lose an intercept suspend that comes just after the explicit one is cleared.
         calls::set_vp_registers(
@@ -189,8 +195,13 @@ impl Vp {
             if suspended & 1 == 0 {
                 return Err(EINTR);
             }
-            // The intercept's notice is on its way: take it.
-            self.kick.wait();
+            // The intercept's notice is on its way: take it. The wait cannot be interrupted
+            // (the intercept would be lost) but is bounded: the hypervisor sends the notice
+            // as it suspends the VP, and a VMM can set the register itself (MSHV_ROOT_HVCALL)
+            // with no notice to come; the VP then stays suspended for the next run.
+            if !self.kick.wait_bounded() {
+                return Err(EINTR);
+            }
         }
         Ok(())
     }
@@ -225,21 +236,21 @@ impl AnonFile for VpFile {
     const NAME: &'static CStr = c"mshv_vp";
     const HAS_MMAP: bool = true;
 
+    /// Every ioctl holds the VP's lock (waiting for it ends on a fatal signal), not the
+    /// partition's, as upstream.
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        match cmd {
-            MSHV_RUN_VP => this.vp.run(&this.partition, arg),
-            MSHV_GET_VP_STATE | MSHV_SET_VP_STATE => {
-                let mut pages = this.vp.run.lock();
-                vp_state::get_set(
-                    &mut pages,
-                    this.partition.id,
-                    this.vp.index,
-                    arg,
-                    cmd == MSHV_SET_VP_STATE,
-                )
+        let (id, index) = (this.partition.id, this.vp.index);
+        let set = cmd == MSHV_SET_VP_STATE;
+        let pages = &mut *match cmd {
+            MSHV_RUN_VP | MSHV_GET_VP_STATE | MSHV_SET_VP_STATE | MSHV_ROOT_HVCALL => {
+                lock_killable(&this.vp.run)?
             }
-            MSHV_ROOT_HVCALL => this.partition.hvcall(Caller::Vp(this.partition.id), arg),
-            _ => Err(ENOTTY),
+            _ => return Err(ENOTTY),
+        };
+        match cmd {
+            MSHV_RUN_VP => this.vp.run(pages, &this.partition, arg),
+            MSHV_GET_VP_STATE | MSHV_SET_VP_STATE => vp_state::get_set(pages, id, index, arg, set),
+            _ => root_hvcall(pages, Caller::Vp(id), arg),
         }
     }
 

@@ -16,6 +16,7 @@ use super::memory::Pinned;
 use crate::{
     calls::{
         self,
+        HostFrames,
         VpState,
         VpStateData, //
     },
@@ -98,7 +99,8 @@ pub(super) fn get_set(
         let state = VpState {
             type_,
             xsave_states,
-            data: VpStateData::Pages(&pfns),
+            // SAFETY: `pinned` keeps the pages pinned (for writing) until after the call.
+            data: VpStateData::Pages(unsafe { HostFrames::new(&pfns) }),
         };
         calls::vp_state(pages, partition_id, vp_index, &state, set)?;
         return Ok(0);

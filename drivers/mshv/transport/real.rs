@@ -28,13 +28,14 @@ impl Hypervisor for Real {
         "Microsoft hypervisor"
     }
 
-    fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult {
+    unsafe fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult {
         let input = core::ptr::from_ref(input).cast_mut().cast::<c_void>();
         let output = core::ptr::from_mut(output).cast::<c_void>();
         // SAFETY: `HvPage` is page-aligned and one page long, and both pages are kmalloc'ed
         // (callers hold them in a `KBox`), so each is one page of the linear map, as
         // `hv_do_hypercall()` needs. The hypervisor reads only the input page and writes only
-        // the output page, which the `&mut` gives this call alone.
+        // the output page, which the `&mut` gives this call alone. The frames the input names
+        // are the caller's promise (see the trait).
         HvResult(unsafe { ffi::mshv_shim_hypercall(control.raw(), input, output) })
     }
 

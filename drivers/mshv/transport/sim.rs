@@ -9,7 +9,13 @@
 //! withdrawals (a call answers `INSUFFICIENT_*MEMORY` until enough was deposited), VPs with
 //! registers and state pages taken from the pool, partition properties.
 //!
-//! Tests read and steer it through debugfs ([`debugfs`]).
+//! Its messages reach the root as a real hypervisor's do: in the SINT's interrupt, in hard
+//! interrupt context, never in the caller's thread ([`sint`]).
+//!
+//! Tests read and steer it through debugfs ([`debugfs`]), and can make its calls fail as a
+//! hypervisor that refuses them would ([`fail`]).
+
+use core::ops::DerefMut;
 
 use kernel::{
     prelude::*,
@@ -26,19 +32,18 @@ use super::{
     MessageHandler, //
 };
 use crate::hv::{
-    abi::{
-        code,
-        Message, //
-    },
+    abi::code,
     control::Control,
     status::HvResult, //
 };
 
 mod debugfs;
+mod fail;
 mod interrupt;
 mod machine;
 mod port;
 mod property;
+mod sint;
 mod slat;
 mod vp;
 
@@ -66,12 +71,16 @@ pub(crate) static SIMULATOR: Simulator = Simulator;
 pub(crate) fn start() -> Result<Pin<KBox<Debugfs>>> {
     // SAFETY: Called once, from module init, before any other use of `MACHINE`.
     unsafe { MACHINE.init() };
-    KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL)
+    sint::start()?;
+    KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| sint::power_off())
 }
 
-/// Powers the machine off: every page deposited and not withdrawn goes back to the kernel.
+/// Powers the machine off: every page deposited and not withdrawn goes back to the kernel, and
+/// the SynIC's interrupt is gone once its run in progress has ended. The root's handler was
+/// removed before.
 pub(crate) fn stop() {
     MACHINE.lock().power_off();
+    sint::power_off();
 }
 
 impl Hypervisor for Simulator {
@@ -79,25 +88,34 @@ impl Hypervisor for Simulator {
         "simulated Microsoft hypervisor"
     }
 
-    fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult {
-        with_machine(|m| m.hypercall(control, input, output))
+    unsafe fn hypercall(&self, control: Control, input: &HvPage, output: &mut HvPage) -> HvResult {
+        // SAFETY: The frames the input names are the caller's promise, as this function's.
+        with_machine(|m| unsafe { m.hypercall(control, input, output) })
     }
 
     fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult {
+        // The root's message handler makes this one, in interrupt context: the SynIC takes it.
+        if code == code::NOTIFY_PORT_RING_EMPTY {
+            return port::notify_port_ring_empty(input1, input2);
+        }
+        // Where the machine's mutex may not be taken, the call waits for the machine.
+        if sint::in_hardirq() {
+            return sint::defer(code, input1, input2);
+        }
         with_machine(|m| m.fast_hypercall(code, input1, input2))
     }
 
     fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result {
-        MACHINE.lock().handler = handler;
+        sint::set_handler(handler);
         Ok(())
     }
 
     fn take_queued_port(&self, sint: u32) -> Option<u32> {
         loop {
             let take = {
-                let mut machine = MACHINE.lock();
-                let (ring, tail) = machine.event_rings.ring(sint as usize)?;
-                // SAFETY: The ring is the machine's, which the lock keeps still; its consumer
+                let mut synic = sint::lock();
+                let (ring, tail) = synic.event_rings.ring(sint as usize)?;
+                // SAFETY: The ring is the SynIC's, which its lock keeps still; its consumer
                 // index is `tail`, used by nothing else.
                 unsafe { take_port(ring, tail) }
             };
@@ -113,27 +131,47 @@ impl Hypervisor for Simulator {
     }
 }
 
-/// Runs `f` on the machine, then delivers the messages it sent the root, outside the lock (as
-/// an interrupt would arrive after the hypercall instruction).
+/// Runs `f` on the machine, then sends the root the messages it made: the SynIC's interrupt
+/// delivers them, after the call returns, as after the hypercall instruction.
+///
+/// The machine is a hypervisor's, which takes nothing from the kernel: fault injection aimed
+/// at the calling task (a test's failslab or fail_page_alloc) does not reach its bookkeeping.
 fn with_machine<R>(f: impl FnOnce(&mut Machine) -> R) -> R {
-    let (result, messages, handler) = {
-        let mut machine = MACHINE.lock();
-        let result = f(&mut machine);
-        (
-            result,
-            core::mem::take(&mut machine.outbox),
-            machine.handler,
-        )
-    };
-    deliver(messages, handler);
+    // SAFETY: Only the current task's flag is read and cleared.
+    let injecting = unsafe { crate::ffi::mshv_shim_fault_injection_pause() };
+    let mut machine = lock_machine();
+    let result = f(&mut machine);
+    send(&mut machine);
+    drop(machine);
+    // SAFETY: Restores what the pause above read.
+    unsafe { crate::ffi::mshv_shim_fault_injection_resume(injecting) };
     result
 }
 
-/// Delivers the messages a change of state outside a hypercall sent (debugfs injection).
-fn deliver(messages: KVec<Message>, handler: Option<MessageHandler>) {
-    if let Some(handler) = handler {
-        for message in messages.iter() {
-            handler(message);
+/// Locks the machine. It first makes the fast calls that waited for it ([`sint::defer`]), in
+/// the order they came, and counts those made outside it.
+fn lock_machine() -> impl DerefMut<Target = Machine> {
+    let mut machine = MACHINE.lock();
+    let mut made = false;
+    while let Some(call) = sint::take_deferred() {
+        if call.made {
+            machine.account_fast(call.code, call.input1, call.input2);
+        } else {
+            // Its caller was answered already.
+            let _ = machine.fast_hypercall(call.code, call.input1, call.input2);
+            made = true;
         }
     }
+    if made {
+        send(&mut machine);
+    }
+    machine
+}
+
+/// Hands the messages the machine made to the SynIC, in the machine's order (its lock is held);
+/// returns the last one's sequence number, for [`sint::wait_delivered`].
+fn send(machine: &mut Machine) -> u64 {
+    let sent = sint::send(&machine.outbox);
+    machine.outbox.clear();
+    sent
 }

@@ -48,12 +48,12 @@ pub(crate) enum Take {
 /// # Safety
 ///
 /// `ring` points to an event ring the hypervisor writes (a SynIC event ring page, or the
-/// simulator's copy of one), valid for reads and writes, with its 32-bit slots 4-byte aligned;
+/// simulator's copy of one), valid for reads and writes (and so aligned, as `EventRing` is);
 /// only this consumer, with this `tail`, takes from it.
 pub(crate) unsafe fn take_port(ring: *mut EventRing, tail: &mut u8) -> Take {
     let t = usize::from(*tail) % HV_SYNIC_EVENT_RING_MESSAGE_COUNT;
-    // SAFETY: `t` is in bounds; the function's contract makes the slot valid and aligned (the
-    // fields are packed, so no reference is taken).
+    // SAFETY: `t` is in bounds; the function's contract makes the slot valid, and aligned as
+    // `EventRing`'s fields are (no reference is taken: the hypervisor writes the ring).
     let slot = unsafe { addr_of_mut!((*ring).data).cast::<u32>().add(t) };
     // SAFETY: As above, for the flags (bytes).
     let (masked, full) = unsafe {
@@ -97,6 +97,7 @@ pub(crate) unsafe fn masked(ring: *const EventRing) -> bool {
     unsafe { read_volatile(addr_of!((*ring).signal_masked)) != 0 }
 }
 
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_synic)]
 mod tests {
     use super::*;

@@ -43,12 +43,58 @@ const FAULT_PAGES: u64 = 512;
 /// Attempts at a fault that invalidations keep overtaking before it is left to the VMM.
 const FAULT_TRIES: usize = 16;
 
+/// Marks an entry of [`MovableState::mapped`] whose frame the region holds a reference on: the
+/// hypervisor refused to take it back when the kernel reclaimed it (see [`invalidate`]).
+const HELD: u64 = 1 << 63;
+
 /// A movable region's state, under its lock: what is mapped, and pages for the hypercalls made
 /// under the lock (which must not allocate: invalidations take it).
 struct MovableState {
-    /// The host frame each page is mapped to, 0 where it is mapped with no access.
+    /// The host frame each page is mapped to, 0 where it is mapped with no access; with
+    /// [`HELD`], a frame the region keeps a reference on.
     mapped: KVVec<u64>,
     pages: HvPages,
+    /// The region is still in the partition's address space. Cleared, under the lock, when it
+    /// is unmapped or the partition finalised: a fault that found the region before that (and
+    /// still holds a reference) must not map it again.
+    live: bool,
+}
+
+impl MovableState {
+    /// Records that page `i` is mapped to frame `pfn` (0: no access), the hypervisor no longer
+    /// mapping what it was before: a frame held for it is let go.
+    fn set(&mut self, i: usize, pfn: u64) {
+        let old = core::mem::replace(&mut self.mapped[i], pfn);
+        if old & HELD != 0 {
+            // SAFETY: `HELD` marks a reference `hold` took, dropped once, here.
+            unsafe { ffi::mshv_shim_pfn_release(old & !HELD) };
+        }
+    }
+
+    /// Nothing of the region is mapped any more.
+    fn clear(&mut self) {
+        (0..self.mapped.len()).for_each(|i| self.set(i, 0));
+    }
+
+    /// The hypervisor still maps pages `range`, which the kernel is taking back: a reference
+    /// on each keeps it from being freed while it is mapped.
+    fn hold(&mut self, range: core::ops::RangeInclusive<usize>) {
+        for pfn in self.mapped[range].iter_mut() {
+            // SAFETY: The frame is in use: an invalidation runs before the user mapping it
+            // guards lets go of the page.
+            if *pfn != 0 && *pfn & HELD == 0 && unsafe { ffi::mshv_shim_pfn_hold(*pfn) } {
+                *pfn |= HELD;
+            }
+        }
+    }
+}
+
+impl Drop for MovableState {
+    /// The region is gone, after it was unmapped or its partition finalised: the frames it
+    /// held can go.
+    fn drop(&mut self) {
+        self.clear();
+    }
 }
 
 /// What invalidations see of a movable region: a separate allocation, which the region keeps
@@ -102,19 +148,22 @@ impl Movable {
                 state <- new_mutex!(MovableState {
                     mapped,
                     pages: HvPages::new()?,
+                    live: true,
                 }),
             }),
             GFP_KERNEL,
         )?;
-        // No page is named, so the mapping needs no watch yet.
-        map_whole(
-            hv_pages,
-            partition_id,
-            gfn,
-            count,
-            HV_MAP_GPA_NO_ACCESS,
-            |_| 0,
-        )?;
+        // SAFETY: No page is named (no access), so the mapping needs no watch yet.
+        unsafe {
+            map_whole(
+                hv_pages,
+                partition_id,
+                gfn,
+                count,
+                HV_MAP_GPA_NO_ACCESS,
+                |_| 0,
+            )
+        }?;
         // SAFETY: `invalidate` takes `data` as a `Shared`, which outlives the watch: the
         // region's `Drop` removes the watch before its reference goes. The range is the
         // caller's, checked by `access_ok`.
@@ -149,8 +198,9 @@ impl Movable {
         self.watch.as_ptr()
     }
 
-    /// Unmaps the region from the partition's address space. Under the lock: an invalidation
-    /// waits until the hypervisor no longer maps the pages.
+    /// Unmaps the region from the partition's address space for good. Under the lock: an
+    /// invalidation waits until the hypervisor no longer maps the pages, and a fault that found
+    /// the region before it was unmapped sees it gone.
     pub(super) fn unmap(&self) -> Result {
         let mut state = self.shared.state.lock();
         let state = &mut *state;
@@ -160,14 +210,16 @@ impl Movable {
             self.shared.gfn,
             self.shared.pages as usize,
         )?;
-        state.mapped.iter_mut().for_each(|pfn| *pfn = 0);
+        state.clear();
+        state.live = false;
         Ok(())
     }
 
-    /// Nothing is mapped any more (the partition was finalised).
+    /// Nothing is mapped any more, and nothing may be (the partition was finalised).
     pub(super) fn forget(&self) {
         let mut state = self.shared.state.lock();
-        state.mapped.iter_mut().for_each(|pfn| *pfn = 0);
+        state.clear();
+        state.live = false;
     }
 
     /// Takes the guest's fault on frame `gfn`: faults in the 2 MiB around it and maps them.
@@ -205,25 +257,37 @@ impl Movable {
             if unsafe { ffi::mshv_shim_range_retry(self.watch(), seq) } {
                 continue;
             }
+            // Unmapped since the partition looked it up: the pages are no longer the guest's
+            // (and once this reference goes, nothing watches them).
+            if !state.live {
+                return false;
+            }
             let state = &mut *state;
             // Under the lock, nothing may allocate: the tables exist since the region was
             // mapped with no access, so the hypervisor asks for no memory.
-            let mapped = calls::map_gpa_pages(
-                &mut state.pages,
-                self.shared.partition_id,
-                self.shared.gfn + first,
-                n as usize,
-                self.shared.map_flags,
-                false,
-                |i| pfns[i],
-            );
-            if mapped.is_err() {
-                return false;
+            // SAFETY: The frames were faulted in under the watch, and no invalidation came
+            // since (checked under the lock it takes): until one does, which remaps them with no
+            // access under the same lock, they are the guest's.
+            let mapped = unsafe {
+                calls::map_gpa_pages(
+                    &mut state.pages,
+                    self.shared.partition_id,
+                    self.shared.gfn + first,
+                    n as usize,
+                    self.shared.map_flags,
+                    false,
+                    |i| pfns[i],
+                )
+            };
+            // What was mapped before a failure is recorded too: invalidations must find it.
+            let done = match mapped {
+                Ok(()) => pfns.len(),
+                Err((_, done)) => done,
+            };
+            for (i, &pfn) in pfns.iter().take(done).enumerate() {
+                state.set(first as usize + i, pfn);
             }
-            for (i, &pfn) in pfns.iter().enumerate() {
-                state.mapped[first as usize + i] = pfn;
-            }
-            return true;
+            return mapped.is_ok();
         }
         false
     }
@@ -278,19 +342,32 @@ unsafe extern "C" fn invalidate(
     }
     let last = range.rev().find(|&i| state.mapped[i] != 0).unwrap_or(first);
     let state = &mut *state;
-    // Nothing to report to if it fails; the hypervisor's tables for these pages exist, so it
-    // asks for no memory.
-    let _ = calls::map_gpa_pages(
-        &mut state.pages,
-        this.partition_id,
-        this.gfn + first as u64,
-        last - first + 1,
-        HV_MAP_GPA_NO_ACCESS,
-        false,
-        |_| 0,
-    );
-    state.mapped[first..=last]
-        .iter_mut()
-        .for_each(|pfn| *pfn = 0);
+    // The hypervisor's tables for these pages exist, so it asks for no memory.
+    // SAFETY: No access: no frame is named.
+    let remapped = unsafe {
+        calls::map_gpa_pages(
+            &mut state.pages,
+            this.partition_id,
+            this.gfn + first as u64,
+            last - first + 1,
+            HV_MAP_GPA_NO_ACCESS,
+            false,
+            |_| 0,
+        )
+    };
+    match remapped {
+        Ok(()) => (first..=last).for_each(|i| state.set(i, 0)),
+        // The hypervisor still maps the pages, and the invalidation cannot be refused where it
+        // may block (the core would only warn): the region keeps the frames until it is
+        // unmapped or remapped, so none is freed while the guest can reach it.
+        Err(_) => {
+            kernel::pr_warn_once!(
+                "partition {}: the hypervisor kept guest pages the kernel reclaims; they stay \
+                 allocated until the region is unmapped\n",
+                this.partition_id
+            );
+            state.hold(first..=last);
+        }
+    }
     true
 }

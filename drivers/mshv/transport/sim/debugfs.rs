@@ -16,12 +16,27 @@
 //!   doorbells it matches, else the VP takes an unmapped-GPA intercept; where the mapping denies
 //!   the access, a GPA intercept; else the access is done (a write lands in the page);
 //!   `<partition> <vp> eoi` is the guest's end of its oldest level-triggered interrupt in
-//!   service (the root gets `HVMSG_X64_APIC_EOI`);
+//!   service (the root gets `HVMSG_X64_APIC_EOI`); the write returns once the root's handler
+//!   has taken the messages it caused;
 //! - `auto_halt` (read-write, 0 or 1): when 1, a VP that runs with no intercept waiting halts
 //!   at once (a guest that only halts, for benchmarks of the run loop);
 //! - `mapped`: one line per mapped range of guest memory: `<partition> <first gfn> <pages>
 //!   <flags>` (hex, decimal, hex; flags: bits 0-3 permissions, 4 no access, 5 not cached,
-//!   6 adjustable).
+//!   6 adjustable);
+//! - `freed`: how many host frames a guest can reach (mapped with some access) whose page the
+//!   kernel has freed (its count is zero): always 0 unless the root let go of memory a guest
+//!   still maps;
+//! - `deliveries`: `delivered <n> hardirq <n>`: the messages handed to the root's handler so
+//!   far, and how many of them in hard interrupt context (all, as on a real host);
+//! - `fail` (read-write): failures injected into hypercalls, memory and fast calls alike. A
+//!   line written sets a rule: `<code> <nth> <status>` fails the nth call of hypercall `code`
+//!   from now, once; `<code> every <n> <status>` every nth; `<code> fraction <per-mille>
+//!   <status> <seed>` a pseudo-random fraction of them, the same calls for the same seed. A
+//!   failed call is answered `status` (no reps done) before it is decoded, and changes nothing
+//!   but the `calls` and `last` files. `clear` removes every rule. Up to 16 rules, spent ones
+//!   replaced once the table is full; when several fail the same call, the first set decides.
+//!   Reading lists the rules as written, with the calls of their code each saw and how many it
+//!   failed: `<rule> calls=<n> injected=<n>` (code and status in hex).
 
 use kernel::{
     debugfs::{
@@ -35,10 +50,17 @@ use kernel::{
 };
 
 use super::{
-    deliver,
+    fail::{
+        Rule,
+        When, //
+    },
+    lock_machine,
+    send,
+    sint,
     vp::Intercept,
     MACHINE, //
 };
+use crate::ffi;
 
 /// The directory and its files, removed when dropped.
 #[pin_data]
@@ -55,9 +77,15 @@ pub(crate) struct Debugfs {
     #[pin]
     _mapped: File<Mapped>,
     #[pin]
+    _freed: File<Freed>,
+    #[pin]
     _inject: File<Inject>,
     #[pin]
     _auto_halt: File<AutoHalt>,
+    #[pin]
+    _fail: File<Fail>,
+    #[pin]
+    _deliveries: File<Deliveries>,
 }
 
 impl Debugfs {
@@ -69,8 +97,11 @@ impl Debugfs {
             _pages <- dir.read_only_file(c"pages", Pages),
             _partitions <- dir.read_only_file(c"partitions", Partitions),
             _mapped <- dir.read_only_file(c"mapped", Mapped),
+            _freed <- dir.read_only_file(c"freed", Freed),
             _inject <- dir.write_only_file(c"inject", Inject),
             _auto_halt <- dir.read_write_file(c"auto_halt", AutoHalt),
+            _fail <- dir.read_write_file(c"fail", Fail),
+            _deliveries <- dir.read_only_file(c"deliveries", Deliveries),
             _dir: dir,
         })
     }
@@ -81,7 +112,7 @@ struct Calls;
 
 impl fmt::Debug for Calls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let machine = MACHINE.lock();
+        let machine = lock_machine();
         for (code, &count) in machine.calls.iter().enumerate() {
             if count != 0 {
                 writeln!(f, "{code:#x} {count}")?;
@@ -96,7 +127,7 @@ struct Last;
 
 impl fmt::Debug for Last {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let machine = MACHINE.lock();
+        let machine = lock_machine();
         for (code, call) in machine.last.iter() {
             write!(f, "{code:#x} {:#x} ", call.control)?;
             for byte in call.input.iter() {
@@ -128,7 +159,7 @@ struct Partitions;
 
 impl fmt::Debug for Partitions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let machine = MACHINE.lock();
+        let machine = lock_machine();
         for p in machine.partitions.iter() {
             writeln!(f, "{p}")?;
         }
@@ -152,6 +183,25 @@ impl fmt::Debug for Mapped {
             });
         }
         result
+    }
+}
+
+/// The `freed` file.
+struct Freed;
+
+impl fmt::Debug for Freed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut machine = MACHINE.lock();
+        let mut freed = 0u64;
+        for p in machine.partitions.iter_mut() {
+            p.slat.reachable_frames(|pfn| {
+                // SAFETY: The shim only reads the count of the frame's page, if it has one.
+                if unsafe { ffi::mshv_shim_pfn_is_free(pfn) } {
+                    freed += 1;
+                }
+            });
+        }
+        writeln!(f, "{freed}")
     }
 }
 
@@ -216,8 +266,8 @@ impl Reader for Inject {
         if words.next().is_some() {
             return Err(EINVAL);
         }
-        let (messages, handler) = {
-            let mut machine = MACHINE.lock();
+        let sent = {
+            let mut machine = lock_machine();
             match event {
                 Event::Intercept(i) => machine.inject(partition, vp, i)?,
                 Event::Write(gpa, len, value) => {
@@ -225,9 +275,11 @@ impl Reader for Inject {
                 }
                 Event::Eoi => machine.end_of_interrupt(partition, vp)?,
             }
-            (core::mem::take(&mut machine.outbox), machine.handler)
+            send(&mut machine)
         };
-        deliver(messages, handler);
+        // The root's handler takes them in the SynIC's interrupt; the guest's act is over once
+        // it has, so that a test sees what it caused (an eventfd signalled) when this returns.
+        sint::wait_delivered(sent);
         Ok(())
     }
 }
@@ -256,5 +308,71 @@ impl Reader for AutoHalt {
         };
         MACHINE.lock().auto_halt = on;
         Ok(())
+    }
+}
+
+/// The `fail` file.
+struct Fail;
+
+impl fmt::Debug for Fail {
+    /// The rules' lines (debugfs ends the last; no rule reads as one empty line).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", MACHINE.lock().fail)
+    }
+}
+
+impl Reader for Fail {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 128];
+        let n = reader.len();
+        if n > buf.len() {
+            return Err(EINVAL);
+        }
+        reader.read_slice(&mut buf[..n])?;
+        let line = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
+        let mut words = line.split_whitespace();
+        let first = words.next().ok_or(EINVAL)?;
+        if first == "clear" {
+            if words.next().is_some() {
+                return Err(EINVAL);
+            }
+            MACHINE.lock().fail.clear();
+            return Ok(());
+        }
+        let small = |word: Option<&str>| u16::try_from(number(word)?).map_err(|_| EINVAL);
+        let code = small(Some(first))?;
+        let when = match words.next().ok_or(EINVAL)? {
+            "every" => When::Every(number(words.next())?),
+            "fraction" => When::Fraction {
+                per_mille: u32::try_from(number(words.next())?).map_err(|_| EINVAL)?,
+                seed: 0,
+                state: 0,
+            },
+            nth => When::Nth(number(Some(nth))?),
+        };
+        let status = small(words.next())?;
+        let when = match when {
+            When::Fraction { per_mille, .. } => When::Fraction {
+                per_mille,
+                seed: number(words.next())?,
+                state: 0,
+            },
+            when => when,
+        };
+        if words.next().is_some() {
+            return Err(EINVAL);
+        }
+        let rule = Rule::new(code, when, status).ok_or(EINVAL)?;
+        MACHINE.lock().fail.add(rule)
+    }
+}
+
+/// The `deliveries` file.
+struct Deliveries;
+
+impl fmt::Debug for Deliveries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (delivered, hardirq) = sint::deliveries();
+        writeln!(f, "delivered {delivered} hardirq {hardirq}")
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Virtual interrupts: asserted by the root, and the end-of-interrupt a guest signals for a
-//! level-triggered one, which the hypervisor reports to the root (`HVMSG_X64_APIC_EOI`) so the
+//! Virtual interrupts: asserted by the root, and (x86) the end-of-interrupt a guest signals for
+//! a level-triggered one, which the hypervisor reports to the root (`HVMSG_X64_APIC_EOI`) so the
 //! device model can sample its line again.
 //!
 //! The guest runs no code here: tests make a VP's guest signal the EOI through debugfs.
@@ -18,10 +18,10 @@ use super::machine::{
 use crate::{
     hv::{
         abi::{
+            interrupt_control,
             message_type,
             AssertVirtualInterruptIn,
-            Message,
-            HV_X64_INTERRUPT_TYPE_EXTINT, //
+            Message, //
         },
         status::HvStatus,
     },
@@ -29,37 +29,54 @@ use crate::{
 };
 
 impl Machine {
-    /// `HVCALL_ASSERT_VIRTUAL_INTERRUPT`. A level-triggered interrupt for a VP named by its
-    /// APIC id (physical destination mode; the simulated APIC id is the VP index) stays in
-    /// service on that VP until its guest signals the EOI.
+    /// `HVCALL_ASSERT_VIRTUAL_INTERRUPT`, its control word (`union hv_interrupt_control`) as
+    /// the architecture lays it out: a reserved bit set is `INVALID_PARAMETER`.
+    ///
+    /// x86: the vector is a byte. A level-triggered interrupt for a VP named by its APIC id
+    /// (physical destination mode; the simulated APIC id is the VP index) stays in service on
+    /// that VP until its guest signals the EOI; an EXTINT stays pending until cleared.
+    ///
+    /// arm64: the vector is a GIC interrupt id and there is no destination. Only an assertion
+    /// (`asserted` set) counts; a deassertion lowers the line, which nothing here keeps.
     pub(super) fn assert_virtual_interrupt(&mut self, input: &HvPage) -> RepResult {
         let args: AssertVirtualInterruptIn = read(input, 0)?;
-        let (partition_id, control, dest, vector) =
-            (args.partition_id, args.control, args.dest_addr, args.vector);
-        if vector > 0xff || args.target_vtl != 0 || args.rsvd_z0 != 0 || args.rsvd_z1 != 0 {
+        let (partition_id, control, vector) = (args.partition_id, args.control, args.vector);
+        if args.target_vtl != 0 || args.rsvd_z0 != 0 || args.rsvd_z1 != 0 {
             return Err((HvStatus::INVALID_PARAMETER, 0));
         }
-        // `union hv_interrupt_control`: bits 34-63 are reserved.
-        if control >> 34 != 0 {
+        if control & !(u64::from(u32::MAX) | interrupt_control::FLAGS) != 0
+            || (cfg!(CONFIG_X86_64) && vector > 0xff)
+        {
             return Err((HvStatus::INVALID_PARAMETER, 0));
         }
         let p = self.partition(partition_id).map_err(|s| (s, 0))?;
         if p.state != PartitionState::Initialized {
             return Err((HvStatus::INVALID_PARTITION_STATE, 0));
         }
-        p.interrupts_asserted += 1;
-        let (level_triggered, logical) = (control >> 32 & 1 != 0, control >> 33 & 1 != 0);
-        if control as u32 == HV_X64_INTERRUPT_TYPE_EXTINT {
-            p.extint_pending = true;
-        }
-        if level_triggered && !logical {
-            if let Some(vp) = p.vps.iter_mut().find(|vp| u64::from(vp.index) == dest) {
-                // One in-service bit per vector, as in an APIC.
-                if !vp.in_service.contains(&vector) {
-                    vp.in_service
-                        .push(vector, ALLOC)
-                        .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+        #[cfg(CONFIG_X86_64)]
+        {
+            let dest = args.dest_addr;
+            p.interrupts_asserted += 1;
+            if control as u32 == crate::hv::abi::HV_X64_INTERRUPT_TYPE_EXTINT {
+                p.extint_pending = true;
+            }
+            let level_triggered = control & interrupt_control::LEVEL_TRIGGERED != 0;
+            let logical = control & interrupt_control::LOGICAL_DEST_MODE != 0;
+            if level_triggered && !logical {
+                if let Some(vp) = p.vps.iter_mut().find(|vp| u64::from(vp.index) == dest) {
+                    // One in-service bit per vector, as in an APIC.
+                    if !vp.in_service.contains(&vector) {
+                        vp.in_service
+                            .push(vector, ALLOC)
+                            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+                    }
                 }
+            }
+        }
+        #[cfg(CONFIG_ARM64)]
+        {
+            if control & interrupt_control::ASSERTED != 0 {
+                p.interrupts_asserted += 1;
             }
         }
         Ok(0)

@@ -30,20 +30,16 @@ use crate::{
         control::Control,
         status::{
             HvResult,
-            HvStatus, //
+            HvStatus,
+            HV_MAX_CONTIGUOUS_ALLOCATION_PAGES, //
         },
         HV_HYP_PAGE_SIZE,
     },
-    transport::{
-        HvPage,
-        MessageHandler, //
-    },
+    transport::HvPage,
 };
 
-use super::port::{
-    EventRings,
-    Port, //
-};
+use super::fail::Rules;
+use super::port::Port;
 use super::property;
 use super::slat::{
     map_flags,
@@ -57,6 +53,10 @@ pub(super) const PARTITION_ROOT_PAGES: usize = 1;
 pub(super) const INITIALIZE_PAGES: usize = 200;
 /// Pages it takes for each VP, besides the VP's two state pages.
 pub(super) const VP_PAGES: usize = 60;
+/// How many of a VP's pages must be physically contiguous, its state pages first: where the
+/// simulated hypervisor asks for contiguous memory (`INSUFFICIENT_CONTIGUOUS_MEMORY`), as much
+/// as the hypervisor may ask for at once.
+pub(super) const VP_CONTIGUOUS_PAGES: usize = HV_MAX_CONTIGUOUS_ALLOCATION_PAGES as usize;
 /// The most VPs a partition may have.
 pub(super) const MAX_VPS: u32 = 256;
 /// Hypercall codes counted one by one; higher codes share the last counter.
@@ -102,6 +102,39 @@ impl Pool {
         }
         self.used += count;
         Ok(taken)
+    }
+
+    /// Takes `count` pages of which the first `run` are physically contiguous (frames in a row,
+    /// lowest first), or answers `short` when the pool holds fewer than `count` pages and
+    /// `INSUFFICIENT_CONTIGUOUS_MEMORY` when it holds no such run.
+    pub(super) fn take_contiguous(
+        &mut self,
+        count: usize,
+        run: usize,
+        short: HvStatus,
+    ) -> core::result::Result<KVec<u64>, HvStatus> {
+        let run = run.min(count);
+        if self.free.len() < count || run == 0 {
+            return self.take(count, short);
+        }
+        let free = self.free.as_mut_slice();
+        free.sort_unstable();
+        let mut length = 0;
+        let mut end = None;
+        for i in 0..free.len() {
+            let follows = i > 0 && free[i - 1].checked_add(1) == Some(free[i]);
+            length = if follows { length + 1 } else { 1 };
+            if length == run {
+                end = Some(i + 1);
+                break;
+            }
+        }
+        let end = end.ok_or(HvStatus::INSUFFICIENT_CONTIGUOUS_MEMORY)?;
+        // The run goes last, its lowest frame at the very end: `take` pops it first.
+        free[end - run..].rotate_left(run);
+        let len = free.len();
+        free[len - run..].reverse();
+        self.take(count, short)
     }
 
     /// Gives pages taken with [`Pool::take`] back to the free list.
@@ -174,16 +207,14 @@ pub(crate) struct Machine {
     pub(super) calls: [u64; COUNTED_CODES],
     /// The last call of each code.
     pub(super) last: KVec<(u16, LastCall)>,
-    /// Messages for the root, delivered once the machine's lock is dropped.
+    /// Messages for the root, handed to the SynIC (`sint`) before the machine's lock is dropped.
     pub(super) outbox: KVec<Message>,
-    /// Where the root takes its messages.
-    pub(super) handler: Option<MessageHandler>,
     /// Every VP that runs with no intercept waiting halts at once (for benchmarks).
     pub(super) auto_halt: bool,
     /// The root's ports.
     pub(super) ports: KVec<Port>,
-    /// The root's SynIC event rings.
-    pub(super) event_rings: EventRings,
+    /// The failures tests inject (debugfs `fail`).
+    pub(super) fail: Rules,
 }
 
 impl Machine {
@@ -195,10 +226,9 @@ impl Machine {
             calls: [0; COUNTED_CODES],
             last: KVec::new(),
             outbox: KVec::new(),
-            handler: None,
             auto_halt: false,
             ports: KVec::new(),
-            event_rings: EventRings::new(),
+            fail: Rules::new(),
         }
     }
 
@@ -218,9 +248,8 @@ impl Machine {
         self.root_pool.used = 0;
         self.last = KVec::new();
         self.outbox = KVec::new();
-        self.handler = None;
         self.ports = KVec::new();
-        self.event_rings.clear();
+        self.fail.clear();
     }
 
     fn count(&mut self, code: u16) {
@@ -244,7 +273,13 @@ impl Machine {
     }
 
     /// Takes a call whose input and output are in memory.
-    pub(super) fn hypercall(
+    ///
+    /// # Safety
+    ///
+    /// As [`Hypervisor::hypercall`](crate::transport::Hypervisor::hypercall): every host frame
+    /// the input names is the caller's to hand over for what the call does with it (the
+    /// machine writes guest accesses and VP state through the kernel's linear map).
+    pub(super) unsafe fn hypercall(
         &mut self,
         control: Control,
         input: &HvPage,
@@ -253,6 +288,9 @@ impl Machine {
         let code = control.code();
         self.count(code);
         self.record(code, control.raw(), &input.0);
+        if let Some(status) = self.fail.check(code) {
+            return HvResult::new(status, 0);
+        }
         let reps = control.rep_count();
         let is_rep = matches!(
             code,
@@ -319,20 +357,28 @@ impl Machine {
         }
     }
 
-    /// Takes a fast call.
-    pub(super) fn fast_hypercall(&mut self, code: u16, input1: u64, input2: u64) -> HvResult {
+    /// Counts a fast call and records its inputs (`calls`, `last`); for a call taken outside
+    /// the machine (see `sint`), when the machine next runs.
+    pub(super) fn account_fast(&mut self, code: u16, input1: u64, input2: u64) {
         self.count(code);
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&input1.to_ne_bytes());
         bytes[8..].copy_from_slice(&input2.to_ne_bytes());
         self.record(code, Control::new(code).fast().raw(), &bytes);
+    }
+
+    /// Takes a fast call.
+    pub(super) fn fast_hypercall(&mut self, code: u16, input1: u64, input2: u64) -> HvResult {
+        self.account_fast(code, input1, input2);
+        if let Some(status) = self.fail.check(code) {
+            return HvResult::new(status, 0);
+        }
         let result = match code {
             code::INITIALIZE_PARTITION => self.initialize(input1),
             code::FINALIZE_PARTITION => self.finalize(input1),
             code::DELETE_PARTITION => self.delete(input1),
             code::DISCONNECT_PORT => self.disconnect_port(input1, input2),
             code::CLEAR_VIRTUAL_INTERRUPT => self.clear_virtual_interrupt(input1),
-            code::NOTIFY_PORT_RING_EMPTY => self.notify_port_ring_empty(input1),
             code::DELETE_PORT => self.delete_port(input1, input2),
             code::DELETE_VP => u32::try_from(input2)
                 .map_err(|_| HvStatus::INVALID_VP_INDEX)
@@ -687,8 +733,9 @@ pub(super) fn zero_page(pfn: u64) {
 /// Hands pages back to the kernel (the machine is powering off).
 fn release_pages(pages: KVec<u64>) {
     for pfn in pages {
-        // SAFETY: Deposited pages came from the driver's `mshv_shim_page_alloc` and were handed
-        // over to the hypervisor, which is going away: nothing uses them any more.
+        // SAFETY: Deposited pages came from the driver's `mshv_shim_pages_alloc`, split into
+        // single pages, and were handed over to the hypervisor, which is going away: nothing
+        // uses them any more.
         unsafe { ffi::mshv_shim_page_free(pfn) };
     }
 }

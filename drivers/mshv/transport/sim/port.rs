@@ -8,8 +8,12 @@
 //! signal is not masked, masks it and sends the root a `HVMSG_SYNIC_SINT_INTERCEPT` naming the
 //! SINT. A port that finds the ring full waits, and the ring is marked full, until the root says
 //! it has room (`HVCALL_NOTIFY_PORT_RING_EMPTY`).
+//!
+//! The ports are the machine's; the event ring page is the SynIC's ([`sint`]): the root's
+//! message handler takes from it in interrupt context, under the SynIC's lock alone.
 
 use super::ALLOC;
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 use kernel::prelude::*;
 
 use super::machine::{
@@ -17,9 +21,14 @@ use super::machine::{
     Machine,
     RepResult, //
 };
+use super::sint::{
+    self,
+    Fifo, //
+};
 use crate::{
     hv::{
         abi::{
+            code,
             message_type,
             ConnectPortIn,
             CreatePortIn,
@@ -31,7 +40,10 @@ use crate::{
             HV_SYNIC_EVENT_RING_MESSAGE_COUNT,
             HV_SYNIC_SINT_COUNT, //
         },
-        status::HvStatus,
+        status::{
+            HvResult,
+            HvStatus, //
+        },
     },
     transport::HvPage,
 };
@@ -67,14 +79,17 @@ impl Port {
     }
 }
 
+/// Ports that may wait for room in their ring at once, all SINTs together.
+const WAITING: usize = 256;
+
 /// The root's event ring page (one: the simulated SINTs are taken on whichever CPU asks) and
-/// both ends' indices.
+/// both ends' indices. It never allocates: the root's handler uses it in interrupt context.
 pub(crate) struct EventRings {
     rings: [EventRing; HV_SYNIC_SINT_COUNT],
     /// Where the hypervisor writes next, by SINT.
     heads: [u8; HV_SYNIC_SINT_COUNT],
     /// Ports that found their ring full, oldest first: `(SINT, port)`.
-    waiting: KVec<(usize, u32)>,
+    waiting: Fifo<(usize, u32), WAITING>,
     /// The root's consumer index, by SINT. It belongs to the root's side of the ring page, and
     /// lives here only because the simulated page does.
     pub(super) tails: [u8; HV_SYNIC_SINT_COUNT],
@@ -91,7 +106,7 @@ impl EventRings {
         Self {
             rings: [EMPTY; HV_SYNIC_SINT_COUNT],
             heads: [0; HV_SYNIC_SINT_COUNT],
-            waiting: KVec::new(),
+            waiting: Fifo::new((0, 0)),
             tails: [0; HV_SYNIC_SINT_COUNT],
         }
     }
@@ -105,8 +120,8 @@ impl EventRings {
     /// Queues `port` on SINT `sint`'s ring; whether the root is to be signalled.
     fn queue(&mut self, sint: usize, port: u32) -> bool {
         if !self.put(sint, port) {
-            // Without memory the signal is lost, as a full ring's would be.
-            let _ = self.waiting.push((sint, port), ALLOC);
+            // Without room to wait the signal is lost, as a full ring's would be.
+            let _ = self.waiting.push((sint, port));
             return false;
         }
         let ring = &mut self.rings[sint];
@@ -119,11 +134,14 @@ impl EventRings {
 
     /// The root consumed SINT `sint`'s ring: the ports that waited go in while there is room.
     fn notify_empty(&mut self, sint: usize) {
-        let waiting = core::mem::take(&mut self.waiting);
-        for (s, port) in waiting {
+        for _ in 0..self.waiting.len() {
+            let Some((s, port)) = self.waiting.pop() else {
+                break;
+            };
             if s != sint || !self.put(s, port) {
-                // Keeps its place (room for it was there before).
-                let _ = self.waiting.push((s, port), ALLOC);
+                // Keeps its place: the ones behind it go back behind it (it was just taken
+                // out, so there is room).
+                let _ = self.waiting.push((s, port));
             }
         }
     }
@@ -264,7 +282,7 @@ impl Machine {
             }
             rung = true;
             let port = self.ports[i].id;
-            if self.event_rings.queue(sint, port) {
+            if sint::lock().event_rings.queue(sint, port) {
                 let mut m = Message::zeroed(message_type::SYNIC_SINT_INTERCEPT, 0);
                 // `struct hv_notification_message_payload`: the SINT.
                 m.payload_size = 4;
@@ -275,21 +293,28 @@ impl Machine {
         }
         rung
     }
-
-    /// `HVCALL_NOTIFY_PORT_RING_EMPTY` (fast): the root emptied SINT `sint`'s ring.
-    pub(super) fn notify_port_ring_empty(
-        &mut self,
-        sint: u64,
-    ) -> core::result::Result<(), HvStatus> {
-        let sint = usize::try_from(sint)
-            .ok()
-            .filter(|&s| s < HV_SYNIC_SINT_COUNT)
-            .ok_or(HvStatus::INVALID_PARAMETER)?;
-        self.event_rings.notify_empty(sint);
-        Ok(())
-    }
 }
 
+/// `HVCALL_NOTIFY_PORT_RING_EMPTY` (fast): the root emptied SINT `input1`'s ring. The root's
+/// message handler makes the call, in interrupt context: it is taken under the SynIC's lock
+/// alone, and counted (`calls`, `last`) when the machine next runs.
+pub(super) fn notify_port_ring_empty(input1: u64, input2: u64) -> HvResult {
+    let mut synic = sint::lock();
+    synic.count_later(code::NOTIFY_PORT_RING_EMPTY, input1, input2);
+    let status = match usize::try_from(input1)
+        .ok()
+        .filter(|&s| s < HV_SYNIC_SINT_COUNT)
+    {
+        Some(s) => {
+            synic.event_rings.notify_empty(s);
+            HvStatus::SUCCESS
+        }
+        None => HvStatus::INVALID_PARAMETER,
+    };
+    HvResult::new(status, 0)
+}
+
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_sim_event_ring)]
 mod tests {
     use super::*;

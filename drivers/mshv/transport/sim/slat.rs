@@ -265,6 +265,18 @@ impl Slat {
         }
     }
 
+    /// Calls `each` with every host frame a guest access can reach (mapped, not with no
+    /// access).
+    pub(super) fn reachable_frames(&mut self, mut each: impl FnMut(u64)) {
+        for t in self.tables.iter_mut() {
+            for &e in t.entries().iter() {
+                if e & Entry::PRESENT != 0 && e & Entry::NO_ACCESS == 0 {
+                    each(e >> 12);
+                }
+            }
+        }
+    }
+
     /// How many table pages are in use.
     pub(super) fn tables(&self) -> usize {
         self.tables.len()

@@ -15,6 +15,7 @@ use super::{
         PartitionState,
         RepResult,
         MAX_VPS,
+        VP_CONTIGUOUS_PAGES,
         VP_PAGES, //
     },
     slat::{
@@ -38,7 +39,10 @@ use crate::{
             UnmapVpStatePageIn,
             VpRegistersIn,
             VpStateIn,
-            MEMORY_INTERCEPT_GPA_OFFSET, //
+            INTERCEPT_HEADER_IP_OFFSET,
+            INTERCEPT_HEADER_SIZE,
+            MEMORY_INTERCEPT_GPA_OFFSET,
+            MEMORY_INTERCEPT_SIZE, //
         },
         status::HvStatus,
         HV_HYP_PAGE_SIZE,
@@ -59,8 +63,9 @@ pub(super) struct Vp {
     pub(super) pages: KVec<u64>,
     /// What the guest does when the VP runs, oldest first (see [`Intercept`]).
     pub(super) pending: KVec<Intercept>,
-    /// The RIP at which the first pending access last faulted with a GPA intercept: it is
-    /// tried again unless the root moved RIP meanwhile (it emulated the access).
+    /// The instruction pointer at which the first pending access last faulted with a GPA
+    /// intercept: it is tried again unless the root moved it meanwhile (it emulated the
+    /// access).
     faulted_at: Option<u64>,
     /// The states set with `HVCALL_SET_VP_STATE`, by type (empty: never set).
     states: [KVec<u8>; 5],
@@ -107,8 +112,8 @@ impl Vp {
                 let _ = self.pending.remove(0);
                 break action.message(partition_id, self, message_type::UNMAPPED_GPA);
             };
-            let rip = self.register(X64_RIP)[0];
-            if self.faulted_at.take().is_some_and(|at| at != rip) {
+            let ip = self.register(IP)[0];
+            if self.faulted_at.take().is_some_and(|at| at != ip) {
                 // The root emulated the access and moved on.
                 let _ = self.pending.remove(0);
                 continue;
@@ -125,7 +130,7 @@ impl Vp {
                     break action.message(partition_id, self, message_type::UNMAPPED_GPA);
                 }
                 Err(Fault::Denied) => {
-                    self.faulted_at = Some(rip);
+                    self.faulted_at = Some(ip);
                     break action.message(partition_id, self, message_type::GPA_INTERCEPT);
                 }
             }
@@ -200,11 +205,11 @@ fn state_page_slot(type_: u16) -> core::result::Result<usize, (HvStatus, usize)>
 /// access memory, which completes on its own where the partition's address space allows it.
 #[derive(Clone, Copy)]
 pub(super) enum Intercept {
-    /// The guest wrote `value` (one byte) to I/O `port`.
+    /// The guest wrote `value` (one byte) to I/O `port` (x86 only).
     IoWrite { port: u16, value: u64 },
     /// The guest read guest physical address `gpa`, or wrote `len` bytes of `value` there:
     /// where nothing is mapped, an unmapped-GPA intercept; where the mapping denies it, a GPA
-    /// intercept (tried again when the VP next runs unless RIP moved).
+    /// intercept (tried again when the VP next runs unless the instruction pointer moved).
     Access { gpa: u64, write: Option<(u32, u64)> },
     /// The guest halted.
     Halt,
@@ -212,29 +217,46 @@ pub(super) enum Intercept {
     UnrecoverableException,
 }
 
-/// `HV_X64_REGISTER_RIP`.
-const X64_RIP: u32 = 0x0002_0010;
+/// The register of the guest's instruction pointer, which intercept headers report:
+/// `HV_X64_REGISTER_RIP`, `HV_ARM64_REGISTER_PC` (not in Linux's headers; mshv-bindings names
+/// them).
+#[cfg(CONFIG_X86_64)]
+const IP: u32 = 0x0002_0010;
+#[cfg(CONFIG_ARM64)]
+const IP: u32 = 0x0002_0022;
+
+/// The length of the instruction that took the intercept: one byte for the simulated x86
+/// guests' `out`, `hlt` and accesses; every A64 instruction is four.
+#[cfg(CONFIG_X86_64)]
+const INSTRUCTION_LENGTH: u64 = 1;
+#[cfg(CONFIG_ARM64)]
+const INSTRUCTION_LENGTH: u64 = 4;
 
 impl Intercept {
-    /// The intercept message: the x64 intercept header (VP index, instruction length, access
-    /// type, RIP) and the kind's own fields, laid out as `hv_x64_*_intercept_message`.
-    /// An access's message is of type `access_type` (an unmapped-GPA or a GPA intercept).
+    /// The intercept message: the architecture's intercept header (VP index, instruction
+    /// length, access type, and the instruction pointer: x86 RIP, arm64 PC; as in
+    /// `hv_x64_intercept_message_header` / `hv_arm64_intercept_message_header`) and the kind's
+    /// own fields, laid out as `hv_x64_io_port_intercept_message` (x86 only) or the
+    /// architecture's memory intercept message. An access's message is of type `access_type`
+    /// (an unmapped-GPA or a GPA intercept).
     fn message(self, partition_id: u64, vp: &Vp, access_type: u32) -> Message {
         let (kind, size) = match self {
             Self::IoWrite { .. } => (message_type::X64_IO_PORT_INTERCEPT, 128),
-            Self::Access { .. } => (access_type, 80),
-            Self::Halt => (message_type::X64_HALT, 40),
-            Self::UnrecoverableException => (message_type::UNRECOVERABLE_EXCEPTION, 40),
+            Self::Access { .. } => (access_type, MEMORY_INTERCEPT_SIZE),
+            Self::Halt => (message_type::X64_HALT, INTERCEPT_HEADER_SIZE),
+            Self::UnrecoverableException => {
+                (message_type::UNRECOVERABLE_EXCEPTION, INTERCEPT_HEADER_SIZE)
+            }
         };
         let mut m = Message::zeroed(kind, partition_id);
-        m.payload_size = size;
+        m.payload_size = size as u8;
         let access = u64::from(matches!(
             self,
             Self::IoWrite { .. } | Self::Access { write: Some(_), .. }
         ));
-        // vp_index, instruction_length (1) and intercept_access_type.
-        m.payload[0] = u64::from(vp.index) | 1 << 32 | access << 40;
-        m.payload[3] = vp.register(X64_RIP)[0];
+        // vp_index, instruction_length and intercept_access_type.
+        m.payload[0] = u64::from(vp.index) | INSTRUCTION_LENGTH << 32 | access << 40;
+        m.payload[INTERCEPT_HEADER_IP_OFFSET / 8] = vp.register(IP)[0];
         match self {
             Self::IoWrite { port, value } => {
                 // port_number, access_info (access_size 1), instruction_byte_count; rax.
@@ -260,6 +282,10 @@ impl Machine {
         vp_index: u32,
         intercept: Intercept,
     ) -> Result {
+        // arm64 has no I/O ports (nor an I/O port intercept message).
+        if cfg!(CONFIG_ARM64) && matches!(intercept, Intercept::IoWrite { .. }) {
+            return Err(EINVAL);
+        }
         let vp = self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
         vp.pending.push(intercept, ALLOC)?;
         if let Some(notice) = self.run_vp(partition_id, vp_index) {
@@ -326,7 +352,11 @@ impl Machine {
             .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
         let pages = p
             .pool
-            .take(VP_PAGES + 2, HvStatus::INSUFFICIENT_MEMORY)
+            .take_contiguous(
+                VP_PAGES + 2,
+                VP_CONTIGUOUS_PAGES,
+                HvStatus::INSUFFICIENT_MEMORY,
+            )
             .map_err(|s| (s, 0))?;
         let state_pages = [pages[0], pages[1]];
         for &pfn in &state_pages {

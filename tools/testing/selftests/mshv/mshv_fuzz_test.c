@@ -148,6 +148,7 @@ struct race {
 	long id;
 	time_t end;
 	unsigned int seed;
+	volatile int done;
 };
 
 /*
@@ -193,6 +194,7 @@ static void *racer(void *data)
 			break;
 		}
 	}
+	r->done = 1;
 	return NULL;
 }
 
@@ -202,7 +204,6 @@ TEST(racing_threads_get_errnos)
 	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
 	struct mshv_create_vp vp_args = { 0 };
 	struct mshv_user_mem_region region = { .size = 1 << 20 };
-	struct itimerval tick = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm };
 	struct race r[2];
 	pthread_t threads[2];
@@ -228,15 +229,25 @@ TEST(racing_threads_get_errnos)
 	ASSERT_EQ(0, ioctl(r[0].pt, MSHV_SET_GUEST_MEMORY, &region));
 	r[0].end = time(NULL) + 10;
 	r[0].seed = SEED;
+	r[0].done = 0;
 	r[1] = r[0];
 	r[1].seed = SEED + 1;
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
-	ASSERT_EQ(0, setitimer(ITIMER_REAL, &tick, NULL));
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, racer, &r[i]));
+	/*
+	 * Each racer itself is signalled every 20 ms (a process-directed signal would mostly land
+	 * on this thread), so that its calls are interrupted where they wait. A racer stuck in the
+	 * kernel keeps this loop going until the harness's timeout fails the test.
+	 */
+	while (!r[0].done || !r[1].done) {
+		usleep(20000);
+		for (i = 0; i < 2; i++)
+			if (!r[i].done)
+				pthread_kill(threads[i], SIGALRM);
+	}
 	for (i = 0; i < 2; i++)
 		pthread_join(threads[i], NULL);
-	setitimer(ITIMER_REAL, &off, NULL);
 	close(r[0].vp);
 	close(r[0].pt);
 	close(r[0].efd);

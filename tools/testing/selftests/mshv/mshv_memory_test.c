@@ -2,12 +2,13 @@
 /*
  * MSHV_SET_GUEST_MEMORY: mapping user memory into a partition's guest physical address space
  * and unmapping it, with upstream's errnos. What the hypervisor mapped is read back from the
- * simulated hypervisor's debugfs (/sys/kernel/debug/mshv_sim/mapped); without it those checks
- * are skipped.
+ * simulated hypervisor's debugfs (/sys/kernel/debug/mshv_sim/mapped, and the frames it was
+ * given from `last`); without it those checks are skipped.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,9 @@ static __u32 run_vp(int fd)
 	return ioctl(fd, MSHV_RUN_VP, msg) ? 0 : msg[0];
 }
 
+#define HVCALL_MAP_GPA_PAGES 0x4b
+#define HV_STATUS_INVALID_PARAMETER 0x5
+#define HVMSG_UNMAPPED_GPA 0x80000000
 #define HVMSG_GPA_INTERCEPT 0x80000001
 #define HVMSG_X64_HALT 0x80010007
 
@@ -349,10 +353,12 @@ TEST_F(memory, movable_pages_come_on_the_guests_touch)
 }
 
 /*
- * A page of a PCI memory BAR mapped through sysfs (VM_IO | VM_PFNMAP, its page frame in
- * vm_pgoff, as VFIO's mappings), or NULL if the machine has none.
+ * `pages` pages of a PCI memory BAR mapped through its sysfs resource file (VM_IO |
+ * VM_PFNMAP), from page `offset` of the BAR; the BAR's first page frame, as the device's
+ * `resource` file gives its physical address, in *bar_pfn. NULL if the machine has no memory
+ * BAR that big that can be mapped.
  */
-static void *pci_bar_page(void)
+static void *pci_bar_map(size_t pages, size_t offset, unsigned long long *bar_pfn)
 {
 	char path[512], line[256];
 	unsigned long long start, end, flags;
@@ -369,16 +375,20 @@ static void *pci_bar_page(void)
 		f = fopen(path, "r");
 		for (bar = 0; f && !p && bar < 6 && fgets(line, sizeof(line), f); bar++) {
 			if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3 ||
-			    !(flags & 0x200) || !start || end - start + 1 < 4096 || start % 4096)
+			    !(flags & 0x200) || !start || start % 4096 ||
+			    end - start + 1 < (offset + pages) * 4096)
 				continue;
 			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%d",
 				 d->d_name, bar);
 			fd = open(path, O_RDWR);
 			if (fd < 0)
 				continue;
-			p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			p = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+				 offset * 4096);
 			if (p == MAP_FAILED)
 				p = NULL;
+			else
+				*bar_pfn = start / 4096;
 			close(fd);
 		}
 		if (f)
@@ -389,11 +399,42 @@ static void *pci_bar_page(void)
 	return p;
 }
 
+/*
+ * Entry i of the frame list of the last HVCALL_MAP_GPA_PAGES the simulator took (its input
+ * after the 24-byte header, from the `last` file: the first 13 entries), or -1.
+ */
+static long long sim_last_map_pfn(int i)
+{
+	char buf[65536], *line, *hex;
+	unsigned long long pfn = 0;
+	unsigned int byte;
+	int b;
+
+	if (i < 0 || 24 + 8 * (i + 1) > 128 || !sim_read("last", buf, sizeof(buf)))
+		return -1;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "0x4b ", 5))
+			continue;
+		hex = strrchr(line, ' ') + 1;
+		if (strlen(hex) < 2 * 128)
+			return -1;
+		/* Little-endian: the last byte is the most significant. */
+		for (b = 7; b >= 0; b--) {
+			if (sscanf(hex + 2 * (24 + 8 * i + b), "%2x", &byte) != 1)
+				return -1;
+			pfn = pfn << 8 | byte;
+		}
+		return pfn;
+	}
+	return -1;
+}
+
 /* Device memory is mapped whole, readable, writable and uncached, whatever the flags. */
 TEST_F(memory, device_memory)
 {
 	char mapped[4096];
-	void *bar = pci_bar_page();
+	unsigned long long bar_pfn;
+	void *bar = pci_bar_map(1, 0, &bar_pfn);
 
 	if (!bar)
 		SKIP(return, "no PCI memory BAR to map through sysfs (no PCI on this machine)");
@@ -404,6 +445,8 @@ TEST_F(memory, device_memory)
 	if (have_sim()) {
 		sim_mapped(mapped, sizeof(mapped));
 		EXPECT_STREQ("0x2000 1 0x23;", mapped);
+		/* The BAR's own frame. */
+		EXPECT_EQ((long long)bar_pfn, sim_last_map_pfn(0));
 	}
 	EXPECT_EQ(-1, set_memory(self->pt, 0x2000, bar, 4096, 0));
 	EXPECT_EQ(EEXIST, errno);
@@ -413,6 +456,38 @@ TEST_F(memory, device_memory)
 		EXPECT_STREQ("", mapped);
 	}
 	munmap(bar, 4096);
+}
+
+/*
+ * A region that starts inside a device mapping, itself made from inside the BAR: the
+ * hypervisor is given the frames behind the region's own pages (here the BAR's pages 2 and 3),
+ * not the mapping's first frame.
+ */
+TEST_F(memory, device_memory_at_an_offset)
+{
+	char mapped[4096];
+	unsigned long long bar_pfn;
+	/* Pages 1 to 3 of the BAR. */
+	char *bar = pci_bar_map(3, 1, &bar_pfn);
+
+	if (!bar)
+		SKIP(return, "no PCI memory BAR of 4 pages or more to map through sysfs");
+	/* Past the end of the mapping, from inside it. */
+	EXPECT_EQ(-1, set_memory(self->pt, 0x2000, bar + 4096, 3 * 4096, 0));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, set_memory(self->pt, 0x2000, bar + 4096, 2 * 4096, WRITABLE));
+	if (have_sim()) {
+		sim_mapped(mapped, sizeof(mapped));
+		EXPECT_STREQ("0x2000 2 0x23;", mapped);
+		EXPECT_EQ((long long)bar_pfn + 2, sim_last_map_pfn(0));
+		EXPECT_EQ((long long)bar_pfn + 3, sim_last_map_pfn(1));
+	}
+	EXPECT_EQ(0, set_memory(self->pt, 0x2000, bar + 4096, 2 * 4096, UNMAP));
+	if (have_sim()) {
+		sim_mapped(mapped, sizeof(mapped));
+		EXPECT_STREQ("", mapped);
+	}
+	munmap(bar, 3 * 4096);
 }
 
 TEST(teardown_unmaps_and_unpins)
@@ -439,6 +514,129 @@ TEST(teardown_unmaps_and_unpins)
 	/* Unpinned: the memory can go. */
 	EXPECT_EQ(0, munmap(mem, 2 * MIB));
 	close(mshv);
+}
+
+/* The simulator's count of frames a guest can reach that the kernel has freed, or -1. */
+static long sim_freed(void)
+{
+	char buf[64];
+
+	return sim_read("freed", buf, sizeof(buf)) ? strtol(buf, NULL, 10) : -1;
+}
+
+/*
+ * The kernel takes movable pages back while the hypervisor refuses to remap them with no
+ * access: the guest still reaches them, so they must stay allocated until the region is
+ * unmapped (or remapped).
+ */
+TEST_F(memory, a_refused_invalidation_keeps_the_pages)
+{
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	char buf[65536], mapped[4096];
+	long id = -1;
+	int fd;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, WRITABLE));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &id));
+	ASSERT_EQ(0, sim_inject(id, 0, "write 0x100010 4 0xfeedf00d"));
+	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
+	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
+	sim_mapped(mapped, sizeof(mapped));
+	ASSERT_STREQ("0x100 512 0x43;", mapped);
+
+	/* The next map call (the invalidation's remap) is refused. */
+	ASSERT_EQ(0, sim_fail(HVCALL_MAP_GPA_PAGES, 1, HV_STATUS_INVALID_PARAMETER));
+	ASSERT_EQ(self->mem, mmap(self->mem, 2 * MIB, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	sim_mapped(mapped, sizeof(mapped));
+	EXPECT_STREQ("0x100 512 0x43;", mapped);
+	EXPECT_EQ(0, sim_freed());
+	/* The guest writes into the old pages, which are still allocated. */
+	ASSERT_EQ(0, sim_inject(id, 0, "write 0x100020 4 0x1234"));
+	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
+	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
+	EXPECT_EQ(0, sim_freed());
+	ASSERT_EQ(0, sim_fail_clear());
+
+	/* Unmapping lets them go. */
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, UNMAP));
+	sim_mapped(mapped, sizeof(mapped));
+	EXPECT_STREQ("", mapped);
+	EXPECT_EQ(0, sim_freed());
+	close(fd);
+}
+
+/* The racing guest of unmap_races_the_guests_faults. */
+struct toucher {
+	int vp;
+	long id;
+	volatile int stop;
+	int runs;
+};
+
+/* The guest writes into the region and halts, again and again, until told to stop. */
+static void *touch(void *arg)
+{
+	struct toucher *t = arg;
+	__u32 msg;
+	int i;
+
+	while (!t->stop) {
+		if (sim_inject(t->id, 0, "write 0x100010 4 0x5a5a") ||
+		    sim_inject(t->id, 0, "halt"))
+			break;
+		/* Until the halt: the write may come back as a GPA intercept (no region). */
+		for (i = 0; i < 4; i++) {
+			msg = run_vp(t->vp);
+			if ((msg & ~1u) != HVMSG_UNMAPPED_GPA)
+				break;
+		}
+		t->runs++;
+	}
+	return NULL;
+}
+
+/*
+ * A guest's fault on movable memory races the region's unmapping: once MSHV_SET_GUEST_MEMORY
+ * has unmapped it, the hypervisor maps none of its pages (a fault that found the region before
+ * must not map pages nothing pins or watches any more).
+ */
+TEST_F(memory, unmap_races_the_guests_faults)
+{
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	struct toucher t = { 0 };
+	char buf[65536], mapped[4096];
+	int round, stale = 0;
+	pthread_t thread;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	t.vp = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, t.vp);
+	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &t.id));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, touch, &t));
+	for (round = 0; round < 200; round++) {
+		ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, WRITABLE));
+		usleep(round % 7 * 100);
+		ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, UNMAP));
+		/* A fault in flight has had time to finish: nothing may be mapped. */
+		usleep(2000);
+		sim_mapped(mapped, sizeof(mapped));
+		if (mapped[0]) {
+			stale++;
+			TH_LOG("round %d: mapped after unmap: %s", round, mapped);
+		}
+	}
+	t.stop = 1;
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, stale);
+	EXPECT_LT(0, t.runs);
+	TH_LOG("%d rounds, the guest ran %d times", round, t.runs);
+	close(t.vp);
 }
 
 TEST_HARNESS_MAIN

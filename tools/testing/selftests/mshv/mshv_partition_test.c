@@ -30,6 +30,7 @@
 #define HVCALL_GET_VP_REGISTERS		0x50
 #define HVCALL_SET_VP_REGISTERS		0x51
 #define HVCALL_DEPOSIT_MEMORY		0x48
+#define HVCALL_ASSERT_VIRTUAL_INTERRUPT	0x94
 
 #define HV_STATUS_UNKNOWN_PROPERTY	0x9
 #define PROPERTY_PRIVILEGE_FLAGS	0x00010000
@@ -725,6 +726,59 @@ TEST_F(partition, irqfd)
 }
 
 /*
+ * The interrupt an MSI route asserts, in the architecture's layout of
+ * struct hv_input_assert_virtual_interrupt (hvhdk.h): on x86 the control word has the trigger
+ * and destination modes (bits 32, 33) and the destination is the APIC id; on arm64 the control
+ * word has `asserted` (bit 34) and there is no destination.
+ */
+TEST_F(partition, irqfd_asserts_in_the_arch_layout)
+{
+	struct {
+		struct mshv_user_irq_table t;
+		struct mshv_user_irq_entry e[1];
+	} table = {
+		.t = { .nr = 1 },
+		/* APIC id 3, logical; level-triggered, lowest priority (1), vector 0x31. */
+		.e = { { .gsi = 30, .address_lo = 0xfee03004, .data = 0x8131 } },
+	};
+	struct {
+		__u64 partition_id, control, dest_addr;
+		__u32 vector;
+		__u8 target_vtl, rsvd_z0;
+		__u16 rsvd_z1;
+	} in;
+	int efd = eventfd(0, EFD_NONBLOCK);
+	char buf[65536];
+	__u64 one = 1;
+	long id = -1;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &id));
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_SET_MSI_ROUTING, &table));
+	ASSERT_EQ(0, irqfd(self->pt, efd, -1, 30, 0));
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	/* The simulator takes it (it refuses reserved control bits). */
+	ASSERT_EQ(1, wait_interrupts(1));
+	ASSERT_TRUE(sim_last_input(HVCALL_ASSERT_VIRTUAL_INTERRUPT, &in, sizeof(in)));
+	EXPECT_EQ(id, in.partition_id);
+#ifdef __x86_64__
+	EXPECT_EQ(1 | 1ULL << 32 | 1ULL << 33, in.control);
+	EXPECT_EQ(3, in.dest_addr);
+#else
+	EXPECT_EQ(1 | 1ULL << 34, in.control);
+	EXPECT_EQ(0, in.dest_addr);
+#endif
+	EXPECT_EQ(0x31, in.vector);
+	EXPECT_EQ(0, in.target_vtl);
+	EXPECT_EQ(0, in.rsvd_z0);
+	EXPECT_EQ(0, in.rsvd_z1);
+	close(efd);
+}
+
+/*
  * Resampling: the guest's end of a level-triggered interrupt reaches the resample eventfd of
  * the irqfd whose route has that vector; for an EXTINT the pending one is withdrawn first.
  */
@@ -778,6 +832,23 @@ TEST_F(partition, irqfd_resample)
 	EXPECT_EQ(0, irqfd(self->pt, efd, -1, 31, 1 << MSHV_IRQFD_BIT_DEASSIGN));
 	ASSERT_EQ(0, sim_guest("eoi"));
 	EXPECT_EQ(0, eventfd_count(rfd));
+
+	/*
+	 * Its eventfd closed: the irqfd goes (EPOLLHUP), so the end of its last interrupt
+	 * resamples nothing, and the GSI takes a new irqfd.
+	 */
+	ASSERT_EQ(8, write(e2, &one, sizeof(one)));
+	ASSERT_EQ(4, wait_interrupts(4));
+	close(e2);
+	usleep(100 * 1000);
+	ASSERT_EQ(0, sim_guest("eoi"));
+	EXPECT_EQ(0, eventfd_count(r2));
+	e2 = eventfd(0, EFD_NONBLOCK);
+	ASSERT_EQ(0, irqfd(self->pt, e2, r2, 33, 1 << MSHV_IRQFD_BIT_RESAMPLE));
+	ASSERT_EQ(8, write(e2, &one, sizeof(one)));
+	ASSERT_EQ(5, wait_interrupts(5));
+	ASSERT_EQ(0, sim_guest("eoi"));
+	EXPECT_EQ(1, eventfd_count(r2));
 	close(vpfd);
 	close(efd);
 	close(rfd);

@@ -22,12 +22,13 @@
 
 #define HVCALL_SET_VP_REGISTERS		0x51
 #define HV_X64_REGISTER_RIP		0x00020010
+#define HV_ARM64_REGISTER_PC		0x00020022
 #define HVMSG_UNMAPPED_GPA		0x80000000
 #define HVMSG_UNRECOVERABLE_EXCEPTION	0x80000021
 #define HVMSG_X64_IO_PORT_INTERCEPT	0x80010000
 #define HVMSG_X64_HALT			0x80010007
 
-/* struct hv_message, with the x64 intercept fields the tests read. */
+/* struct hv_message, with the x64 and arm64 intercept fields the tests read. */
 struct message {
 	__u32 type;
 	__u8 payload_size, flags, rsvd[2];
@@ -50,6 +51,21 @@ struct message {
 				struct { __u32 cache; __u8 r[4]; __u64 gva, gpa; } mem;
 			};
 		} x64;
+		/* struct hv_arm64_intercept_message_header, then the memory intercept's fields. */
+		struct {
+			__u32 vp_index;
+			__u8 instruction_length, access_type;
+			__u16 execution_state;
+			__u64 pc, cpsr;
+			struct {
+				__u32 cache;
+				__u8 byte_count, access_info;
+				__u16 r1;
+				__u8 bytes[4];
+				__u32 r2;
+				__u64 gva, gpa, syndrome;
+			} mem;
+		} arm64;
 	};
 };
 
@@ -58,12 +74,18 @@ static bool have_sim(void)
 	return access(SIM_DIR "inject", W_OK) == 0;
 }
 
-static int set_rip(int vp_fd, int vp, __u64 rip)
+/* Sets the guest's instruction pointer (x86 RIP, arm64 PC). */
+static int set_ip(int vp_fd, int vp, __u64 ip)
 {
+#ifdef __x86_64__
+	const __u32 name = HV_X64_REGISTER_RIP;
+#else
+	const __u32 name = HV_ARM64_REGISTER_PC;
+#endif
 	struct {
 		__u64 pt; __u32 vp; __u8 vtl, r8; __u16 r16;
 		struct { __u32 name, r1; __u64 r2; __u64 value[2]; } reg;
-	} in = { .vp = vp, .reg = { .name = HV_X64_REGISTER_RIP, .value = { rip } } };
+	} in = { .vp = vp, .reg = { .name = name, .value = { ip } } };
 	struct mshv_root_hvcall args = {
 		.code = HVCALL_SET_VP_REGISTERS, .reps = 1, .in_sz = sizeof(in),
 		.in_ptr = (__u64)(uintptr_t)&in,
@@ -111,11 +133,58 @@ FIXTURE_TEARDOWN(run)
 	close(self->mshv);
 }
 
+/*
+ * Every intercept message starts with the architecture's header: hvhdk.h's
+ * struct hv_x64_intercept_message_header (40 bytes, RIP at byte 24) or
+ * struct hv_arm64_intercept_message_header (24 bytes, PC at byte 8).
+ */
+TEST_F(run, the_header_is_the_architectures)
+{
+	struct message m;
+
+	ASSERT_EQ(0, set_ip(self->vp[1], 1, 0x2000));
+	ASSERT_EQ(0, sim_inject(self->id, 1, "halt"));
+	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_X64_HALT, m.type);
+	EXPECT_EQ(self->id, m.sender);
+#ifdef __x86_64__
+	EXPECT_EQ(40, m.payload_size);
+	EXPECT_EQ(1, m.x64.vp_index);
+	EXPECT_EQ(1, m.x64.instruction_length & 0xf);
+	EXPECT_EQ(0x2000, m.x64.rip);
+#else
+	EXPECT_EQ(24, m.payload_size);
+	EXPECT_EQ(1, m.arm64.vp_index);
+	EXPECT_EQ(4, m.arm64.instruction_length);
+	EXPECT_EQ(0x2000, m.arm64.pc);
+	EXPECT_EQ(0, m.payload[3]);
+#endif
+
+	/* A memory intercept: hv_x64_ or hv_arm64_memory_intercept_message. */
+	ASSERT_EQ(0, sim_inject(self->id, 1, "write 0xfee00000 4 1"));
+	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_UNMAPPED_GPA, m.type);
+#ifdef __x86_64__
+	EXPECT_EQ(80, m.payload_size);
+	EXPECT_EQ(1, m.x64.access_type);
+	EXPECT_EQ(0x2000, m.x64.rip);
+	EXPECT_EQ(0xfee00000, m.x64.mem.gpa);
+#else
+	EXPECT_EQ(64, m.payload_size);
+	EXPECT_EQ(1, m.arm64.access_type);
+	EXPECT_EQ(0x2000, m.arm64.pc);
+	EXPECT_EQ(0xfee00000, m.arm64.mem.gpa);
+#endif
+}
+
 TEST_F(run, io_port_intercept)
 {
 	struct message m;
 
-	ASSERT_EQ(0, set_rip(self->vp[0], 0, 0x1000));
+#ifndef __x86_64__
+	SKIP(return, "I/O port intercepts are x86's");
+#endif
+	ASSERT_EQ(0, set_ip(self->vp[0], 0, 0x1000));
 	ASSERT_EQ(0, sim_inject(self->id, 0, "io 0x3f8 0x41"));
 	ASSERT_EQ(0, ioctl(self->vp[0], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_X64_IO_PORT_INTERCEPT, m.type);
@@ -142,6 +211,7 @@ TEST_F(run, intercepts_come_in_order)
 #else
 	/* struct hv_arm64_memory_intercept_message: the address at payload byte 48. */
 	EXPECT_EQ(0xfee00000, m.payload[6]);
+	EXPECT_EQ(1, m.arm64.vp_index);
 #endif
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_X64_HALT, m.type);
@@ -155,6 +225,10 @@ TEST_F(run, bad_injections_are_refused)
 	EXPECT_EQ(-1, sim_inject(self->id + 1000, 0, "halt"));
 	EXPECT_EQ(-1, sim_inject(self->id, 0, "jump"));
 	EXPECT_EQ(-1, sim_inject(self->id, 0, "io 0x10000 1"));
+#ifndef __x86_64__
+	/* No I/O ports on arm64. */
+	EXPECT_EQ(-1, sim_inject(self->id, 0, "io 0x3f8 0x41"));
+#endif
 }
 
 struct runner {
@@ -183,11 +257,19 @@ TEST_F(run, a_running_vp_stops_when_the_guest_does)
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_vp, &r));
 	usleep(100 * 1000);
+#ifdef __x86_64__
 	ASSERT_EQ(0, sim_inject(self->id, 0, "io 0x80 0x7"));
+#else
+	ASSERT_EQ(0, sim_inject(self->id, 0, "halt"));
+#endif
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, r.ret);
+#ifdef __x86_64__
 	EXPECT_EQ(HVMSG_X64_IO_PORT_INTERCEPT, r.m.type);
 	EXPECT_EQ(0x80, r.m.x64.io.port);
+#else
+	EXPECT_EQ(HVMSG_X64_HALT, r.m.type);
+#endif
 }
 
 TEST_F(run, a_signal_interrupts_a_running_vp)
@@ -233,6 +315,26 @@ TEST_F(run, bad_buffer_is_efault)
 	ASSERT_EQ(0, sim_inject(self->id, 0, "halt"));
 	EXPECT_EQ(-1, ioctl(self->vp[0], MSHV_RUN_VP, NULL));
 	EXPECT_EQ(EFAULT, errno);
+}
+
+/*
+ * The simulator delivers its messages as a real hypervisor does: in the SINT's interrupt, in
+ * hard interrupt context, not in the thread that made the hypercall. Its deliveries file
+ * counts the messages handed to the driver since it loaded, and those of them in hard
+ * interrupt context: all of them.
+ */
+TEST_F(run, messages_arrive_in_hard_interrupt_context)
+{
+	long before = -1, delivered = -1, hardirq = -1;
+	struct message m;
+
+	ASSERT_TRUE(sim_deliveries(&before, &hardirq));
+	ASSERT_EQ(0, sim_inject(self->id, 0, "halt"));
+	ASSERT_EQ(0, ioctl(self->vp[0], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_X64_HALT, m.type);
+	ASSERT_TRUE(sim_deliveries(&delivered, &hardirq));
+	EXPECT_LT(before, delivered);
+	EXPECT_EQ(delivered, hardirq);
 }
 
 TEST_HARNESS_MAIN

@@ -91,4 +91,65 @@ static inline const char *sim_newest_partition(char *buf, size_t size, long *id)
 	return last;
 }
 
+/*
+ * The first n (at most 128) bytes of the input page of the simulator's last call of hypercall
+ * `code` into in; false if it took none.
+ */
+static inline bool sim_last_input(unsigned int code, void *in, size_t n)
+{
+	char buf[65536], want[16], *line, *hex;
+	unsigned char *bytes = in;
+	size_t i;
+
+	if (!sim_read("last", buf, sizeof(buf)))
+		return false;
+	snprintf(want, sizeof(want), "%#x ", code);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		/* <code> <control word> <input bytes in hex> */
+		hex = strchr(line + strlen(want), ' ');
+		if (!hex || strlen(hex + 1) < 2 * n)
+			return false;
+		for (i = 0; i < n; i++)
+			if (sscanf(hex + 1 + 2 * i, "%2hhx", &bytes[i]) != 1)
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Makes the nth call of hypercall `code` from now fail with HV status `status`, once (see the
+ * simulator's fail file for the other rules).
+ */
+static inline int sim_fail(unsigned int code, unsigned long nth, unsigned int status)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%#x %lu %#x", code, nth, status);
+	return sim_write("fail", line);
+}
+
+/* Removes every failure rule. */
+static inline int sim_fail_clear(void)
+{
+	return sim_write("fail", "clear");
+}
+
+/*
+ * The messages the simulator has handed to the driver's handler since it loaded, and those of
+ * them in hard interrupt context; false where the simulator is not there.
+ */
+static inline bool sim_deliveries(long *delivered, long *hardirq)
+{
+	char buf[128];
+	int n;
+
+	if (!sim_read("deliveries", buf, sizeof(buf)))
+		return false;
+	n = sscanf(buf, "delivered %ld hardirq %ld", delivered, hardirq);
+	return n == 2;
+}
+
 #endif /* MSHV_SIM_H */
