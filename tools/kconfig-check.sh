@@ -82,6 +82,60 @@ CONFIG_HYPERV=y"; then
 	fi
 fi
 
+# What the root personality needs comes with it (upstream's MSHV_ROOT selects the same).
+if has x86_64 CONFIG_EVENTFD=y && has x86_64 CONFIG_MMU_NOTIFIER=y &&
+	has x86_64 CONFIG_HMM_MIRROR=y; then
+	report PASS kconfig.x86_64.selects-what-it-needs
+else
+	report FAIL "kconfig.x86_64.selects-what-it-needs: EVENTFD, MMU_NOTIFIER or HMM_MIRROR not selected"
+fi
+
+# The hypervisor deals in 4 KiB pages: no 16K or 64K arm64 kernel, as upstream.
+for size in 16K 64K; do
+	if configure "arm64-$size" arm64 "$base
+CONFIG_HYPERV=y
+CONFIG_ARM64_${size}_PAGES=y"; then
+		if has "arm64-$size" "CONFIG_ARM64_${size}_PAGES=y" && lacks "arm64-$size" CONFIG_MSHV_RUST; then
+			report PASS "kconfig.arm64.not-offered-with-${size}-pages"
+		else
+			report FAIL "kconfig.arm64.not-offered-with-${size}-pages: offered, or ${size} pages not chosen"
+		fi
+	fi
+done
+
+# A kernel running at a higher VTL is no root partition.
+if configure x86_64-vtl x86_64 "$base
+CONFIG_64BIT=y
+CONFIG_HYPERVISOR_GUEST=y
+CONFIG_SMP=y
+CONFIG_HYPERV=y
+CONFIG_HYPERV_VTL_MODE=y"; then
+	if has x86_64-vtl CONFIG_HYPERV_VTL_MODE=y && lacks x86_64-vtl CONFIG_MSHV_RUST; then
+		report PASS kconfig.x86_64.not-offered-in-vtl-mode
+	else
+		report FAIL "kconfig.x86_64.not-offered-in-vtl-mode: offered, or HYPERV_VTL_MODE not set"
+	fi
+fi
+
+# The KUnit suites: offered with KUnit built in, on by default with KUNIT_ALL_TESTS.
+if configure x86_64-kunit x86_64 "$base
+CONFIG_64BIT=y
+CONFIG_HYPERVISOR_GUEST=y
+CONFIG_HYPERV=y
+CONFIG_KUNIT=y
+CONFIG_KUNIT_ALL_TESTS=y"; then
+	if has x86_64-kunit CONFIG_MSHV_RUST_KUNIT_TEST=y; then
+		report PASS kconfig.x86_64.kunit-suites-with-kunit-all-tests
+	else
+		report FAIL "kconfig.x86_64.kunit-suites-with-kunit-all-tests: MSHV_RUST_KUNIT_TEST not set"
+	fi
+fi
+if lacks x86_64 CONFIG_MSHV_RUST_KUNIT_TEST; then
+	report PASS kconfig.x86_64.no-kunit-suites-without-kunit
+else
+	report FAIL "kconfig.x86_64.no-kunit-suites-without-kunit: offered without KUNIT"
+fi
+
 if configure riscv riscv "$base
 CONFIG_HYPERV=y"; then
 	if has riscv CONFIG_RUST=y && lacks riscv CONFIG_MSHV_RUST; then

@@ -6,8 +6,9 @@
 //! ([`crate::hv::abi`]). Both are written as `#[repr(C)]` structs declared through
 //! [`abi_structs!`], with padding spelled out, and both list their sizes, offsets and numbers
 //! as [`Fact`]s: each fact states the value of Linux 7.3's header and is asserted at compile
-//! time, and a KUnit suite compares the list with the same facts the C shim computes from the
-//! headers the module is built against.
+//! time, and [`check_headers`] compares the list with the same facts the C shim computes from
+//! the headers the module is built against, each time the module loads (and a KUnit suite
+//! does so too): a module built against headers that disagree refuses to load.
 
 use kernel::prelude::*;
 
@@ -63,6 +64,20 @@ macro_rules! fact {
     }};
 }
 pub(crate) use fact;
+
+/// Checks the module against the kernel it was built for: every fact of both ABIs against the
+/// C headers, and the arch assembly's calling convention. `EINVAL` (each difference in the
+/// log) if anything disagrees.
+pub(crate) fn check_headers() -> Result {
+    let uapi = CFacts::uapi().matches(crate::uapi::FACTS);
+    let hv = CFacts::hv().matches(crate::hv::abi::FACTS);
+    let arch = crate::arch::abi_check(0x0123_4567_89ab_cdef) == !0x0123_4567_89ab_cdef;
+    if uapi && hv && arch {
+        return Ok(());
+    }
+    pr_err!("the kernel's headers disagree with the ABI this module speaks: not loading\n");
+    Err(EINVAL)
+}
 
 /// A table of facts the C shim computed from the kernel's headers.
 pub(crate) struct CFacts(&'static [ffi::MshvShimFact]);

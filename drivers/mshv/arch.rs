@@ -2,6 +2,8 @@
 
 //! Safe wrappers around the per-architecture assembly in `arch/<arch>/entry.S`.
 
+// The KUnit suite's attribute.
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 use kernel::prelude::*;
 
 use crate::ffi;

@@ -2,10 +2,10 @@
 
 //! What the kernel knows of the Microsoft hypervisor it runs on.
 
-use kernel::{
-    fmt,
-    prelude::*, //
-};
+use kernel::fmt;
+// The KUnit suite's attribute.
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
+use kernel::prelude::*;
 
 use crate::ffi;
 

@@ -14,7 +14,8 @@ use kernel::ffi::{
 
 /// No Microsoft hypervisor found (`MSHV_SHIM_HV_NONE`).
 pub(crate) const MSHV_SHIM_HV_NONE: c_int = 0;
-/// An ordinary guest partition (`MSHV_SHIM_HV_GUEST`).
+/// An ordinary guest partition (`MSHV_SHIM_HV_GUEST`): what any other value is taken for.
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 pub(crate) const MSHV_SHIM_HV_GUEST: c_int = 1;
 /// The root partition (`MSHV_SHIM_HV_ROOT`).
 pub(crate) const MSHV_SHIM_HV_ROOT: c_int = 2;
@@ -152,6 +153,7 @@ extern "C" {
 
     /// The kernel's own mapping of a hypercall result to an errno (`drivers/hv/hv_common.c`),
     /// which the driver's mapping is tested against.
+    #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
     pub(crate) fn hv_result_to_errno(status: u64) -> c_int;
 
     /// Locks a `struct mutex` as `mutex_lock_killable()`: 0, or `-EINTR` if a fatal signal
@@ -171,6 +173,7 @@ extern "C" {
     /// An irq_work whose runs call `func(data)` in hard interrupt context, on the CPU that
     /// queued it (`hard`: `IRQ_WORK_INIT_HARD`, even under PREEMPT_RT). Returns it (opaque), or
     /// null without memory.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_new(
         func: unsafe extern "C" fn(*mut c_void),
         data: *mut c_void,
@@ -178,19 +181,24 @@ extern "C" {
     ) -> *mut c_void;
 
     /// `irq_work_queue()`: false if it was already pending. Any context.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_queue(work: *mut c_void) -> bool;
 
     /// Waits for a run in progress (`irq_work_sync()`, process context), then frees the work.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_free(work: *mut c_void);
 
     /// `in_hardirq()`.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_in_hardirq() -> bool;
 
     /// Takes the simulated hypervisor's SynIC lock (a raw spinlock), interrupts off; returns
     /// the flags [`mshv_shim_sim_synic_unlock`] restores.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_sim_synic_lock() -> c_ulong;
 
     /// Releases the lock [`mshv_shim_sim_synic_lock`] took.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_sim_synic_unlock(flags: c_ulong);
 
     /// Whether frame `pfn` is a page of RAM the kernel has freed (the simulator's check that

@@ -4,6 +4,13 @@
 //! issues, as Linux 7.3's `include/hyperv/hv*.h` define them. Each layout is checked against
 //! those headers (see [`crate::abi`]).
 
+// The hypervisor's ABI is declared whole, for the driver and the simulated hypervisor alike:
+// without the simulator (which decodes every input and writes every message), some of it has no
+// user in the module.
+#![cfg_attr(not(CONFIG_MSHV_RUST_SIMULATOR), allow(dead_code))]
+
+// The KUnit suite's attribute.
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 use kernel::prelude::*;
 
 use crate::abi::{
