@@ -99,8 +99,8 @@ unsafe fn simple_with_deposits<I: kernel::transmute::AsBytes>(
 ) -> Result {
     with_deposits(
         pages,
-        // SAFETY: As this function's contract says.
         |pages| {
+            // SAFETY: As this function's contract says.
             unsafe { simple(pages, code, input) }
                 .unwrap_or(HvResult::new(HvStatus::INVALID_PARAMETER, 0))
         },

@@ -42,8 +42,8 @@ impl Route {
     fn decode(entry: &UserIrqEntry) -> Self {
         let interrupt_type = u64::from((entry.data & 0x700) >> 8);
         #[cfg(CONFIG_X86_64)]
-        let flags = u64::from((entry.data >> 15) & 1) * interrupt_control::LEVEL_TRIGGERED
-            | u64::from((entry.address_lo >> 2) & 1) * interrupt_control::LOGICAL_DEST_MODE;
+        let flags = (u64::from((entry.data >> 15) & 1) * interrupt_control::LEVEL_TRIGGERED)
+            | (u64::from((entry.address_lo >> 2) & 1) * interrupt_control::LOGICAL_DEST_MODE);
         #[cfg(CONFIG_ARM64)]
         let flags = interrupt_control::ASSERTED;
         Self {

@@ -73,7 +73,7 @@ static void disarm(const char *what)
 }
 
 /* The root pool's pages in use, from the simulator's `pages`; -1 if unreadable. */
-static long root_used(void)
+static long sim_root_used(void)
 {
 	char buf[256], *p;
 
@@ -165,7 +165,7 @@ static void under_injection(struct __test_metadata *_metadata, const char *what,
 	char *mem = mmap(NULL, MEM_SIZE + 4096, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	int mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC), efd = eventfd(0, EFD_NONBLOCK);
-	long used = root_used();
+	long used = sim_root_used();
 	int i, partitions = sim_partitions();
 	char dir[128];
 
@@ -181,7 +181,7 @@ static void under_injection(struct __test_metadata *_metadata, const char *what,
 	ASSERT_LE(0, partitions);
 	/* A round with nothing failing first, so that lazily made kernel state exists. */
 	round_trip(_metadata, mshv, mem, efd);
-	used = root_used();
+	used = sim_root_used();
 	ASSERT_TRUE(arm(what, percent, times));
 	failed_calls = 0;
 	for (i = 0; i < 40; i++)
@@ -191,7 +191,7 @@ static void under_injection(struct __test_metadata *_metadata, const char *what,
 	EXPECT_LT(0, failed_calls);
 	TH_LOG("%s: %d of the calls failed", what, failed_calls);
 	EXPECT_EQ(partitions, sim_partitions());
-	EXPECT_EQ(used, root_used());
+	EXPECT_EQ(used, sim_root_used());
 	/* And everything works again. */
 	round_trip(_metadata, mshv, mem, efd);
 	EXPECT_EQ(partitions, sim_partitions());

@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <time.h>
@@ -148,7 +149,7 @@ struct race {
 	long id;
 	time_t end;
 	unsigned int seed;
-	volatile int done;
+	atomic_int done;
 };
 
 /*
@@ -194,7 +195,7 @@ static void *racer(void *data)
 			break;
 		}
 	}
-	r->done = 1;
+	atomic_store(&r->done, 1);
 	return NULL;
 }
 
@@ -229,7 +230,7 @@ TEST(racing_threads_get_errnos)
 	ASSERT_EQ(0, ioctl(r[0].pt, MSHV_SET_GUEST_MEMORY, &region));
 	r[0].end = time(NULL) + 10;
 	r[0].seed = SEED;
-	r[0].done = 0;
+	atomic_init(&r[0].done, 0);
 	r[1] = r[0];
 	r[1].seed = SEED + 1;
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
@@ -240,10 +241,10 @@ TEST(racing_threads_get_errnos)
 	 * on this thread), so that its calls are interrupted where they wait. A racer stuck in the
 	 * kernel keeps this loop going until the harness's timeout fails the test.
 	 */
-	while (!r[0].done || !r[1].done) {
+	while (!atomic_load(&r[0].done) || !atomic_load(&r[1].done)) {
 		usleep(20000);
 		for (i = 0; i < 2; i++)
-			if (!r[i].done)
+			if (!atomic_load(&r[i].done))
 				pthread_kill(threads[i], SIGALRM);
 	}
 	for (i = 0; i < 2; i++)

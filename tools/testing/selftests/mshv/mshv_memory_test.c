@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,7 +575,7 @@ TEST_F(memory, a_refused_invalidation_keeps_the_pages)
 struct toucher {
 	int vp;
 	long id;
-	volatile int stop;
+	atomic_int stop;
 	int runs;
 };
 
@@ -585,7 +586,7 @@ static void *touch(void *arg)
 	__u32 msg;
 	int i;
 
-	while (!t->stop) {
+	while (!atomic_load(&t->stop)) {
 		if (sim_inject(t->id, 0, "write 0x100010 4 0x5a5a") ||
 		    sim_inject(t->id, 0, "halt"))
 			break;
@@ -631,7 +632,7 @@ TEST_F(memory, unmap_races_the_guests_faults)
 			TH_LOG("round %d: mapped after unmap: %s", round, mapped);
 		}
 	}
-	t.stop = 1;
+	atomic_store(&t.stop, 1);
 	pthread_join(thread, NULL);
 	EXPECT_EQ(0, stale);
 	EXPECT_LT(0, t.runs);
