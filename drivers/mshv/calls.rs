@@ -202,7 +202,15 @@ pub(crate) fn deposit(pages: &mut HvPages, partition_id: u64, count: u32) -> Res
         // SAFETY: The frames are pages just allocated for the hypervisor, which it keeps (or
         // `new` frees them on failure).
         unsafe { hv().hypercall(c, input, output) }
-    })?;
+    });
+    let result = match result {
+        Ok(result) => result,
+        // A hypervisor that reported no progress may hold any of the pages: they stay with it.
+        Err(e) => {
+            new.given(count as usize);
+            return Err(e);
+        }
+    };
     // A deposit that fails part way leaves the pages of the reps done with the hypervisor:
     // only the others are freed (upstream frees them all).
     let done = if result.status() == HvStatus::SUCCESS {
@@ -398,7 +406,9 @@ pub(crate) unsafe fn map_gpa_pages(
                 // SAFETY: The frames are `pfn`'s, which the caller vouches for.
                 unsafe { hv().hypercall(c, input, output) }
             })
-            .map_err(|e| (e, first + usize::from(done)))?;
+            // A hypervisor that reported no progress may have mapped any of the batch: the
+            // caller undoes (or records) all of it.
+            .map_err(|e| (e, first + usize::from(n)))?;
             let status = result.status();
             if status == HvStatus::SUCCESS {
                 break;

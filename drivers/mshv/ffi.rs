@@ -160,6 +160,10 @@ extern "C" {
     /// came first.
     pub(crate) fn mshv_shim_mutex_lock_killable(mutex: *mut c_void) -> c_int;
 
+    /// Locks a `struct mutex` as `mutex_lock_interruptible()`: 0, or `-EINTR` if a signal
+    /// came first.
+    pub(crate) fn mshv_shim_mutex_lock_interruptible(mutex: *mut c_void) -> c_int;
+
     /// Takes a reference on the page of frame `pfn`, which must be in use (mapped by user
     /// space, say); false if its count already fell to zero or it has no `struct page`.
     pub(crate) fn mshv_shim_pfn_hold(pfn: u64) -> bool;

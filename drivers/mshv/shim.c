@@ -289,6 +289,7 @@ struct mshv_shim_irqfd {
 	struct work_struct work;
 	void (*signal)(void *data, bool closed);
 	void *data;
+	bool pending;	/* a signal was consumed and not yet passed on */
 	bool closed;
 };
 
@@ -300,6 +301,7 @@ static int irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, v
 
 	if (flags & EPOLLIN) {
 		eventfd_ctx_do_read(irqfd->ctx, &count);
+		WRITE_ONCE(irqfd->pending, true);
 		schedule_work(&irqfd->work);
 	}
 	/* The eventfd's file is being released: the irqfd goes too. */
@@ -321,7 +323,11 @@ static void irqfd_work(struct work_struct *work)
 {
 	struct mshv_shim_irqfd *irqfd = container_of(work, struct mshv_shim_irqfd, work);
 
-	irqfd->signal(irqfd->data, READ_ONCE(irqfd->closed));
+	/* A signal consumed before the close is passed on first. */
+	if (xchg(&irqfd->pending, false))
+		irqfd->signal(irqfd->data, false);
+	if (READ_ONCE(irqfd->closed))
+		irqfd->signal(irqfd->data, true);
 }
 
 struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *, bool),
@@ -349,8 +355,10 @@ struct mshv_shim_irqfd *mshv_shim_irqfd_attach(int fd, void (*signal)(void *, bo
 	init_waitqueue_func_entry(&irqfd->wait, irqfd_wakeup);
 	init_poll_funcptr(&irqfd->pt, irqfd_queue);
 	events = vfs_poll(fd_file(f), &irqfd->pt);
-	if (events & EPOLLIN)
+	if (events & EPOLLIN) {
+		WRITE_ONCE(irqfd->pending, true);
 		schedule_work(&irqfd->work);
+	}
 	return irqfd;
 }
 
@@ -599,7 +607,21 @@ int mshv_shim_mutex_lock_killable(void *mutex)
 
 bool mshv_shim_pfn_hold(u64 pfn)
 {
-	return pfn_valid(pfn) && get_page_unless_zero(pfn_to_page(pfn));
+	struct folio *folio;
+	struct page *page;
+
+	if (!pfn_valid(pfn))
+		return false;
+	/* A tail page has no count of its own: the reference is on its folio. */
+	page = pfn_to_page(pfn);
+	folio = page_folio(page);
+	if (!folio_try_get(folio))
+		return false;
+	if (page_folio(page) != folio) {
+		folio_put(folio);
+		return false;
+	}
+	return true;
 }
 
 void mshv_shim_pfn_release(u64 pfn)
@@ -686,7 +708,9 @@ void mshv_shim_sim_synic_unlock(unsigned long flags)
 
 bool mshv_shim_pfn_is_free(u64 pfn)
 {
-	return pfn_valid(pfn) && !folio_ref_count(page_folio(pfn_to_page(pfn)));
+	struct page *page = pfn_to_online_page(pfn);
+
+	return page && !folio_ref_count(page_folio(page));
 }
 
 bool mshv_shim_fault_injection_pause(void)
@@ -706,4 +730,9 @@ void mshv_shim_fault_injection_resume(bool was)
 #ifdef CONFIG_FAULT_INJECTION
 	current->make_it_fail = was;
 #endif
+}
+
+int mshv_shim_mutex_lock_interruptible(void *mutex)
+{
+	return mutex_lock_interruptible((struct mutex *)mutex);
 }

@@ -94,6 +94,8 @@ u64 mshv_arch_abi_check(u64 value);
 
 /* mutex_lock_killable() (a macro with lockdep): 0, or -EINTR on a fatal signal. */
 int mshv_shim_mutex_lock_killable(void *mutex);
+/* mutex_lock_interruptible(): 0, or -EINTR on any signal. */
+int mshv_shim_mutex_lock_interruptible(void *mutex);
 
 /*
  * A reference on the page of a frame the caller knows to be in use (false if it has none left,

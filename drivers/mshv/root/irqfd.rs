@@ -97,21 +97,16 @@ pub(super) fn on_eoi(message: &Message) {
     let partition_id = message.sender;
     // `struct hv_x64_apic_eoi_message`: the VP index, then the vector.
     let vector = (message.payload[0] >> 32) as u32;
-    let mut acked = KVec::new();
+    // Under the lock, allocating nothing: a fast hypercall and an eventfd signal are both
+    // fine in interrupt context.
     for t in RESAMPLERS.lock().iter() {
         let route = *t.route.lock();
-        if t.partition_id == partition_id
-            && route.is_some_and(|r| r.level_triggered() && r.vector == vector)
-            && acked.push((t.clone(), route), GFP_ATOMIC).is_err()
-        {
-            break;
-        }
-    }
-    // Outside the lock: the hypercall may sleep under a simulated hypervisor.
-    for (t, route) in acked {
-        if cfg!(CONFIG_X86_64)
-            && route.is_some_and(|r| r.interrupt_type() == HV_X64_INTERRUPT_TYPE_EXTINT)
-        {
+        let Some(r) = route.filter(|r| {
+            t.partition_id == partition_id && r.level_triggered() && r.vector == vector
+        }) else {
+            continue;
+        };
+        if cfg!(CONFIG_X86_64) && r.interrupt_type() == HV_X64_INTERRUPT_TYPE_EXTINT {
             // Nobody to report a failure to; the resample still tells the device model.
             let _ = calls::clear_virtual_interrupt(t.partition_id);
         }

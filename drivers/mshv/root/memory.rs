@@ -147,6 +147,16 @@ impl Region {
         }
     }
 
+    /// The hypervisor may still map the region, which goes: its pages are never given back to
+    /// the kernel (pinned pages stay pinned; a movable region keeps the pages it holds).
+    pub(super) fn leak(self) {
+        match self.backing {
+            Backing::Pinned { _pinned } => core::mem::forget(_pinned),
+            Backing::Movable(m) => m.keep(),
+            Backing::Mmio => {}
+        }
+    }
+
     /// The hypervisor dropped every mapping (the partition was finalised): nothing is mapped.
     pub(super) fn forget(&self) {
         if let Backing::Movable(m) = &self.backing {

@@ -52,7 +52,10 @@ use crate::{
     },
     calls,
     hv::abi::vp_state_page,
-    sync::lock_killable,
+    sync::{
+        lock_interruptible,
+        lock_killable, //
+    },
     transport::HvPages,
     uapi::{
         self,
@@ -235,19 +238,18 @@ impl Partition {
     /// Takes a guest's fault on guest frame `gfn` (access type `access`: 0 read, 1 write, 2
     /// execute), which the hypervisor reported with a GPA intercept: for a movable region that
     /// allows the access, its pages there are faulted in and mapped. Whether it was handled
-    /// (the VP may run on) or is for the VMM.
-    pub(super) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> bool {
-        // A VMM being killed gets the intercept (and never reads it).
-        let Ok(inner) = lock_killable(&self.inner) else {
-            return false;
-        };
+    /// (the VP may run on) or is for the VMM; `EINTR` if a signal came while waiting behind
+    /// another of the partition's ioctls (the VP, still stopped on the fault, takes it again on
+    /// the next run).
+    pub(super) fn handle_gpa_fault(&self, gfn: u64, access: u8) -> Result<bool> {
+        let inner = lock_interruptible(&self.inner)?;
         let region = inner
             .regions
             .iter()
             .find(|r| r.contains(gfn))
             .and_then(|r| r.movable_for(access));
         drop(inner);
-        region.is_some_and(|m| m.fault(gfn))
+        Ok(region.is_some_and(|m| m.fault(gfn)))
     }
 }
 
@@ -263,16 +265,23 @@ impl PinnedDrop for Partition {
                     let _ = calls::unmap_vp_state_page(&mut inner.pages, id, vp.index, type_);
                 }
             }
-            // Finalising unmaps all guest memory too.
-            if let Err(e) = calls::finalize_partition(id) {
-                pr_err!("partition {id}: finalize failed: {e:?}\n");
-            }
-            for r in inner.regions.iter() {
-                r.forget();
+            // Finalising unmaps all guest memory too; if it fails, the hypervisor may still map
+            // any of it, which is then never given back to the kernel.
+            match calls::finalize_partition(id) {
+                Ok(()) => inner.regions.iter().for_each(|r| r.forget()),
+                Err(e) => {
+                    pr_err!("partition {id}: finalize failed: {e:?}; its guest memory is kept\n");
+                    core::mem::take(&mut inner.regions)
+                        .into_iter()
+                        .for_each(Region::leak);
+                }
             }
         } else {
-            for r in inner.regions.iter() {
-                let _ = r.unmap(&mut inner.pages, id);
+            for r in core::mem::take(&mut inner.regions) {
+                if r.unmap(&mut inner.pages, id).is_err() {
+                    pr_err!("partition {id}: unmapping guest memory failed; it is kept\n");
+                    r.leak();
+                }
             }
         }
         // The hypervisor no longer uses the guest memory: unpin it.

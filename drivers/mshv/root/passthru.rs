@@ -22,6 +22,7 @@ use crate::{
         status::HvStatus,
         HV_HYP_PAGE_SIZE,
     },
+    hypercall::MAX_DEPOSIT_PAGES_PER_CALL,
     transport::{
         hv,
         HvPages, //
@@ -121,6 +122,7 @@ pub(crate) fn root_hvcall(pages: &mut HvPages, caller: Caller, arg: usize) -> Re
 
     let reps = args.reps;
     let mut done = 0u16;
+    let mut deposited = 0u32;
     let (status, ret) = loop {
         let control = if reps != 0 {
             Control::rep(args.code, reps, done)?
@@ -149,6 +151,11 @@ pub(crate) fn root_hvcall(pages: &mut HvPages, caller: Caller, arg: usize) -> Re
             return Err(EBADFD);
         }
         if let Some(request) = status.deposit_request() {
+            // Bounded as the driver's own calls are: user space chose the call.
+            deposited = deposited.saturating_add(request.pages);
+            if deposited > MAX_DEPOSIT_PAGES_PER_CALL {
+                break (status, result.to_result());
+            }
             match deposit_requested(pages, partition_id, request) {
                 Ok(()) => continue,
                 Err(e) => break (status, Err(e)),

@@ -2,7 +2,13 @@
 
 //! A virtual processor: the object behind a VP file, and its ioctls.
 
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
+};
 
 use kernel::{
     fs::File,
@@ -69,6 +75,9 @@ pub(crate) struct Vp {
     intercept_message_pfn: u64,
     /// Told when the VP stops.
     kick: Arc<Kick>,
+    /// A run gave up waiting for an intercept's notice the hypervisor said was coming (see
+    /// [`Vp::run_once`]): the next run takes it, before anything else. Under `run`.
+    notice_owed: AtomicBool,
     /// Held for each of the VP's ioctls, `MSHV_RUN_VP`'s whole run included (upstream's
     /// `vp_mutex`): the pages for its hypercalls.
     #[pin]
@@ -108,6 +117,7 @@ impl Vp {
                     registers_pfn,
                     intercept_message_pfn,
                     kick,
+                    notice_owed: AtomicBool::new(false),
                     run <- new_mutex!(pages),
                 }),
                 GFP_KERNEL,
@@ -155,7 +165,7 @@ impl Vp {
                 } else {
                     0
                 };
-                if repeats < FAULT_REPEATS && partition.handle_gpa_fault(gfn, access) {
+                if repeats < FAULT_REPEATS && partition.handle_gpa_fault(gfn, access)? {
                     continue;
                 }
             }
@@ -166,7 +176,15 @@ impl Vp {
 
     /// Lets the VP run until it stops on an intercept (see [`Vp::run`]).
     fn run_once(&self, pages: &mut HvPages, partition_id: u64) -> Result {
-        // A notice left over from a run that ended without it (see below) is not this run's.
+        // The VP is still suspended on the intercept of a run that gave up on its notice: that
+        // intercept is this run's, once its notice comes.
+        if self.notice_owed.load(Ordering::Relaxed) {
+            if !self.kick.wait_bounded() {
+                return Err(EINTR);
+            }
+            self.notice_owed.store(false, Ordering::Relaxed);
+            return Ok(());
+        }
         self.kick.reset();
         // Intercept suspend first: the hypervisor clears them in turn, and the other order
         // could lose an intercept suspend that comes just after the explicit one is cleared.
@@ -198,8 +216,10 @@ impl Vp {
             // The intercept's notice is on its way: take it. The wait cannot be interrupted
             // (the intercept would be lost) but is bounded: the hypervisor sends the notice
             // as it suspends the VP, and a VMM can set the register itself (MSHV_ROOT_HVCALL)
-            // with no notice to come; the VP then stays suspended for the next run.
+            // with no notice to come. The VP then stays suspended and the next run waits for
+            // the notice again rather than resume it.
             if !self.kick.wait_bounded() {
+                self.notice_owed.store(true, Ordering::Relaxed);
                 return Err(EINTR);
             }
         }

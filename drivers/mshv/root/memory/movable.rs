@@ -77,23 +77,33 @@ impl MovableState {
     }
 
     /// The hypervisor still maps pages `range`, which the kernel is taking back: a reference
-    /// on each keeps it from being freed while it is mapped.
-    fn hold(&mut self, range: core::ops::RangeInclusive<usize>) {
+    /// on each keeps it from being freed while it is mapped. Whether every page is held.
+    fn hold(&mut self, range: core::ops::RangeInclusive<usize>) -> bool {
+        let mut all = true;
         for pfn in self.mapped[range].iter_mut() {
-            // SAFETY: The frame is in use: an invalidation runs before the user mapping it
-            // guards lets go of the page.
-            if *pfn != 0 && *pfn & HELD == 0 && unsafe { ffi::mshv_shim_pfn_hold(*pfn) } {
+            if *pfn == 0 || *pfn & HELD != 0 {
+                continue;
+            }
+            // SAFETY: The frame is in use: every mapped entry was faulted in under the watch and
+            // is remapped, held or cleared by the invalidation that takes it back, which runs
+            // before the user mapping lets go of the page; this is that invalidation.
+            if unsafe { ffi::mshv_shim_pfn_hold(*pfn) } {
                 *pfn |= HELD;
+            } else {
+                all = false;
             }
         }
+        all
     }
 }
 
 impl Drop for MovableState {
-    /// The region is gone, after it was unmapped or its partition finalised: the frames it
-    /// held can go.
+    /// The region is gone. After it was unmapped or its partition finalised (no longer live),
+    /// the frames it held can go; else the hypervisor may still map them, and they stay held.
     fn drop(&mut self) {
-        self.clear();
+        if !self.live {
+            self.clear();
+        }
     }
 }
 
@@ -222,6 +232,15 @@ impl Movable {
         state.live = false;
     }
 
+    /// The hypervisor may still map the region, which goes: every page it maps is held for
+    /// good (the watch still guards them, so each is in use).
+    pub(super) fn keep(&self) {
+        let mut state = self.shared.state.lock();
+        if let Some(last) = state.mapped.len().checked_sub(1) {
+            state.hold(0..=last);
+        }
+    }
+
     /// Takes the guest's fault on frame `gfn`: faults in the 2 MiB around it and maps them.
     /// Whether that was done (else the VMM gets the intercept).
     pub(in crate::root) fn fault(&self, gfn: u64) -> bool {
@@ -258,9 +277,10 @@ impl Movable {
                 continue;
             }
             // Unmapped since the partition looked it up: the pages are no longer the guest's
-            // (and once this reference goes, nothing watches them).
+            // (and once this reference goes, nothing watches them). The VP runs again and meets
+            // what is mapped there now (nothing, or a new region).
             if !state.live {
-                return false;
+                return true;
             }
             let state = &mut *state;
             // Under the lock, nothing may allocate: the tables exist since the region was
@@ -366,7 +386,31 @@ unsafe extern "C" fn invalidate(
                  allocated until the region is unmapped\n",
                 this.partition_id
             );
-            state.hold(first..=last);
+            if !state.hold(first..=last) {
+                // A page that cannot be held must not stay mapped: take the range out of the
+                // guest's address space altogether (its accesses then go to the VMM).
+                let unmapped = calls::unmap_gpa_pages(
+                    &mut state.pages,
+                    this.partition_id,
+                    this.gfn + first as u64,
+                    last - first + 1,
+                );
+                if unmapped.is_ok() {
+                    (first..=last).for_each(|i| state.set(i, 0));
+                } else {
+                    pr_err!(
+                        "partition {}: guest pages the kernel frees may stay mapped\n",
+                        this.partition_id
+                    );
+                    // What could be held stays so; the rest is forgotten, never held later
+                    // (its pages may be gone by then).
+                    for pfn in state.mapped[first..=last].iter_mut() {
+                        if *pfn & HELD == 0 {
+                            *pfn = 0;
+                        }
+                    }
+                }
+            }
         }
     }
     true

@@ -25,7 +25,8 @@
 #include "mshv_sim.h"
 
 #define FAULT_DIR "/sys/kernel/debug/"
-#define MEM_SIZE (2UL << 20)
+/* Large enough that the region's bookkeeping comes from the page allocator. */
+#define MEM_SIZE (64UL << 20)
 
 /* Writes text to a file; false if it cannot be written. */
 static bool put(const char *path, const char *text)
