@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/mshv.h>
 
@@ -335,6 +336,63 @@ TEST_F(run, messages_arrive_in_hard_interrupt_context)
 	ASSERT_TRUE(sim_deliveries(&delivered, &hardirq));
 	EXPECT_LT(before, delivered);
 	EXPECT_EQ(delivered, hardirq);
+}
+
+/* A child that makes one ioctl on fd and exits; its pid. */
+static pid_t child_ioctl(int fd, unsigned long cmd)
+{
+	char *buf = aligned_alloc(4096, 4096);
+	struct mshv_get_set_vp_state state = {
+		.type = MSHV_VP_STATE_LAPIC, .buf_sz = 4096, .buf_ptr = (uintptr_t)buf,
+	};
+	pid_t pid;
+
+	if (!buf)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		ioctl(fd, cmd, cmd == MSHV_RUN_VP ? (void *)buf : (void *)&state);
+		_exit(0);
+	}
+	free(buf);
+	return pid;
+}
+
+/* Whether child pid ends within ms milliseconds (it is reaped). */
+static bool ends_within(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/*
+ * A VP's ioctls serialise on the VP (MSHV_RUN_VP for its whole run), and the wait for the VP
+ * ends on a fatal signal: a killed VMM never stays blocked in the kernel.
+ */
+TEST_F(run, a_kill_ends_the_wait_for_a_running_vp)
+{
+	pid_t runner, waiter;
+
+	runner = child_ioctl(self->vp[0], MSHV_RUN_VP);
+	ASSERT_LT(0, runner);
+	usleep(200 * 1000);
+	waiter = child_ioctl(self->vp[0], MSHV_GET_VP_STATE);
+	ASSERT_LT(0, waiter);
+	/* It waits for the run to end. */
+	EXPECT_FALSE(ends_within(waiter, 300));
+	ASSERT_EQ(0, kill(waiter, SIGKILL));
+	EXPECT_TRUE(ends_within(waiter, 2000));
+	ASSERT_EQ(0, kill(runner, SIGKILL));
+	EXPECT_TRUE(ends_within(runner, 2000));
+	/* Reaped either way, so the next test starts clean. */
+	waitpid(waiter, NULL, 0);
+	waitpid(runner, NULL, 0);
 }
 
 TEST_HARNESS_MAIN
