@@ -210,8 +210,9 @@ fn map_mmio(
         }
     }
     let flags = HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE | HV_MAP_GPA_NOT_CACHED;
-    // SAFETY: The frames are device memory (none is RAM, checked above): no page the kernel
-    // could free or reuse.
+    // SAFETY: The frames are those the caller's device mapping (VM_IO or VM_PFNMAP) maps, none
+    // of them RAM (checked above): no page the kernel's allocator hands out. As upstream, the
+    // region does not watch the mapping afterwards (see "Not implemented yet" in root.rst).
     unsafe { map_whole(hv_pages, partition_id, gfn, count, flags, |i| pfns[i]) }
 }
 
