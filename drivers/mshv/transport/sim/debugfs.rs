@@ -228,15 +228,20 @@ fn number(word: Option<&str>) -> Result<u64> {
     .map_err(|_| EINVAL)
 }
 
+/// What user space wrote, as text in `buf`; `EINVAL` if it is longer or not UTF-8.
+fn read_line<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8]) -> Result<&'a str> {
+    let n = reader.len();
+    if n > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..n])?;
+    core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)
+}
+
 impl Reader for Inject {
     fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
         let mut buf = [0u8; 128];
-        let n = reader.len();
-        if n > buf.len() {
-            return Err(EINVAL);
-        }
-        reader.read_slice(&mut buf[..n])?;
-        let line = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
+        let line = read_line(reader, &mut buf)?;
         let mut words = line.split_whitespace();
         let partition = number(words.next())?;
         let vp = u32::try_from(number(words.next())?).map_err(|_| EINVAL)?;
@@ -296,12 +301,7 @@ impl fmt::Debug for AutoHalt {
 impl Reader for AutoHalt {
     fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
         let mut buf = [0u8; 8];
-        let n = reader.len();
-        if n > buf.len() {
-            return Err(EINVAL);
-        }
-        reader.read_slice(&mut buf[..n])?;
-        let on = match core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?.trim() {
+        let on = match read_line(reader, &mut buf)?.trim() {
             "0" => false,
             "1" => true,
             _ => return Err(EINVAL),
@@ -324,12 +324,7 @@ impl fmt::Debug for Fail {
 impl Reader for Fail {
     fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
         let mut buf = [0u8; 128];
-        let n = reader.len();
-        if n > buf.len() {
-            return Err(EINVAL);
-        }
-        reader.read_slice(&mut buf[..n])?;
-        let line = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
+        let line = read_line(reader, &mut buf)?;
         let mut words = line.split_whitespace();
         let first = words.next().ok_or(EINVAL)?;
         if first == "clear" {

@@ -73,30 +73,6 @@ static void disarm(const char *what)
 	attr(what, "probability", "0");
 }
 
-/* The root pool's pages in use, from the simulator's `pages`; -1 if unreadable. */
-static long sim_root_used(void)
-{
-	char buf[256], *p;
-
-	if (!sim_read("pages", buf, sizeof(buf)))
-		return -1;
-	p = strstr(buf, "root_used ");
-	return p ? strtol(p + strlen("root_used "), NULL, 10) : -1;
-}
-
-/* The simulator's live partitions, one line each; -1 if unreadable. */
-static int sim_partitions(void)
-{
-	char buf[65536], *p;
-	int n = 0;
-
-	if (!sim_read("partitions", buf, sizeof(buf)))
-		return -1;
-	for (p = buf; *p; p++)
-		n += *p == '\n';
-	return n;
-}
-
 /* Calls that failed, in all rounds so far. */
 static int failed_calls;
 
@@ -166,8 +142,8 @@ static void under_injection(struct __test_metadata *_metadata, const char *what,
 	char *mem = mmap(NULL, MEM_SIZE + 4096, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	int mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC), efd = eventfd(0, EFD_NONBLOCK);
-	long used = sim_root_used();
-	int i, partitions = sim_partitions();
+	long used = sim_pages("root_used");
+	int i, partitions = sim_partition_count();
 	char dir[128];
 
 	snprintf(dir, sizeof(dir), FAULT_DIR "%s", what);
@@ -182,7 +158,7 @@ static void under_injection(struct __test_metadata *_metadata, const char *what,
 	ASSERT_LE(0, partitions);
 	/* A round with nothing failing first, so that lazily made kernel state exists. */
 	round_trip(_metadata, mshv, mem, efd);
-	used = sim_root_used();
+	used = sim_pages("root_used");
 	ASSERT_TRUE(arm(what, percent, times));
 	failed_calls = 0;
 	for (i = 0; i < 40; i++)
@@ -191,11 +167,11 @@ static void under_injection(struct __test_metadata *_metadata, const char *what,
 	/* The injection reached the driver. */
 	EXPECT_LT(0, failed_calls);
 	TH_LOG("%s: %d of the calls failed", what, failed_calls);
-	EXPECT_EQ(partitions, sim_partitions());
-	EXPECT_EQ(used, sim_root_used());
+	EXPECT_EQ(partitions, sim_partition_count());
+	EXPECT_EQ(used, sim_pages("root_used"));
 	/* And everything works again. */
 	round_trip(_metadata, mshv, mem, efd);
-	EXPECT_EQ(partitions, sim_partitions());
+	EXPECT_EQ(partitions, sim_partition_count());
 	close(efd);
 	close(mshv);
 	munmap(mem, MEM_SIZE + 4096);

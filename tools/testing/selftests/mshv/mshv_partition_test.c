@@ -68,30 +68,6 @@ static const char *newest(char *buf, size_t size)
 	return line ? line : "";
 }
 
-static int sim_partition_count(void)
-{
-	char buf[65536];
-	int count = 0;
-	char *p;
-
-	if (!sim_read("partitions", buf, sizeof(buf)))
-		return -1;
-	for (p = buf; *p; p++)
-		count += *p == '\n';
-	return count;
-}
-
-/* A value of the simulator's `pages` file ("root_free" or "root_used"). */
-static long sim_pages(const char *what)
-{
-	char buf[256], *p;
-
-	if (!sim_read("pages", buf, sizeof(buf)))
-		return -1;
-	p = strstr(buf, what);
-	return p ? strtol(p + strlen(what), NULL, 10) : -1;
-}
-
 static bool have_sim(void)
 {
 	return access(SIM_DIR "partitions", R_OK) == 0;

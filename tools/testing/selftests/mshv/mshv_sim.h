@@ -152,4 +152,29 @@ static inline bool sim_deliveries(long *delivered, long *hardirq)
 	return n == 2;
 }
 
+/* The simulator's live partitions (lines of `partitions`), or -1. */
+static inline int sim_partition_count(void)
+{
+	char buf[65536];
+	int count = 0;
+	char *p;
+
+	if (!sim_read("partitions", buf, sizeof(buf)))
+		return -1;
+	for (p = buf; *p; p++)
+		count += *p == '\n';
+	return count;
+}
+
+/* A value of the simulator's `pages` file ("root_free" or "root_used"), or -1. */
+static inline long sim_pages(const char *what)
+{
+	char buf[256], *p;
+
+	if (!sim_read("pages", buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, what);
+	return p ? strtol(p + strlen(what), NULL, 10) : -1;
+}
+
 #endif /* MSHV_SIM_H */
