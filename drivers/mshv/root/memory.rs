@@ -213,7 +213,8 @@ fn map_mmio(
     // SAFETY: The frames are those the caller's device mapping (VM_IO or VM_PFNMAP) maps, none
     // of them RAM (checked above): no page the kernel's allocator hands out. As upstream, the
     // region does not watch the mapping afterwards (see "Not implemented yet" in root.rst).
-    unsafe { map_whole(hv_pages, partition_id, gfn, count, flags, |i| pfns[i]) }
+    unsafe { map_whole(hv_pages, partition_id, gfn, count, flags, |i| pfns[i]) }?;
+    Ok(())
 }
 
 /// Maps `count` guest frames from `gfn` to `pfn(0)..`, depositing as the hypervisor asks; on
@@ -229,16 +230,28 @@ pub(super) unsafe fn map_whole(
     count: usize,
     flags: u32,
     pfn: impl Fn(usize) -> u64,
-) -> Result {
+) -> core::result::Result<(), MapFailed> {
     // SAFETY: As this function's contract says.
     unsafe { calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, pfn) }.map_err(
-        |(e, done)| {
-            if done > 0 {
-                let _ = calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done);
-            }
-            e
+        |(error, done)| MapFailed {
+            error,
+            still_mapped: done > 0
+                && calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done).is_err(),
         },
     )
+}
+
+/// A [`map_whole`] that failed.
+pub(super) struct MapFailed {
+    error: Error,
+    /// What was mapped could not be unmapped: its frames must stay the guest's for good.
+    still_mapped: bool,
+}
+
+impl From<MapFailed> for Error {
+    fn from(failed: MapFailed) -> Self {
+        failed.error
+    }
 }
 
 /// Handles `MSHV_SET_GUEST_MEMORY` for a partition whose regions are `regions`.
@@ -323,8 +336,17 @@ fn map(
             None => {
                 let pinned = Pinned::pin(uaddr_usize, count, true)?;
                 // SAFETY: The frames are pinned for as long as the region, which unmaps them
-                // before it unpins them.
-                unsafe { map_whole(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i)) }?;
+                // before it unpins them (or, if it cannot, never unpins them).
+                let mapped = unsafe {
+                    map_whole(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i))
+                };
+                if let Err(failed) = mapped {
+                    if failed.still_mapped {
+                        pr_err!("partition {partition_id}: guest memory stays pinned: unmapping failed\n");
+                        core::mem::forget(pinned);
+                    }
+                    return Err(failed.into());
+                }
                 Backing::Pinned { _pinned: pinned }
             }
         }

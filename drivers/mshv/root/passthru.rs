@@ -140,6 +140,8 @@ pub(crate) fn root_hvcall(pages: &mut HvPages, caller: Caller, arg: usize) -> Re
                 break (status, Err(EIO));
             }
             done = now;
+            // Progress: the call is given as much again before it is given up.
+            deposited = 0;
             if done < reps {
                 continue;
             }

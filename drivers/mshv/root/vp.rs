@@ -178,13 +178,10 @@ impl Vp {
     fn run_once(&self, pages: &mut HvPages, partition_id: u64) -> Result {
         // The VP is still suspended on the intercept of a run that gave up on its notice: that
         // intercept is this run's, once its notice comes.
-        if self.notice_owed.load(Ordering::Relaxed) {
-            if !self.kick.wait_bounded() {
-                return Err(EINTR);
-            }
-            self.notice_owed.store(false, Ordering::Relaxed);
+        if self.notice_owed.swap(false, Ordering::Relaxed) && self.kick.wait_bounded() {
             return Ok(());
         }
+        // No notice came after all (the register was set with none to come): resume the VP.
         self.kick.reset();
         // Intercept suspend first: the hypervisor clears them in turn, and the other order
         // could lose an intercept suspend that comes just after the explicit one is cleared.

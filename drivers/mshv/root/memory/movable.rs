@@ -237,7 +237,12 @@ impl Movable {
     pub(super) fn keep(&self) {
         let mut state = self.shared.state.lock();
         if let Some(last) = state.mapped.len().checked_sub(1) {
-            state.hold(0..=last);
+            if !state.hold(0..=last) {
+                pr_err!(
+                    "partition {}: guest pages the kernel frees may stay mapped\n",
+                    self.shared.partition_id
+                );
+            }
         }
     }
 
@@ -299,15 +304,38 @@ impl Movable {
                     |i| pfns[i],
                 )
             };
-            // What was mapped before a failure is recorded too: invalidations must find it.
-            let done = match mapped {
-                Ok(()) => pfns.len(),
-                Err((_, done)) => done,
+            let Err((_, done)) = mapped else {
+                for (i, &pfn) in pfns.iter().enumerate() {
+                    state.set(first as usize + i, pfn);
+                }
+                return true;
             };
-            for (i, &pfn) in pfns.iter().take(done).enumerate() {
-                state.set(first as usize + i, pfn);
+            // Some of the pages (at most `done`) may be mapped: back to no access, which lets
+            // go of any frame held there; else what may be mapped is recorded (invalidations
+            // must find it) and no held frame is let go.
+            // SAFETY: No access: no frame is named.
+            let undone = unsafe {
+                calls::map_gpa_pages(
+                    &mut state.pages,
+                    self.shared.partition_id,
+                    self.shared.gfn + first,
+                    n as usize,
+                    HV_MAP_GPA_NO_ACCESS,
+                    false,
+                    |_| 0,
+                )
+            };
+            let at = first as usize;
+            if undone.is_ok() {
+                (at..at + pfns.len()).for_each(|i| state.set(i, 0));
+            } else {
+                for (i, &pfn) in pfns.iter().take(done).enumerate() {
+                    if state.mapped[at + i] & HELD == 0 {
+                        state.mapped[at + i] = pfn;
+                    }
+                }
             }
-            return mapped.is_ok();
+            return false;
         }
         false
     }
