@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/mshv.h>
 
@@ -569,6 +571,39 @@ TEST_F(memory, a_refused_invalidation_keeps_the_pages)
 	EXPECT_STREQ("", mapped);
 	EXPECT_EQ(0, sim_freed());
 	close(fd);
+}
+
+/*
+ * A bitmap of 2^40 pages (a writable 128 GiB of address space behind it) would take the walk
+ * hours: it must end when its caller is killed, and not hold the CPU meanwhile.
+ */
+TEST_F(memory, a_kill_ends_a_huge_access_bitmap)
+{
+	const __u64 pages = 1ULL << 40;
+	void *out = mmap(NULL, pages / 8, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int status, i;
+	pid_t child;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	if (out == MAP_FAILED)
+		SKIP(return, "no 128 GiB of address space for the bitmap");
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0)
+		_exit(bitmap(self->pt, MSHV_GPAP_ACCESS_TYPE_ACCESSED, MSHV_GPAP_ACCESS_OP_NOOP,
+			     0, pages, out) ? 1 : 0);
+	/* Still walking after a second. */
+	usleep(1000 * 1000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	ASSERT_EQ(0, kill(child, SIGKILL));
+	for (i = 0; i < 300 && waitpid(child, &status, WNOHANG) != child; i++)
+		usleep(10 * 1000);
+	EXPECT_LT(i, 300);
+	if (i == 300)
+		waitpid(child, &status, 0);
+	munmap(out, pages / 8);
 }
 
 /* The racing guest of unmap_races_the_guests_faults. */
