@@ -121,6 +121,31 @@ struct Shared {
     state: Mutex<MovableState>,
 }
 
+impl Shared {
+    /// Maps `count` pages from page `first` with no access again, under the region's lock (the
+    /// hypervisor's tables for them exist, so it asks for no memory); the record is the
+    /// caller's to update.
+    fn no_access(
+        &self,
+        state: &mut MovableState,
+        first: usize,
+        count: usize,
+    ) -> core::result::Result<(), (Error, usize)> {
+        // SAFETY: No access: no frame is named.
+        unsafe {
+            calls::map_gpa_pages(
+                &mut state.pages,
+                self.partition_id,
+                self.gfn + first as u64,
+                count,
+                HV_MAP_GPA_NO_ACCESS,
+                false,
+                |_| 0,
+            )
+        }
+    }
+}
+
 /// A movable region: its pages come and go with the user mapping.
 pub(in crate::root) struct Movable {
     shared: Arc<Shared>,
@@ -313,19 +338,8 @@ impl Movable {
             // Some of the pages (at most `done`) may be mapped: back to no access, which lets
             // go of any frame held there; else what may be mapped is recorded (invalidations
             // must find it) and no held frame is let go.
-            // SAFETY: No access: no frame is named.
-            let undone = unsafe {
-                calls::map_gpa_pages(
-                    &mut state.pages,
-                    self.shared.partition_id,
-                    self.shared.gfn + first,
-                    n as usize,
-                    HV_MAP_GPA_NO_ACCESS,
-                    false,
-                    |_| 0,
-                )
-            };
             let at = first as usize;
+            let undone = self.shared.no_access(state, at, n as usize);
             if undone.is_ok() {
                 (at..at + pfns.len()).for_each(|i| state.set(i, 0));
             } else {
@@ -390,20 +404,7 @@ unsafe extern "C" fn invalidate(
     }
     let last = range.rev().find(|&i| state.mapped[i] != 0).unwrap_or(first);
     let state = &mut *state;
-    // The hypervisor's tables for these pages exist, so it asks for no memory.
-    // SAFETY: No access: no frame is named.
-    let remapped = unsafe {
-        calls::map_gpa_pages(
-            &mut state.pages,
-            this.partition_id,
-            this.gfn + first as u64,
-            last - first + 1,
-            HV_MAP_GPA_NO_ACCESS,
-            false,
-            |_| 0,
-        )
-    };
-    match remapped {
+    match this.no_access(state, first, last - first + 1) {
         Ok(()) => (first..=last).for_each(|i| state.set(i, 0)),
         // The hypervisor still maps the pages, and the invalidation cannot be refused where it
         // may block (the core would only warn): the region keeps the frames until it is

@@ -152,6 +152,16 @@ static void expect_baseline(struct __test_metadata *_metadata, const struct base
 	EXPECT_EQ(b->root_used, sim_pages("root_used"));
 }
 
+/* /dev/mshv, opened once the simulator's baseline is taken in *before. */
+static int open_with_baseline(struct __test_metadata *_metadata, struct baseline *before)
+{
+	int mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, mshv);
+	take_baseline(_metadata, mshv, before);
+	return mshv;
+}
+
 FIXTURE(fail) {
 	int mshv;
 	struct baseline before;
@@ -161,9 +171,7 @@ FIXTURE_SETUP(fail)
 {
 	if (!have_sim())
 		SKIP(return, NO_SIM);
-	self->mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->mshv);
-	take_baseline(_metadata, self->mshv, &self->before);
+	self->mshv = open_with_baseline(_metadata, &self->before);
 }
 
 FIXTURE_TEARDOWN(fail)
@@ -406,9 +414,7 @@ FIXTURE_SETUP(refused)
 {
 	if (!have_sim())
 		SKIP(return, NO_SIM);
-	self->mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->mshv);
-	take_baseline(_metadata, self->mshv, &self->before);
+	self->mshv = open_with_baseline(_metadata, &self->before);
 }
 
 FIXTURE_TEARDOWN(refused)
