@@ -66,17 +66,22 @@ impl Kick {
     /// [`BOUNDED_WAIT_MS`].
     pub(crate) fn wait_bounded(&self) -> bool {
         for _ in 0..BOUNDED_WAIT_MS {
-            if core::mem::replace(&mut *self.kicked.lock(), false) {
+            if self.take() {
                 return true;
             }
             fsleep(Delta::from_millis(1));
         }
+        self.take()
+    }
+
+    /// Consumes a kick, if one came.
+    fn take(&self) -> bool {
         core::mem::replace(&mut *self.kicked.lock(), false)
     }
 
     /// Forgets a kick not waited for.
     pub(crate) fn reset(&self) {
-        *self.kicked.lock() = false;
+        self.take();
     }
 }
 
