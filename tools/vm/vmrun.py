@@ -196,7 +196,14 @@ def parse_ktap(arch, name, text_lines):
 def parse_tap(arch, prog, text_lines):
     """Results of a kselftest program's TAP output."""
     results = []
+    # The harness's diagnostics ("# file:line:case:Expected ...") since the case began: a
+    # failure carries them, so that a run whose logs are gone still says what went wrong.
+    said = []
     for line in text_lines:
+        if line.startswith("#  RUN "):
+            said = []
+        elif line.startswith("# ") and not line.startswith("#  "):
+            said.append(line[2:].strip())
         m = KTAP_RESULT.match(line)
         if not m or line.startswith(" "):
             continue
@@ -204,8 +211,11 @@ def parse_tap(arch, prog, text_lines):
         full = f"{arch}.selftest.{prog}.{case}"
         if "# SKIP" in rest:
             results.append(Result(full, "skip", rest.split("# SKIP", 1)[1].strip() or "skipped"))
+        elif outcome == "ok":
+            results.append(Result(full, "pass"))
         else:
-            results.append(Result(full, "pass" if outcome == "ok" else "fail"))
+            results.append(Result(full, "fail", " | ".join(said[-4:])))
+        said = []
     return results
 
 

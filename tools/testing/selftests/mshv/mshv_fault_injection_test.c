@@ -67,10 +67,19 @@ static bool arm(const char *what, const char *percent, const char *times)
 	return put("/proc/thread-self/make-it-fail", "1");
 }
 
-static void disarm(const char *what)
+/*
+ * Stops the injection. The writes that do so are this thread's system calls, under the
+ * injection themselves (opening a file allocates): each is tried until it goes through, the
+ * probability first, since once it is 0 nothing more fails. False if they never do.
+ */
+static bool disarm(const char *what)
 {
-	put("/proc/thread-self/make-it-fail", "0");
-	attr(what, "probability", "0");
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++)
+		if (attr(what, "probability", "0"))
+			break;
+	return tries < 1000 && put("/proc/thread-self/make-it-fail", "0");
 }
 
 /* Calls that failed, in all rounds so far. */
@@ -163,7 +172,7 @@ static void under_injection(struct __test_metadata *_metadata, const char *what,
 	failed_calls = 0;
 	for (i = 0; i < 40; i++)
 		round_trip(_metadata, mshv, mem, efd);
-	disarm(what);
+	ASSERT_TRUE(disarm(what));
 	/* The injection reached the driver. */
 	EXPECT_LT(0, failed_calls);
 	TH_LOG("%s: %d of the calls failed", what, failed_calls);
