@@ -109,13 +109,23 @@ runner_selftest() {
 	expect_line "runner.$arch.catches-leak" "^FAIL $arch.kmemleak: .*unreferenced object" "$bad"
 }
 
+# The KUnit suites a personality's module has: those of its own files and of the shared ones.
+# $1: the other personality's files (a path prefix under drivers/mshv/).
+suites_without() {
+	grep -rlE '#\[kunit_tests\(' "$MSHV_ROOT/drivers" | grep -v "^$MSHV_ROOT/drivers/mshv/$1" |
+		xargs grep -hoE '#\[kunit_tests\(\w+\)\]' | sed -E 's/.*\((\w+)\).*/\1/'
+}
+
+# The root personality (mshv_rs) in one VM: every selftest but the VTL personality's (mshv_vtl_*),
+# rust-vmm's client tests and the sample VMM on x86_64.
 vm_tests() {
-	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj suites
+	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
-	suites=$(grep -rhoE '#\[kunit_tests\(\w+\)\]' "$MSHV_ROOT/drivers" | sed -E 's/.*\((\w+)\).*/\1/')
 	local args=() s p
-	for s in $suites; do args+=(--expect-kunit "$s"); done
-	for p in "$out"/selftests/*; do args+=(--selftest "$p"); done
+	for s in $(suites_without vtl); do args+=(--expect-kunit "$s"); done
+	for p in "$out"/selftests/*; do
+		case $(basename "$p") in mshv_vtl_*) ;; *) args+=(--selftest "$p") ;; esac
+	done
 	# rust-vmm's own client tests, against their expectations (tools/mshv-ioctls/expected).
 	[ "$arch" != x86_64 ] ||
 		args+=(--libtest "$out/mshv_ioctls_tests:$MSHV_ROOT/tools/mshv-ioctls/expected"
@@ -128,8 +138,24 @@ vm_tests() {
 		"${args[@]}"
 }
 
+# The VTL personality (mshv_vtl) in another (both register /dev/mshv), its results named
+# <arch>-vtl.*: its selftests (mshv_vtl_*) with the simulated hypervisor hosting the kernel at
+# VTL2.
+vm_vtl_tests() {
+	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
+	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
+	local args=() s p
+	for s in $(suites_without root); do args+=(--expect-kunit "$s"); done
+	for p in "$out"/selftests/mshv_vtl_*; do args+=(--selftest "$p"); done
+	args+=(--refused-module "$out/shipping/mshv_vtl.ko:19:$shipping_vtl_refusal")
+	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-vtl" --kernel "$kobj" \
+		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" \
+		--log "$logs/vm-vtl-$arch.console" --results "$results" "${args[@]}"
+}
+
 # What the shipping module says when it refuses to load in the test VM (no Hyper-V).
 shipping_refusal='mshv_rs: .*not running in a Hyper-V root partition'
+shipping_vtl_refusal='mshv_vtl: .*not running in VTL2 of a Hyper-V partition'
 
 # shellcheck disable=SC2086
 step setup "$MSHV_ROOT/tools/setup/setup.sh" kernels $ARCHES || {
@@ -152,6 +178,7 @@ for arch in $ARCHES; do
 		continue
 	fi
 	tool "vm-$arch" vm_tests "$arch"
+	tool "vm-vtl-$arch" vm_vtl_tests "$arch"
 done
 # The runner's own test, on one arch: its logic does not depend on the arch, and the last one
 # (arm64 by default) boots fastest.

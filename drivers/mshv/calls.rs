@@ -14,6 +14,7 @@ use crate::{
         abi::{
             self,
             code,
+            input_vtl,
             AssertVirtualInterruptIn,
             ConnectPortIn,
             CreatePartitionIn,
@@ -465,17 +466,30 @@ pub(crate) fn set_vp_registers(
     vp_index: u32,
     registers: &[(u32, u64)],
 ) -> Result {
+    let values = registers.iter().map(|&(name, value)| (name, [value, 0]));
+    set_vp_registers_in(pages, partition_id, vp_index, input_vtl::OWN, values)
+}
+
+/// `HVCALL_SET_VP_REGISTERS` in VTL view `vtl` (`union hv_input_vtl`): sets `(name, value)`
+/// pairs, each value 128 bits (low word first), in order.
+pub(crate) fn set_vp_registers_in(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    vtl: u8,
+    registers: impl ExactSizeIterator<Item = (u32, [u64; 2])>,
+) -> Result {
     let count = u16::try_from(registers.len()).map_err(|_| EINVAL)?;
     pages.input.clear();
     pages
         .input
-        .write(0, &vp_registers_in(partition_id, vp_index))?;
-    for (i, &(name, value)) in registers.iter().enumerate() {
+        .write(0, &vp_registers_in(partition_id, vp_index, vtl))?;
+    for (i, (name, value)) in registers.enumerate() {
         let assoc = RegisterAssoc {
             name,
             reserved1: 0,
             reserved2: 0,
-            value: [value, 0],
+            value,
         };
         pages.input.write(
             size_of::<VpRegistersIn>() + i * size_of::<RegisterAssoc>(),
@@ -497,10 +511,22 @@ pub(crate) fn get_vp_register(
     vp_index: u32,
     name: u32,
 ) -> Result<u64> {
+    get_vp_register_in(pages, partition_id, vp_index, input_vtl::OWN, name).map(|v| v[0])
+}
+
+/// `HVCALL_GET_VP_REGISTERS` of one register in VTL view `vtl` (`union hv_input_vtl`): its
+/// 128-bit value, low word first.
+pub(crate) fn get_vp_register_in(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    vtl: u8,
+    name: u32,
+) -> Result<[u64; 2]> {
     pages.input.clear();
     pages
         .input
-        .write(0, &vp_registers_in(partition_id, vp_index))?;
+        .write(0, &vp_registers_in(partition_id, vp_index, vtl))?;
     pages.input.write(size_of::<VpRegistersIn>(), &name)?;
     let (input, output) = (&pages.input, &mut pages.output);
     rep_call(code::GET_VP_REGISTERS, 1, 0, 0, |c| {
@@ -511,11 +537,11 @@ pub(crate) fn get_vp_register(
     pages.output.read(0)
 }
 
-fn vp_registers_in(partition_id: u64, vp_index: u32) -> VpRegistersIn {
+fn vp_registers_in(partition_id: u64, vp_index: u32, vtl: u8) -> VpRegistersIn {
     VpRegistersIn {
         partition_id,
         vp_index,
-        input_vtl: 0,
+        input_vtl: vtl,
         rsvd_z8: 0,
         rsvd_z16: 0,
     }

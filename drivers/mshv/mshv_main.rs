@@ -36,6 +36,9 @@ mod sync;
 mod transport;
 mod uapi;
 
+/// The driver this module is.
+const PERSONALITY: transport::Personality = transport::Personality::Root;
+
 module! {
     type: MshvModule,
     name: "mshv_rs",
@@ -69,7 +72,7 @@ impl kernel::InPlaceModule for MshvModule {
         pr_info!("{}\n", env);
         let selected = checked
             .and_then(|()| transport::Choice::from_param(module_parameters::hypervisor.value()))
-            .and_then(|choice| transport::select(choice, &env));
+            .and_then(|choice| transport::select(choice, &env, PERSONALITY));
 
         try_pin_init!(Self {
             _hypervisor: selected?,

@@ -450,6 +450,48 @@ static const struct mshv_shim_fact uapi_facts[] = {
 	FACT_IOCTL(MSHV_RUN_VP),
 	FACT_IOCTL(MSHV_GET_VP_STATE),
 	FACT_IOCTL(MSHV_SET_VP_STATE),
+	FACT_SIZE(mshv_vp_registers),
+	FACT_OFF(mshv_vp_registers, regs_ptr),
+	FACT_SIZE(mshv_vtl_set_eventfd),
+	FACT_OFF(mshv_vtl_set_eventfd, flag),
+	FACT_SIZE(mshv_vtl_signal_event),
+	FACT_OFF(mshv_vtl_signal_event, flag),
+	FACT_SIZE(mshv_vtl_sint_post_msg),
+	FACT_OFF(mshv_vtl_sint_post_msg, connection_id),
+	FACT_OFF(mshv_vtl_sint_post_msg, payload_size),
+	FACT_OFF(mshv_vtl_sint_post_msg, payload_ptr),
+	FACT_SIZE(mshv_vtl_ram_disposition),
+	FACT_OFF(mshv_vtl_ram_disposition, last_pfn),
+	FACT_SIZE(mshv_vtl_set_poll_file),
+	FACT_OFF(mshv_vtl_set_poll_file, fd),
+	FACT_SIZE(mshv_vtl_hvcall_setup),
+	FACT_OFF(mshv_vtl_hvcall_setup, allow_bitmap_ptr),
+	FACT_SIZE(mshv_vtl_hvcall),
+	FACT_OFF(mshv_vtl_hvcall, input_size),
+	FACT_OFF(mshv_vtl_hvcall, input_ptr),
+	FACT_OFF(mshv_vtl_hvcall, status),
+	FACT_OFF(mshv_vtl_hvcall, output_size),
+	FACT_OFF(mshv_vtl_hvcall, output_ptr),
+	FACT_SIZE(mshv_sint_mask),
+	FACT_OFF(mshv_sint_mask, reserved),
+	FACT_CONST("MSHV_MAX_RUN_MSG_SIZE", MSHV_MAX_RUN_MSG_SIZE),
+	FACT_CONST("MSHV_CAP_CORE_API_STABLE", MSHV_CAP_CORE_API_STABLE),
+	FACT_CONST("MSHV_CAP_REGISTER_PAGE", MSHV_CAP_REGISTER_PAGE),
+	FACT_CONST("MSHV_CAP_VTL_RETURN_ACTION", MSHV_CAP_VTL_RETURN_ACTION),
+	FACT_CONST("MSHV_CAP_DR6_SHARED", MSHV_CAP_DR6_SHARED),
+	FACT_IOCTL(MSHV_CHECK_EXTENSION),
+	FACT_IOCTL(MSHV_CREATE_VTL),
+	FACT_IOCTL(MSHV_ADD_VTL0_MEMORY),
+	FACT_IOCTL(MSHV_SET_POLL_FILE),
+	FACT_IOCTL(MSHV_RETURN_TO_LOWER_VTL),
+	FACT_IOCTL(MSHV_GET_VP_REGISTERS),
+	FACT_IOCTL(MSHV_SET_VP_REGISTERS),
+	FACT_IOCTL(MSHV_SINT_SIGNAL_EVENT),
+	FACT_IOCTL(MSHV_SINT_POST_MESSAGE),
+	FACT_IOCTL(MSHV_SINT_SET_EVENTFD),
+	FACT_IOCTL(MSHV_SINT_PAUSE_MESSAGE_STREAM),
+	FACT_IOCTL(MSHV_HVCALL_SETUP),
+	FACT_IOCTL(MSHV_HVCALL),
 };
 
 const struct mshv_shim_fact *mshv_shim_uapi_facts(size_t *len)
@@ -464,6 +506,10 @@ const struct mshv_shim_fact *mshv_shim_uapi_facts(size_t *len)
  * (mshv_shim_hv_facts()).
  */
 #define INTERRUPT_CONTROL(...) (((union hv_interrupt_control){ __VA_ARGS__ }).as_uint64)
+#define VSM_CAPABILITY(...) (((union hv_register_vsm_capabilities){ __VA_ARGS__ }).as_uint64)
+#define VSM_CAPABILITY_DR6_SHARED		BIT_ULL(0)
+#define VSM_CAPABILITY_INTERCEPT_PAGE_AVAILABLE	BIT_ULL(27)
+#define VSM_CAPABILITY_RETURN_ACTION_AVAILABLE	BIT_ULL(28)
 #ifdef CONFIG_X86_64
 #define INTERRUPT_CONTROL_LEVEL_TRIGGERED	BIT_ULL(32)
 #define INTERRUPT_CONTROL_LOGICAL_DEST_MODE	BIT_ULL(33)
@@ -584,6 +630,14 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("UNRECOVERABLE_EXCEPTION", HVMSG_UNRECOVERABLE_EXCEPTION),
 	FACT_CONST("UNMAPPED_GPA", HVMSG_UNMAPPED_GPA),
 	FACT_CONST("EXPLICIT_SUSPEND", HV_REGISTER_EXPLICIT_SUSPEND),
+	FACT_CONST("HV_VP_INDEX_SELF", HV_VP_INDEX_SELF),
+	FACT_CONST("POST_MESSAGE", HVCALL_POST_MESSAGE),
+	FACT_CONST("SIGNAL_EVENT", HVCALL_SIGNAL_EVENT),
+	FACT_CONST("VSM_CODE_PAGE_OFFSETS", HV_REGISTER_VSM_CODE_PAGE_OFFSETS),
+	FACT_CONST("VSM_CAPABILITIES", HV_REGISTER_VSM_CAPABILITIES),
+	FACT_CONST("DR6_SHARED", VSM_CAPABILITY_DR6_SHARED),
+	FACT_CONST("INTERCEPT_PAGE_AVAILABLE", VSM_CAPABILITY_INTERCEPT_PAGE_AVAILABLE),
+	FACT_CONST("RETURN_ACTION_AVAILABLE", VSM_CAPABILITY_RETURN_ACTION_AVAILABLE),
 	FACT_CONST("INTERCEPT_SUSPEND", HV_REGISTER_INTERCEPT_SUSPEND),
 };
 
@@ -596,6 +650,11 @@ const struct mshv_shim_fact *mshv_shim_hv_facts(size_t *len)
 #else
 	BUILD_BUG_ON(INTERRUPT_CONTROL(.asserted = 1) != INTERRUPT_CONTROL_ASSERTED);
 #endif
+	BUILD_BUG_ON(VSM_CAPABILITY(.dr6_shared = 1) != VSM_CAPABILITY_DR6_SHARED);
+	BUILD_BUG_ON(VSM_CAPABILITY(.intercept_page_available = 1) !=
+		     VSM_CAPABILITY_INTERCEPT_PAGE_AVAILABLE);
+	BUILD_BUG_ON(VSM_CAPABILITY(.return_action_available = 1) !=
+		     VSM_CAPABILITY_RETURN_ACTION_AVAILABLE);
 	*len = ARRAY_SIZE(hv_facts);
 	return hv_facts;
 }

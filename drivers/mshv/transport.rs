@@ -206,48 +206,83 @@ pub(crate) enum Pick {
     Simulated,
 }
 
+/// The driver a module is, which decides where the real hypervisor serves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Personality {
+    /// `mshv_rs`: a virtual machine monitor's, in a root partition or an L1 virtual host.
+    Root,
+    /// `mshv_vtl`: a paravisor's, at VTL2.
+    Vtl,
+}
+
+impl Personality {
+    /// Whether the kernel runs where this personality's hypercalls are served.
+    pub(crate) fn belongs(self, env: &HvEnvironment) -> bool {
+        match self {
+            Self::Root => env.can_issue_root_hypercalls(),
+            Self::Vtl => env.partition != PartitionType::NoHypervisor && env.vtl == 2,
+        }
+    }
+
+    /// Where that is, for the kernel log.
+    fn place(self) -> &'static str {
+        match self {
+            Self::Root => "a Hyper-V root partition",
+            Self::Vtl => "VTL2 of a Hyper-V partition",
+        }
+    }
+}
+
 /// Why [`pick`] came to no hypervisor: the module does not load (`ENODEV`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// `hypervisor=0` outside a root partition (or an L1 virtual host), where the simulated
-    /// hypervisor may not stand in: it is not built in, or a Microsoft hypervisor is there.
-    NotRoot,
+    /// `hypervisor=0` where the personality does not belong (see [`Personality::belongs`]),
+    /// and the simulated hypervisor may not stand in: it is not built in, or a Microsoft
+    /// hypervisor is there.
+    NotHere,
     /// `hypervisor=2` in a build without the simulated hypervisor.
     NoSimulator,
 }
 
-/// The hypervisor `choice` comes to in `env`; `simulator`: whether the simulated one is built
-/// in. By default the simulated hypervisor stands in only where there is no Microsoft
-/// hypervisor at all: a Hyper-V guest gets no `/dev/mshv` unless `hypervisor=2` asks for it.
+/// The hypervisor `choice` comes to in `env` for `personality`; `simulator`: whether the
+/// simulated one is built in. By default the simulated hypervisor stands in only where there is
+/// no Microsoft hypervisor at all: a Hyper-V guest gets no `/dev/mshv` unless `hypervisor=2`
+/// asks for it.
 pub(crate) fn pick(
     choice: Choice,
     env: &HvEnvironment,
     simulator: bool,
+    personality: Personality,
 ) -> core::result::Result<Pick, Refusal> {
     match choice {
         Choice::Real => Ok(Pick::Real),
         Choice::Simulated if simulator => Ok(Pick::Simulated),
         Choice::Simulated => Err(Refusal::NoSimulator),
-        Choice::Auto if env.can_issue_root_hypercalls() => Ok(Pick::Real),
+        Choice::Auto if personality.belongs(env) => Ok(Pick::Real),
         Choice::Auto if simulator && env.partition == PartitionType::NoHypervisor => {
             Ok(Pick::Simulated)
         }
-        Choice::Auto => Err(Refusal::NotRoot),
+        Choice::Auto => Err(Refusal::NotHere),
     }
 }
 
 /// Chooses the hypervisor for the life of the module, as [`pick`] says, and logs which (a
 /// warning in a build with the simulated hypervisor, whichever it is). Fails with `ENODEV`, and
 /// says why, when there is none to choose.
-pub(crate) fn select(choice: Choice, env: &HvEnvironment) -> Result<Selected> {
+pub(crate) fn select(
+    choice: Choice,
+    env: &HvEnvironment,
+    personality: Personality,
+) -> Result<Selected> {
     let simulator = cfg!(CONFIG_MSHV_RUST_SIMULATOR);
-    let picked = pick(choice, env, simulator);
+    let picked = pick(choice, env, simulator, personality);
     let selected = match picked {
         Ok(Pick::Real) => real(),
-        Ok(Pick::Simulated) => simulated()?,
-        Err(Refusal::NotRoot) => {
+        Ok(Pick::Simulated) => simulated(personality)?,
+        Err(Refusal::NotHere) => {
             pr_err!(
-                "not running in a Hyper-V root partition ({}): not loading\n",
+                "not running in {} ({}): not loading\n",
+                personality.place(),
                 env
             );
             if simulator {
@@ -263,8 +298,11 @@ pub(crate) fn select(choice: Choice, env: &HvEnvironment) -> Result<Selected> {
     if !HYPERVISOR.populate(selected.hv) {
         return Err(EBUSY);
     }
-    if picked == Ok(Pick::Real) && !env.can_issue_root_hypercalls() {
-        pr_warn!("hypervisor=1 outside a root partition: root hypercalls will fail\n");
+    if picked == Ok(Pick::Real) && !personality.belongs(env) {
+        pr_warn!(
+            "hypervisor=1 outside {}: its hypercalls will fail\n",
+            personality.place()
+        );
     }
     match picked {
         _ if !simulator => pr_info!("using the {}\n", selected.name()),
@@ -287,16 +325,21 @@ fn real() -> Selected {
     }
 }
 
+/// The simulated hypervisor, hosting the kernel where `personality` belongs.
 #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
-fn simulated() -> Result<Selected> {
+fn simulated(personality: Personality) -> Result<Selected> {
+    let hosted = match personality {
+        Personality::Root => sim::Hosted::Root,
+        Personality::Vtl => sim::Hosted::Vtl2,
+    };
     Ok(Selected {
         hv: &sim::SIMULATOR,
-        sim: Some(sim::start()?),
+        sim: Some(sim::start(hosted)?),
     })
 }
 
 #[cfg(not(CONFIG_MSHV_RUST_SIMULATOR))]
-fn simulated() -> Result<Selected> {
+fn simulated(_personality: Personality) -> Result<Selected> {
     Err(ENODEV)
 }
 
@@ -321,49 +364,66 @@ mod tests {
         PartitionType::L1vh,
     ];
 
-    fn env(partition: PartitionType) -> HvEnvironment {
-        HvEnvironment { partition, vtl: 0 }
+    const BOTH: [Personality; 2] = [Personality::Root, Personality::Vtl];
+
+    fn env(partition: PartitionType, vtl: u8) -> HvEnvironment {
+        HvEnvironment { partition, vtl }
     }
 
     #[test]
-    fn auto_is_real_in_a_root_partition_and_simulated_only_without_hyperv() {
+    fn auto_is_real_where_the_personality_belongs_and_simulated_only_without_hyperv() {
+        let root = Personality::Root;
+        let vtl = Personality::Vtl;
         for simulator in [false, true] {
             for partition in [PartitionType::Root, PartitionType::L1vh] {
-                let root = pick(Choice::Auto, &env(partition), simulator);
-                assert_eq!(root, Ok(Pick::Real));
+                assert_eq!(pick(Choice::Auto, &env(partition, 0), simulator, root), Ok(Pick::Real));
+                let here = pick(Choice::Auto, &env(partition, 0), simulator, vtl);
+                assert_eq!(here, Err(Refusal::NotHere));
             }
-            // A Hyper-V guest gets neither, simulator or not.
-            let guest = pick(Choice::Auto, &env(PartitionType::Guest), simulator);
-            assert_eq!(guest, Err(Refusal::NotRoot));
+            // A guest at VTL2 is a paravisor's place; at VTL0 it is neither's.
+            let vtl2 = env(PartitionType::Guest, 2);
+            assert_eq!(pick(Choice::Auto, &vtl2, simulator, vtl), Ok(Pick::Real));
+            assert_eq!(pick(Choice::Auto, &vtl2, simulator, root), Err(Refusal::NotHere));
+            for personality in BOTH {
+                let guest = pick(Choice::Auto, &env(PartitionType::Guest, 0), simulator, personality);
+                assert_eq!(guest, Err(Refusal::NotHere));
+            }
         }
-        let none = env(PartitionType::NoHypervisor);
-        assert_eq!(pick(Choice::Auto, &none, true), Ok(Pick::Simulated));
-        assert_eq!(pick(Choice::Auto, &none, false), Err(Refusal::NotRoot));
+        for personality in BOTH {
+            let none = env(PartitionType::NoHypervisor, 0);
+            assert_eq!(pick(Choice::Auto, &none, true, personality), Ok(Pick::Simulated));
+            assert_eq!(pick(Choice::Auto, &none, false, personality), Err(Refusal::NotHere));
+        }
     }
 
     #[test]
     fn explicit_choices_hold_in_every_environment() {
         for partition in EVERY_PARTITION {
-            let env = env(partition);
-            for simulator in [false, true] {
-                assert_eq!(pick(Choice::Real, &env, simulator), Ok(Pick::Real));
+            for personality in BOTH {
+                let env = env(partition, 0);
+                for simulator in [false, true] {
+                    let real = pick(Choice::Real, &env, simulator, personality);
+                    assert_eq!(real, Ok(Pick::Real));
+                }
+                let sim = pick(Choice::Simulated, &env, true, personality);
+                assert_eq!(sim, Ok(Pick::Simulated));
+                let without = pick(Choice::Simulated, &env, false, personality);
+                assert_eq!(without, Err(Refusal::NoSimulator));
             }
-            assert_eq!(pick(Choice::Simulated, &env, true), Ok(Pick::Simulated));
-            let without = pick(Choice::Simulated, &env, false);
-            assert_eq!(without, Err(Refusal::NoSimulator));
         }
     }
 
     #[test]
     fn the_loaded_module_chose_as_its_environment_says() {
-        // Wherever the suite runs (a Hyper-V root partition, a machine without Hyper-V, a guest
-        // with hypervisor=2): the module loaded, so its choice was not refused, and the
-        // hypervisor in use is the one `pick` names for this environment and parameter.
+        // Wherever the suite runs (a Hyper-V root partition or VTL2, a machine without
+        // Hyper-V, a guest with hypervisor=2): the module loaded, so its choice was not
+        // refused, and the hypervisor in use is the one `pick` names for this environment,
+        // parameter and personality.
         let choice = Choice::from_param(crate::module_parameters::hypervisor.value());
         assert!(choice.is_ok());
         let Ok(choice) = choice else { return };
         let env = HvEnvironment::probe();
-        let picked = pick(choice, &env, cfg!(CONFIG_MSHV_RUST_SIMULATOR));
+        let picked = pick(choice, &env, cfg!(CONFIG_MSHV_RUST_SIMULATOR), crate::PERSONALITY);
         assert!(picked.is_ok());
         let real_in_use = hv().name() == real::Real.name();
         assert_eq!(real_in_use, picked == Ok(Pick::Real));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The root device's user-space ABI, as Linux 7.3's `include/uapi/linux/mshv.h` defines it.
+//! The devices' user-space ABI, as Linux 7.3's `include/uapi/linux/mshv.h` defines it: the root
+//! personality's (`mshv_root`'s) and the VTL personality's (`mshv_vtl`'s).
 //!
 //! Every struct is declared through [`abi_structs!`] and every size, offset and ioctl number is
 //! listed once, in [`FACTS`] (see [`crate::abi`]); the KUnit suite below compares the list with
@@ -266,6 +267,138 @@ pub(crate) const MSHV_GET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x0
 /// `MSHV_SET_VP_STATE`, on a VP file.
 pub(crate) const MSHV_SET_VP_STATE: u32 = _IOWR::<GetSetVpState>(MSHV_IOCTL, 0x02);
 
+abi_structs! {
+    /// `struct mshv_vp_registers`: the argument of `MSHV_GET/SET_VP_REGISTERS` on a VTL file.
+    #[repr(C)]
+    pub(crate) struct VpRegisters {
+        /// Must be 1.
+        pub(crate) count: u32,
+        /// Not checked (as upstream).
+        pub(crate) reserved: u32,
+        /// The user address of one `struct hv_register_assoc`.
+        pub(crate) regs_ptr: u64,
+    }
+
+    /// `struct mshv_vtl_set_eventfd`: the argument of `MSHV_SINT_SET_EVENTFD`.
+    #[repr(C)]
+    pub(crate) struct VtlSetEventfd {
+        /// An eventfd, or negative to clear the flag's.
+        pub(crate) fd: i32,
+        /// The event flag, below `HV_EVENT_FLAGS_COUNT`.
+        pub(crate) flag: u32,
+    }
+
+    /// `struct mshv_vtl_signal_event`: the argument of `MSHV_SINT_SIGNAL_EVENT`.
+    #[repr(C)]
+    pub(crate) struct VtlSignalEvent {
+        /// The connection to signal.
+        pub(crate) connection_id: u32,
+        /// The event flag to set.
+        pub(crate) flag: u32,
+    }
+
+    /// `struct mshv_vtl_sint_post_msg`: the argument of `MSHV_SINT_POST_MESSAGE`.
+    #[repr(C)]
+    pub(crate) struct VtlSintPostMsg {
+        /// The message type (the hypercall takes 32 bits of it).
+        pub(crate) message_type: u64,
+        /// The connection to post to.
+        pub(crate) connection_id: u32,
+        /// Bytes of payload, at most `HV_MESSAGE_PAYLOAD_BYTE_COUNT`.
+        pub(crate) payload_size: u32,
+        /// The user address of the payload.
+        pub(crate) payload_ptr: u64,
+    }
+
+    /// `struct mshv_vtl_ram_disposition`: the argument of `MSHV_ADD_VTL0_MEMORY`.
+    #[repr(C)]
+    pub(crate) struct VtlRamDisposition {
+        /// The first page frame.
+        pub(crate) start_pfn: u64,
+        /// The page frame after the last.
+        pub(crate) last_pfn: u64,
+    }
+
+    /// `struct mshv_vtl_set_poll_file`: the argument of `MSHV_SET_POLL_FILE`.
+    #[repr(C)]
+    pub(crate) struct VtlSetPollFile {
+        /// The CPU whose VTL return the file's wake-ups cancel.
+        pub(crate) cpu: u32,
+        /// The file.
+        pub(crate) fd: u32,
+    }
+
+    /// `struct mshv_vtl_hvcall_setup`: the argument of `MSHV_HVCALL_SETUP`.
+    #[repr(C)]
+    pub(crate) struct VtlHvcallSetup {
+        /// Bytes of the allow bitmap.
+        pub(crate) bitmap_array_size: u64,
+        /// The user address of the bitmap: bit `n` allows call code `n`.
+        pub(crate) allow_bitmap_ptr: u64,
+    }
+
+    /// `struct mshv_vtl_hvcall`: the argument of `MSHV_HVCALL`.
+    #[repr(C)]
+    pub(crate) struct VtlHvcall {
+        /// The full hypercall control word.
+        pub(crate) control: u64,
+        /// Bytes of input, at most a page.
+        pub(crate) input_size: u64,
+        /// The user address of the input.
+        pub(crate) input_ptr: u64,
+        /// Out: the hypercall's 64-bit result.
+        pub(crate) status: u64,
+        /// Bytes of output, at most a page.
+        pub(crate) output_size: u64,
+        /// The user address of the output.
+        pub(crate) output_ptr: u64,
+    }
+
+    /// `struct mshv_sint_mask`: the argument of `MSHV_SINT_PAUSE_MESSAGE_STREAM`.
+    #[repr(C)]
+    pub(crate) struct SintMask {
+        /// Non-zero pauses the stream.
+        pub(crate) mask: u8,
+        /// Not checked (as upstream).
+        pub(crate) reserved: [u8; 7],
+    }
+}
+
+/// `MSHV_CAP_*`: the capabilities `MSHV_CHECK_EXTENSION` answers for.
+pub(crate) const MSHV_CAP_CORE_API_STABLE: u32 = 0;
+pub(crate) const MSHV_CAP_REGISTER_PAGE: u32 = 1;
+pub(crate) const MSHV_CAP_VTL_RETURN_ACTION: u32 = 2;
+pub(crate) const MSHV_CAP_DR6_SHARED: u32 = 3;
+/// `MSHV_MAX_RUN_MSG_SIZE`: a run page's message and return-action buffers.
+pub(crate) const MSHV_MAX_RUN_MSG_SIZE: usize = 256;
+
+/// `MSHV_CHECK_EXTENSION`, on the VTL personality's `/dev/mshv`.
+pub(crate) const MSHV_CHECK_EXTENSION: u32 = _IOW::<u32>(MSHV_IOCTL, 0x00);
+/// `MSHV_CREATE_VTL`, on the VTL personality's `/dev/mshv` (the argument is unused).
+pub(crate) const MSHV_CREATE_VTL: u32 = _IOR::<u8>(MSHV_IOCTL, 0x1D);
+/// `MSHV_ADD_VTL0_MEMORY`, on a VTL file.
+pub(crate) const MSHV_ADD_VTL0_MEMORY: u32 = _IOW::<VtlRamDisposition>(MSHV_IOCTL, 0x21);
+/// `MSHV_SET_POLL_FILE`, on a VTL file (the same number as `MSHV_SINT_PAUSE_MESSAGE_STREAM`).
+pub(crate) const MSHV_SET_POLL_FILE: u32 = _IOW::<VtlSetPollFile>(MSHV_IOCTL, 0x25);
+/// `MSHV_RETURN_TO_LOWER_VTL`, on a VTL file.
+pub(crate) const MSHV_RETURN_TO_LOWER_VTL: u32 = _IO(MSHV_IOCTL, 0x27);
+/// `MSHV_GET_VP_REGISTERS`, on a VTL file.
+pub(crate) const MSHV_GET_VP_REGISTERS: u32 = _IOWR::<VpRegisters>(MSHV_IOCTL, 0x05);
+/// `MSHV_SET_VP_REGISTERS`, on a VTL file.
+pub(crate) const MSHV_SET_VP_REGISTERS: u32 = _IOW::<VpRegisters>(MSHV_IOCTL, 0x06);
+/// `MSHV_SINT_SIGNAL_EVENT`, on `/dev/mshv_sint`.
+pub(crate) const MSHV_SINT_SIGNAL_EVENT: u32 = _IOW::<VtlSignalEvent>(MSHV_IOCTL, 0x22);
+/// `MSHV_SINT_POST_MESSAGE`, on `/dev/mshv_sint`.
+pub(crate) const MSHV_SINT_POST_MESSAGE: u32 = _IOW::<VtlSintPostMsg>(MSHV_IOCTL, 0x23);
+/// `MSHV_SINT_SET_EVENTFD`, on `/dev/mshv_sint`.
+pub(crate) const MSHV_SINT_SET_EVENTFD: u32 = _IOW::<VtlSetEventfd>(MSHV_IOCTL, 0x24);
+/// `MSHV_SINT_PAUSE_MESSAGE_STREAM`, on `/dev/mshv_sint`.
+pub(crate) const MSHV_SINT_PAUSE_MESSAGE_STREAM: u32 = _IOW::<SintMask>(MSHV_IOCTL, 0x25);
+/// `MSHV_HVCALL_SETUP`, on `/dev/mshv_hvcall`.
+pub(crate) const MSHV_HVCALL_SETUP: u32 = _IOW::<VtlHvcallSetup>(MSHV_IOCTL, 0x1E);
+/// `MSHV_HVCALL`, on `/dev/mshv_hvcall`.
+pub(crate) const MSHV_HVCALL: u32 = _IOWR::<VtlHvcall>(MSHV_IOCTL, 0x1F);
+
 /// Every fact the C shim also computes from the kernel's header (`mshv_shim_uapi_facts`).
 pub(crate) const FACTS: &[Fact] = &[
     fact!(size "mshv_create_partition", CreatePartition, 16),
@@ -313,6 +446,48 @@ pub(crate) const FACTS: &[Fact] = &[
     fact!(ioctl MSHV_RUN_VP, 0x8100_B800),
     fact!(ioctl MSHV_GET_VP_STATE, 0xC010_B801),
     fact!(ioctl MSHV_SET_VP_STATE, 0xC010_B802),
+    fact!(size "mshv_vp_registers", VpRegisters, 16),
+    fact!(offset "mshv_vp_registers.regs_ptr", VpRegisters, regs_ptr, 8),
+    fact!(size "mshv_vtl_set_eventfd", VtlSetEventfd, 8),
+    fact!(offset "mshv_vtl_set_eventfd.flag", VtlSetEventfd, flag, 4),
+    fact!(size "mshv_vtl_signal_event", VtlSignalEvent, 8),
+    fact!(offset "mshv_vtl_signal_event.flag", VtlSignalEvent, flag, 4),
+    fact!(size "mshv_vtl_sint_post_msg", VtlSintPostMsg, 24),
+    fact!(offset "mshv_vtl_sint_post_msg.connection_id", VtlSintPostMsg, connection_id, 8),
+    fact!(offset "mshv_vtl_sint_post_msg.payload_size", VtlSintPostMsg, payload_size, 12),
+    fact!(offset "mshv_vtl_sint_post_msg.payload_ptr", VtlSintPostMsg, payload_ptr, 16),
+    fact!(size "mshv_vtl_ram_disposition", VtlRamDisposition, 16),
+    fact!(offset "mshv_vtl_ram_disposition.last_pfn", VtlRamDisposition, last_pfn, 8),
+    fact!(size "mshv_vtl_set_poll_file", VtlSetPollFile, 8),
+    fact!(offset "mshv_vtl_set_poll_file.fd", VtlSetPollFile, fd, 4),
+    fact!(size "mshv_vtl_hvcall_setup", VtlHvcallSetup, 16),
+    fact!(offset "mshv_vtl_hvcall_setup.allow_bitmap_ptr", VtlHvcallSetup, allow_bitmap_ptr, 8),
+    fact!(size "mshv_vtl_hvcall", VtlHvcall, 48),
+    fact!(offset "mshv_vtl_hvcall.input_size", VtlHvcall, input_size, 8),
+    fact!(offset "mshv_vtl_hvcall.input_ptr", VtlHvcall, input_ptr, 16),
+    fact!(offset "mshv_vtl_hvcall.status", VtlHvcall, status, 24),
+    fact!(offset "mshv_vtl_hvcall.output_size", VtlHvcall, output_size, 32),
+    fact!(offset "mshv_vtl_hvcall.output_ptr", VtlHvcall, output_ptr, 40),
+    fact!(size "mshv_sint_mask", SintMask, 8),
+    fact!(offset "mshv_sint_mask.reserved", SintMask, reserved, 1),
+    fact!(const MSHV_MAX_RUN_MSG_SIZE, 256),
+    fact!(const MSHV_CAP_CORE_API_STABLE, 0),
+    fact!(const MSHV_CAP_REGISTER_PAGE, 1),
+    fact!(const MSHV_CAP_VTL_RETURN_ACTION, 2),
+    fact!(const MSHV_CAP_DR6_SHARED, 3),
+    fact!(ioctl MSHV_CHECK_EXTENSION, 0x4004_B800),
+    fact!(ioctl MSHV_CREATE_VTL, 0x8001_B81D),
+    fact!(ioctl MSHV_ADD_VTL0_MEMORY, 0x4010_B821),
+    fact!(ioctl MSHV_SET_POLL_FILE, 0x4008_B825),
+    fact!(ioctl MSHV_RETURN_TO_LOWER_VTL, 0x0000_B827),
+    fact!(ioctl MSHV_GET_VP_REGISTERS, 0xC010_B805),
+    fact!(ioctl MSHV_SET_VP_REGISTERS, 0x4010_B806),
+    fact!(ioctl MSHV_SINT_SIGNAL_EVENT, 0x4008_B822),
+    fact!(ioctl MSHV_SINT_POST_MESSAGE, 0x4018_B823),
+    fact!(ioctl MSHV_SINT_SET_EVENTFD, 0x4008_B824),
+    fact!(ioctl MSHV_SINT_PAUSE_MESSAGE_STREAM, 0x4008_B825),
+    fact!(ioctl MSHV_HVCALL_SETUP, 0x4010_B81E),
+    fact!(ioctl MSHV_HVCALL, 0xC030_B81F),
 ];
 
 #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]

@@ -450,17 +450,18 @@ def cmd_test(args):
             print(line, flush=True)
 
     lines = vm.boot(echo)
-    results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests, plain,
+    label = args.label or args.arch
+    results = analyse(lines, args.expect_kunit or [], progs, vm, label, libtests, plain,
                       refusals)
     failed = [r for r in results if r.outcome == "fail"]
-    if failed and all(r.name == f"{args.arch}.kernel-boot" for r in failed):
+    if failed and all(r.name == f"{label}.kernel-boot" for r in failed):
         # The kernel reported a problem of its own while booting, before anything of the
         # project ran (seen once under TCG: a KASAN report in early IRQ handling). Say so and
         # boot once more; a second such report fails the run.
         print(f"# {failed[0].line()}: booting again")
         echo("MSHV-VM-RUNNER: booting again after a report during the kernel's own boot")
         lines = vm.boot(echo)
-        results = analyse(lines, args.expect_kunit or [], progs, vm, args.arch, libtests,
+        results = analyse(lines, args.expect_kunit or [], progs, vm, label, libtests,
                           plain, refusals)
     if log:
         log.close()
@@ -517,6 +518,7 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", choices=["test", "run"])
     p.add_argument("--arch", choices=sorted(ARCHES), default="x86_64")
+    p.add_argument("--label", help="what result names start with (default: the arch)")
     p.add_argument("--kernel", required=True, help="the kernel's build tree")
     p.add_argument("--init", required=True, help="the static init program")
     p.add_argument("--refused-module", action="append",

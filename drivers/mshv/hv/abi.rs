@@ -4,10 +4,9 @@
 //! issues, as Linux 7.3's `include/hyperv/hv*.h` define them. Each layout is checked against
 //! those headers (see [`crate::abi`]).
 
-// The hypervisor's ABI is declared whole, for the driver and the simulated hypervisor alike:
-// without the simulator (which decodes every input and writes every message), some of it has no
-// user in the module.
-#![cfg_attr(not(CONFIG_MSHV_RUST_SIMULATOR), allow(dead_code))]
+// The hypervisor's ABI is declared whole, for both personalities and the simulated hypervisor
+// alike: each module (the root's, the VTL's, either without the simulator) uses part of it.
+#![allow(dead_code)]
 
 // The KUnit suite's attribute.
 #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
@@ -21,6 +20,15 @@ use crate::abi::{
 
 /// The partition a hypercall is issued from (`HV_PARTITION_ID_SELF`).
 pub(crate) const HV_PARTITION_ID_SELF: u64 = u64::MAX;
+/// The VP a hypercall is issued from (`HV_VP_INDEX_SELF`).
+pub(crate) const HV_VP_INDEX_SELF: u32 = 0xFFFF_FFFE;
+/// `union hv_input_vtl`: which VTL's view a call takes.
+pub(crate) mod input_vtl {
+    /// The caller's own VTL.
+    pub(crate) const OWN: u8 = 0;
+    /// VTL0's (`use_target_vtl` set, `target_vtl` 0): a paravisor's "normal" VTL.
+    pub(crate) const VTL0: u8 = 1 << 4;
+}
 /// `HV_COMPATIBILITY_21_H2`: the version the root asks new partitions to be compatible with.
 pub(crate) const HV_COMPATIBILITY_21_H2: u32 = 0x0609;
 /// `HV_PORT_TYPE_DOORBELL`: a port the root owns, rung by a guest's write.
@@ -63,6 +71,8 @@ pub(crate) mod code {
     pub(crate) const CONNECT_PORT: u16 = 0x0096;
     pub(crate) const DELETE_PORT: u16 = 0x0058;
     pub(crate) const DISCONNECT_PORT: u16 = 0x005b;
+    pub(crate) const POST_MESSAGE: u16 = 0x005c;
+    pub(crate) const SIGNAL_EVENT: u16 = 0x005d;
     pub(crate) const NOTIFY_PORT_RING_EMPTY: u16 = 0x008b;
     pub(crate) const SIGNAL_EVENT_DIRECT: u16 = 0x00c0;
     pub(crate) const POST_MESSAGE_DIRECT: u16 = 0x00c1;
@@ -113,6 +123,21 @@ pub(crate) mod register {
     /// `HvRegisterDeliverabilityNotifications` (not in Linux's headers; mshv-bindings names
     /// it): bit 0 NMI, bit 1 interrupt, bits 2-5 the interrupt's priority, bits 48-63 SINTs.
     pub(crate) const DELIVERABILITY_NOTIFICATIONS: u32 = 0x0001_0006;
+    /// `union hv_register_vsm_page_offsets`: bits 0-11 the VTL call's offset in the hypercall
+    /// page, bits 12-23 the VTL return's.
+    pub(crate) const VSM_CODE_PAGE_OFFSETS: u32 = 0x000D_0002;
+    /// `union hv_register_vsm_capabilities` (see [`super::vsm_capability`]).
+    pub(crate) const VSM_CAPABILITIES: u32 = 0x000D_0006;
+}
+
+/// Bits of `union hv_register_vsm_capabilities` the VTL personality reads.
+pub(crate) mod vsm_capability {
+    /// DR6 is shared between the VTLs.
+    pub(crate) const DR6_SHARED: u64 = 1 << 0;
+    /// The hypervisor puts a lower VTL's intercept message in the VP assist page.
+    pub(crate) const INTERCEPT_PAGE_AVAILABLE: u64 = 1 << 27;
+    /// The hypervisor runs return actions from the VP assist page.
+    pub(crate) const RETURN_ACTION_AVAILABLE: u64 = 1 << 28;
 }
 
 /// `enum hv_get_set_vp_state_type`: bit 31 set for the types passed in pages.
@@ -521,6 +546,7 @@ pub(crate) const FACTS: &[Fact] = {
     use property::*;
     use register::*;
     use vp_state::*;
+    use vsm_capability::*;
     &[
         fact!(size "hv_input_create_partition", CreatePartitionIn, 56),
         fact!(offset "hv_input_create_partition.compatibility_version", CreatePartitionIn, compatibility_version, 16),
@@ -637,6 +663,14 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const UNRECOVERABLE_EXCEPTION, 0x8000_0021),
         fact!(const UNMAPPED_GPA, 0x8000_0000),
         fact!(const EXPLICIT_SUSPEND, 0x0),
+        fact!(const HV_VP_INDEX_SELF, 0xFFFF_FFFE),
+        fact!(const POST_MESSAGE, 0x5c),
+        fact!(const SIGNAL_EVENT, 0x5d),
+        fact!(const VSM_CODE_PAGE_OFFSETS, 0x000D_0002),
+        fact!(const VSM_CAPABILITIES, 0x000D_0006),
+        fact!(const DR6_SHARED, 0x1),
+        fact!(const INTERCEPT_PAGE_AVAILABLE, 0x800_0000),
+        fact!(const RETURN_ACTION_AVAILABLE, 0x1000_0000),
         fact!(const INTERCEPT_SUSPEND, 0x1),
     ]
 };

@@ -46,8 +46,10 @@ mod property;
 mod sint;
 mod slat;
 mod vp;
+mod vsm;
 
 pub(crate) use debugfs::Debugfs;
+pub(crate) use vsm::Hosted;
 use machine::Machine;
 
 /// How the machine allocates its bookkeeping: without sleeping or reclaim. Its lock is taken
@@ -67,10 +69,12 @@ pub(crate) struct Simulator;
 /// The one instance.
 pub(crate) static SIMULATOR: Simulator = Simulator;
 
-/// Powers the simulated machine on: must run once, before the first call.
-pub(crate) fn start() -> Result<Pin<KBox<Debugfs>>> {
+/// Powers the simulated machine on, hosting the kernel in partition `hosted`: must run once,
+/// before the first call.
+pub(crate) fn start(hosted: Hosted) -> Result<Pin<KBox<Debugfs>>> {
     // SAFETY: Called once, from module init, before any other use of `MACHINE`.
     unsafe { MACHINE.init() };
+    MACHINE.lock().hosted = hosted;
     sint::start()?;
     KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| sint::power_off())
 }

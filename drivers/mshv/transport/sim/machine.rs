@@ -46,6 +46,10 @@ use super::slat::{
     Slat, //
 };
 use super::vp::Vp;
+use super::vsm::{
+    Hosted,
+    Vtl2Partition, //
+};
 
 /// Pages the hypervisor takes from the root's pool for each partition it creates.
 pub(super) const PARTITION_ROOT_PAGES: usize = 1;
@@ -215,6 +219,10 @@ pub(crate) struct Machine {
     pub(super) ports: KVec<Port>,
     /// The failures tests inject (debugfs `fail`).
     pub(super) fail: Rules,
+    /// The partition the kernel runs in.
+    pub(super) hosted: Hosted,
+    /// Its state, when it is a VTL2 partition.
+    vtl2: Vtl2Partition,
 }
 
 impl Machine {
@@ -229,6 +237,8 @@ impl Machine {
             auto_halt: false,
             ports: KVec::new(),
             fail: Rules::new(),
+            hosted: Hosted::Root,
+            vtl2: Vtl2Partition::new(),
         }
     }
 
@@ -250,6 +260,7 @@ impl Machine {
         self.outbox = KVec::new();
         self.ports = KVec::new();
         self.fail.clear();
+        self.vtl2.clear();
     }
 
     fn count(&mut self, code: u16) {
@@ -315,6 +326,14 @@ impl Machine {
         }
         let start = usize::from(control.rep_start());
         let count = usize::from(reps);
+        if self.hosted == Hosted::Vtl2 {
+            // A VTL2 partition is not the root: it may make none of the calls below.
+            let result = self
+                .vtl2
+                .hypercall(code, input, output, start, count)
+                .unwrap_or(Err((HvStatus::ACCESS_DENIED, 0)));
+            return rep_result(result);
+        }
         let result = match code {
             code::CREATE_PARTITION => self.create_partition(input, output),
             code::DEPOSIT_MEMORY => self.deposit(input, start, count),
@@ -350,11 +369,7 @@ impl Machine {
             code::UNMAP_GPA_PAGES => self.unmap_gpa_pages(input, start, count),
             _ => Err((HvStatus::INVALID_HYPERCALL_CODE, 0)),
         };
-        // Rep counts fit in 12 bits, so every `done` fits in a u16.
-        match result {
-            Ok(done) => HvResult::new(HvStatus::SUCCESS, done as u16),
-            Err((status, done)) => HvResult::new(status, done as u16),
-        }
+        rep_result(result)
     }
 
     /// Counts a fast call and records its inputs (`calls`, `last`); for a call taken outside
@@ -372,6 +387,10 @@ impl Machine {
         self.account_fast(code, input1, input2);
         if let Some(status) = self.fail.check(code) {
             return HvResult::new(status, 0);
+        }
+        if self.hosted == Hosted::Vtl2 {
+            let status = self.vtl2.fast_hypercall(code, input1);
+            return HvResult::new(status.unwrap_or(HvStatus::ACCESS_DENIED), 0);
         }
         let result = match code {
             code::INITIALIZE_PARTITION => self.initialize(input1),
@@ -708,6 +727,15 @@ pub(super) fn read<T: FromBytes>(
 ) -> core::result::Result<T, (HvStatus, usize)> {
     page.read(offset)
         .map_err(|_| (HvStatus::INVALID_PARAMETER, 0))
+}
+
+/// A rep call's result as the hypercall instruction returns it.
+fn rep_result(result: RepResult) -> HvResult {
+    // Rep counts fit in 12 bits, so every `done` fits in a u16.
+    match result {
+        Ok(done) => HvResult::new(HvStatus::SUCCESS, done as u16),
+        Err((status, done)) => HvResult::new(status, done as u16),
+    }
 }
 
 /// Writes a call's fixed output.

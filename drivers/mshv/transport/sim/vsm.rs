@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The partition the kernel runs in when the machine hosts it at VTL2 ([`Hosted::Vtl2`]): a
+//! partition that is not the root, whose VPs run VTL0 and VTL2.
+//!
+//! Such a partition makes no root call: each answers `HV_STATUS_ACCESS_DENIED`, as the
+//! hypervisor answers a partition without the privileges. What it may do: read and write its
+//! own VPs' registers in either VTL's view (`union hv_input_vtl`), read the VSM registers that
+//! say what VTL2 is offered, post messages and signal events (counted in `calls`).
+
+use kernel::prelude::*;
+
+use super::{
+    machine::{
+        read,
+        RepResult, //
+    },
+    ALLOC,
+};
+use crate::hv::{
+    abi::{
+        code,
+        register,
+        vsm_capability,
+        RegisterAssoc,
+        VpRegistersIn,
+        HV_PARTITION_ID_SELF,
+        HV_VP_INDEX_SELF, //
+    },
+    status::HvStatus,
+};
+use crate::transport::HvPage;
+
+/// The partition the machine hosts the kernel in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hosted {
+    /// The root partition.
+    Root,
+    /// A partition at VTL2 (a paravisor's).
+    Vtl2,
+}
+
+/// What the machine offers VTL2 (`HV_REGISTER_VSM_CAPABILITIES`): intercept messages in the VP
+/// assist page and return actions; DR6 is not shared.
+pub(super) const CAPABILITIES: u64 =
+    vsm_capability::INTERCEPT_PAGE_AVAILABLE | vsm_capability::RETURN_ACTION_AVAILABLE;
+/// Where the VTL call and return sequences are in the hypercall page
+/// (`HV_REGISTER_VSM_CODE_PAGE_OFFSETS`: the call's offset in bits 0-11, the return's in 12-23).
+pub(super) const PAGE_OFFSETS: u64 = 0x40 << 12;
+
+/// `HV_MESSAGE_PAYLOAD_BYTE_COUNT`: the most a posted message carries.
+const MESSAGE_PAYLOAD_BYTES: u32 = 240;
+/// `HV_EVENT_FLAGS_COUNT`: event flags per SINT.
+const EVENT_FLAGS: u64 = 2048;
+/// Registers the machine keeps for the partition's VPs, at most: a write of another one is
+/// refused (`INSUFFICIENT_BUFFERS`), as a hypervisor out of room would.
+const MAX_REGISTERS: usize = 4096;
+
+/// One register of one VP in one VTL, once written.
+struct Register {
+    vp: u32,
+    vtl: u8,
+    name: u32,
+    value: [u64; 2],
+}
+
+/// The hosted VTL2 partition's state.
+pub(crate) struct Vtl2Partition {
+    /// The registers written, with their VP and VTL.
+    registers: KVec<Register>,
+}
+
+impl Vtl2Partition {
+    pub(crate) const fn new() -> Self {
+        Self {
+            registers: KVec::new(),
+        }
+    }
+
+    /// Forgets every register written.
+    pub(super) fn clear(&mut self) {
+        self.registers = KVec::new();
+    }
+
+    /// Takes a call with its input and output in memory; `None` for a code it does not know.
+    pub(super) fn hypercall(
+        &mut self,
+        code: u16,
+        input: &HvPage,
+        output: &mut HvPage,
+        start: usize,
+        count: usize,
+    ) -> Option<RepResult> {
+        Some(match code {
+            code::GET_VP_REGISTERS => self.get_registers(input, output, start, count),
+            code::SET_VP_REGISTERS => self.set_registers(input, start, count),
+            code::POST_MESSAGE => post_message(input),
+            _ => return None,
+        })
+    }
+
+    /// Takes a fast call; `None` for a code it does not know.
+    pub(super) fn fast_hypercall(&mut self, code: u16, input1: u64) -> Option<HvStatus> {
+        match code {
+            // `hv_input_signal_event`: the connection in bits 0-31, the flag in 32-47.
+            code::SIGNAL_EVENT if (input1 >> 32) < EVENT_FLAGS => Some(HvStatus::SUCCESS),
+            code::SIGNAL_EVENT => Some(HvStatus::INVALID_PARAMETER),
+            _ => None,
+        }
+    }
+
+    fn get_registers(
+        &mut self,
+        input: &HvPage,
+        output: &mut HvPage,
+        start: usize,
+        count: usize,
+    ) -> RepResult {
+        let (vp, vtl) = target(&read(input, 0)?).map_err(|s| (s, start))?;
+        for i in start..count {
+            let name: u32 = input
+                .read(size_of::<VpRegistersIn>() + 4 * i)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            let value = match name {
+                register::VSM_CAPABILITIES => [CAPABILITIES, 0],
+                register::VSM_CODE_PAGE_OFFSETS => [PAGE_OFFSETS, 0],
+                _ => self
+                    .registers
+                    .iter()
+                    .find(|r| r.vp == vp && r.vtl == vtl && r.name == name)
+                    .map_or([0, 0], |r| r.value),
+            };
+            output
+                .write(16 * i, &value)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+        }
+        Ok(count)
+    }
+
+    fn set_registers(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
+        let (vp, vtl) = target(&read(input, 0)?).map_err(|s| (s, start))?;
+        for i in start..count {
+            let assoc: RegisterAssoc = input
+                .read(size_of::<VpRegistersIn>() + size_of::<RegisterAssoc>() * i)
+                .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            let (name, value) = (assoc.name, assoc.value);
+            if assoc.reserved1 != 0 || assoc.reserved2 != 0 {
+                return Err((HvStatus::INVALID_PARAMETER, i));
+            }
+            if matches!(
+                name,
+                register::VSM_CAPABILITIES | register::VSM_CODE_PAGE_OFFSETS
+            ) {
+                return Err((HvStatus::ACCESS_DENIED, i));
+            }
+            let found = self
+                .registers
+                .iter_mut()
+                .find(|r| r.vp == vp && r.vtl == vtl && r.name == name);
+            if let Some(r) = found {
+                r.value = value;
+                continue;
+            }
+            if self.registers.len() >= MAX_REGISTERS {
+                return Err((HvStatus::INSUFFICIENT_BUFFERS, i));
+            }
+            let register = Register {
+                vp,
+                vtl,
+                name,
+                value,
+            };
+            self.registers
+                .push(register, ALLOC)
+                .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?;
+        }
+        Ok(count)
+    }
+}
+
+/// The VP and VTL a register call is about: only the partition's own VPs (`HV_VP_INDEX_SELF`
+/// is the calling CPU's), in VTL2's own view or VTL0's or VTL1's.
+fn target(header: &VpRegistersIn) -> core::result::Result<(u32, u8), HvStatus> {
+    if header.partition_id != HV_PARTITION_ID_SELF {
+        return Err(HvStatus::ACCESS_DENIED);
+    }
+    if header.rsvd_z8 != 0 || header.rsvd_z16 != 0 {
+        return Err(HvStatus::INVALID_PARAMETER);
+    }
+    let vp_index = header.vp_index;
+    let vp = match vp_index {
+        HV_VP_INDEX_SELF => kernel::cpu::CpuId::current().as_u32(),
+        index if index < kernel::cpu::nr_cpu_ids() => index,
+        _ => return Err(HvStatus::INVALID_VP_INDEX),
+    };
+    // `union hv_input_vtl`: the target VTL in bits 0-3, used if bit 4 is set; 5-7 reserved.
+    let input_vtl = header.input_vtl;
+    let vtl = match (input_vtl & 0x10 != 0, input_vtl & 0xf) {
+        _ if input_vtl & 0xe0 != 0 => return Err(HvStatus::INVALID_PARAMETER),
+        (false, 0) => 2,
+        (true, target) if target <= 2 => target,
+        _ => return Err(HvStatus::INVALID_PARAMETER),
+    };
+    Ok((vp, vtl))
+}
+
+/// `HVCALL_POST_MESSAGE` (`struct hv_input_post_message`): taken and counted; nobody in the
+/// machine receives it.
+fn post_message(input: &HvPage) -> RepResult {
+    let reserved: u32 = read(input, 4)?;
+    let payload_size: u32 = read(input, 12)?;
+    if reserved != 0 || payload_size > MESSAGE_PAYLOAD_BYTES {
+        return Err((HvStatus::INVALID_PARAMETER, 0));
+    }
+    Ok(0)
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A VTL file (`MSHV_CREATE_VTL`): VTL0 as seen from the CPU that makes each call.
+//!
+//! As upstream's, the file holds no state of its own: every VTL file of the module reaches the
+//! same per-CPU state, and a call is about the CPU its thread runs on (a paravisor runs one
+//! thread pinned to each CPU).
+
+use kernel::{
+    fs::File,
+    prelude::*,
+    sync::ArcBorrow, //
+};
+
+use crate::{
+    anon_file::AnonFile,
+    calls,
+    hv::abi::{
+        input_vtl,
+        RegisterAssoc,
+        HV_PARTITION_ID_SELF,
+        HV_VP_INDEX_SELF, //
+    },
+    transport::HvPages,
+    uapi::{
+        self,
+        VpRegisters,
+        MSHV_ADD_VTL0_MEMORY,
+        MSHV_GET_VP_REGISTERS,
+        MSHV_RETURN_TO_LOWER_VTL,
+        MSHV_SET_POLL_FILE,
+        MSHV_SET_VP_REGISTERS, //
+    },
+};
+
+/// A VTL file's object.
+pub(crate) struct Vtl;
+
+impl AnonFile for Vtl {
+    const NAME: &'static CStr = c"mshv_vtl";
+
+    fn ioctl(_this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            MSHV_GET_VP_REGISTERS => get_register(arg),
+            MSHV_SET_VP_REGISTERS => set_register(arg),
+            // Not yet: the VTL-return loop, poll files and VTL0 memory come next.
+            MSHV_RETURN_TO_LOWER_VTL | MSHV_SET_POLL_FILE | MSHV_ADD_VTL0_MEMORY => {
+                Err(EOPNOTSUPP)
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+/// Reads the argument of `MSHV_GET/SET_VP_REGISTERS` and the one register it points to.
+fn read_register(arg: usize) -> Result<(usize, RegisterAssoc)> {
+    let args: VpRegisters = uapi::read_user(arg)?;
+    if args.count != 1 {
+        return Err(EINVAL);
+    }
+    let at = usize::try_from(args.regs_ptr).map_err(|_| EFAULT)?;
+    Ok((at, uapi::read_user(at)?))
+}
+
+/// `MSHV_GET_VP_REGISTERS`: one of VTL0's registers on this CPU, the whole
+/// `struct hv_register_assoc` written back.
+fn get_register(arg: usize) -> Result<isize> {
+    let (at, mut assoc) = read_register(arg)?;
+    let mut pages = HvPages::new()?;
+    assoc.value = calls::get_vp_register_in(
+        &mut pages,
+        HV_PARTITION_ID_SELF,
+        HV_VP_INDEX_SELF,
+        input_vtl::VTL0,
+        assoc.name,
+    )?;
+    uapi::write_user(at, &assoc)?;
+    Ok(0)
+}
+
+/// `MSHV_SET_VP_REGISTERS`: sets one of VTL0's registers on this CPU.
+fn set_register(arg: usize) -> Result<isize> {
+    let (_, assoc) = read_register(arg)?;
+    let mut pages = HvPages::new()?;
+    calls::set_vp_registers_in(
+        &mut pages,
+        HV_PARTITION_ID_SELF,
+        HV_VP_INDEX_SELF,
+        input_vtl::VTL0,
+        [(assoc.name, assoc.value)].into_iter(),
+    )?;
+    Ok(0)
+}
