@@ -208,6 +208,8 @@ pub(crate) enum Pick {
 
 /// The driver a module is, which decides where the real hypervisor serves it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Each module makes its own only.
+#[allow(dead_code)]
 pub(crate) enum Personality {
     /// `mshv_rs`: a virtual machine monitor's, in a root partition or an L1 virtual host.
     Root,
@@ -376,23 +378,40 @@ mod tests {
         let vtl = Personality::Vtl;
         for simulator in [false, true] {
             for partition in [PartitionType::Root, PartitionType::L1vh] {
-                assert_eq!(pick(Choice::Auto, &env(partition, 0), simulator, root), Ok(Pick::Real));
+                assert_eq!(
+                    pick(Choice::Auto, &env(partition, 0), simulator, root),
+                    Ok(Pick::Real)
+                );
                 let here = pick(Choice::Auto, &env(partition, 0), simulator, vtl);
                 assert_eq!(here, Err(Refusal::NotHere));
             }
             // A guest at VTL2 is a paravisor's place; at VTL0 it is neither's.
             let vtl2 = env(PartitionType::Guest, 2);
             assert_eq!(pick(Choice::Auto, &vtl2, simulator, vtl), Ok(Pick::Real));
-            assert_eq!(pick(Choice::Auto, &vtl2, simulator, root), Err(Refusal::NotHere));
+            assert_eq!(
+                pick(Choice::Auto, &vtl2, simulator, root),
+                Err(Refusal::NotHere)
+            );
             for personality in BOTH {
-                let guest = pick(Choice::Auto, &env(PartitionType::Guest, 0), simulator, personality);
+                let guest = pick(
+                    Choice::Auto,
+                    &env(PartitionType::Guest, 0),
+                    simulator,
+                    personality,
+                );
                 assert_eq!(guest, Err(Refusal::NotHere));
             }
         }
         for personality in BOTH {
             let none = env(PartitionType::NoHypervisor, 0);
-            assert_eq!(pick(Choice::Auto, &none, true, personality), Ok(Pick::Simulated));
-            assert_eq!(pick(Choice::Auto, &none, false, personality), Err(Refusal::NotHere));
+            assert_eq!(
+                pick(Choice::Auto, &none, true, personality),
+                Ok(Pick::Simulated)
+            );
+            assert_eq!(
+                pick(Choice::Auto, &none, false, personality),
+                Err(Refusal::NotHere)
+            );
         }
     }
 
@@ -423,7 +442,12 @@ mod tests {
         assert!(choice.is_ok());
         let Ok(choice) = choice else { return };
         let env = HvEnvironment::probe();
-        let picked = pick(choice, &env, cfg!(CONFIG_MSHV_RUST_SIMULATOR), crate::PERSONALITY);
+        let picked = pick(
+            choice,
+            &env,
+            cfg!(CONFIG_MSHV_RUST_SIMULATOR),
+            crate::PERSONALITY,
+        );
         assert!(picked.is_ok());
         let real_in_use = hv().name() == real::Real.name();
         assert_eq!(real_in_use, picked == Ok(Pick::Real));

@@ -26,8 +26,7 @@ use kernel::{
 };
 
 use crate::{
-    anon_file,
-    calls,
+    anon_file, calls,
     hv::abi::{
         input_vtl,
         register,

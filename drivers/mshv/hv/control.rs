@@ -66,8 +66,8 @@ impl Control {
         Ok(Self(self.0 | units << VARHEAD_SHIFT))
     }
 
-    /// Reads a control word as the hypervisor receives it.
-    #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
+    /// Takes a control word as it is (a paravisor's own, through `/dev/mshv_hvcall`; the
+    /// hypervisor checks it).
     pub(crate) const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }

@@ -49,8 +49,8 @@ mod vp;
 mod vsm;
 
 pub(crate) use debugfs::Debugfs;
-pub(crate) use vsm::Hosted;
 use machine::Machine;
+pub(crate) use vsm::Hosted;
 
 /// How the machine allocates its bookkeeping: without sleeping or reclaim. Its lock is taken
 /// under the root's locks, some of which the root also takes in MMU-notifier invalidations,

@@ -44,9 +44,7 @@ impl AnonFile for Vtl {
             MSHV_GET_VP_REGISTERS => get_register(arg),
             MSHV_SET_VP_REGISTERS => set_register(arg),
             // Not yet: the VTL-return loop, poll files and VTL0 memory come next.
-            MSHV_RETURN_TO_LOWER_VTL | MSHV_SET_POLL_FILE | MSHV_ADD_VTL0_MEMORY => {
-                Err(EOPNOTSUPP)
-            }
+            MSHV_RETURN_TO_LOWER_VTL | MSHV_SET_POLL_FILE | MSHV_ADD_VTL0_MEMORY => Err(EOPNOTSUPP),
             _ => Err(ENOTTY),
         }
     }

@@ -66,7 +66,9 @@ impl AllowList {
     /// Whether call code `code` is allowed.
     fn allows(&self, code: u16) -> bool {
         let code = usize::from(code);
-        self.0.get(code / 8).is_some_and(|byte| byte & (1 << (code % 8)) != 0)
+        self.0
+            .get(code / 8)
+            .is_some_and(|byte| byte & (1 << (code % 8)) != 0)
     }
 }
 
@@ -87,7 +89,10 @@ impl HvcallDevice {
             return Err(EINVAL);
         }
         let args: VtlHvcallSetup = uapi::read_user(arg)?;
-        *allowed = Some(AllowList::read(args.bitmap_array_size, args.allow_bitmap_ptr)?);
+        *allowed = Some(AllowList::read(
+            args.bitmap_array_size,
+            args.allow_bitmap_ptr,
+        )?);
         Ok(0)
     }
 

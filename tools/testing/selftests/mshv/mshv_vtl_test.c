@@ -46,7 +46,7 @@ struct get_vp_registers_in {
 	__u8 input_vtl;
 	__u8 rsvd_z8;
 	__u16 rsvd_z16;
-	__u32 names[1];
+	__u32 name;
 };
 
 static bool vtl_personality(void)
@@ -312,7 +312,7 @@ TEST_F(hvcall, only_allowed_codes_reach_the_hypervisor)
 {
 	struct get_vp_registers_in in = {
 		.partition_id = HV_PARTITION_ID_SELF, .vp_index = HV_VP_INDEX_SELF,
-		.input_vtl = 0x10, .names = { REGISTER },
+		.input_vtl = 0x10, .name = REGISTER,
 	};
 	__u64 out[2] = { 0 };
 	struct mshv_vtl_hvcall call = {
