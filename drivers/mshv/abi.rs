@@ -98,6 +98,12 @@ impl CFacts {
         Self(unsafe { core::slice::from_raw_parts(ffi::mshv_shim_hv_facts(&mut len), len) })
     }
 
+    /// A table of the shim's (the VTL module's run page facts).
+    #[allow(dead_code)]
+    pub(crate) fn from_table(table: &'static [ffi::MshvShimFact]) -> Self {
+        Self(table)
+    }
+
     /// The value the shim has for `name`.
     fn get(&self, name: &CStr) -> Option<u64> {
         self.0

@@ -218,4 +218,52 @@ extern "C" {
     /// Restores the current task's fault injection.
     #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_fault_injection_resume(was: bool);
+
+    /// The VP assist page of CPU `cpu` (`hv_vp_assist_page[cpu]` on x86_64), or null where there
+    /// is none.
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_vp_assist_page(cpu: u32) -> *mut c_void;
+
+    /// A new executable mapping of the hypercall page the kernel registered (x86_64), or null
+    /// where there is none; undone with [`mshv_shim_hypercall_page_unmap`].
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_hypercall_page_map() -> *mut c_void;
+
+    /// Undoes [`mshv_shim_hypercall_page_map`].
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_hypercall_page_unmap(addr: *mut c_void);
+
+    /// `udelay()`.
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_udelay(us: u32);
+
+    /// `preempt_disable()`, `preempt_enable()`, `cond_resched()`.
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_preempt_disable();
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_preempt_enable();
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_cond_resched();
+
+    /// Points the VTL switch at `entry`, the hypervisor's VTL-return entry (x86_64, `mshv_vtl`).
+    #[cfg(CONFIG_X86_64)]
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_vtl_set_return_entry(entry: *mut c_void);
+
+    /// Runs VTL0 once from run page `run_page` with interrupts off: 0 when it ran (the entry
+    /// reason is in `vp_assist_page`), `-EINTR` when the run page's cancel flag was set (x86_64,
+    /// `mshv_vtl`).
+    #[cfg(CONFIG_X86_64)]
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_vtl_return(run_page: *mut c_void, vp_assist_page: *mut c_void) -> c_int;
+
+    /// The run page's layout facts (x86_64, `mshv_vtl`).
+    #[cfg(CONFIG_X86_64)]
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_vtl_run_facts(len: *mut usize) -> *const MshvShimFact;
+
+    /// The simulated hypervisor's VTL-return entry (`transport/sim/vtl_x86.S`, `mshv_vtl`).
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_X86_64))]
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_sim_vtl_return();
 }

@@ -18,8 +18,10 @@
 #include <linux/preempt.h>
 #include <linux/spinlock.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
+#include <linux/delay.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -635,6 +637,13 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("SIGNAL_EVENT", HVCALL_SIGNAL_EVENT),
 	FACT_CONST("VSM_CODE_PAGE_OFFSETS", HV_REGISTER_VSM_CODE_PAGE_OFFSETS),
 	FACT_CONST("VSM_CAPABILITIES", HV_REGISTER_VSM_CAPABILITIES),
+	FACT_SIZE(hv_vp_assist_page),
+	FACT_OFF(hv_vp_assist_page, vtl_entry_reason),
+	FACT_OFF(hv_vp_assist_page, vtl_ret_x64rax),
+	FACT_OFF(hv_vp_assist_page, vtl_ret_x64rcx),
+	FACT_OFF(hv_vp_assist_page, current_nested_vmcs),
+	FACT_OFF(hv_vp_assist_page, intercept_message),
+	FACT_OFF(hv_vp_assist_page, vtl_ret_actions),
 	FACT_CONST("DR6_SHARED", VSM_CAPABILITY_DR6_SHARED),
 	FACT_CONST("INTERCEPT_PAGE_AVAILABLE", VSM_CAPABILITY_INTERCEPT_PAGE_AVAILABLE),
 	FACT_CONST("RETURN_ACTION_AVAILABLE", VSM_CAPABILITY_RETURN_ACTION_AVAILABLE),
@@ -795,3 +804,171 @@ int mshv_shim_mutex_lock_interruptible(void *mutex)
 {
 	return mutex_lock_interruptible((struct mutex *)mutex);
 }
+
+void *mshv_shim_vp_assist_page(u32 cpu)
+{
+#ifdef CONFIG_X86_64
+	return cpu < nr_cpu_ids ? hv_get_vp_assist_page(cpu) : NULL;
+#else
+	return NULL;
+#endif
+}
+
+void *mshv_shim_hypercall_page_map(void)
+{
+#ifdef CONFIG_X86_64
+	struct page *page;
+	u64 msr;
+
+	/*
+	 * The kernel does not export its own mapping (hv_hypercall_pg): map the page it registered
+	 * with the hypervisor once more, read-only and executable, as it mapped it.
+	 */
+	if (!hv_is_hyperv_initialized())
+		return NULL;
+	rdmsrq(HV_X64_MSR_HYPERCALL, msr);
+	if (!(msr & HV_X64_MSR_HYPERCALL_ENABLE) || !pfn_valid(msr >> HV_HYP_PAGE_SHIFT))
+		return NULL;
+	page = pfn_to_page(msr >> HV_HYP_PAGE_SHIFT);
+	return vmap(&page, 1, VM_MAP, PAGE_KERNEL_ROX);
+#else
+	return NULL;
+#endif
+}
+
+void mshv_shim_hypercall_page_unmap(void *addr)
+{
+	vunmap(addr);
+}
+
+void mshv_shim_udelay(u32 us)
+{
+	udelay(us);
+}
+
+void mshv_shim_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void mshv_shim_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+void mshv_shim_cond_resched(void)
+{
+	cond_resched();
+}
+
+#if defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
+/* The VTL switch (arch/x86/entry.S) and what it needs. */
+#include <linux/static_call.h>
+#include <asm/asm.h>
+#include <asm/fpu/api.h>
+#include "mshv_vtl.h"
+#include "arch/x86/vtl_context.h"
+
+void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx);
+
+/* The type of the hypervisor's VTL-return entry, which follows no C convention. */
+void mshv_vtl_return_entry_type(void);
+DEFINE_STATIC_CALL_NULL(mshv_vtl_return_hypercall, mshv_vtl_return_entry_type);
+
+void mshv_shim_vtl_set_return_entry(void *entry)
+{
+	static_call_update(mshv_vtl_return_hypercall, (typeof(&mshv_vtl_return_entry_type))entry);
+}
+
+/*
+ * Loads VTL0's legacy x87/SSE state. User space wrote it: a reserved MXCSR bit faults, which
+ * the exception table turns into an error instead of an oops.
+ */
+static int vtl_fxrstor(struct fxregs_state *fx)
+{
+	int err;
+
+	asm volatile("1: fxrstorq %[fx]\n\t"
+		     "2:\n"
+		     _ASM_EXTABLE_TYPE_REG(1b, 2b, EX_TYPE_EFAULT_REG, %[err])
+		     : [err] "=r" (err)
+		     : "0" (0), [fx] "m" (*fx));
+	return err;
+}
+
+static void vtl_fxsave(struct fxregs_state *fx)
+{
+	asm volatile("fxsaveq %[fx]" : [fx] "=m" (*fx));
+}
+
+int mshv_shim_vtl_return(void *run_page, void *vp_assist_page)
+{
+	struct mshv_vtl_run *run = run_page;
+	struct hv_vp_assist_page *hvp = vp_assist_page;
+	struct mshv_vtl_cpu_context *ctx = &run->cpu_context;
+	unsigned long flags;
+	u32 actions;
+
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, rax) != MSHV_CTX_RAX);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, rcx) != MSHV_CTX_RCX);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, rdx) != MSHV_CTX_RDX);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, rbx) != MSHV_CTX_RBX);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, cr2) != MSHV_CTX_CR2);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, rbp) != MSHV_CTX_RBP);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, rsi) != MSHV_CTX_RSI);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, rdi) != MSHV_CTX_RDI);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r8) != MSHV_CTX_R8);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r9) != MSHV_CTX_R9);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r10) != MSHV_CTX_R10);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r11) != MSHV_CTX_R11);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r12) != MSHV_CTX_R12);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r13) != MSHV_CTX_R13);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r14) != MSHV_CTX_R14);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, r15) != MSHV_CTX_R15);
+	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, fx_state) != MSHV_CTX_FX);
+
+	local_irq_save(flags);
+	/* User space may set it at any time; it is never cleared here. */
+	if (READ_ONCE(run->cancel)) {
+		local_irq_restore(flags);
+		return -EINTR;
+	}
+	actions = READ_ONCE(run->vtl_ret_action_size);
+	if (actions) {
+		memcpy(hvp->vtl_ret_actions, run->vtl_ret_actions,
+		       min_t(u32, actions, sizeof(hvp->vtl_ret_actions)));
+		WRITE_ONCE(run->vtl_ret_action_size, 0);
+	}
+	/* The switch needs rax and rcx itself: the hypervisor loads VTL0's from here. */
+	hvp->vtl_ret_x64rax = ctx->rax;
+	hvp->vtl_ret_x64rcx = ctx->rcx;
+	/* VTL2's FP state is saved for it; VTL0's legacy x87/SSE state goes in and out. */
+	kernel_fpu_begin_mask(0);
+	if (vtl_fxrstor(&ctx->fx_state)) {
+		kernel_fpu_end();
+		local_irq_restore(flags);
+		return -EINVAL;
+	}
+	mshv_vtl_switch(ctx);
+	vtl_fxsave(&ctx->fx_state);
+	kernel_fpu_end();
+	local_irq_restore(flags);
+	return 0;
+}
+
+/* The run page's layout, for the Rust side's checks (vtl/run.rs). */
+static const struct mshv_shim_fact vtl_run_facts[] = {
+	FACT_SIZE(mshv_vtl_run),
+	FACT_OFF(mshv_vtl_run, vtl_ret_action_size),
+	FACT_OFF(mshv_vtl_run, exit_message),
+	FACT_OFF(mshv_vtl_run, cpu_context),
+	FACT_OFF(mshv_vtl_run, vtl_ret_actions),
+	FACT_SIZE(mshv_vtl_cpu_context),
+};
+
+const struct mshv_shim_fact *mshv_shim_vtl_run_facts(size_t *len)
+{
+	*len = ARRAY_SIZE(vtl_run_facts);
+	return vtl_run_facts;
+}
+#endif

@@ -137,4 +137,27 @@ bool mshv_shim_pfn_is_free(u64 pfn);
 bool mshv_shim_fault_injection_pause(void);
 void mshv_shim_fault_injection_resume(bool was);
 
+/*
+ * The VTL personality: the calling VP's VP assist page (hv_vp_assist_page[cpu] on x86_64; NULL
+ * where there is none); a mapping of the hypercall page the kernel registered (x86_64; NULL
+ * where there is none), undone with the second; a busy wait.
+ */
+void *mshv_shim_vp_assist_page(u32 cpu);
+void *mshv_shim_hypercall_page_map(void);
+void mshv_shim_hypercall_page_unmap(void *addr);
+void mshv_shim_udelay(u32 us);
+void mshv_shim_preempt_disable(void);
+void mshv_shim_preempt_enable(void);
+void mshv_shim_cond_resched(void);
+
+/*
+ * The VTL personality's switch (x86_64, mshv_vtl only): points the VTL switch at the
+ * hypervisor's VTL-return entry; runs VTL0 once from a run page (struct mshv_vtl_run) with
+ * interrupts off, 0 when it ran (the entry reason is in the VP assist page), -EINTR when the
+ * run page's cancel flag was set; the run page's layout facts.
+ */
+void mshv_shim_vtl_set_return_entry(void *entry);
+int mshv_shim_vtl_return(void *run_page, void *vp_assist_page);
+const struct mshv_shim_fact *mshv_shim_vtl_run_facts(size_t *len);
+
 #endif /* MSHV_RS_SHIM_H */

@@ -14,6 +14,7 @@
 //! never knows which it got.
 
 use kernel::{
+    ffi::c_void,
     prelude::*,
     sync::SetOnce,
     transmute::{
@@ -136,10 +137,65 @@ pub(crate) trait Hypervisor: Sync {
     /// stops that (`None`). Fails when this hypervisor cannot deliver them.
     fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result;
 
+    /// The VP assist page the hypervisor overlays for CPU `cpu` (`struct hv_vp_assist_page`), or
+    /// null where it has none. The hypervisor writes it (a VTL's entry reason and intercept
+    /// message) and reads it (VTL0's rax and rcx, the return actions) at each VTL switch.
+    /// (The VTL personality's, as the next.)
+    #[allow(dead_code)]
+    fn vp_assist_page(&self, cpu: u32) -> *mut c_void;
+
+    /// The hypervisor's VTL-return entry (the hypercall page's sequence at `offset`, from
+    /// `HV_REGISTER_VSM_CODE_PAGE_OFFSETS`), or `None` where it has none.
+    #[allow(dead_code)]
+    fn vtl_return_entry(&self, offset: u64) -> Option<VtlReturnEntry>;
+
     /// Takes the next port the hypervisor queued on SINT `sint`'s event ring (see [`synic`]),
     /// or `None` when the ring is empty. Called from the message handler, for the SINT a
     /// `HVMSG_SYNIC_SINT_INTERCEPT` names; it must not sleep either.
     fn take_queued_port(&self, sint: u32) -> Option<u32>;
+}
+
+/// Where the hypervisor's VTL-return sequence is, as long as this lives.
+///
+/// # Invariants
+///
+/// `addr` is the entry's address; `mapping`, when not null, is the mapping of the hypercall
+/// page that holds it, made for this and undone on drop.
+pub(crate) struct VtlReturnEntry {
+    addr: *mut c_void,
+    mapping: *mut c_void,
+}
+
+// SAFETY: The addresses are code's, called from any CPU; the mapping is undone once, on drop.
+unsafe impl Send for VtlReturnEntry {}
+// SAFETY: As above: nothing is written through them.
+unsafe impl Sync for VtlReturnEntry {}
+
+impl VtlReturnEntry {
+    /// An entry in the module's own code (the simulated hypervisor's), none if null.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
+    fn of_code(addr: *mut c_void) -> Option<Self> {
+        // INVARIANT: No mapping was made for it.
+        (!addr.is_null()).then_some(Self {
+            addr,
+            mapping: core::ptr::null_mut(),
+        })
+    }
+
+    /// The entry's address.
+    #[allow(dead_code)]
+    pub(crate) fn addr(&self) -> *mut c_void {
+        self.addr
+    }
+}
+
+impl Drop for VtlReturnEntry {
+    fn drop(&mut self) {
+        if !self.mapping.is_null() {
+            // SAFETY: By the invariants, the mapping was made for this entry alone.
+            unsafe { crate::ffi::mshv_shim_hypercall_page_unmap(self.mapping) };
+        }
+    }
 }
 
 /// Takes a message the hypervisor sent the root. It may be called in interrupt context: it

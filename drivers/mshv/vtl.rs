@@ -3,13 +3,15 @@
 //! The VTL personality: the devices of upstream's `mshv_vtl` for a paravisor at VTL2.
 //!
 //! - `/dev/mshv` ([`VtlDevice`]): `MSHV_CHECK_EXTENSION` and `MSHV_CREATE_VTL`;
-//! - a VTL file ([`file`]): VTL0's registers on the calling CPU;
+//! - a VTL file ([`file`]): VTL0's registers on the calling CPU, the run pages and the
+//!   VTL-return loop ([`run`]);
 //! - `/dev/mshv_hvcall` ([`hvcall`]): hypercalls of an allow-list the opener sets.
 //!
 //! What the hypervisor offers a VTL2 partition is read once, at load ([`Vsm`]).
 
 mod file;
 mod hvcall;
+mod run;
 
 use kernel::{
     fs::File,
@@ -20,6 +22,7 @@ use kernel::{
     },
     prelude::*,
     sync::{
+        global_lock,
         Arc,
         SetOnce, //
     },
@@ -113,6 +116,60 @@ pub(crate) fn vsm() -> Vsm {
     })
 }
 
+global_lock! {
+    // SAFETY: `Devices::register` initialises it, once, before any device exists.
+    unsafe(uninit) static RUN_PAGES: Mutex<Option<Arc<run::RunPages>>> = None;
+}
+
+/// The run pages, for a new VTL file.
+fn run_pages() -> Result<Arc<run::RunPages>> {
+    RUN_PAGES.lock().clone().ok_or(ENODEV)
+}
+
+/// What the devices need, set up before they are registered and gone after them: the run
+/// pages (also in [`RUN_PAGES`] while this lives) and the hypervisor's VTL-return entry.
+struct Prepared {
+    _entry: Option<run::VtlReturnEntryHolder>,
+}
+
+impl Prepared {
+    /// Checks the run page's layout, reads what the hypervisor offers, allocates the run pages
+    /// and points the VTL switch at the hypervisor.
+    fn new() -> Result<Self> {
+        run::check_layout()
+            .inspect_err(|_| pr_err!("the run page's layout differs from the kernel's\n"))?;
+        let vsm = Vsm::read().inspect_err(|e| {
+            pr_err!("reading the VSM capabilities failed: {e:?}: not loading\n");
+        })?;
+        pr_info!(
+            "VSM capabilities {:#x}, VTL return at {:#x} in the hypercall page\n",
+            vsm.capabilities,
+            vsm.vtl_return_offset()
+        );
+        if !VSM.populate(vsm) {
+            return Err(EBUSY);
+        }
+        let pages = Arc::new(run::RunPages::new()?, GFP_KERNEL)?;
+        // SAFETY: Called once, from module init, before any other use of `RUN_PAGES`.
+        unsafe { RUN_PAGES.init() };
+        *RUN_PAGES.lock() = Some(pages);
+        let entry = run::set_return_entry(vsm.vtl_return_offset())
+            .inspect_err(|_| {
+                pr_info!("no VTL switch here: MSHV_RETURN_TO_LOWER_VTL answers EOPNOTSUPP\n")
+            })
+            .ok();
+        Ok(Self { _entry: entry })
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        // The devices are gone, and the VTL files with them (each held the module): so are
+        // their references to the run pages, and the switch is not in use.
+        *RUN_PAGES.lock() = None;
+    }
+}
+
 /// The VTL personality's devices.
 #[pin_data]
 pub(crate) struct Devices {
@@ -122,27 +179,17 @@ pub(crate) struct Devices {
     /// `/dev/mshv_hvcall`.
     #[pin]
     _hvcall: MiscDeviceRegistration<hvcall::HvcallDevice>,
+    /// Made first, dropped last.
+    _prepared: Prepared,
 }
 
 impl Devices {
-    /// Reads what the hypervisor offers, then registers the devices.
+    /// Reads what the hypervisor offers, allocates the run pages, then registers the devices.
     pub(crate) fn register() -> impl PinInit<Self, Error> {
-        let vsm = Vsm::read().inspect_err(|e| {
-            pr_err!("reading the VSM capabilities failed: {e:?}: not loading\n");
-        });
+        let prepared = Prepared::new();
         try_pin_init!(Self {
-            _mshv <- {
-                let vsm = vsm?;
-                pr_info!(
-                    "VSM capabilities {:#x}, VTL return at {:#x} in the hypercall page\n",
-                    vsm.capabilities,
-                    vsm.vtl_return_offset()
-                );
-                if !VSM.populate(vsm) {
-                    return Err(EBUSY);
-                }
-                MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" })
-            },
+            _prepared: prepared?,
+            _mshv <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
             _hvcall <- MiscDeviceRegistration::register(MiscDeviceOptions {
                 name: c"mshv_hvcall",
             }),
@@ -157,7 +204,7 @@ pub(crate) struct VtlDevice;
 fn dispatch(cmd: u32, arg: usize) -> Result<isize> {
     match cmd {
         MSHV_CHECK_EXTENSION => vsm().extension(uapi::read_user(arg)?),
-        MSHV_CREATE_VTL => anon_file::install(Arc::new(file::Vtl, GFP_KERNEL)?),
+        MSHV_CREATE_VTL => anon_file::install(Arc::new(file::Vtl::new(run_pages()?), GFP_KERNEL)?),
         _ => Err(ENOTTY),
     }
 }

@@ -130,6 +130,16 @@ pub(crate) mod register {
     pub(crate) const VSM_CAPABILITIES: u32 = 0x000D_0006;
 }
 
+/// Why VTL2 was entered (`hv_vp_assist_page.vtl_entry_reason`).
+pub(crate) mod vtl_entry_reason {
+    /// A lower VTL called VTL2.
+    pub(crate) const LOWER_VTL_CALL: u32 = 1;
+    /// An interrupt for VTL2.
+    pub(crate) const INTERRUPT: u32 = 2;
+    /// A lower VTL's intercept: its message is in the VP assist page.
+    pub(crate) const INTERCEPT: u32 = 3;
+}
+
 /// Bits of `union hv_register_vsm_capabilities` the VTL personality reads.
 pub(crate) mod vsm_capability {
     /// DR6 is shared between the VTLs.
@@ -477,6 +487,33 @@ abi_structs! {
         pub(crate) rsvd_z16: u16,
     }
 
+    /// `struct hv_vp_assist_page`: the page the hypervisor overlays for each VP, through which
+    /// a VTL switch passes what the registers cannot.
+    #[repr(C, packed)]
+    pub(crate) struct VpAssistPage {
+        pub(crate) apic_assist: u32,
+        pub(crate) reserved1: u32,
+        /// Why VTL2 was entered ([`vtl_entry_reason`]).
+        pub(crate) vtl_entry_reason: u32,
+        pub(crate) vtl_reserved: u32,
+        /// VTL0's rax and rcx at a VTL return (the switch itself needs both registers).
+        pub(crate) vtl_ret_x64rax: u64,
+        pub(crate) vtl_ret_x64rcx: u64,
+        /// `struct hv_nested_enlightenments_control`.
+        pub(crate) nested_control: [u32; 2],
+        pub(crate) enlighten_vmentry: u8,
+        pub(crate) reserved2: [u8; 7],
+        pub(crate) current_nested_vmcs: u64,
+        pub(crate) synthetic_time_unhalted_timer_expired: u8,
+        pub(crate) reserved3: [u8; 7],
+        pub(crate) virtualization_fault_information: [u8; 40],
+        pub(crate) reserved4: [u8; 8],
+        /// A lower VTL's intercept message (`struct hv_message`).
+        pub(crate) intercept_message: [u8; 256],
+        /// The actions the hypervisor runs at the next VTL return.
+        pub(crate) vtl_ret_actions: [u8; 256],
+    }
+
     /// `struct hv_register_assoc`: one element of a set-registers call.
     #[repr(C, packed)]
     pub(crate) struct RegisterAssoc {
@@ -668,6 +705,13 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const SIGNAL_EVENT, 0x5d),
         fact!(const VSM_CODE_PAGE_OFFSETS, 0x000D_0002),
         fact!(const VSM_CAPABILITIES, 0x000D_0006),
+        fact!(size "hv_vp_assist_page", VpAssistPage, 624),
+        fact!(offset "hv_vp_assist_page.vtl_entry_reason", VpAssistPage, vtl_entry_reason, 8),
+        fact!(offset "hv_vp_assist_page.vtl_ret_x64rax", VpAssistPage, vtl_ret_x64rax, 16),
+        fact!(offset "hv_vp_assist_page.vtl_ret_x64rcx", VpAssistPage, vtl_ret_x64rcx, 24),
+        fact!(offset "hv_vp_assist_page.current_nested_vmcs", VpAssistPage, current_nested_vmcs, 48),
+        fact!(offset "hv_vp_assist_page.intercept_message", VpAssistPage, intercept_message, 112),
+        fact!(offset "hv_vp_assist_page.vtl_ret_actions", VpAssistPage, vtl_ret_actions, 368),
         fact!(const DR6_SHARED, 0x1),
         fact!(const INTERCEPT_PAGE_AVAILABLE, 0x800_0000),
         fact!(const RETURN_ACTION_AVAILABLE, 0x1000_0000),

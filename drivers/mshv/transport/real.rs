@@ -10,7 +10,8 @@ use kernel::prelude::*;
 use super::{
     HvPage,
     Hypervisor,
-    MessageHandler, //
+    MessageHandler,
+    VtlReturnEntry, //
 };
 use crate::{
     ffi,
@@ -53,5 +54,26 @@ impl Hypervisor for Real {
     fn take_queued_port(&self, _sint: u32) -> Option<u32> {
         // No event ring page without the root's SynIC (and no message to ask for one).
         None
+    }
+
+    fn vp_assist_page(&self, cpu: u32) -> *mut c_void {
+        // SAFETY: Reads the kernel's table of VP assist pages, set up at boot.
+        unsafe { ffi::mshv_shim_vp_assist_page(cpu) }
+    }
+
+    fn vtl_return_entry(&self, offset: u64) -> Option<VtlReturnEntry> {
+        if offset >= kernel::page::PAGE_SIZE as u64 {
+            return None;
+        }
+        // SAFETY: Maps the page the kernel registered as its hypercall page, if any.
+        let mapping = unsafe { ffi::mshv_shim_hypercall_page_map() };
+        if mapping.is_null() {
+            return None;
+        }
+        // INVARIANT: The entry is within the page, whose mapping was made for it.
+        Some(VtlReturnEntry {
+            addr: mapping.cast::<u8>().wrapping_add(offset as usize).cast(),
+            mapping,
+        })
     }
 }

@@ -47,6 +47,9 @@ mod sint;
 mod slat;
 mod vp;
 mod vsm;
+// The VTL module's: the root module hosts no VTL2 partition.
+#[allow(dead_code)]
+mod vtl0;
 
 pub(crate) use debugfs::Debugfs;
 use machine::Machine;
@@ -75,8 +78,14 @@ pub(crate) fn start(hosted: Hosted) -> Result<Pin<KBox<Debugfs>>> {
     // SAFETY: Called once, from module init, before any other use of `MACHINE`.
     unsafe { MACHINE.init() };
     MACHINE.lock().hosted = hosted;
+    if hosted == Hosted::Vtl2 {
+        vtl0::power_on();
+    }
     sint::start()?;
-    KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| sint::power_off())
+    KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| {
+        sint::power_off();
+        vtl0::power_off();
+    })
 }
 
 /// Powers the machine off: every page deposited and not withdrawn goes back to the kernel, and
@@ -85,6 +94,7 @@ pub(crate) fn start(hosted: Hosted) -> Result<Pin<KBox<Debugfs>>> {
 pub(crate) fn stop() {
     MACHINE.lock().power_off();
     sint::power_off();
+    vtl0::power_off();
 }
 
 impl Hypervisor for Simulator {
@@ -112,6 +122,14 @@ impl Hypervisor for Simulator {
     fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result {
         sint::set_handler(handler);
         Ok(())
+    }
+
+    fn vp_assist_page(&self, cpu: u32) -> *mut core::ffi::c_void {
+        vtl0::vp_assist_page(cpu)
+    }
+
+    fn vtl_return_entry(&self, _offset: u64) -> Option<super::VtlReturnEntry> {
+        super::VtlReturnEntry::of_code(vtl0::return_entry())
     }
 
     fn take_queued_port(&self, sint: u32) -> Option<u32> {

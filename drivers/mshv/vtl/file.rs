@@ -8,9 +8,15 @@
 
 use kernel::{
     fs::File,
+    mm::virt::VmaNew,
     prelude::*,
-    sync::ArcBorrow, //
+    sync::{
+        Arc,
+        ArcBorrow, //
+    },
 };
+
+use super::run::RunPages;
 
 use crate::{
     anon_file::AnonFile,
@@ -33,20 +39,34 @@ use crate::{
     },
 };
 
-/// A VTL file's object.
-pub(crate) struct Vtl;
+/// A VTL file's object: the module's run pages, which every VTL file shares.
+pub(crate) struct Vtl {
+    run: Arc<RunPages>,
+}
+
+impl Vtl {
+    pub(crate) fn new(run: Arc<RunPages>) -> Self {
+        Self { run }
+    }
+}
 
 impl AnonFile for Vtl {
     const NAME: &'static CStr = c"mshv_vtl";
+    const HAS_MMAP: bool = true;
 
-    fn ioctl(_this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             MSHV_GET_VP_REGISTERS => get_register(arg),
             MSHV_SET_VP_REGISTERS => set_register(arg),
-            // Not yet: the VTL-return loop, poll files and VTL0 memory come next.
-            MSHV_RETURN_TO_LOWER_VTL | MSHV_SET_POLL_FILE | MSHV_ADD_VTL0_MEMORY => Err(EOPNOTSUPP),
+            MSHV_RETURN_TO_LOWER_VTL => this.run.return_to_lower_vtl(),
+            // Not yet: poll files and VTL0 memory come next.
+            MSHV_SET_POLL_FILE | MSHV_ADD_VTL0_MEMORY => Err(EOPNOTSUPP),
             _ => Err(ENOTTY),
         }
+    }
+
+    fn mmap(this: ArcBorrow<'_, Self>, vma: &VmaNew, pgoff: usize) -> Result {
+        this.run.mmap(vma, pgoff)
     }
 }
 

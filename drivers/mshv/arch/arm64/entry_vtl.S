@@ -1,3 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The arch entry code, for the VTL module: the same source as the root module's. */
+/* The arch entry code, for the VTL module: the same source as the root module's, with the VTL switch. */
+#define MSHV_SHIM_VTL
 #include "entry.S"

@@ -36,7 +36,10 @@
 //!   but the `calls` and `last` files. `clear` removes every rule. Up to 16 rules, spent ones
 //!   replaced once the table is full; when several fail the same call, the first set decides.
 //!   Reading lists the rules as written, with the calls of their code each saw and how many it
-//!   failed: `<rule> calls=<n> injected=<n>` (code and status in hex).
+//!   failed: `<rule> calls=<n> injected=<n>` (code and status in hex);
+//! - `vtl0` (read-write; the VTL2 partition's VTL0, see [`super::vtl0`]): a line per CPU,
+//!   `<cpu> program <n> arg <n> returns <n> irqs <raised> <taken> actions <n>`; writing
+//!   `<cpu> <program> [<arg>]` (or `all` for every CPU) sets what VTL0 runs there.
 
 use kernel::{
     debugfs::{
@@ -58,6 +61,7 @@ use super::{
     send,
     sint,
     vp::Intercept,
+    vtl0,
     MACHINE, //
 };
 use crate::ffi;
@@ -86,6 +90,8 @@ pub(crate) struct Debugfs {
     _fail: File<Fail>,
     #[pin]
     _deliveries: File<Deliveries>,
+    #[pin]
+    _vtl0: File<Vtl0>,
 }
 
 impl Debugfs {
@@ -102,6 +108,7 @@ impl Debugfs {
             _auto_halt <- dir.read_write_file(c"auto_halt", AutoHalt),
             _fail <- dir.read_write_file(c"fail", Fail),
             _deliveries <- dir.read_only_file(c"deliveries", Deliveries),
+            _vtl0 <- dir.read_write_file(c"vtl0", Vtl0),
             _dir: dir,
         })
     }
@@ -307,6 +314,61 @@ impl Reader for AutoHalt {
             _ => return Err(EINVAL),
         };
         MACHINE.lock().auto_halt = on;
+        Ok(())
+    }
+}
+
+/// The `vtl0` file.
+struct Vtl0;
+
+impl fmt::Debug for Vtl0 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use core::sync::atomic::Ordering::Relaxed;
+        for (i, c) in vtl0::CPUS.iter().enumerate().take(vtl0::cpus()) {
+            writeln!(
+                f,
+                "{i} program {} arg {} returns {} irqs {} {} actions {}",
+                c.program.load(Relaxed),
+                c.arg.load(Relaxed),
+                c.returns.load(Relaxed),
+                c.raised_irqs.load(Relaxed),
+                c.taken_irqs.load(Relaxed),
+                c.actions.load(Relaxed)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Reader for Vtl0 {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        use core::sync::atomic::Ordering::Relaxed;
+        let mut buf = [0u8; 64];
+        let line = read_line(reader, &mut buf)?;
+        let mut words = line.split_whitespace();
+        let which = words.next().ok_or(EINVAL)?;
+        let program = u32::try_from(number(words.next())?).map_err(|_| EINVAL)?;
+        let arg = match words.next() {
+            Some(w) => u32::try_from(number(Some(w))?).map_err(|_| EINVAL)?,
+            None => 0,
+        };
+        if words.next().is_some() || program >= vtl0::program::COUNT {
+            return Err(EINVAL);
+        }
+        let cpus = vtl0::cpus();
+        let (first, end) = if which == "all" {
+            (0, cpus)
+        } else {
+            let i = usize::try_from(number(Some(which))?).map_err(|_| EINVAL)?;
+            (i, i.checked_add(1).ok_or(EINVAL)?)
+        };
+        if end > cpus {
+            return Err(EINVAL);
+        }
+        for c in &vtl0::CPUS[first..end] {
+            c.arg.store(arg, Relaxed);
+            c.program.store(program, Relaxed);
+        }
         Ok(())
     }
 }

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VTL0 of the hosted VTL2 partition's VPs ([`super::Hosted::Vtl2`]): the VP assist pages the
+//! machine overlays, and the VTL switch done for real.
+//!
+//! The driver's VTL switch calls the machine's VTL-return entry (`vtl_x86.S`) where a real
+//! hypervisor's hypercall page has its sequence. That entry keeps VTL2's stack, return address
+//! and flags, puts every general-purpose register in VTL0's register file and calls
+//! [`mshv_sim_vtl0_run`], which does what the hypervisor does at a VTL return: loads VTL0's rax
+//! and rcx from the VP assist page, runs the return actions there (counts and clears them), and
+//! runs VTL0, here real code of the machine's (a *program*, one per CPU, chosen through the
+//! debugfs file `vtl0`), until VTL0 exits to VTL2: the entry reason, and for an intercept its
+//! message, go in the VP assist page, and the entry returns to VTL2 with VTL0's registers in
+//! the registers. It knows the TLFS's pages only, never the driver's.
+//!
+//! The programs (numbers in the debugfs file):
+//!
+//! - 0, *intercept*: computes on the registers and intercepts (`HVMSG_X64_HALT`, payload: the
+//!   CPU's VTL returns so far, then rax as VTL0 got it);
+//! - 1, *interrupt first*: raises an interrupt for VTL2 (an IPI to itself) and exits with
+//!   `INTERRUPT`; at the next return, does as *intercept*;
+//! - 2, *spin*: runs for a millisecond and exits with `INTERRUPT`, as a timer tick would make
+//!   it, every time: VTL2 runs it until cancelled;
+//! - 3, *reason*: exits with the entry reason the file gives (any number).
+
+use core::{
+    ffi::c_void,
+    sync::atomic::{
+        AtomicU32,
+        AtomicU64,
+        AtomicUsize,
+        Ordering, //
+    },
+};
+
+use kernel::cpu::{
+    nr_cpu_ids,
+    CpuId, //
+};
+
+use crate::{
+    ffi,
+    hv::abi::{
+        message_type,
+        vtl_entry_reason,
+        VpAssistPage, //
+    },
+};
+
+/// CPUs the machine simulates VTL0 for, at most.
+pub(super) const MAX_CPUS: usize = 64;
+
+/// The programs VTL0 can run (see the module's documentation).
+pub(super) mod program {
+    pub(crate) const INTERCEPT: u32 = 0;
+    pub(crate) const INTERRUPT_FIRST: u32 = 1;
+    pub(crate) const SPIN: u32 = 2;
+    pub(crate) const REASON: u32 = 3;
+    pub(crate) const COUNT: u32 = 4;
+}
+
+/// One CPU's VTL0, as the machine keeps it. Reached with interrupts off, from that CPU only,
+/// and from debugfs: all atomics.
+pub(super) struct Cpu {
+    /// Its VP assist page's kernel address; 0 when there is none.
+    assist: AtomicUsize,
+    /// That page's frame.
+    assist_pfn: AtomicU64,
+    /// Its interrupt for VTL2 (an `irq_work`, queued on the CPU itself).
+    irq: AtomicUsize,
+    /// The program VTL0 runs.
+    pub(super) program: AtomicU32,
+    /// The program's argument (`REASON`: the entry reason).
+    pub(super) arg: AtomicU32,
+    /// Whether the interrupt of `INTERRUPT_FIRST` was raised (the next return intercepts).
+    raised: AtomicU32,
+    /// VTL returns taken.
+    pub(super) returns: AtomicU64,
+    /// Interrupts for VTL2 raised, and taken.
+    pub(super) raised_irqs: AtomicU64,
+    pub(super) taken_irqs: AtomicU64,
+    /// Return actions run.
+    pub(super) actions: AtomicU64,
+}
+
+impl Cpu {
+    const fn new() -> Self {
+        Self {
+            assist: AtomicUsize::new(0),
+            assist_pfn: AtomicU64::new(0),
+            irq: AtomicUsize::new(0),
+            program: AtomicU32::new(program::INTERCEPT),
+            arg: AtomicU32::new(0),
+            raised: AtomicU32::new(0),
+            returns: AtomicU64::new(0),
+            raised_irqs: AtomicU64::new(0),
+            taken_irqs: AtomicU64::new(0),
+            actions: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Every CPU's VTL0.
+pub(super) static CPUS: [Cpu; MAX_CPUS] = [const { Cpu::new() }; MAX_CPUS];
+
+/// How many CPUs the machine simulates: the kernel's, up to [`MAX_CPUS`].
+pub(super) fn cpus() -> usize {
+    (nr_cpu_ids() as usize).min(MAX_CPUS)
+}
+
+/// Overlays a VP assist page and sets up an interrupt for each CPU. What it could not get, it
+/// leaves out: that CPU has no VP assist page.
+pub(super) fn power_on() {
+    for (i, cpu) in CPUS.iter().enumerate().take(cpus()) {
+        // SAFETY: Allocates a zeroed page; the machine owns it until `power_off`.
+        let pfn = unsafe { ffi::mshv_shim_pages_alloc(0) };
+        if pfn == 0 {
+            continue;
+        }
+        // SAFETY: `pfn` is the page just allocated: the kernel's memory.
+        let addr = unsafe { ffi::mshv_shim_page_address(pfn) } as usize;
+        // SAFETY: `irq_taken` takes the CPU's index, which stays valid (a static's).
+        let irq = unsafe { ffi::mshv_shim_irq_work_new(irq_taken, i as *mut c_void, true) };
+        if irq.is_null() {
+            // SAFETY: The page was allocated above and is used by nothing yet.
+            unsafe { ffi::mshv_shim_page_free(pfn) };
+            continue;
+        }
+        cpu.irq.store(irq as usize, Ordering::Release);
+        cpu.assist_pfn.store(pfn, Ordering::Release);
+        cpu.assist.store(addr, Ordering::Release);
+    }
+}
+
+/// Takes the VP assist pages and the interrupts back. Nothing runs VTL0 any more: the driver's
+/// devices are gone.
+pub(super) fn power_off() {
+    for cpu in CPUS.iter() {
+        let irq = cpu.irq.swap(0, Ordering::AcqRel);
+        if irq != 0 {
+            // SAFETY: The work was made by `power_on`; freeing waits for a run in progress.
+            unsafe { ffi::mshv_shim_irq_work_free(irq as *mut c_void) };
+        }
+        cpu.assist.store(0, Ordering::Release);
+        let pfn = cpu.assist_pfn.swap(0, Ordering::AcqRel);
+        if pfn != 0 {
+            // SAFETY: The page was allocated by `power_on` and is no longer handed out.
+            unsafe { ffi::mshv_shim_page_free(pfn) };
+        }
+    }
+}
+
+/// CPU `cpu`'s VP assist page, or null.
+pub(super) fn vp_assist_page(cpu: u32) -> *mut c_void {
+    CPUS.get(cpu as usize)
+        .map_or(0, |c| c.assist.load(Ordering::Acquire)) as *mut c_void
+}
+
+/// The machine's VTL-return entry, where it has one (x86_64).
+pub(super) fn return_entry() -> *mut c_void {
+    #[cfg(CONFIG_X86_64)]
+    {
+        ffi::mshv_sim_vtl_return as *mut c_void
+    }
+    #[cfg(not(CONFIG_X86_64))]
+    {
+        core::ptr::null_mut()
+    }
+}
+
+/// The interrupt a program raised for VTL2, taken once VTL2 enables interrupts again.
+///
+/// # Safety
+///
+/// `data` is a CPU's index, as `power_on` set up.
+unsafe extern "C" fn irq_taken(data: *mut c_void) {
+    if let Some(cpu) = CPUS.get(data as usize) {
+        cpu.taken_irqs.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// VTL0's general-purpose registers, as the entry stores them (`vtl_x86.S`), and VTL2's flags.
+#[repr(C)]
+pub(crate) struct Vtl0Frame {
+    rax: u64,
+    rcx: u64,
+    rbp: u64,
+    rdi: u64,
+    rsi: u64,
+    rdx: u64,
+    rbx: u64,
+    r8: u64,
+    r9: u64,
+    r10: u64,
+    r11: u64,
+    r12: u64,
+    r13: u64,
+    r14: u64,
+    r15: u64,
+    flags: u64,
+}
+
+/// Runs VTL0 on the calling CPU, from the VTL-return entry: interrupts are off.
+///
+/// # Safety
+///
+/// `frame` is the entry's register file, on its stack, for this call alone.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mshv_sim_vtl0_run(frame: *mut Vtl0Frame) {
+    // SAFETY: The entry passes its frame, which nothing else touches during the call.
+    let frame = unsafe { &mut *frame };
+    let index = CpuId::current().as_u32() as usize;
+    let Some(cpu) = CPUS.get(index) else { return };
+    let addr = cpu.assist.load(Ordering::Acquire);
+    if addr == 0 {
+        return;
+    }
+    // SAFETY: The page is the machine's, overlaid for this CPU, which is the only one that
+    // runs VTL0 on it (interrupts are off); the driver reads it only between returns.
+    let hvp = unsafe { &mut *(addr as *mut VpAssistPage) };
+    frame.rax = hvp.vtl_ret_x64rax;
+    frame.rcx = hvp.vtl_ret_x64rcx;
+    if hvp.vtl_ret_actions.iter().any(|&b| b != 0) {
+        cpu.actions.fetch_add(1, Ordering::Relaxed);
+        hvp.vtl_ret_actions.fill(0);
+    }
+    let returns = cpu.returns.fetch_add(1, Ordering::Relaxed) + 1;
+    let reason = match cpu.program.load(Ordering::Relaxed) {
+        program::INTERRUPT_FIRST if cpu.raised.swap(1, Ordering::Relaxed) == 0 => {
+            raise(cpu);
+            vtl_entry_reason::INTERRUPT
+        }
+        program::SPIN => {
+            // SAFETY: A busy wait.
+            unsafe { ffi::mshv_shim_udelay(1000) };
+            vtl_entry_reason::INTERRUPT
+        }
+        program::REASON => cpu.arg.load(Ordering::Relaxed),
+        _ => {
+            cpu.raised.store(0, Ordering::Relaxed);
+            intercept(frame, hvp, returns);
+            vtl_entry_reason::INTERCEPT
+        }
+    };
+    hvp.vtl_entry_reason = reason;
+}
+
+/// Raises an interrupt for VTL2 on this CPU, pending until VTL2 enables interrupts.
+fn raise(cpu: &Cpu) {
+    let irq = cpu.irq.load(Ordering::Acquire);
+    // SAFETY: The work is the CPU's, made by `power_on`, and is freed only at power off.
+    if irq != 0 && unsafe { ffi::mshv_shim_irq_work_queue(irq as *mut c_void) } {
+        cpu.raised_irqs.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// VTL0's computation, then its intercept: the registers' new values, and the message.
+fn intercept(frame: &mut Vtl0Frame, hvp: &mut VpAssistPage, returns: u64) {
+    let rax = frame.rax;
+    frame.rax = frame.rax.wrapping_add(frame.rbx);
+    frame.rcx ^= frame.rdx;
+    frame.rdx = frame.rdx.wrapping_add(1);
+    frame.rbp = frame.rbp.wrapping_add(1);
+    for (i, r) in [
+        &mut frame.r8,
+        &mut frame.r9,
+        &mut frame.r10,
+        &mut frame.r11,
+        &mut frame.r12,
+        &mut frame.r13,
+        &mut frame.r14,
+        &mut frame.r15,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        *r = r.wrapping_add(i as u64 + 1);
+    }
+    frame.rsi = !frame.rsi;
+    frame.rdi = frame.rdi.rotate_left(8);
+    // `struct hv_message`: the header (type, payload size, flags, reserved, sender), then the
+    // payload.
+    let message = &mut hvp.intercept_message;
+    message.fill(0);
+    message[..4].copy_from_slice(&message_type::X64_HALT.to_ne_bytes());
+    message[4] = 16;
+    message[16..24].copy_from_slice(&returns.to_ne_bytes());
+    message[24..32].copy_from_slice(&rax.to_ne_bytes());
+}
