@@ -255,7 +255,8 @@ extern "C" {
     /// `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
-    pub(crate) fn mshv_shim_vtl_return(run_page: *mut c_void, vp_assist_page: *mut c_void) -> c_int;
+    pub(crate) fn mshv_shim_vtl_return(run_page: *mut c_void, vp_assist_page: *mut c_void)
+        -> c_int;
 
     /// The run page's layout facts (x86_64, `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]

@@ -864,41 +864,16 @@ void mshv_shim_cond_resched(void)
 #if defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
 /* The VTL switch (arch/x86/entry.S) and what it needs. */
 #include <linux/static_call.h>
-#include <asm/asm.h>
 #include <asm/fpu/api.h>
 #include "mshv_vtl.h"
 #include "arch/x86/vtl_context.h"
 
-void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx);
-
-/* The type of the hypervisor's VTL-return entry, which follows no C convention. */
-void mshv_vtl_return_entry_type(void);
-DEFINE_STATIC_CALL_NULL(mshv_vtl_return_hypercall, mshv_vtl_return_entry_type);
+/* The hypervisor's VTL-return entry, which follows no C convention: only the switch calls it. */
+DEFINE_STATIC_CALL_NULL(mshv_vtl_return_hypercall, void (*)(void));
 
 void mshv_shim_vtl_set_return_entry(void *entry)
 {
-	static_call_update(mshv_vtl_return_hypercall, (typeof(&mshv_vtl_return_entry_type))entry);
-}
-
-/*
- * Loads VTL0's legacy x87/SSE state. User space wrote it: a reserved MXCSR bit faults, which
- * the exception table turns into an error instead of an oops.
- */
-static int vtl_fxrstor(struct fxregs_state *fx)
-{
-	int err;
-
-	asm volatile("1: fxrstorq %[fx]\n\t"
-		     "2:\n"
-		     _ASM_EXTABLE_TYPE_REG(1b, 2b, EX_TYPE_EFAULT_REG, %[err])
-		     : [err] "=r" (err)
-		     : "0" (0), [fx] "m" (*fx));
-	return err;
-}
-
-static void vtl_fxsave(struct fxregs_state *fx)
-{
-	asm volatile("fxsaveq %[fx]" : [fx] "=m" (*fx));
+	static_call_update(mshv_vtl_return_hypercall, entry);
 }
 
 int mshv_shim_vtl_return(void *run_page, void *vp_assist_page)
@@ -944,13 +919,13 @@ int mshv_shim_vtl_return(void *run_page, void *vp_assist_page)
 	hvp->vtl_ret_x64rcx = ctx->rcx;
 	/* VTL2's FP state is saved for it; VTL0's legacy x87/SSE state goes in and out. */
 	kernel_fpu_begin_mask(0);
-	if (vtl_fxrstor(&ctx->fx_state)) {
+	if (mshv_vtl_fxrstor(&ctx->fx_state)) {
 		kernel_fpu_end();
 		local_irq_restore(flags);
 		return -EINVAL;
 	}
 	mshv_vtl_switch(ctx);
-	vtl_fxsave(&ctx->fx_state);
+	mshv_vtl_fxsave(&ctx->fx_state);
 	kernel_fpu_end();
 	local_irq_restore(flags);
 	return 0;

@@ -157,6 +157,13 @@ void mshv_shim_cond_resched(void);
  * run page's cancel flag was set; the run page's layout facts.
  */
 void mshv_shim_vtl_set_return_entry(void *entry);
+
+/* The VTL switch and VTL0's FP state (arch/x86/entry.S, mshv_vtl only). */
+struct mshv_vtl_cpu_context;
+struct fxregs_state;
+void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx);
+int mshv_vtl_fxrstor(struct fxregs_state *fx);
+void mshv_vtl_fxsave(struct fxregs_state *fx);
 int mshv_shim_vtl_return(void *run_page, void *vp_assist_page);
 const struct mshv_shim_fact *mshv_shim_vtl_run_facts(size_t *len);
 

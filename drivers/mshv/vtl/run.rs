@@ -18,6 +18,7 @@ use core::{
 };
 
 use kernel::{
+    alloc::flags::__GFP_ZERO,
     cpu::{
         nr_cpu_ids,
         CpuId, //
@@ -27,7 +28,6 @@ use kernel::{
         Page,
         PAGE_SIZE, //
     },
-    alloc::flags::__GFP_ZERO,
     prelude::*,
 };
 

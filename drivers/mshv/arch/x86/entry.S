@@ -22,7 +22,28 @@ SYM_FUNC_END(mshv_arch_abi_check)
 
 #ifdef MSHV_SHIM_VTL
 #include <linux/static_call_types.h>
+#include <asm/extable_fixup_types.h>
 #include "vtl_context.h"
+
+/*
+ * int mshv_vtl_fxrstor(struct fxregs_state *fx)
+ *
+ * Loads VTL0's legacy x87/SSE state from @fx, which user space wrote: 0, or the trap number
+ * when the processor refuses it (a reserved MXCSR bit is a #GP), which the exception table
+ * turns into a return instead of an oops.
+ */
+SYM_FUNC_START(mshv_vtl_fxrstor)
+	xor	%eax, %eax
+1:	fxrstorq (%rdi)
+2:	RET
+	_ASM_EXTABLE_TYPE(1b, 2b, EX_TYPE_FAULT)
+SYM_FUNC_END(mshv_vtl_fxrstor)
+
+/* void mshv_vtl_fxsave(struct fxregs_state *fx): stores VTL0's legacy x87/SSE state. */
+SYM_FUNC_START(mshv_vtl_fxsave)
+	fxsaveq	(%rdi)
+	RET
+SYM_FUNC_END(mshv_vtl_fxsave)
 
 /*
  * void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx)

@@ -627,7 +627,7 @@ TEST_F(run, a_signal_ends_a_spinning_vtl0)
 }
 
 struct canceller {
-	volatile __u32 *cancel;
+	__u32 *cancel;
 	int delay_ms;
 };
 
@@ -730,13 +730,13 @@ TEST_F(run, bad_vtl0_state_and_reasons_are_errnos)
 }
 
 /* Whether touching the byte at `p` kills a child with SIGBUS. */
-static bool touching_is_sigbus(volatile char *p)
+static bool touching_is_sigbus(char *p)
 {
 	int status;
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		(void)*p;
+		(void)__atomic_load_n(p, __ATOMIC_RELAXED);
 		_exit(0);
 	}
 	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
