@@ -250,13 +250,28 @@ extern "C" {
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
     pub(crate) fn mshv_shim_vtl_set_return_entry(entry: *mut c_void);
 
-    /// Runs VTL0 once from run page `run_page` with interrupts off: 0 when it ran (the entry
-    /// reason is in `vp_assist_page`), `-EINTR` when the run page's cancel flag was set (x86_64,
-    /// `mshv_vtl`).
+    /// Runs VTL0 once from run page `run_page` with interrupts off, handing over the return
+    /// actions if `return_actions`: 0 when it ran (the entry reason is in `vp_assist_page`),
+    /// `-EINTR` when the run page's cancel flag was set, `-EAGAIN` when work came meanwhile,
+    /// `-EINVAL` when VTL0's FP state does not load (x86_64, `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
-    pub(crate) fn mshv_shim_vtl_return(run_page: *mut c_void, vp_assist_page: *mut c_void)
-        -> c_int;
+    pub(crate) fn mshv_shim_vtl_return(
+        run_page: *mut c_void,
+        vp_assist_page: *mut c_void,
+        return_actions: bool,
+    ) -> c_int;
+
+    /// Whether the switch can call `entry`; else `*why` says why not (x86_64, `mshv_vtl`).
+    #[cfg(CONFIG_X86_64)]
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_vtl_entry_usable(entry: *mut c_void, why: *mut *const c_char) -> bool;
+
+    /// Takes the task's pending work before a VTL return: 0, or `-EINTR` for a signal
+    /// (x86_64, `mshv_vtl`).
+    #[cfg(CONFIG_X86_64)]
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_shim_vtl_handle_work() -> c_int;
 
     /// The run page's layout facts (x86_64, `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]
@@ -267,4 +282,18 @@ extern "C" {
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_X86_64))]
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
     pub(crate) fn mshv_sim_vtl_return();
+
+    /// Watches file `fd` for `MSHV_SET_POLL_FILE`: each wake-up sets `*cancel` and, if it was
+    /// clear, interrupts CPU `cpu`. Returns the watch (opaque), or null with `*err` set.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_poll_watch(fd: c_int, cancel: *mut u32, cpu: u32, err: *mut c_int)
+        -> *mut c_void;
+
+    /// Ends a watch [`mshv_shim_poll_watch`] made.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_poll_unwatch(watch: *mut c_void);
+
+    /// `cpu_online(cpu)`, false for a number beyond `nr_cpu_ids`.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_cpu_online(cpu: u32) -> bool;
 }

@@ -512,6 +512,13 @@ const struct mshv_shim_fact *mshv_shim_uapi_facts(size_t *len)
 #define VSM_CAPABILITY_DR6_SHARED		BIT_ULL(0)
 #define VSM_CAPABILITY_INTERCEPT_PAGE_AVAILABLE	BIT_ULL(27)
 #define VSM_CAPABILITY_RETURN_ACTION_AVAILABLE	BIT_ULL(28)
+#define VSM_CONFIG(...) (((union hv_register_vsm_partition_config){ __VA_ARGS__ }).as_uint64)
+#define VSM_CONFIG_ENABLE_VTL_PROTECTION	BIT_ULL(0)
+#define VSM_CONFIG_DEFAULT_MASK_ALL		(0xfULL << 1)
+#define VSM_CONFIG_ZERO_MEMORY_ON_RESET		BIT_ULL(5)
+#define VSM_CONFIG_INTERCEPT_VP_STARTUP		BIT_ULL(9)
+#define VSM_CONFIG_INTERCEPT_CPUID_UNIMPLEMENTED BIT_ULL(10)
+#define VSM_CONFIG_INTERCEPT_PAGE		BIT_ULL(12)
 #ifdef CONFIG_X86_64
 #define INTERRUPT_CONTROL_LEVEL_TRIGGERED	BIT_ULL(32)
 #define INTERRUPT_CONTROL_LOGICAL_DEST_MODE	BIT_ULL(33)
@@ -637,6 +644,13 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("SIGNAL_EVENT", HVCALL_SIGNAL_EVENT),
 	FACT_CONST("VSM_CODE_PAGE_OFFSETS", HV_REGISTER_VSM_CODE_PAGE_OFFSETS),
 	FACT_CONST("VSM_CAPABILITIES", HV_REGISTER_VSM_CAPABILITIES),
+	FACT_CONST("VSM_PARTITION_CONFIG", HV_REGISTER_VSM_PARTITION_CONFIG),
+	FACT_CONST("ENABLE_VTL_PROTECTION", VSM_CONFIG_ENABLE_VTL_PROTECTION),
+	FACT_CONST("DEFAULT_VTL_PROTECTION_MASK_ALL", VSM_CONFIG_DEFAULT_MASK_ALL),
+	FACT_CONST("ZERO_MEMORY_ON_RESET", VSM_CONFIG_ZERO_MEMORY_ON_RESET),
+	FACT_CONST("INTERCEPT_VP_STARTUP", VSM_CONFIG_INTERCEPT_VP_STARTUP),
+	FACT_CONST("INTERCEPT_CPUID_UNIMPLEMENTED", VSM_CONFIG_INTERCEPT_CPUID_UNIMPLEMENTED),
+	FACT_CONST("INTERCEPT_PAGE", VSM_CONFIG_INTERCEPT_PAGE),
 	FACT_SIZE(hv_vp_assist_page),
 	FACT_OFF(hv_vp_assist_page, vtl_entry_reason),
 	FACT_OFF(hv_vp_assist_page, vtl_ret_x64rax),
@@ -664,6 +678,14 @@ const struct mshv_shim_fact *mshv_shim_hv_facts(size_t *len)
 		     VSM_CAPABILITY_INTERCEPT_PAGE_AVAILABLE);
 	BUILD_BUG_ON(VSM_CAPABILITY(.return_action_available = 1) !=
 		     VSM_CAPABILITY_RETURN_ACTION_AVAILABLE);
+	BUILD_BUG_ON(VSM_CONFIG(.enable_vtl_protection = 1) != VSM_CONFIG_ENABLE_VTL_PROTECTION);
+	BUILD_BUG_ON(VSM_CONFIG(.default_vtl_protection_mask = HV_MAP_GPA_PERMISSIONS_MASK) !=
+		     VSM_CONFIG_DEFAULT_MASK_ALL);
+	BUILD_BUG_ON(VSM_CONFIG(.zero_memory_on_reset = 1) != VSM_CONFIG_ZERO_MEMORY_ON_RESET);
+	BUILD_BUG_ON(VSM_CONFIG(.intercept_vp_startup = 1) != VSM_CONFIG_INTERCEPT_VP_STARTUP);
+	BUILD_BUG_ON(VSM_CONFIG(.intercept_cpuid_unimplemented = 1) !=
+		     VSM_CONFIG_INTERCEPT_CPUID_UNIMPLEMENTED);
+	BUILD_BUG_ON(VSM_CONFIG(.intercept_page = 1) != VSM_CONFIG_INTERCEPT_PAGE);
 	*len = ARRAY_SIZE(hv_facts);
 	return hv_facts;
 }
@@ -864,9 +886,32 @@ void mshv_shim_cond_resched(void)
 #if defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
 /* The VTL switch (arch/x86/entry.S) and what it needs. */
 #include <linux/static_call.h>
+#include <linux/entry-virt.h>
 #include <asm/fpu/api.h>
 #include "mshv_vtl.h"
 #include "arch/x86/vtl_context.h"
+
+/* Whether the task has work to do before entering a lower VTL (a signal, a reschedule). */
+static bool vtl_work_pending(void)
+{
+#ifdef CONFIG_VIRT_XFER_TO_GUEST_WORK
+	return __xfer_to_guest_mode_work_pending();
+#else
+	return signal_pending(current) || need_resched();
+#endif
+}
+
+int mshv_shim_vtl_handle_work(void)
+{
+#ifdef CONFIG_VIRT_XFER_TO_GUEST_WORK
+	return __xfer_to_guest_mode_work_pending() ? xfer_to_guest_mode_handle_work() : 0;
+#else
+	if (signal_pending(current))
+		return -EINTR;
+	cond_resched();
+	return 0;
+#endif
+}
 
 /* The hypervisor's VTL-return entry, which follows no C convention: only the switch calls it. */
 DEFINE_STATIC_CALL_NULL(mshv_vtl_return_hypercall, void (*)(void));
@@ -876,7 +921,25 @@ void mshv_shim_vtl_set_return_entry(void *entry)
 	static_call_update(mshv_vtl_return_hypercall, entry);
 }
 
-int mshv_shim_vtl_return(void *run_page, void *vp_assist_page)
+bool mshv_shim_vtl_entry_usable(void *entry, const char **why)
+{
+	long to_tramp = (long)entry - (long)&STATIC_CALL_TRAMP(mshv_vtl_return_hypercall);
+	long to_call = (long)entry - (long)mshv_vtl_switch;
+
+	/* The static call is patched as a direct call or jump: a 32-bit displacement. */
+	if (abs(to_tramp) >= S32_MAX - PAGE_SIZE || abs(to_call) >= S32_MAX - PAGE_SIZE) {
+		*why = "the hypervisor's VTL-return entry is out of a direct call's reach";
+		return false;
+	}
+	/* Only the legacy FP state is switched, as upstream: VTL0 would see VTL2's extended state. */
+	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+		*why = "XSAVE is on (boot with noxsave, as upstream requires)";
+		return false;
+	}
+	return true;
+}
+
+int mshv_shim_vtl_return(void *run_page, void *vp_assist_page, bool return_actions)
 {
 	struct mshv_vtl_run *run = run_page;
 	struct hv_vp_assist_page *hvp = vp_assist_page;
@@ -903,13 +966,18 @@ int mshv_shim_vtl_return(void *run_page, void *vp_assist_page)
 	BUILD_BUG_ON(offsetof(struct mshv_vtl_cpu_context, fx_state) != MSHV_CTX_FX);
 
 	local_irq_save(flags);
+	/* Work that came since the caller looked (a signal's IPI, say) is taken first. */
+	if (vtl_work_pending()) {
+		local_irq_restore(flags);
+		return -EAGAIN;
+	}
 	/* User space may set it at any time; it is never cleared here. */
 	if (READ_ONCE(run->cancel)) {
 		local_irq_restore(flags);
 		return -EINTR;
 	}
 	actions = READ_ONCE(run->vtl_ret_action_size);
-	if (actions) {
+	if (return_actions && actions) {
 		memcpy(hvp->vtl_ret_actions, run->vtl_ret_actions,
 		       min_t(u32, actions, sizeof(hvp->vtl_ret_actions)));
 		WRITE_ONCE(run->vtl_ret_action_size, 0);
@@ -947,3 +1015,108 @@ const struct mshv_shim_fact *mshv_shim_vtl_run_facts(size_t *len)
 	return vtl_run_facts;
 }
 #endif
+
+/*
+ * Poll files (MSHV_SET_POLL_FILE): a wake-up of the file's wait queue sets a CPU's cancel flag
+ * and, if it was clear and the CPU is another, interrupts that CPU, so that a VTL0 it runs
+ * exits to VTL2 and the loop sees the flag.
+ */
+struct mshv_shim_poll_watch {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *wqh;
+	poll_table pt;
+	struct file *file;
+	u32 *cancel;
+	unsigned int cpu;
+	call_single_data_t csd;
+	int error;
+};
+
+static void shim_poll_kick(void *info)
+{
+}
+
+static int shim_poll_wake(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
+{
+	struct mshv_shim_poll_watch *w = container_of(wait, struct mshv_shim_poll_watch, wait);
+	__poll_t flags = key_to_poll(key);
+
+	if (flags & POLLFREE)
+		list_del_init(&wait->entry);
+	if (!xchg(w->cancel, 1)) {
+		if (get_cpu() != w->cpu)
+			smp_call_function_single_async(w->cpu, &w->csd);
+		put_cpu();
+	}
+	/* The queue is going away (RCU-delayed): the removal must not touch it. */
+	if (flags & POLLFREE)
+		smp_store_release(&w->wqh, NULL);
+	return 0;
+}
+
+static void shim_poll_queue(struct file *file, wait_queue_head_t *wqh, poll_table *pt)
+{
+	struct mshv_shim_poll_watch *w = container_of(pt, struct mshv_shim_poll_watch, pt);
+
+	if (w->error)
+		return;
+	if (w->wqh) {
+		/* One queue per file only, as upstream. */
+		if (w->wqh != wqh)
+			w->error = -EINVAL;
+		return;
+	}
+	w->wqh = wqh;
+	add_wait_queue(wqh, &w->wait);
+}
+
+void mshv_shim_poll_unwatch(struct mshv_shim_poll_watch *w)
+{
+	wait_queue_head_t *wqh;
+
+	rcu_read_lock();
+	wqh = smp_load_acquire(&w->wqh);
+	if (wqh)
+		remove_wait_queue(wqh, &w->wait);
+	rcu_read_unlock();
+	/* A kick in flight uses w->csd: once the CPU answers this call, it has taken it. */
+	if (cpu_online(w->cpu))
+		smp_call_function_single(w->cpu, shim_poll_kick, NULL, 1);
+	fput(w->file);
+	kfree(w);
+}
+
+struct mshv_shim_poll_watch *mshv_shim_poll_watch(int fd, u32 *cancel, u32 cpu, int *err)
+{
+	struct mshv_shim_poll_watch *w;
+	struct file *file = fget(fd);
+
+	if (!file) {
+		*err = -EBADFD;
+		return NULL;
+	}
+	w = kzalloc_obj(*w, GFP_KERNEL);
+	if (!w) {
+		fput(file);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	w->file = file;
+	w->cancel = cancel;
+	w->cpu = cpu;
+	INIT_CSD(&w->csd, shim_poll_kick, NULL);
+	init_waitqueue_func_entry(&w->wait, shim_poll_wake);
+	init_poll_funcptr(&w->pt, shim_poll_queue);
+	vfs_poll(file, &w->pt);
+	if (w->error) {
+		*err = w->error;
+		mshv_shim_poll_unwatch(w);
+		return NULL;
+	}
+	return w;
+}
+
+bool mshv_shim_cpu_online(u32 cpu)
+{
+	return cpu < nr_cpu_ids && cpu_online(cpu);
+}

@@ -152,11 +152,18 @@ void mshv_shim_cond_resched(void);
 
 /*
  * The VTL personality's switch (x86_64, mshv_vtl only): points the VTL switch at the
- * hypervisor's VTL-return entry; runs VTL0 once from a run page (struct mshv_vtl_run) with
- * interrupts off, 0 when it ran (the entry reason is in the VP assist page), -EINTR when the
- * run page's cancel flag was set; the run page's layout facts.
+ * hypervisor's VTL-return entry; whether an entry can be used (else why not); takes the task's
+ * pending work (a signal: -EINTR); runs VTL0 once from a run page (struct mshv_vtl_run) with
+ * interrupts off (handing over the return actions if the hypervisor runs them), 0 when it ran
+ * (the entry reason is in the VP assist page), -EINTR when the run page's cancel flag was set,
+ * -EAGAIN when work came meanwhile, -EINVAL when VTL0's FP state does not load; the run page's
+ * layout facts.
  */
 void mshv_shim_vtl_set_return_entry(void *entry);
+bool mshv_shim_vtl_entry_usable(void *entry, const char **why);
+int mshv_shim_vtl_handle_work(void);
+int mshv_shim_vtl_return(void *run_page, void *vp_assist_page, bool return_actions);
+const struct mshv_shim_fact *mshv_shim_vtl_run_facts(size_t *len);
 
 /* The VTL switch and VTL0's FP state (arch/x86/entry.S, mshv_vtl only). */
 struct mshv_vtl_cpu_context;
@@ -164,7 +171,15 @@ struct fxregs_state;
 void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx);
 int mshv_vtl_fxrstor(struct fxregs_state *fx);
 void mshv_vtl_fxsave(struct fxregs_state *fx);
-int mshv_shim_vtl_return(void *run_page, void *vp_assist_page);
-const struct mshv_shim_fact *mshv_shim_vtl_run_facts(size_t *len);
+
+/*
+ * A poll file (MSHV_SET_POLL_FILE): watches file `fd`'s wait queue; each wake-up sets *cancel
+ * and, if it was clear, interrupts CPU `cpu` (unless it is the waker's). NULL, and *err, when
+ * it cannot (-EBADFD: no such file; -EINVAL: the file polls on more than one queue).
+ */
+struct mshv_shim_poll_watch;
+struct mshv_shim_poll_watch *mshv_shim_poll_watch(int fd, u32 *cancel, u32 cpu, int *err);
+void mshv_shim_poll_unwatch(struct mshv_shim_poll_watch *w);
+bool mshv_shim_cpu_online(u32 cpu);
 
 #endif /* MSHV_RS_SHIM_H */

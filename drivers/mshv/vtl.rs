@@ -84,6 +84,36 @@ impl Vsm {
         (self.page_offsets >> 12) & 0xfff
     }
 
+    /// `HV_REGISTER_VSM_PARTITION_CONFIG` as upstream sets it at load: VTL protection on, with
+    /// every access allowed by default, memory zeroed on reset, VP start-ups and unimplemented
+    /// CPUID leaves intercepted, and intercept messages in the VP assist page where offered.
+    fn partition_config(&self) -> u64 {
+        use crate::hv::abi::vsm_partition_config::*;
+        let config = ENABLE_VTL_PROTECTION
+            | DEFAULT_VTL_PROTECTION_MASK_ALL
+            | ZERO_MEMORY_ON_RESET
+            | INTERCEPT_VP_STARTUP
+            | INTERCEPT_CPUID_UNIMPLEMENTED;
+        if self.has(vsm_capability::INTERCEPT_PAGE_AVAILABLE) {
+            config | INTERCEPT_PAGE
+        } else {
+            config
+        }
+    }
+
+    /// Configures the partition's VSM (VTL2's own view of the calling VP), as upstream does at
+    /// load.
+    fn configure(&self) -> Result {
+        let mut pages = HvPages::new()?;
+        calls::set_vp_registers_in(
+            &mut pages,
+            HV_PARTITION_ID_SELF,
+            HV_VP_INDEX_SELF,
+            input_vtl::OWN,
+            [(register::VSM_PARTITION_CONFIG, [self.partition_config(), 0])].into_iter(),
+        )
+    }
+
     /// Whether the hypervisor has capability `bit` ([`vsm_capability`]).
     pub(crate) fn has(&self, bit: u64) -> bool {
         self.capabilities & bit != 0
@@ -146,10 +176,13 @@ impl Prepared {
             vsm.capabilities,
             vsm.vtl_return_offset()
         );
+        vsm.configure().inspect_err(|e| {
+            pr_err!("configuring the partition's VSM failed: {e:?}: not loading\n");
+        })?;
         if !VSM.populate(vsm) {
             return Err(EBUSY);
         }
-        let pages = Arc::new(run::RunPages::new()?, GFP_KERNEL)?;
+        let pages = Arc::pin_init(run::RunPages::new()?, GFP_KERNEL)?;
         // SAFETY: Called once, from module init, before any other use of `RUN_PAGES`.
         unsafe { RUN_PAGES.init() };
         *RUN_PAGES.lock() = Some(pages);

@@ -128,6 +128,20 @@ pub(crate) mod register {
     pub(crate) const VSM_CODE_PAGE_OFFSETS: u32 = 0x000D_0002;
     /// `union hv_register_vsm_capabilities` (see [`super::vsm_capability`]).
     pub(crate) const VSM_CAPABILITIES: u32 = 0x000D_0006;
+    /// `union hv_register_vsm_partition_config` (see [`super::vsm_partition_config`]).
+    pub(crate) const VSM_PARTITION_CONFIG: u32 = 0x000D_0007;
+}
+
+/// Bits of `union hv_register_vsm_partition_config` the VTL personality sets at load.
+pub(crate) mod vsm_partition_config {
+    pub(crate) const ENABLE_VTL_PROTECTION: u64 = 1 << 0;
+    /// `default_vtl_protection_mask`, all of `HV_MAP_GPA_PERMISSIONS_MASK` (0xf).
+    pub(crate) const DEFAULT_VTL_PROTECTION_MASK_ALL: u64 = 0xf << 1;
+    pub(crate) const ZERO_MEMORY_ON_RESET: u64 = 1 << 5;
+    pub(crate) const INTERCEPT_VP_STARTUP: u64 = 1 << 9;
+    pub(crate) const INTERCEPT_CPUID_UNIMPLEMENTED: u64 = 1 << 10;
+    /// Lower VTLs' intercept messages in the VP assist page.
+    pub(crate) const INTERCEPT_PAGE: u64 = 1 << 12;
 }
 
 /// Why VTL2 was entered (`hv_vp_assist_page.vtl_entry_reason`).
@@ -584,6 +598,7 @@ pub(crate) const FACTS: &[Fact] = {
     use register::*;
     use vp_state::*;
     use vsm_capability::*;
+    use vsm_partition_config::*;
     &[
         fact!(size "hv_input_create_partition", CreatePartitionIn, 56),
         fact!(offset "hv_input_create_partition.compatibility_version", CreatePartitionIn, compatibility_version, 16),
@@ -705,6 +720,13 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const SIGNAL_EVENT, 0x5d),
         fact!(const VSM_CODE_PAGE_OFFSETS, 0x000D_0002),
         fact!(const VSM_CAPABILITIES, 0x000D_0006),
+        fact!(const VSM_PARTITION_CONFIG, 0x000D_0007),
+        fact!(const ENABLE_VTL_PROTECTION, 0x1),
+        fact!(const DEFAULT_VTL_PROTECTION_MASK_ALL, 0x1e),
+        fact!(const ZERO_MEMORY_ON_RESET, 0x20),
+        fact!(const INTERCEPT_VP_STARTUP, 0x200),
+        fact!(const INTERCEPT_CPUID_UNIMPLEMENTED, 0x400),
+        fact!(const INTERCEPT_PAGE, 0x1000),
         fact!(size "hv_vp_assist_page", VpAssistPage, 624),
         fact!(offset "hv_vp_assist_page.vtl_entry_reason", VpAssistPage, vtl_entry_reason, 8),
         fact!(offset "hv_vp_assist_page.vtl_ret_x64rax", VpAssistPage, vtl_ret_x64rax, 16),

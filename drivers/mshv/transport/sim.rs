@@ -78,10 +78,10 @@ pub(crate) fn start(hosted: Hosted) -> Result<Pin<KBox<Debugfs>>> {
     // SAFETY: Called once, from module init, before any other use of `MACHINE`.
     unsafe { MACHINE.init() };
     MACHINE.lock().hosted = hosted;
+    sint::start()?;
     if hosted == Hosted::Vtl2 {
         vtl0::power_on();
     }
-    sint::start()?;
     KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| {
         sint::power_off();
         vtl0::power_off();

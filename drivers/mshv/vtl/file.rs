@@ -59,8 +59,9 @@ impl AnonFile for Vtl {
             MSHV_GET_VP_REGISTERS => get_register(arg),
             MSHV_SET_VP_REGISTERS => set_register(arg),
             MSHV_RETURN_TO_LOWER_VTL => this.run.return_to_lower_vtl(),
-            // Not yet: poll files and VTL0 memory come next.
-            MSHV_SET_POLL_FILE | MSHV_ADD_VTL0_MEMORY => Err(EOPNOTSUPP),
+            MSHV_SET_POLL_FILE => this.run.set_poll_file(arg),
+            // Not yet: VTL0 memory comes next.
+            MSHV_ADD_VTL0_MEMORY => Err(EOPNOTSUPP),
             _ => Err(ENOTTY),
         }
     }

@@ -118,10 +118,11 @@ impl HvcallDevice {
         user(args.input_ptr, input_size)?
             .reader()
             .read_slice(&mut pages.input.0[..input_size])?;
-        // SAFETY: This device hands a `CAP_SYS_ADMIN` paravisor the hypercall instruction
-        // itself, as upstream's does: the frames an allowed call names are the caller's to name
-        // (its own partition's memory, which it already reaches whole, as with `/dev/mem`), and
-        // which calls it may make is the allow-list it set. The pages are this call's own.
+        // SAFETY: Deliberately none of the trait's promise is kept here: this device is the
+        // hypercall instruction itself, handed to a `CAP_SYS_ADMIN` paravisor, as upstream's
+        // is. An allowed call may name any frame (and a register write may make the hypervisor
+        // overlay one of the kernel's pages); which calls are allowed is the allow-list its
+        // opener set. The pages passed are this call's own.
         let result = unsafe { hv().hypercall(control, &pages.input, &mut pages.output) };
         // The output goes back whatever the result, as upstream.
         user(args.output_ptr, output_size)?

@@ -12,7 +12,6 @@ use core::{
     ffi::c_void,
     sync::atomic::{
         AtomicBool,
-        AtomicU32,
         Ordering, //
     },
 };
@@ -24,21 +23,30 @@ use kernel::{
         CpuId, //
     },
     mm::virt::VmaNew,
+    new_mutex,
     page::{
         Page,
         PAGE_SIZE, //
     },
     prelude::*,
+    sync::Mutex,
 };
 
 use crate::{
     ffi,
-    hv::abi::vtl_entry_reason,
+    hv::abi::{
+        vsm_capability,
+        vtl_entry_reason, //
+    },
     transport::{
         hv,
         VtlReturnEntry, //
     },
-    uapi::MSHV_MAX_RUN_MSG_SIZE,
+    uapi::{
+        self,
+        VtlSetPollFile,
+        MSHV_MAX_RUN_MSG_SIZE, //
+    },
 };
 
 /// `struct mshv_vtl_run` (`drivers/hv/mshv_vtl.h`): ABI through `mmap`, though in no uapi
@@ -60,28 +68,61 @@ pub(crate) struct VtlRun {
 
 const _: () = assert!(size_of::<VtlRun>() <= PAGE_SIZE);
 
-/// The kinds of page a VTL file maps (the file offset's bits 16 and up, in pages).
-const RUN_PAGE: usize = 0;
-/// Bits of the page offset that name the CPU.
-const CPU_BITS: u32 = 16;
+/// A poll file's watch: its wake-ups cancel a CPU's VTL return.
+///
+/// # Invariants
+///
+/// `0` is a watch `mshv_shim_poll_watch` made, ended once, on drop.
+struct PollWatch(*mut c_void);
 
-/// The run page of every CPU, allocated when the module loads.
+// SAFETY: The watch is the shim's, used from any thread; its wake-ups run in the waker's.
+unsafe impl Send for PollWatch {}
+
+impl PollWatch {
+    /// Watches file `fd` for CPU `cpu`, whose cancel flag is at `cancel`.
+    fn new(fd: i32, cancel: *mut u32, cpu: u32) -> Result<Self> {
+        let mut err = 0;
+        // SAFETY: `cancel` stays valid for the watch's life (the caller's promise).
+        let watch = unsafe { ffi::mshv_shim_poll_watch(fd, cancel, cpu, &mut err) };
+        if watch.is_null() {
+            return Err(Error::from_errno(err));
+        }
+        // INVARIANT: The watch was just made.
+        Ok(Self(watch))
+    }
+}
+
+impl Drop for PollWatch {
+    fn drop(&mut self) {
+        // SAFETY: By the invariants, the watch is ended here only.
+        unsafe { ffi::mshv_shim_poll_unwatch(self.0) };
+    }
+}
+
+
+/// The run page of every CPU, allocated when the module loads, and each CPU's poll file.
 ///
 /// # Invariants
 ///
 /// `addrs[i]` is the kernel address of `pages[i]`, a page of the linear map, for `i` below
-/// `nr_cpu_ids`.
+/// `nr_cpu_ids`; `polls` has as many slots.
+#[pin_data]
 pub(crate) struct RunPages {
+    /// Each CPU's poll file (`MSHV_SET_POLL_FILE`); dropped before the pages its wake-ups
+    /// write into.
+    #[pin]
+    polls: Mutex<KVec<Option<PollWatch>>>,
     pages: KVec<Page>,
     addrs: KVec<usize>,
 }
 
 impl RunPages {
-    /// A zeroed run page for every possible CPU.
-    pub(crate) fn new() -> Result<Self> {
+    /// A zeroed run page for every possible CPU, and no poll file.
+    pub(crate) fn new() -> Result<impl PinInit<Self, Error>> {
         let n = nr_cpu_ids() as usize;
         let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut addrs = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut polls = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
             let page = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
             // SAFETY: The page is allocated and of the linear map (no highmem on 64-bit), so
@@ -91,9 +132,45 @@ impl RunPages {
             } as usize;
             pages.push(page, GFP_KERNEL)?;
             addrs.push(addr, GFP_KERNEL)?;
+            polls.push(None, GFP_KERNEL)?;
         }
-        // INVARIANT: Each address was taken from its page, for every CPU id.
-        Ok(Self { pages, addrs })
+        // INVARIANT: Each address was taken from its page, for every CPU id, with a slot each.
+        Ok(try_pin_init!(Self {
+            polls <- new_mutex!(polls),
+            pages,
+            addrs,
+        }))
+    }
+
+    /// `MSHV_SET_POLL_FILE`: from now on, any wake-up of file `fd`'s wait queue cancels CPU
+    /// `cpu`'s VTL return (sets its run page's flag, and interrupts the CPU if it is in one),
+    /// in place of the CPU's previous poll file. `EINVAL` for a CPU that is not online, or a
+    /// file that polls on more than one queue (the previous one is then gone too, as
+    /// upstream); `EBADFD` (upstream's errno) for a descriptor that is no file, with nothing
+    /// changed.
+    pub(crate) fn set_poll_file(&self, arg: usize) -> Result<isize> {
+        let args: VtlSetPollFile = uapi::read_user(arg)?;
+        let cpu = args.cpu;
+        // SAFETY: Reads the online mask.
+        if !unsafe { ffi::mshv_shim_cpu_online(cpu) } {
+            return Err(EINVAL);
+        }
+        let run = self.run(cpu as usize).ok_or(EINVAL)?;
+        let fd = i32::try_from(args.fd).map_err(|_| EBADF)?;
+        // SAFETY: The flag is a u32 of the CPU's run page, which outlives the watch (the
+        // watches are dropped before the pages).
+        let cancel = unsafe { core::ptr::addr_of_mut!((*run).cancel) };
+        let mut polls = self.polls.lock();
+        let slot = polls.get_mut(cpu as usize).ok_or(EINVAL)?;
+        let (new, result) = match PollWatch::new(fd, cancel, cpu) {
+            Ok(w) => (Some(w), Ok(0)),
+            Err(e) if e == EBADFD => return Err(EBADFD),
+            Err(e) => (None, Err(e)),
+        };
+        let old = core::mem::replace(slot, new);
+        drop(polls);
+        drop(old);
+        result
     }
 
     /// CPU `cpu`'s run page.
@@ -101,23 +178,18 @@ impl RunPages {
         self.addrs.get(cpu).map(|&a| a as *mut VtlRun)
     }
 
-    /// Maps the pages a VTL file offset names, page by page: a CPU's run page where
-    /// `pgoff + i` names one; nothing elsewhere (an access there gets `SIGBUS`: upstream's
-    /// fault handler loops on a kind of page it does not know, and has no register page here).
+    /// Maps the pages a VTL file offset names: page `pgoff + i` of the file is CPU
+    /// `pgoff + i`'s run page when it is below `nr_cpu_ids` (kind 0 in the offset's bits 16 and
+    /// up); nothing else is mapped, and an access there gets `SIGBUS` (upstream's fault handler
+    /// loops on a kind of page it does not know, and there is no register page here).
     pub(crate) fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
         let map = vma.set_mixedmap();
-        let mut addr = vma.start();
-        let mut pgoff = pgoff;
-        while addr < vma.end() {
-            let cpu = pgoff & ((1 << CPU_BITS) - 1);
-            let kind = pgoff >> CPU_BITS;
-            if kind == RUN_PAGE {
-                if let Some(page) = self.pages.get(cpu) {
-                    map.vm_insert_page(addr, page)?;
-                }
-            }
-            addr += PAGE_SIZE;
-            pgoff = pgoff.checked_add(1).ok_or(EINVAL)?;
+        let pages = (vma.end() - vma.start()) / PAGE_SIZE;
+        // Only the run pages' part of the file is walked: no more than one page per CPU.
+        let first = pgoff.min(self.pages.len());
+        let last = pgoff.saturating_add(pages).min(self.pages.len());
+        for cpu in first..last {
+            map.vm_insert_page(vma.start() + (cpu - pgoff) * PAGE_SIZE, &self.pages[cpu])?;
         }
         Ok(())
     }
@@ -131,11 +203,12 @@ impl RunPages {
             return Err(EOPNOTSUPP);
         }
         loop {
-            if kernel::current!().signal_pending() {
-                return Err(EINTR);
+            // SAFETY: Takes the task's pending work (signals, a reschedule, task work), which
+            // may sleep: no lock is held.
+            let work = unsafe { handle_work() };
+            if work != 0 {
+                return Err(Error::from_errno(work));
             }
-            // SAFETY: Sleeps only if a reschedule is due; no lock is held.
-            unsafe { ffi::mshv_shim_cond_resched() };
             // SAFETY: Undone below, in this iteration.
             unsafe { ffi::mshv_shim_preempt_disable() };
             let done = self.return_once();
@@ -160,8 +233,12 @@ impl RunPages {
         }
         // SAFETY: Both pages are this CPU's, for as long as the module is loaded, and
         // preemption is off: no other VTL return uses them meanwhile.
-        match unsafe { switch(run.cast(), hvp) } {
+        let actions = super::vsm().has(vsm_capability::RETURN_ACTION_AVAILABLE);
+        // SAFETY: As above.
+        match unsafe { switch(run.cast(), hvp, actions) } {
             0 => {}
+            // Work came just before the switch: take it and go round again.
+            e if e == EAGAIN.to_errno() => return None,
             // VTL0's FP state in the run page does not load (a reserved MXCSR bit).
             e if e == EINVAL.to_errno() => return Some(Err(EINVAL)),
             _ => return Some(Err(EINTR)),
@@ -193,16 +270,6 @@ impl RunPages {
         }
     }
 
-    /// Sets the run page's cancel flag of CPU `cpu` (as the poll file's wake-up does).
-    #[allow(dead_code)]
-    pub(crate) fn cancel(&self, cpu: usize) {
-        if let Some(run) = self.run(cpu) {
-            // SAFETY: The flag is a u32 of the CPU's run page, which user space also writes:
-            // it is only ever accessed atomically by the kernel.
-            let flag = unsafe { AtomicU32::from_ptr(core::ptr::addr_of_mut!((*run).cancel)) };
-            flag.store(1, Ordering::Relaxed);
-        }
-    }
 }
 
 /// Points the VTL switch at the hypervisor's VTL-return entry (at `offset` in its hypercall
@@ -211,6 +278,17 @@ pub(crate) fn set_return_entry(offset: u64) -> Result<VtlReturnEntryHolder> {
     let entry = hv().vtl_return_entry(offset).ok_or(EOPNOTSUPP)?;
     if !cfg!(CONFIG_X86_64) {
         return Err(EOPNOTSUPP);
+    }
+    #[cfg(CONFIG_X86_64)]
+    {
+        let mut why: *const kernel::ffi::c_char = core::ptr::null();
+        // SAFETY: Only compares addresses and reads the CPU's features.
+        if !unsafe { ffi::mshv_shim_vtl_entry_usable(entry.addr(), &mut why) } {
+            // SAFETY: The shim sets `why` to a static string when it says no.
+            let why = unsafe { CStr::from_char_ptr(why) };
+            pr_warn!("no VTL switch: {}\n", why.to_str().unwrap_or("?"));
+            return Err(EOPNOTSUPP);
+        }
     }
     #[cfg(CONFIG_X86_64)]
     // SAFETY: `entry` is the hypervisor's VTL-return sequence, which the switch calls with
@@ -236,22 +314,40 @@ impl Drop for VtlReturnEntryHolder {
     }
 }
 
-/// Runs VTL0 once from `run` (x86_64).
+/// Runs VTL0 once from `run` (x86_64), handing the return actions over if `actions`.
 ///
 /// # Safety
 ///
 /// `run` and `hvp` are the calling CPU's run page and VP assist page, preemption is off, and
 /// [`set_return_entry`] succeeded.
-unsafe fn switch(run: *mut c_void, hvp: *mut c_void) -> i32 {
+unsafe fn switch(run: *mut c_void, hvp: *mut c_void, actions: bool) -> i32 {
     #[cfg(CONFIG_X86_64)]
     {
         // SAFETY: As this function's contract.
-        unsafe { ffi::mshv_shim_vtl_return(run, hvp) }
+        unsafe { ffi::mshv_shim_vtl_return(run, hvp, actions) }
     }
     #[cfg(not(CONFIG_X86_64))]
     {
-        let _ = (run, hvp);
+        let _ = (run, hvp, actions);
         EOPNOTSUPP.to_errno()
+    }
+}
+
+/// Takes the task's pending work before a VTL return: 0, or a negative errno (`EINTR` for a
+/// signal).
+///
+/// # Safety
+///
+/// May sleep: no spinlock held, preemption on.
+unsafe fn handle_work() -> i32 {
+    #[cfg(CONFIG_X86_64)]
+    {
+        // SAFETY: As this function's contract.
+        unsafe { ffi::mshv_shim_vtl_handle_work() }
+    }
+    #[cfg(not(CONFIG_X86_64))]
+    {
+        0
     }
 }
 

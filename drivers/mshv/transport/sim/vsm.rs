@@ -127,7 +127,7 @@ impl Vtl2Partition {
                 _ => self
                     .registers
                     .iter()
-                    .find(|r| r.vp == vp && r.vtl == vtl && r.name == name)
+                    .find(|r| r.vp == keeper(vp, name) && r.vtl == vtl && r.name == name)
                     .map_or([0, 0], |r| r.value),
             };
             output
@@ -153,6 +153,7 @@ impl Vtl2Partition {
             ) {
                 return Err((HvStatus::ACCESS_DENIED, i));
             }
+            let vp = keeper(vp, name);
             let found = self
                 .registers
                 .iter_mut()
@@ -175,6 +176,16 @@ impl Vtl2Partition {
                 .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?;
         }
         Ok(count)
+    }
+}
+
+/// The VP a register is kept for: the partition's, for a register of the partition's
+/// (`HV_REGISTER_VSM_PARTITION_CONFIG`, whichever VP writes it), else the VP's own.
+fn keeper(vp: u32, name: u32) -> u32 {
+    if name == register::VSM_PARTITION_CONFIG {
+        u32::MAX
+    } else {
+        vp
     }
 }
 

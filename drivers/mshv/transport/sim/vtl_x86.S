@@ -37,11 +37,9 @@ SYM_FUNC_START(mshv_sim_vtl_return)
 	push	%rbp
 	push	%rcx
 	push	%rax
+	/* The kernel keeps the stack 8-byte aligned (-mpreferred-stack-boundary=3): as it is. */
 	mov	%rsp, %rdi
-	/* 16 pushes after the call's return address: realign for the call. */
-	sub	$8, %rsp
 	call	mshv_sim_vtl0_run
-	add	$8, %rsp
 	pop	%rax
 	pop	%rcx
 	pop	%rbp

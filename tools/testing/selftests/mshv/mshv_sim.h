@@ -177,4 +177,33 @@ static inline long sim_pages(const char *what)
 	return p ? strtol(p + strlen(what), NULL, 10) : -1;
 }
 
+/*
+ * The VTL2 partition's VTL0 (the simulator's vtl0 file, with mshv_vtl): sets the program
+ * VTL0 runs on `cpu` ("all" for every CPU).
+ */
+static inline int sim_vtl0_program(const char *cpu, int program, unsigned int arg)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%s %d %u", cpu, program, arg);
+	return sim_write("vtl0", line);
+}
+
+/* A number from CPU `cpu`'s line of the vtl0 file: the one after `word`; -1 without it. */
+static inline long sim_vtl0_count(int cpu, const char *word)
+{
+	char buf[4096], want[16], *line, *at;
+
+	if (!sim_read("vtl0", buf, sizeof(buf)))
+		return -1;
+	snprintf(want, sizeof(want), "%d ", cpu);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		at = strstr(line, word);
+		return at ? strtol(at + strlen(word), NULL, 10) : -1;
+	}
+	return -1;
+}
+
 #endif /* MSHV_SIM_H */

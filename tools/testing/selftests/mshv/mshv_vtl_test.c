@@ -13,6 +13,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -430,32 +431,6 @@ struct vtl_run {
 #define FX_MXCSR		24
 #define FX_XMM(n)		(160 + 16 * (n))
 
-/* What the simulated hypervisor's VTL0 runs on `cpu` ("all" for every CPU): vtl0.rs. */
-static int vtl0_program(const char *cpu, int program, unsigned int arg)
-{
-	char line[64];
-
-	snprintf(line, sizeof(line), "%s %d %u", cpu, program, arg);
-	return sim_write("vtl0", line);
-}
-
-/* A number from CPU `cpu`'s line of the simulator's vtl0 file: the one after `word`. */
-static long vtl0_count(int cpu, const char *word)
-{
-	char buf[4096], want[16], *line, *at;
-
-	if (!sim_read("vtl0", buf, sizeof(buf)))
-		return -1;
-	snprintf(want, sizeof(want), "%d ", cpu);
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, want, strlen(want)))
-			continue;
-		at = strstr(line, word);
-		return at ? strtol(at + strlen(word), NULL, 10) : -1;
-	}
-	return -1;
-}
-
 FIXTURE(run) {
 	int mshv;
 	int vtl;
@@ -484,7 +459,7 @@ FIXTURE_SETUP(run)
 #endif
 	if (!simulated())
 		SKIP(return, "needs the simulated hypervisor (its VTL0 is known)");
-	ASSERT_EQ(0, vtl0_program("all", 0, 0));
+	ASSERT_EQ(0, sim_vtl0_program("all", 0, 0));
 }
 
 FIXTURE_TEARDOWN(run)
@@ -495,7 +470,7 @@ FIXTURE_TEARDOWN(run)
 		close(self->vtl);
 	if (self->mshv >= 0)
 		close(self->mshv);
-	vtl0_program("all", 0, 0);
+	sim_vtl0_program("all", 0, 0);
 }
 
 /* Sets VTL0's FP state in a run page to something fxrstor takes, with xmm7 = `pattern`. */
@@ -513,7 +488,7 @@ static void set_fx(struct vtl_run *run, __u64 pattern)
 TEST_F(run, an_intercept_comes_back_with_vtl0s_registers)
 {
 	struct vtl_run *run = self->run[0];
-	__u64 returns = vtl0_count(0, "returns "), xmm7 = 0, pattern, got;
+	__u64 returns = sim_vtl0_count(0, "returns "), xmm7 = 0, pattern, got;
 	__u32 type;
 
 	run->cancel = 0;
@@ -558,13 +533,13 @@ TEST_F(run, an_intercept_comes_back_with_vtl0s_registers)
 	EXPECT_EQ(0xdead000, run->ctx.cr2);
 	memcpy(&got, run->ctx.fx + FX_XMM(7), sizeof(got));
 	EXPECT_EQ(0x1122334455667788ULL, got);
-	EXPECT_EQ(returns + 1, vtl0_count(0, "returns "));
+	EXPECT_EQ(returns + 1, sim_vtl0_count(0, "returns "));
 }
 
 TEST_F(run, the_cancel_flag_ends_it_and_stays)
 {
 	struct vtl_run *run = self->run[0];
-	long returns = vtl0_count(0, "returns ");
+	long returns = sim_vtl0_count(0, "returns ");
 
 	set_fx(run, 0);
 	run->cancel = 1;
@@ -572,28 +547,28 @@ TEST_F(run, the_cancel_flag_ends_it_and_stays)
 	EXPECT_EQ(EINTR, errno);
 	/* Only user space clears it. */
 	EXPECT_EQ(1, run->cancel);
-	EXPECT_EQ(returns, vtl0_count(0, "returns "));
+	EXPECT_EQ(returns, sim_vtl0_count(0, "returns "));
 	run->cancel = 0;
 	EXPECT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 }
 
 TEST_F(run, an_interrupt_for_vtl2_is_taken_and_vtl0_runs_again)
 {
-	long returns = vtl0_count(0, "returns "), taken = vtl0_count(0, "irqs ");
+	long returns = sim_vtl0_count(0, "returns "), taken = sim_vtl0_count(0, "irqs ");
 
 	set_fx(self->run[0], 0);
 	self->run[0]->cancel = 0;
-	ASSERT_EQ(0, vtl0_program("0", 1, 0));
+	ASSERT_EQ(0, sim_vtl0_program("0", 1, 0));
 	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	/* One exit for the interrupt, one for the intercept. */
-	EXPECT_EQ(returns + 2, vtl0_count(0, "returns "));
-	EXPECT_LT(taken, vtl0_count(0, "irqs "));
+	EXPECT_EQ(returns + 2, sim_vtl0_count(0, "returns "));
+	EXPECT_LT(taken, sim_vtl0_count(0, "irqs "));
 }
 
 TEST_F(run, return_actions_reach_the_hypervisor_once)
 {
 	struct vtl_run *run = self->run[0];
-	long actions = vtl0_count(0, "actions ");
+	long actions = sim_vtl0_count(0, "actions ");
 
 	set_fx(run, 0);
 	run->cancel = 0;
@@ -601,9 +576,9 @@ TEST_F(run, return_actions_reach_the_hypervisor_once)
 	run->vtl_ret_action_size = 16;
 	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	EXPECT_EQ(0, run->vtl_ret_action_size);
-	EXPECT_EQ(actions + 1, vtl0_count(0, "actions "));
+	EXPECT_EQ(actions + 1, sim_vtl0_count(0, "actions "));
 	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
-	EXPECT_EQ(actions + 1, vtl0_count(0, "actions "));
+	EXPECT_EQ(actions + 1, sim_vtl0_count(0, "actions "));
 }
 
 static void on_alarm(int sig)
@@ -619,11 +594,11 @@ TEST_F(run, a_signal_ends_a_spinning_vtl0)
 	set_fx(self->run[0], 0);
 	self->run[0]->cancel = 0;
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
-	ASSERT_EQ(0, vtl0_program("0", 2, 0));
+	ASSERT_EQ(0, sim_vtl0_program("0", 2, 0));
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &timer, NULL));
 	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	EXPECT_EQ(EINTR, errno);
-	EXPECT_LT(1, vtl0_count(0, "returns "));
+	EXPECT_LT(1, sim_vtl0_count(0, "returns "));
 }
 
 struct canceller {
@@ -650,7 +625,7 @@ TEST_F(run, another_thread_cancels_a_running_return)
 		SKIP(return, "needs two CPUs");
 	set_fx(self->run[0], 0);
 	self->run[0]->cancel = 0;
-	ASSERT_EQ(0, vtl0_program("0", 2, 0));
+	ASSERT_EQ(0, sim_vtl0_program("0", 2, 0));
 	ASSERT_EQ(0, pthread_create(&thread, NULL, cancel_later, &c));
 	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	EXPECT_EQ(EINTR, errno);
@@ -721,10 +696,10 @@ TEST_F(run, bad_vtl0_state_and_reasons_are_errnos)
 		EXPECT_EQ(EINVAL, errno);
 	set_fx(run, 0);
 	/* A hypervisor that gives an entry reason nobody knows. */
-	ASSERT_EQ(0, vtl0_program("0", 3, 7));
+	ASSERT_EQ(0, sim_vtl0_program("0", 3, 7));
 	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	EXPECT_EQ(EIO, errno);
-	ASSERT_EQ(0, vtl0_program("0", 3, 1));
+	ASSERT_EQ(0, sim_vtl0_program("0", 3, 1));
 	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	EXPECT_EQ(EIO, errno);
 }
@@ -761,6 +736,146 @@ TEST_F(run, only_run_pages_map)
 	munmap(reg, page);
 	munmap(other, page);
 	munmap(far, page);
+}
+
+TEST_F(run, return_actions_are_at_most_256_bytes)
+{
+	struct vtl_run *run = self->run[0];
+	long actions = sim_vtl0_count(0, "actions ");
+
+	set_fx(run, 0);
+	run->cancel = 0;
+	memset(run->vtl_ret_actions, 0x11, sizeof(run->vtl_ret_actions));
+	run->vtl_ret_action_size = 4096;
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(0, run->vtl_ret_action_size);
+	EXPECT_EQ(actions + 1, sim_vtl0_count(0, "actions "));
+}
+
+TEST_F(run, a_huge_mapping_maps_the_run_pages_only)
+{
+	/* 64 GiB of file: the run pages' part is walked, not every page of it. */
+	size_t len = 64UL << 30;
+	char *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_NORESERVE, self->vtl, 0);
+
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(0, ((struct vtl_run *)map)->vtl_ret_action_size);
+	EXPECT_TRUE(touching_is_sigbus(map + (1UL << 30)));
+	munmap(map, len);
+}
+
+TEST_F(run, a_poll_files_wake_up_cancels)
+{
+	struct mshv_vtl_set_poll_file args = { .cpu = 0 };
+	struct vtl_run *run = self->run[0];
+	__u64 one = 1;
+	int a = eventfd(0, EFD_CLOEXEC), b = eventfd(0, EFD_CLOEXEC);
+
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	set_fx(run, 0);
+	run->cancel = 0;
+	args.fd = a;
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_SET_POLL_FILE, &args));
+	/* A wake-up sets the flag even with no return in progress. */
+	ASSERT_EQ(8, write(a, &one, sizeof(one)));
+	EXPECT_EQ(1, run->cancel);
+	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(EINTR, errno);
+	run->cancel = 0;
+	/* Replaced: the old file no longer cancels, the new one does. */
+	args.fd = b;
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_SET_POLL_FILE, &args));
+	ASSERT_EQ(8, write(a, &one, sizeof(one)));
+	EXPECT_EQ(0, run->cancel);
+	ASSERT_EQ(8, write(b, &one, sizeof(one)));
+	EXPECT_EQ(1, run->cancel);
+	run->cancel = 0;
+	/* The file's reference is the driver's: closing ours changes nothing. */
+	close(b);
+	EXPECT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	close(a);
+}
+
+struct waker {
+	int fd, delay_ms;
+};
+
+static void *wake_later(void *arg)
+{
+	struct waker *w = arg;
+	__u64 one = 1;
+
+	pin(1);
+	usleep(w->delay_ms * 1000);
+	if (write(w->fd, &one, sizeof(one)) != sizeof(one))
+		return (void *)1;
+	return NULL;
+}
+
+TEST_F(run, a_poll_file_reaches_a_cpu_in_the_loop)
+{
+	struct mshv_vtl_set_poll_file args = { .cpu = 0 };
+	struct waker w = { .delay_ms = 50 };
+	pthread_t thread;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	w.fd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, w.fd);
+	args.fd = w.fd;
+	set_fx(self->run[0], 0);
+	self->run[0]->cancel = 0;
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_SET_POLL_FILE, &args));
+	ASSERT_EQ(0, sim_vtl0_program("0", 2, 0));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, wake_later, &w));
+	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(1, self->run[0]->cancel);
+	pthread_join(thread, NULL);
+	self->run[0]->cancel = 0;
+	close(w.fd);
+}
+
+TEST_F(run, poll_file_arguments)
+{
+	struct mshv_vtl_set_poll_file args = { .cpu = 0, .fd = 0x7fffffff };
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	ASSERT_LE(0, efd);
+	/* No such file: upstream's EBADFD. */
+	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_SET_POLL_FILE, &args));
+	EXPECT_EQ(EBADFD, errno);
+	args.fd = efd;
+	args.cpu = 0xffff;
+	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_SET_POLL_FILE, &args));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_SET_POLL_FILE, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	close(efd);
+}
+
+TEST_F(hvcall, the_partitions_vsm_was_configured_at_load)
+{
+	struct get_vp_registers_in in = {
+		.partition_id = HV_PARTITION_ID_SELF, .vp_index = HV_VP_INDEX_SELF,
+		.input_vtl = 0, .name = 0x000D0007,
+	};
+	__u64 out[2] = { 0 };
+	struct mshv_vtl_hvcall call = {
+		.control = HVCALL_GET_VP_REGISTERS | 1ULL << 32,
+		.input_size = sizeof(in), .input_ptr = (uintptr_t)&in,
+		.output_size = sizeof(out), .output_ptr = (uintptr_t)out,
+	};
+	const __u16 codes[] = { HVCALL_GET_VP_REGISTERS, 0 };
+
+	if (!simulated())
+		SKIP(return, "needs the simulated hypervisor (it offers the intercept page)");
+	ASSERT_EQ(0, allow(self->fd, codes));
+	ASSERT_EQ(0, ioctl(self->fd, MSHV_HVCALL, &call));
+	EXPECT_EQ(1ULL << 32, call.status);
+	/* VTL protection with every access, zeroing, VP start-up, CPUID and the intercept page. */
+	EXPECT_EQ(0x1 | 0x1e | 0x20 | 0x200 | 0x400 | 0x1000, out[0]);
 }
 
 TEST_HARNESS_MAIN
