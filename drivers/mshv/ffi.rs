@@ -286,8 +286,12 @@ extern "C" {
     /// Watches file `fd` for `MSHV_SET_POLL_FILE`: each wake-up sets `*cancel` and, if it was
     /// clear, interrupts CPU `cpu`. Returns the watch (opaque), or null with `*err` set.
     #[allow(dead_code)] // The VTL module's.
-    pub(crate) fn mshv_shim_poll_watch(fd: c_int, cancel: *mut u32, cpu: u32, err: *mut c_int)
-        -> *mut c_void;
+    pub(crate) fn mshv_shim_poll_watch(
+        fd: c_int,
+        cancel: *mut u32,
+        cpu: u32,
+        err: *mut c_int,
+    ) -> *mut c_void;
 
     /// Ends a watch [`mshv_shim_poll_watch`] made.
     #[allow(dead_code)] // The VTL module's.

@@ -34,9 +34,9 @@ impl Hypervisor for Real {
         let output = core::ptr::from_mut(output).cast::<c_void>();
         // SAFETY: `HvPage` is page-aligned and one page long, and both pages are kmalloc'ed
         // (callers hold them in a `KBox`), so each is one page of the linear map, as
-        // `hv_do_hypercall()` needs. The hypervisor reads only the input page and writes only
-        // the output page, which the `&mut` gives this call alone. The frames the input names
-        // are the caller's promise (see the trait).
+        // `hv_do_hypercall()` needs; the `&mut` gives the output page to this call alone.
+        // Whatever else the call makes the hypervisor touch (the frames the input names, a page
+        // a register write makes it overlay) is the caller's promise (see the trait).
         HvResult(unsafe { ffi::mshv_shim_hypercall(control.raw(), input, output) })
     }
 

@@ -99,7 +99,6 @@ impl Drop for PollWatch {
     }
 }
 
-
 /// The run page of every CPU, allocated when the module loads, and each CPU's poll file.
 ///
 /// # Invariants
@@ -269,7 +268,6 @@ impl RunPages {
             }
         }
     }
-
 }
 
 /// Points the VTL switch at the hypervisor's VTL-return entry (at `offset` in its hypercall

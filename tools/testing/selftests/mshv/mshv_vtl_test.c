@@ -202,6 +202,22 @@ TEST_F(vtl, registers_round_trip_per_cpu)
 	}
 }
 
+TEST_F(vtl, without_a_switch_the_return_is_eopnotsupp)
+{
+	char *run;
+
+#ifdef __x86_64__
+	SKIP(return, "x86_64 has the VTL switch");
+#endif
+	/* Everything else works: the run page maps, only the switch is missing (arm64, for now). */
+	run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->vtl, 0);
+	ASSERT_NE(MAP_FAILED, run);
+	EXPECT_EQ(0, run[0]);
+	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	munmap(run, 4096);
+}
+
 TEST_F(vtl, register_arguments)
 {
 	struct hv_register_assoc assoc = { .name = REGISTER };
@@ -488,7 +504,7 @@ static void set_fx(struct vtl_run *run, __u64 pattern)
 TEST_F(run, an_intercept_comes_back_with_vtl0s_registers)
 {
 	struct vtl_run *run = self->run[0];
-	__u64 returns = sim_vtl0_count(0, "returns "), xmm7 = 0, pattern, got;
+	__u64 returns = sim_vtl0_count(0, "returns "), got;
 	__u32 type;
 
 	run->cancel = 0;
@@ -506,7 +522,8 @@ TEST_F(run, an_intercept_comes_back_with_vtl0s_registers)
 	set_fx(run, 0x1122334455667788ULL);
 #ifdef __x86_64__
 	/* VTL2's own FP registers must survive the return: xmm7 holds another value. */
-	pattern = 0xa5a5a5a5deadbeefULL;
+	__u64 xmm7 = 0, pattern = 0xa5a5a5a5deadbeefULL;
+
 	asm volatile("movq %0, %%xmm7" : : "r" (pattern) : "xmm7");
 	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	asm volatile("movq %%xmm7, %0" : "=r" (xmm7));
