@@ -67,12 +67,7 @@ struct MshvModule {
 
 impl kernel::InPlaceModule for MshvModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let checked = abi::check_headers();
-        let env = env::HvEnvironment::probe();
-        pr_info!("{}\n", env);
-        let selected = checked
-            .and_then(|()| transport::Choice::from_param(module_parameters::hypervisor.value()))
-            .and_then(|choice| transport::select(choice, &env, PERSONALITY));
+        let selected = transport::start(PERSONALITY, module_parameters::hypervisor.value());
 
         try_pin_init!(Self {
             _hypervisor: selected?,

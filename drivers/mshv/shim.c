@@ -931,7 +931,7 @@ bool mshv_shim_vtl_entry_usable(void *entry, const char **why)
 		*why = "the hypervisor's VTL-return entry is out of a direct call's reach";
 		return false;
 	}
-	/* Only the legacy FP state is switched, as upstream: VTL0 would see VTL2's extended state. */
+	/* Only the legacy FP state is switched, as upstream: VTL0 would see VTL2's other state. */
 	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
 		*why = "XSAVE is on (boot with noxsave, as upstream requires)";
 		return false;
@@ -1048,9 +1048,13 @@ static int shim_poll_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
 			smp_call_function_single_async(w->cpu, &w->csd);
 		put_cpu();
 	}
-	/* The queue is going away (RCU-delayed): the removal must not touch it. */
-	if (flags & POLLFREE)
+	if (flags & POLLFREE) {
+		/*
+		 * The queue is going away (RCU-delayed): the removal must not touch it. Released
+		 * after the entry left it, paired with the acquire in mshv_shim_poll_unwatch().
+		 */
 		smp_store_release(&w->wqh, NULL);
+	}
 	return 0;
 }
 
@@ -1075,6 +1079,7 @@ void mshv_shim_poll_unwatch(struct mshv_shim_poll_watch *w)
 	wait_queue_head_t *wqh;
 
 	rcu_read_lock();
+	/* Paired with the release in shim_poll_wake(): NULL once the queue went away. */
 	wqh = smp_load_acquire(&w->wqh);
 	if (wqh)
 		remove_wait_queue(wqh, &w->wait);

@@ -324,6 +324,18 @@ pub(crate) fn pick(
     }
 }
 
+/// What both modules do first when they load: check the module against the kernel's headers,
+/// log the environment, and choose the hypervisor for `personality` as module parameter
+/// `hypervisor` (`param`) says.
+pub(crate) fn start(personality: Personality, param: u32) -> Result<Selected> {
+    let checked = crate::abi::check_headers();
+    let env = HvEnvironment::probe();
+    pr_info!("{}\n", env);
+    checked
+        .and_then(|()| Choice::from_param(param))
+        .and_then(|choice| select(choice, &env, personality))
+}
+
 /// Chooses the hypervisor for the life of the module, as [`pick`] says, and logs which (a
 /// warning in a build with the simulated hypervisor, whichever it is). Fails with `ENODEV`, and
 /// says why, when there is none to choose.

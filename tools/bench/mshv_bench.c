@@ -24,26 +24,13 @@
 #include <linux/mshv.h>
 
 #include "mshv_sim.h"
+#include "bench.h"
 
 #define GIB (1024UL * 1024 * 1024)
 #define PAGE 4096UL
 #define MAP_BATCH 509	/* (4096 - 24-byte header) / 8 */
 #define HVCALL_MAP_GPA_PAGES 0x4b
 #define HVCALL_DEPOSIT_MEMORY 0x48
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int die(const char *what)
-{
-	perror(what);
-	return 1;
-}
 
 int main(void)
 {

@@ -19,23 +19,10 @@
 #include <linux/mshv.h>
 
 #include "mshv_sim.h"
+#include "bench.h"
 
 /* The run page's FP block (drivers/hv/mshv_vtl.h): FCW and MXCSR as fxrstor wants them. */
 #define RUN_FX		(272 + 128)
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int die(const char *what)
-{
-	perror(what);
-	return 1;
-}
 
 int main(void)
 {

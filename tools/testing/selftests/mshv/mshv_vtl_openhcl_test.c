@@ -92,7 +92,9 @@ static void *run_vp(void *arg)
 			*(__u32 *)(vp->run + RUN_ACTION_SIZE) = 32;
 		}
 		if (ioctl(vp->vtl, MSHV_RETURN_TO_LOWER_VTL)) {
-			if (errno == EINTR && __atomic_load_n(cancel_of(vp->run), __ATOMIC_ACQUIRE)) {
+			bool cancelled = __atomic_load_n(cancel_of(vp->run), __ATOMIC_ACQUIRE);
+
+			if (errno == EINTR && cancelled) {
 				/* clear_cancel */
 				__atomic_store_n(cancel_of(vp->run), 0, __ATOMIC_RELEASE);
 				vp->cancelled = 1;
@@ -159,7 +161,7 @@ TEST(start_up_and_run_as_hcl_does)
 	/* 2. MshvHvcall::set_allowed_hypercalls */
 	hvcall = open("/dev/mshv_hvcall", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, hvcall);
-	for (i = 0; i < (int)(sizeof(calls) / sizeof(calls[0])); i++)
+	for (i = 0; i < (int)ARRAY_SIZE(calls); i++)
 		bitmap[calls[i] / 8] |= 1 << (calls[i] % 8);
 	ASSERT_EQ(0, ioctl(hvcall, MSHV_HVCALL_SETUP, &setup));
 

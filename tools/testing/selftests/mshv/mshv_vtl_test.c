@@ -92,6 +92,24 @@ static int get_register(int vtl, __u32 name, __u64 value[2])
 	return ret;
 }
 
+/* The fixture's /dev/mshv and VTL file (self->mshv, self->vtl); skips without mshv_vtl. */
+#define OPEN_VTL() do {								\
+		self->vtl = -1;							\
+		self->mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);		\
+		if (!vtl_personality())						\
+			SKIP(return, "mshv_vtl is not loaded (no /dev/mshv_hvcall)"); \
+		ASSERT_LE(0, self->mshv);					\
+		self->vtl = ioctl(self->mshv, MSHV_CREATE_VTL, NULL);		\
+		ASSERT_LE(0, self->vtl);					\
+	} while (0)
+
+#define CLOSE_VTL() do {							\
+		if (self->vtl >= 0)						\
+			close(self->vtl);					\
+		if (self->mshv >= 0)						\
+			close(self->mshv);					\
+	} while (0)
+
 FIXTURE(vtl) {
 	int mshv;
 	int vtl;
@@ -99,21 +117,12 @@ FIXTURE(vtl) {
 
 FIXTURE_SETUP(vtl)
 {
-	self->vtl = -1;
-	self->mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
-	if (!vtl_personality())
-		SKIP(return, "mshv_vtl is not loaded (no /dev/mshv_hvcall)");
-	ASSERT_LE(0, self->mshv);
-	self->vtl = ioctl(self->mshv, MSHV_CREATE_VTL, NULL);
-	ASSERT_LE(0, self->vtl);
+	OPEN_VTL();
 }
 
 FIXTURE_TEARDOWN(vtl)
 {
-	if (self->vtl >= 0)
-		close(self->vtl);
-	if (self->mshv >= 0)
-		close(self->mshv);
+	CLOSE_VTL();
 }
 
 TEST_F(vtl, extensions)
@@ -456,14 +465,8 @@ FIXTURE(run) {
 
 FIXTURE_SETUP(run)
 {
-	self->vtl = -1;
 	self->map = MAP_FAILED;
-	self->mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
-	if (!vtl_personality())
-		SKIP(return, "mshv_vtl is not loaded (no /dev/mshv_hvcall)");
-	ASSERT_LE(0, self->mshv);
-	self->vtl = ioctl(self->mshv, MSHV_CREATE_VTL, NULL);
-	ASSERT_LE(0, self->vtl);
+	OPEN_VTL();
 	/* One mapping at offset 0: CPU 0's run page, then CPU 1's. */
 	self->map = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->vtl, 0);
 	ASSERT_NE(MAP_FAILED, self->map);
@@ -482,10 +485,7 @@ FIXTURE_TEARDOWN(run)
 {
 	if (self->map != MAP_FAILED)
 		munmap(self->map, 2 * 4096);
-	if (self->vtl >= 0)
-		close(self->vtl);
-	if (self->mshv >= 0)
-		close(self->mshv);
+	CLOSE_VTL();
 	sim_vtl0_program("all", 0, 0);
 }
 
