@@ -92,23 +92,20 @@ static int get_register(int vtl, __u32 name, __u64 value[2])
 	return ret;
 }
 
-/* The fixture's /dev/mshv and VTL file (self->mshv, self->vtl); skips without mshv_vtl. */
-#define OPEN_VTL() do {								\
-		self->vtl = -1;							\
-		self->mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);		\
-		if (!vtl_personality())						\
-			SKIP(return, "mshv_vtl is not loaded (no /dev/mshv_hvcall)"); \
-		ASSERT_LE(0, self->mshv);					\
-		self->vtl = ioctl(self->mshv, MSHV_CREATE_VTL, NULL);		\
-		ASSERT_LE(0, self->vtl);					\
-	} while (0)
+/* Opens /dev/mshv and makes a VTL file: its descriptor, or -1 (errno) with *mshv set. */
+static int open_vtl(int *mshv)
+{
+	*mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
+	return *mshv < 0 ? -1 : ioctl(*mshv, MSHV_CREATE_VTL, NULL);
+}
 
-#define CLOSE_VTL() do {							\
-		if (self->vtl >= 0)						\
-			close(self->vtl);					\
-		if (self->mshv >= 0)						\
-			close(self->mshv);					\
-	} while (0)
+static void close_vtl(int mshv, int vtl)
+{
+	if (vtl >= 0)
+		close(vtl);
+	if (mshv >= 0)
+		close(mshv);
+}
 
 FIXTURE(vtl) {
 	int mshv;
@@ -117,12 +114,17 @@ FIXTURE(vtl) {
 
 FIXTURE_SETUP(vtl)
 {
-	OPEN_VTL();
+	self->mshv = -1;
+	self->vtl = -1;
+	if (!vtl_personality())
+		SKIP(return, "mshv_vtl is not loaded (no /dev/mshv_hvcall)");
+	self->vtl = open_vtl(&self->mshv);
+	ASSERT_LE(0, self->vtl);
 }
 
 FIXTURE_TEARDOWN(vtl)
 {
-	CLOSE_VTL();
+	close_vtl(self->mshv, self->vtl);
 }
 
 TEST_F(vtl, extensions)
@@ -466,7 +468,12 @@ FIXTURE(run) {
 FIXTURE_SETUP(run)
 {
 	self->map = MAP_FAILED;
-	OPEN_VTL();
+	self->mshv = -1;
+	self->vtl = -1;
+	if (!vtl_personality())
+		SKIP(return, "mshv_vtl is not loaded (no /dev/mshv_hvcall)");
+	self->vtl = open_vtl(&self->mshv);
+	ASSERT_LE(0, self->vtl);
 	/* One mapping at offset 0: CPU 0's run page, then CPU 1's. */
 	self->map = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->vtl, 0);
 	ASSERT_NE(MAP_FAILED, self->map);
@@ -485,7 +492,7 @@ FIXTURE_TEARDOWN(run)
 {
 	if (self->map != MAP_FAILED)
 		munmap(self->map, 2 * 4096);
-	CLOSE_VTL();
+	close_vtl(self->mshv, self->vtl);
 	sim_vtl0_program("all", 0, 0);
 }
 
