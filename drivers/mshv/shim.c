@@ -885,7 +885,6 @@ void mshv_shim_cond_resched(void)
 
 #if defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
 /* The VTL switch (arch/x86/entry.S) and what it needs. */
-#include <linux/static_call.h>
 #include <linux/entry-virt.h>
 #include <asm/fpu/api.h>
 #include "mshv_vtl.h"
@@ -895,7 +894,7 @@ void mshv_shim_cond_resched(void)
 static bool vtl_work_pending(void)
 {
 #ifdef CONFIG_VIRT_XFER_TO_GUEST_WORK
-	return __xfer_to_guest_mode_work_pending();
+	return xfer_to_guest_mode_work_pending();
 #else
 	return signal_pending(current) || need_resched();
 #endif
@@ -913,27 +912,31 @@ int mshv_shim_vtl_handle_work(void)
 #endif
 }
 
-/* The hypervisor's VTL-return entry, which follows no C convention: only the switch calls it. */
-DEFINE_STATIC_CALL_NULL(mshv_vtl_return_hypercall, void (*)(void));
+/*
+ * The hypervisor's VTL-return entry, which follows no C convention: only the switch jumps to
+ * it, through mshv_vtl_return_trampoline (entry.S).
+ */
+void *mshv_vtl_return_target;
 
 void mshv_shim_vtl_set_return_entry(void *entry)
 {
-	static_call_update(mshv_vtl_return_hypercall, entry);
+	WRITE_ONCE(mshv_vtl_return_target, entry);
 }
 
 bool mshv_shim_vtl_entry_usable(void *entry, const char **why)
 {
-	long to_tramp = (long)entry - (long)&STATIC_CALL_TRAMP(mshv_vtl_return_hypercall);
-	long to_call = (long)entry - (long)mshv_vtl_switch;
-
-	/* The static call is patched as a direct call or jump: a 32-bit displacement. */
-	if (abs(to_tramp) >= S32_MAX - PAGE_SIZE || abs(to_call) >= S32_MAX - PAGE_SIZE) {
-		*why = "the hypervisor's VTL-return entry is out of a direct call's reach";
+	/* The trampoline's jump is indirect: with IBT it would need an ENDBR there. */
+	if (cpu_feature_enabled(X86_FEATURE_IBT)) {
+		*why = "indirect branch tracking is on (the entry is reached by an indirect jump)";
 		return false;
 	}
 	/* Only the legacy FP state is switched, as upstream: VTL0 would see VTL2's other state. */
 	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
 		*why = "XSAVE is on (boot with noxsave, as upstream requires)";
+		return false;
+	}
+	if (!entry) {
+		*why = "the hypervisor has no VTL-return entry";
 		return false;
 	}
 	return true;
@@ -1028,13 +1031,8 @@ struct mshv_shim_poll_watch {
 	struct file *file;
 	u32 *cancel;
 	unsigned int cpu;
-	call_single_data_t csd;
 	int error;
 };
-
-static void shim_poll_kick(void *info)
-{
-}
 
 static int shim_poll_wake(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
 {
@@ -1044,9 +1042,12 @@ static int shim_poll_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
 	if (flags & POLLFREE)
 		list_del_init(&wait->entry);
 	if (!xchg(w->cancel, 1)) {
-		if (get_cpu() != w->cpu)
-			smp_call_function_single_async(w->cpu, &w->csd);
+		/* Only where there is a VTL switch to interrupt (x86_64, for now). */
+#ifdef CONFIG_X86_64
+		if (get_cpu() != w->cpu && cpu_online(w->cpu))
+			arch_smp_send_reschedule(w->cpu);
 		put_cpu();
+#endif
 	}
 	if (flags & POLLFREE) {
 		/*
@@ -1084,9 +1085,7 @@ void mshv_shim_poll_unwatch(struct mshv_shim_poll_watch *w)
 	if (wqh)
 		remove_wait_queue(wqh, &w->wait);
 	rcu_read_unlock();
-	/* A kick in flight uses w->csd: once the CPU answers this call, it has taken it. */
-	if (cpu_online(w->cpu))
-		smp_call_function_single(w->cpu, shim_poll_kick, NULL, 1);
+	/* No wake-up runs any more: each runs under the queue's lock, which the removal took. */
 	fput(w->file);
 	kfree(w);
 }
@@ -1109,7 +1108,6 @@ struct mshv_shim_poll_watch *mshv_shim_poll_watch(int fd, u32 *cancel, u32 cpu, 
 	w->file = file;
 	w->cancel = cancel;
 	w->cpu = cpu;
-	INIT_CSD(&w->csd, shim_poll_kick, NULL);
 	init_waitqueue_func_entry(&w->wait, shim_poll_wake);
 	init_poll_funcptr(&w->pt, shim_poll_queue);
 	vfs_poll(file, &w->pt);

@@ -171,6 +171,7 @@ struct fxregs_state;
 void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx);
 int mshv_vtl_fxrstor(struct fxregs_state *fx);
 void mshv_vtl_fxsave(struct fxregs_state *fx);
+extern void *mshv_vtl_return_target;
 
 /*
  * A poll file (MSHV_SET_POLL_FILE): watches file `fd`'s wait queue; each wake-up sets *cancel

@@ -168,16 +168,19 @@ impl Prepared {
     fn new() -> Result<Self> {
         run::check_layout()
             .inspect_err(|_| pr_err!("the run page's layout differs from the kernel's\n"))?;
-        let vsm = Vsm::read().inspect_err(|e| {
+        // As upstream, a hypervisor that will not say or take this is no place to load.
+        let vsm = Vsm::read().map_err(|e| {
             pr_err!("reading the VSM capabilities failed: {e:?}: not loading\n");
+            ENODEV
         })?;
         pr_info!(
             "VSM capabilities {:#x}, VTL return at {:#x} in the hypercall page\n",
             vsm.capabilities,
             vsm.vtl_return_offset()
         );
-        vsm.configure().inspect_err(|e| {
+        vsm.configure().map_err(|e| {
             pr_err!("configuring the partition's VSM failed: {e:?}: not loading\n");
+            ENODEV
         })?;
         if !VSM.populate(vsm) {
             return Err(EBUSY);
@@ -186,7 +189,7 @@ impl Prepared {
         // SAFETY: Called once, from module init, before any other use of `RUN_PAGES`.
         unsafe { RUN_PAGES.init() };
         *RUN_PAGES.lock() = Some(pages);
-        let entry = run::set_return_entry(vsm.vtl_return_offset())
+        let entry = run::set_return_entry(&vsm)
             .inspect_err(|_| {
                 pr_info!("no VTL switch here: MSHV_RETURN_TO_LOWER_VTL answers EOPNOTSUPP\n")
             })

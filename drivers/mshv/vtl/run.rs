@@ -145,8 +145,8 @@ impl RunPages {
     /// `cpu`'s VTL return (sets its run page's flag, and interrupts the CPU if it is in one),
     /// in place of the CPU's previous poll file. `EINVAL` for a CPU that is not online, or a
     /// file that polls on more than one queue (the previous one is then gone too, as
-    /// upstream); `EBADFD` (upstream's errno) for a descriptor that is no file, with nothing
-    /// changed.
+    /// upstream); `EBADFD` (upstream's errno) for a descriptor that is no file, and `ENOMEM`,
+    /// with nothing changed.
     pub(crate) fn set_poll_file(&self, arg: usize) -> Result<isize> {
         let args: VtlSetPollFile = uapi::read_user(arg)?;
         let cpu = args.cpu;
@@ -155,7 +155,8 @@ impl RunPages {
             return Err(EINVAL);
         }
         let run = self.run(cpu as usize).ok_or(EINVAL)?;
-        let fd = i32::try_from(args.fd).map_err(|_| EBADF)?;
+        // A number no descriptor has: upstream's fget() fails, with the same errno.
+        let fd = i32::try_from(args.fd).map_err(|_| EBADFD)?;
         // SAFETY: The flag is a u32 of the CPU's run page, which outlives the watch (the
         // watches are dropped before the pages).
         let cancel = unsafe { core::ptr::addr_of_mut!((*run).cancel) };
@@ -163,8 +164,10 @@ impl RunPages {
         let slot = polls.get_mut(cpu as usize).ok_or(EINVAL)?;
         let (new, result) = match PollWatch::new(fd, cancel, cpu) {
             Ok(w) => (Some(w), Ok(0)),
-            Err(e) if e == EBADFD => return Err(EBADFD),
-            Err(e) => (None, Err(e)),
+            // A file that polls on more than one queue: the CPU is left with none, as upstream.
+            Err(e) if e == EINVAL => (None, Err(EINVAL)),
+            // No such file, no memory: nothing changes.
+            Err(e) => return Err(e),
         };
         let old = core::mem::replace(slot, new);
         drop(polls);
@@ -230,10 +233,9 @@ impl RunPages {
         if hvp.is_null() {
             return Some(Err(EOPNOTSUPP));
         }
+        let actions = super::vsm().has(vsm_capability::RETURN_ACTION_AVAILABLE);
         // SAFETY: Both pages are this CPU's, for as long as the module is loaded, and
         // preemption is off: no other VTL return uses them meanwhile.
-        let actions = super::vsm().has(vsm_capability::RETURN_ACTION_AVAILABLE);
-        // SAFETY: As above.
         match unsafe { switch(run.cast(), hvp, actions) } {
             0 => {}
             // Work came just before the switch: take it and go round again.
@@ -272,8 +274,16 @@ impl RunPages {
 
 /// Points the VTL switch at the hypervisor's VTL-return entry (at `offset` in its hypercall
 /// page), which must live until the module goes. `EOPNOTSUPP` where there is none.
-pub(crate) fn set_return_entry(offset: u64) -> Result<VtlReturnEntryHolder> {
-    let entry = hv().vtl_return_entry(offset).ok_or(EOPNOTSUPP)?;
+pub(crate) fn set_return_entry(vsm: &super::Vsm) -> Result<VtlReturnEntryHolder> {
+    // Without the intercept page, intercepts come as SINT0 messages, which the loop does not
+    // take (yet): VTL0 would be entered again and again.
+    if !vsm.has(vsm_capability::INTERCEPT_PAGE_AVAILABLE) {
+        pr_warn!("no VTL switch: the hypervisor offers no intercept page\n");
+        return Err(EOPNOTSUPP);
+    }
+    let entry = hv()
+        .vtl_return_entry(vsm.vtl_return_offset())
+        .ok_or(EOPNOTSUPP)?;
     if !cfg!(CONFIG_X86_64) {
         return Err(EOPNOTSUPP);
     }

@@ -21,9 +21,20 @@ SYM_FUNC_START(mshv_arch_abi_check)
 SYM_FUNC_END(mshv_arch_abi_check)
 
 #ifdef MSHV_SHIM_VTL
-#include <linux/static_call_types.h>
 #include <asm/extable_fixup_types.h>
+#include <asm/nospec-branch.h>
 #include "vtl_context.h"
+
+/*
+ * mshv_vtl_return_trampoline: where the VTL switch's call goes, on to the hypervisor's
+ * VTL-return entry (mshv_vtl_return_target, set at load), which may be anywhere: the module's
+ * own mapping of the hypercall page is in the vmalloc area, beyond a direct call's reach. rax
+ * is free here: the hypervisor loads VTL0's from the VP assist page.
+ */
+SYM_FUNC_START(mshv_vtl_return_trampoline)
+	mov	mshv_vtl_return_target(%rip), %rax
+	JMP_NOSPEC rax
+SYM_FUNC_END(mshv_vtl_return_trampoline)
 
 /*
  * int mshv_vtl_fxrstor(struct fxregs_state *fx)
@@ -48,8 +59,8 @@ SYM_FUNC_END(mshv_vtl_fxsave)
 /*
  * void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx)
  *
- * Runs VTL0 until its next exit to VTL2, through the hypervisor's VTL-return entry (the static
- * call mshv_vtl_return_hypercall: the hypercall page's VTL-return sequence). Called with
+ * Runs VTL0 until its next exit to VTL2, through the hypervisor's VTL-return entry (the
+ * hypercall page's VTL-return sequence, by way of mshv_vtl_return_trampoline). Called with
  * interrupts off; the caller has put VTL0's rax and rcx in the VP assist page and VTL0's FP
  * state in the registers, and takes both back after.
  *
@@ -91,7 +102,7 @@ SYM_FUNC_START(mshv_vtl_switch)
 	push	%rax
 	push	%rcx
 	xor	%ecx, %ecx
-	call	STATIC_CALL_TRAMP_STR(mshv_vtl_return_hypercall)
+	call	mshv_vtl_return_trampoline
 
 	/* VTL0's rax and rcx on the stack, the context back in rax, VTL2's rcx in rcx. */
 	push	%rax
@@ -126,13 +137,4 @@ SYM_FUNC_START(mshv_vtl_switch)
 	RET
 SYM_FUNC_END(mshv_vtl_switch)
 
-/*
- * objtool records the call above as a static call site, with the static call's key, which the
- * shim defines: name the key here so that this object's symbol table has it (the loader
- * refuses a site whose key it cannot find).
- */
-	.pushsection .discard.addressable, "aw"
-	.balign 8
-	.quad	__SCK__mshv_vtl_return_hypercall
-	.popsection
 #endif /* MSHV_SHIM_VTL */
