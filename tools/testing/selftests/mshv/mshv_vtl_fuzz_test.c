@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bad input of any kind gets an errno, from the VTL personality too: every ioctl of its
+ * /dev/mshv, a VTL file and /dev/mshv_hvcall (set up to allow every call code), and unknown
+ * commands, with arguments of random bytes (small numbers, our own buffers and eventfd among
+ * them), random pointers and NULL, from a fixed seed, for a fixed time; VTL returns with a run
+ * page full of random bytes (registers, FP state, return actions), against the simulated
+ * hypervisor's VTL0. A timer interrupts a return that spins. The test passes if the process
+ * lives; the VM runner fails the run on any oops, WARN, KASAN, lockdep or kmemleak report.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/mshv.h>
+
+#include "kselftest_harness.h"
+#include "mshv_sim.h"
+
+#ifndef SEED
+#define SEED 20261202
+#endif
+#define SECONDS 15
+
+static const unsigned long commands[] = {
+	MSHV_CHECK_EXTENSION, MSHV_CREATE_VTL, MSHV_ADD_VTL0_MEMORY, MSHV_SET_POLL_FILE,
+	MSHV_RETURN_TO_LOWER_VTL, MSHV_GET_VP_REGISTERS, MSHV_SET_VP_REGISTERS,
+	MSHV_HVCALL_SETUP, MSHV_HVCALL, MSHV_SINT_SIGNAL_EVENT, MSHV_SINT_POST_MESSAGE,
+	MSHV_SINT_SET_EVENTFD, MSHV_SINT_PAUSE_MESSAGE_STREAM, MSHV_CREATE_PARTITION,
+};
+
+static __u64 word(const __u64 *values, size_t nvalues)
+{
+	__u64 r = ((__u64)rand() << 32) ^ (__u64)rand();
+
+	switch (rand() % 5) {
+	case 0:
+		return r;
+	case 1:
+		return r & 0xff;
+	case 2:
+		return values[rand() % nvalues];
+	case 3:
+		return r & 0xfff;
+	default:
+		return 1;
+	}
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST(random_arguments_and_run_pages_get_errnos)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval timer = { .it_value = { .tv_usec = 20000 } };
+	static __u8 bitmap[8192], buf[8192];
+	struct mshv_vtl_hvcall_setup setup = {
+		.bitmap_array_size = sizeof(bitmap), .allow_bitmap_ptr = (uintptr_t)bitmap,
+	};
+	int mshv, vtl, hvcall, efd, fds[3], calls = 0;
+	__u64 values[6], args[8];
+	time_t end = time(NULL) + SECONDS;
+	cpu_set_t set;
+	__u8 *run;
+	size_t i;
+
+	if (access("/dev/mshv_hvcall", F_OK))
+		SKIP(return, "mshv_vtl is not loaded (no /dev/mshv_hvcall)");
+	if (sim_vtl0_program("all", 0, 0))
+		SKIP(return, "needs the simulated hypervisor (the real one would run these calls)");
+	srand(SEED);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, mshv);
+	vtl = ioctl(mshv, MSHV_CREATE_VTL, NULL);
+	ASSERT_LE(0, vtl);
+	hvcall = open("/dev/mshv_hvcall", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, hvcall);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	memset(bitmap, 0xff, sizeof(bitmap));
+	ASSERT_EQ(0, ioctl(hvcall, MSHV_HVCALL_SETUP, &setup));
+	run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vtl, 0);
+	ASSERT_NE(MAP_FAILED, run);
+	fds[0] = mshv;
+	fds[1] = vtl;
+	fds[2] = hvcall;
+	values[0] = (uintptr_t)buf;
+	values[1] = (uintptr_t)args;
+	values[2] = efd;
+	values[3] = 0;
+	values[4] = 4096;
+	values[5] = (uintptr_t)-1;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	while (time(NULL) < end) {
+		int fd = fds[rand() % 3];
+		unsigned long cmd = rand() % 8 ? commands[rand() % ARRAY_SIZE(commands)] :
+				    (unsigned long)rand();
+
+		for (i = 0; i < ARRAY_SIZE(args); i++)
+			args[i] = word(values, ARRAY_SIZE(values));
+		for (i = 0; i < sizeof(buf); i += 8)
+			*(__u64 *)(buf + i) = word(values, ARRAY_SIZE(values));
+		if (cmd == MSHV_RETURN_TO_LOWER_VTL) {
+			/* A run page of random bytes, not cancelled; VTL0 runs any program. */
+			for (i = 4; i < 4096; i++)
+				run[i] = rand();
+			*(__u32 *)run = 0;
+			sim_vtl0_program("0", rand() % 4, rand() % 5);
+			setitimer(ITIMER_REAL, &timer, NULL);
+		}
+		if (cmd == MSHV_CREATE_VTL) {
+			int extra = ioctl(fd, cmd, args);
+
+			if (extra >= 0)
+				close(extra);
+			continue;
+		}
+		if (ioctl(fd, cmd, rand() % 4 ? (void *)args : (void *)args[0]) < 0)
+			ASSERT_NE(0, errno);
+		calls++;
+	}
+	TH_LOG("%d calls", calls);
+	sim_vtl0_program("all", 0, 0);
+	munmap(run, 4096);
+	close(efd);
+	close(hvcall);
+	close(vtl);
+	close(mshv);
+}
+
+TEST_HARNESS_MAIN
