@@ -148,9 +148,11 @@ vm_vtl_tests() {
 	for s in $(suites_without root); do args+=(--expect-kunit "$s"); done
 	for p in "$out"/selftests/mshv_vtl_*; do args+=(--selftest "$p"); done
 	args+=(--refused-module "$out/shipping/mshv_vtl.ko:19:$shipping_vtl_refusal")
-	# Booted with noxsave, as a VTL2 kernel must be (only the legacy FP state is switched).
+	# Booted with noxsave, as a VTL2 kernel must be (only the legacy FP state is switched),
+	# and with mem= below the VM's RAM: the rest is VTL0's memory, which is not the kernel's.
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-vtl" --kernel "$kobj" \
-		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" --cmdline noxsave \
+		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" --memory 1024 \
+		--cmdline "noxsave mem=768M" \
 		--log "$logs/vm-vtl-$arch.console" --results "$results" "${args[@]}"
 }
 

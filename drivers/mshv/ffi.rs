@@ -300,4 +300,30 @@ extern "C" {
     /// `cpu_online(cpu)`, false for a number beyond `nr_cpu_ids`.
     #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_cpu_online(cpu: u32) -> bool;
+
+    /// The limits of a range of VTL0 memory: pfns aligned to `*align_pages`, within
+    /// `[*first_pfn, *end_pfn)` (an empty window where the kernel has no ZONE_DEVICE).
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_vtl0_memory_limits(
+        align_pages: *mut u64,
+        first_pfn: *mut u64,
+        end_pfn: *mut u64,
+    );
+
+    /// Claims pfns `[start_pfn, end_pfn)` (within the limits) as VTL0 memory and gives them
+    /// struct pages, or returns null with `*err` (`-EBUSY`: the region is taken).
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_vtl0_memory_add(
+        start_pfn: u64,
+        end_pfn: u64,
+        err: *mut c_int,
+    ) -> *mut c_void;
+
+    /// Undoes [`mshv_shim_vtl0_memory_add`], once no page of the range is in use.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_vtl0_memory_remove(mem: *mut c_void);
+
+    /// Makes a new mapping of `/dev/mshv_vtl_low` map added VTL0 memory by physical address.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_vtl_low_mmap(vma: *mut c_void);
 }

@@ -183,4 +183,20 @@ struct mshv_shim_poll_watch *mshv_shim_poll_watch(int fd, u32 *cancel, u32 cpu, 
 void mshv_shim_poll_unwatch(struct mshv_shim_poll_watch *w);
 bool mshv_shim_cpu_online(u32 cpu);
 
+/*
+ * VTL0's memory (vtl_memory.c, mshv_vtl only). The limits of a range: pfns aligned to
+ * *align_pages, within [*first_pfn, *end_pfn) (an empty window without ZONE_DEVICE). Adding
+ * pfns [start_pfn, end_pfn) (within the limits) claims them as a memory region and gives them
+ * struct pages, or NULL and *err (-EBUSY: the region is taken, RAM of the kernel's or a
+ * device's or added before; -EOPNOTSUPP: no ZONE_DEVICE; the page map's errors). Removing it
+ * undoes that once no page of it is in use. A /dev/mshv_vtl_low mapping maps the pages of
+ * added ranges by physical address (its file offset); any other page is SIGBUS.
+ */
+struct mshv_shim_vtl0_memory;
+struct vm_area_struct;
+void mshv_shim_vtl0_memory_limits(u64 *align_pages, u64 *first_pfn, u64 *end_pfn);
+struct mshv_shim_vtl0_memory *mshv_shim_vtl0_memory_add(u64 start_pfn, u64 end_pfn, int *err);
+void mshv_shim_vtl0_memory_remove(struct mshv_shim_vtl0_memory *mem);
+void mshv_shim_vtl_low_mmap(struct vm_area_struct *vma);
+
 #endif /* MSHV_RS_SHIM_H */

@@ -5,12 +5,14 @@
 //! - `/dev/mshv` ([`VtlDevice`]): `MSHV_CHECK_EXTENSION` and `MSHV_CREATE_VTL`;
 //! - a VTL file ([`file`]): VTL0's registers on the calling CPU, the run pages and the
 //!   VTL-return loop ([`run`]);
-//! - `/dev/mshv_hvcall` ([`hvcall`]): hypercalls of an allow-list the opener sets.
+//! - `/dev/mshv_hvcall` ([`hvcall`]): hypercalls of an allow-list the opener sets;
+//! - VTL0's memory ([`memory`]): `MSHV_ADD_VTL0_MEMORY` on a VTL file, `/dev/mshv_vtl_low`.
 //!
 //! What the hypervisor offers a VTL2 partition is read once, at load ([`Vsm`]).
 
 mod file;
 mod hvcall;
+mod memory;
 mod run;
 
 use kernel::{
@@ -157,9 +159,11 @@ fn run_pages() -> Result<Arc<run::RunPages>> {
 }
 
 /// What the devices need, set up before they are registered and gone after them: the run
-/// pages (also in [`RUN_PAGES`] while this lives) and the hypervisor's VTL-return entry.
+/// pages (also in [`RUN_PAGES`] while this lives), the hypervisor's VTL-return entry and the
+/// VTL0 memory added.
 struct Prepared {
     _entry: Option<run::VtlReturnEntryHolder>,
+    _added: memory::Added,
 }
 
 impl Prepared {
@@ -194,7 +198,10 @@ impl Prepared {
                 pr_info!("no VTL switch here: MSHV_RETURN_TO_LOWER_VTL answers EOPNOTSUPP\n")
             })
             .ok();
-        Ok(Self { _entry: entry })
+        Ok(Self {
+            _entry: entry,
+            _added: memory::Added::new(),
+        })
     }
 }
 
@@ -215,6 +222,9 @@ pub(crate) struct Devices {
     /// `/dev/mshv_hvcall`.
     #[pin]
     _hvcall: MiscDeviceRegistration<hvcall::HvcallDevice>,
+    /// `/dev/mshv_vtl_low`.
+    #[pin]
+    _low: MiscDeviceRegistration<memory::VtlLowDevice>,
     /// Made first, dropped last.
     _prepared: Prepared,
 }
@@ -228,6 +238,9 @@ impl Devices {
             _mshv <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
             _hvcall <- MiscDeviceRegistration::register(MiscDeviceOptions {
                 name: c"mshv_hvcall",
+            }),
+            _low <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                name: c"mshv_vtl_low",
             }),
         })
     }

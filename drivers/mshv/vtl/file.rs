@@ -60,8 +60,7 @@ impl AnonFile for Vtl {
             MSHV_SET_VP_REGISTERS => set_register(arg),
             MSHV_RETURN_TO_LOWER_VTL => this.run.return_to_lower_vtl(),
             MSHV_SET_POLL_FILE => this.run.set_poll_file(arg),
-            // Not yet: VTL0 memory comes next.
-            MSHV_ADD_VTL0_MEMORY => Err(EOPNOTSUPP),
+            MSHV_ADD_VTL0_MEMORY => super::memory::add(arg),
             _ => Err(ENOTTY),
         }
     }

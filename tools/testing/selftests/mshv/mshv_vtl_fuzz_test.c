@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "mshv_sim.h"
+#include "mshv_vtl.h"
 
 #ifndef SEED
 #define SEED 20261202
@@ -73,6 +74,7 @@ TEST(random_arguments_and_run_pages_get_errnos)
 	int mshv, vtl, hvcall, efd, fds[3], calls = 0;
 	__u64 values[6], args[8];
 	time_t end = time(NULL) + SECONDS;
+	unsigned long window = vtl0_ram(1);
 	cpu_set_t set;
 	__u8 *run;
 	size_t i;
@@ -123,6 +125,21 @@ TEST(random_arguments_and_run_pages_get_errnos)
 			*(__u32 *)run = 0;
 			sim_vtl0_program("0", rand() % 4, rand() % 5);
 			setitimer(ITIMER_REAL, &timer, NULL);
+		}
+		if (cmd == MSHV_ADD_VTL0_MEMORY) {
+			/*
+			 * Ranges in the fuzz's window of the VM's VTL0 memory only: one added stays
+			 * for the module's life, and outside the VM's RAM an unclaimed range (the
+			 * flash of arm64's virt machine, say) is taken on trust.
+			 */
+			if (!window)
+				continue;
+			args[0] = window / 4096 + (args[0] & 0x3fff);
+			args[1] = window / 4096 + (args[1] & 0x3fff);
+			if (ioctl(fd, cmd, args) < 0)
+				ASSERT_NE(0, errno);
+			calls++;
+			continue;
 		}
 		if (cmd == MSHV_CREATE_VTL) {
 			int extra = ioctl(fd, cmd, args);

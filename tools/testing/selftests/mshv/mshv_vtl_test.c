@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "mshv_sim.h"
+#include "mshv_vtl.h"
 
 /* The hypervisor's ABI, as include/hyperv/hvgdk_mini.h has it (not a uapi header). */
 #define HVCALL_CREATE_PARTITION		0x0040
@@ -54,11 +55,6 @@ struct get_vp_registers_in {
 	__u16 rsvd_z16;
 	__u32 name;
 };
-
-static bool vtl_personality(void)
-{
-	return access("/dev/mshv_hvcall", F_OK) == 0;
-}
 
 static bool simulated(void)
 {
@@ -91,21 +87,6 @@ static int get_register(int vtl, __u32 name, __u64 value[2])
 	value[0] = assoc.value[0];
 	value[1] = assoc.value[1];
 	return ret;
-}
-
-/* Opens /dev/mshv and makes a VTL file: its descriptor, or -1 (errno) with *mshv set. */
-static int open_vtl(int *mshv)
-{
-	*mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
-	return *mshv < 0 ? -1 : ioctl(*mshv, MSHV_CREATE_VTL, NULL);
-}
-
-static void close_vtl(int mshv, int vtl)
-{
-	if (vtl >= 0)
-		close(vtl);
-	if (mshv >= 0)
-		close(mshv);
 }
 
 FIXTURE(vtl) {
@@ -254,30 +235,6 @@ TEST_F(vtl, register_arguments)
 		EXPECT_EQ(-1, set_register(self->vtl, HV_REGISTER_VSM_CAPABILITIES, 1, 0));
 		EXPECT_EQ(EACCES, errno);
 	}
-}
-
-/* Drops CAP_SYS_ADMIN in a child, which then opens `path`: the errno it got, or 0. */
-static int open_without_sys_admin(const char *path)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
-		struct __user_cap_data_struct data[2] = { 0 };
-		int fd;
-
-		if (syscall(SYS_capget, &header, data))
-			_exit(100);
-		data[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
-		if (syscall(SYS_capset, &header, data))
-			_exit(101);
-		fd = open(path, O_RDWR);
-		_exit(fd >= 0 ? 0 : errno);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
 }
 
 FIXTURE(hvcall) {
@@ -727,20 +684,6 @@ TEST_F(run, bad_vtl0_state_and_reasons_are_errnos)
 	ASSERT_EQ(0, sim_vtl0_program("0", 3, 1));
 	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	EXPECT_EQ(EIO, errno);
-}
-
-/* Whether touching the byte at `p` kills a child with SIGBUS. */
-static bool touching_is_sigbus(char *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		(void)__atomic_load_n(p, __ATOMIC_RELAXED);
-		_exit(0);
-	}
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
-	       WTERMSIG(status) == SIGBUS;
 }
 
 TEST_F(run, only_run_pages_map)
