@@ -26,6 +26,7 @@ use crate::{
             MapVpStatePageIn,
             MapVpStatePageOut,
             PartitionIdOut,
+            PostMessageIn,
             RegisterAssoc,
             UnmapVpStatePageIn,
             VpRegistersIn,
@@ -772,4 +773,41 @@ pub(crate) fn delete_port(port_id: u32) -> Result {
 pub(crate) fn clear_virtual_interrupt(partition_id: u64) -> Result {
     hv().fast_hypercall(code::CLEAR_VIRTUAL_INTERRUPT, partition_id, 0)
         .to_result()
+}
+
+/// `HVCALL_POST_MESSAGE`: a message of `message_type` with `payload` (at most 240 bytes, else
+/// `EINVAL`) to connection `connection_id`.
+#[allow(dead_code)] // The VTL module's.
+pub(crate) fn post_message(
+    pages: &mut HvPages,
+    connection_id: u32,
+    message_type: u32,
+    payload: &[u8],
+) -> Result {
+    let mut input = PostMessageIn {
+        connection_id,
+        reserved: 0,
+        message_type,
+        payload_size: u32::try_from(payload.len()).map_err(|_| EINVAL)?,
+        payload: [0; abi::HV_MESSAGE_PAYLOAD_QWORD_COUNT],
+    };
+    let mut words = input.payload;
+    kernel::transmute::AsBytes::as_bytes_mut(&mut words)
+        .get_mut(..payload.len())
+        .ok_or(EINVAL)?
+        .copy_from_slice(payload);
+    input.payload = words;
+    // SAFETY: A message names no host frame.
+    unsafe { simple(pages, code::POST_MESSAGE, &input) }?.to_result()
+}
+
+/// `HVCALL_SIGNAL_EVENT` (fast): event flag `flag` of connection `connection_id`.
+#[allow(dead_code)] // The VTL module's.
+pub(crate) fn signal_event(connection_id: u32, flag: u32) -> Result {
+    hv().fast_hypercall(
+        code::SIGNAL_EVENT,
+        u64::from(connection_id) | (u64::from(flag) << 32),
+        0,
+    )
+    .to_result()
 }

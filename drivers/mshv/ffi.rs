@@ -188,6 +188,11 @@ extern "C" {
     #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_queue(work: *mut c_void) -> bool;
 
+    /// `irq_work_queue_on()` CPU `cpu`: false if it was already pending or the CPU is not
+    /// online. Any context.
+    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
+    pub(crate) fn mshv_shim_irq_work_queue_on(work: *mut c_void, cpu: u32) -> bool;
+
     /// Waits for a run in progress (`irq_work_sync()`, process context), then frees the work.
     #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_free(work: *mut c_void);
@@ -301,13 +306,53 @@ extern "C" {
     #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_cpu_online(cpu: u32) -> bool;
 
+    /// `smp_call_function_single(cpu, func, data, true)`: `func(data)` on CPU `cpu`, with
+    /// interrupts off, waited for; 0 or `-ENXIO` (the CPU is offline).
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_call_on_cpu(
+        cpu: u32,
+        func: unsafe extern "C" fn(*mut c_void),
+        data: *mut c_void,
+    ) -> c_int;
+
+    /// `on_each_cpu(func, data, true)`.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_on_each_cpu(func: unsafe extern "C" fn(*mut c_void), data: *mut c_void);
+
+    /// Writes the calling CPU's SynIC register `reg` (`MSHV_SHIM_SYNIC_*`).
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_synic_write(reg: u32, value: u64);
+
+    /// Reads the calling CPU's SynIC register `reg`.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_synic_read(reg: u32) -> u64;
+
+    /// VMBus's SINT for the VTL personality, as upstream programs it, masked or not.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_vtl_sint(masked: bool) -> u64;
+
+    /// Has `handler` run at each SynIC interrupt (before VMBus's own handler, if VMBus set the
+    /// SynIC up), or no more (null): 0, or `-EOPNOTSUPP` where the module cannot.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_set_synic_handler(handler: Option<extern "C" fn()>) -> c_int;
+
+    /// VMBus's SynIC message and event flags pages of CPU `cpu`, if VMBus set them up.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_vmbus_synic_pages(
+        cpu: u32,
+        message: *mut *mut c_void,
+        event: *mut *mut c_void,
+    ) -> bool;
+
     /// The limits of a range of VTL0 memory: pfns aligned to `*align_pages`, within
-    /// `[*first_pfn, *end_pfn)` (an empty window where the kernel has no ZONE_DEVICE).
+    /// `[*first_pfn, *end_pfn)` (an empty window where the kernel has no ZONE_DEVICE), at most
+    /// `*max_pages` of them.
     #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_vtl0_memory_limits(
         align_pages: *mut u64,
         first_pfn: *mut u64,
         end_pfn: *mut u64,
+        max_pages: *mut u64,
     );
 
     /// Claims pfns `[start_pfn, end_pfn)` (within the limits) as VTL0 memory and gives them

@@ -580,6 +580,7 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("HV_SYNIC_DOORBELL_SINT_INDEX", HV_SYNIC_DOORBELL_SINT_INDEX),
 	FACT_CONST("HV_SYNIC_SINT_COUNT", HV_SYNIC_SINT_COUNT),
 	FACT_CONST("HV_SYNIC_EVENT_RING_MESSAGE_COUNT", HV_SYNIC_EVENT_RING_MESSAGE_COUNT),
+	FACT_CONST("HV_EVENT_FLAGS_COUNT", HV_EVENT_FLAGS_COUNT),
 	FACT_CONST("HV_X64_INTERRUPT_TYPE_EXTINT", HV_X64_INTERRUPT_TYPE_EXTINT),
 	FACT_CONST("NOTIFY_PORT_RING_EMPTY", HVCALL_NOTIFY_PORT_RING_EMPTY),
 	FACT_CONST("SYNIC_SINT_INTERCEPT", HVMSG_SYNIC_SINT_INTERCEPT),
@@ -734,6 +735,9 @@ struct mshv_shim_irq_work {
 	struct irq_work work;
 	void (*func)(void *data);
 	void *data;
+	/* Queueing it on another CPU: an IPI there queues it (irq_work_queue_on() is not exported). */
+	call_single_data_t csd;
+	atomic_t kicking;
 };
 
 static void shim_irq_work_func(struct irq_work *work)
@@ -763,8 +767,38 @@ bool mshv_shim_irq_work_queue(struct mshv_shim_irq_work *w)
 	return irq_work_queue(&w->work);
 }
 
+static void shim_irq_work_kick(void *info)
+{
+	struct mshv_shim_irq_work *w = info;
+
+	irq_work_queue(&w->work);
+	/* The csd is free again (released before this ran); freeing waits for this store. */
+	atomic_set_release(&w->kicking, 0);
+}
+
+bool mshv_shim_irq_work_queue_on(struct mshv_shim_irq_work *w, u32 cpu)
+{
+	bool queued = false;
+
+	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
+		return false;
+	if (cpu == get_cpu()) {
+		queued = irq_work_queue(&w->work);
+	} else if (!atomic_xchg(&w->kicking, 1)) {
+		INIT_CSD(&w->csd, shim_irq_work_kick, w);
+		queued = !smp_call_function_single_async(cpu, &w->csd);
+		if (!queued)
+			atomic_set(&w->kicking, 0);
+	}
+	put_cpu();
+	return queued;
+}
+
 void mshv_shim_irq_work_free(struct mshv_shim_irq_work *w)
 {
+	/* An IPI on its way queues the work yet: wait for it, then for the work's run. */
+	while (atomic_read_acquire(&w->kicking))
+		cpu_relax();
 	irq_work_sync(&w->work);
 	kfree(w);
 }
@@ -1123,3 +1157,120 @@ bool mshv_shim_cpu_online(u32 cpu)
 {
 	return cpu < nr_cpu_ids && cpu_online(cpu);
 }
+
+int mshv_shim_call_on_cpu(u32 cpu, void (*func)(void *), void *data)
+{
+	return smp_call_function_single(cpu, func, data, true);
+}
+
+void mshv_shim_on_each_cpu(void (*func)(void *), void *data)
+{
+	on_each_cpu(func, data, true);
+}
+
+/* The SynIC's registers of the calling CPU, by the shim's number (MSHV_SHIM_SYNIC_*). */
+static unsigned int synic_msr(u32 reg)
+{
+	switch (reg) {
+	case MSHV_SHIM_SYNIC_SCONTROL:
+		return HV_MSR_SCONTROL;
+	case MSHV_SHIM_SYNIC_SIMP:
+		return HV_MSR_SIMP;
+	case MSHV_SHIM_SYNIC_SIEFP:
+		return HV_MSR_SIEFP;
+	case MSHV_SHIM_SYNIC_EOM:
+		return HV_MSR_EOM;
+	default:
+		return HV_MSR_SINT0 + (reg - MSHV_SHIM_SYNIC_SINT0);
+	}
+}
+
+void mshv_shim_synic_write(u32 reg, u64 value)
+{
+	hv_set_msr(synic_msr(reg), value);
+}
+
+u64 mshv_shim_synic_read(u32 reg)
+{
+	return hv_get_msr(synic_msr(reg));
+}
+
+#ifdef CONFIG_X86_64
+#define SYNIC_VECTOR	HYPERVISOR_CALLBACK_VECTOR
+#else
+#define SYNIC_VECTOR	0
+#endif
+
+u64 mshv_shim_vtl_sint(bool masked)
+{
+	union hv_synic_sint sint = { .as_uint64 = 0 };
+
+	sint.vector = SYNIC_VECTOR;
+	sint.masked = masked;
+	sint.auto_eoi = hv_recommend_using_aeoi();
+	return sint.as_uint64;
+}
+
+#if defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64) && IS_REACHABLE(CONFIG_HYPERV_VMBUS)
+#include "hyperv_vmbus.h"
+
+/* Whether VMBus set the SynIC up (its pages are the SynIC's, its interrupt handler chained). */
+static bool vmbus_synic(void)
+{
+	return hv_context.cpu_context &&
+	       per_cpu_ptr(hv_context.cpu_context, 0)->hyp_synic_message_page;
+}
+
+static void (*vtl_synic_handler)(void);
+static bool vtl_synic_chains_vmbus;
+
+static void vtl_synic_isr(void)
+{
+	void (*handler)(void) = READ_ONCE(vtl_synic_handler);
+
+	if (handler)
+		handler();
+	if (vtl_synic_chains_vmbus)
+		vmbus_isr();
+}
+
+int mshv_shim_set_synic_handler(void (*handler)(void))
+{
+	if (handler) {
+		vtl_synic_chains_vmbus = vmbus_synic();
+		WRITE_ONCE(vtl_synic_handler, handler);
+		hv_setup_vmbus_handler(vtl_synic_isr);
+		return 0;
+	}
+	hv_setup_vmbus_handler(vtl_synic_chains_vmbus ? vmbus_isr : NULL);
+	/* A run of the old handler (interrupts off) has ended once a grace period has. */
+	synchronize_rcu();
+	WRITE_ONCE(vtl_synic_handler, NULL);
+	return 0;
+}
+
+bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
+{
+	struct hv_per_cpu_context *ctx;
+
+	if (!hv_context.cpu_context)
+		return false;
+	ctx = per_cpu_ptr(hv_context.cpu_context, cpu);
+	if (!ctx->hyp_synic_message_page || !ctx->hyp_synic_event_page)
+		return false;
+	*message = ctx->hyp_synic_message_page;
+	*event = ctx->hyp_synic_event_page;
+	return true;
+}
+#else
+int mshv_shim_set_synic_handler(void (*handler)(void))
+{
+	/* The root's SINTs are not here (yet); arm64's VMBus interrupt is a per-CPU IRQ. */
+	return handler ? -EOPNOTSUPP : 0;
+}
+
+bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
+{
+	return false;
+}
+#endif

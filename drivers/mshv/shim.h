@@ -115,6 +115,7 @@ bool mshv_shim_yield_killable(void);
 struct mshv_shim_irq_work;
 struct mshv_shim_irq_work *mshv_shim_irq_work_new(void (*func)(void *), void *data, bool hard);
 bool mshv_shim_irq_work_queue(struct mshv_shim_irq_work *w);
+bool mshv_shim_irq_work_queue_on(struct mshv_shim_irq_work *w, u32 cpu);
 void mshv_shim_irq_work_free(struct mshv_shim_irq_work *w);
 /* in_hardirq(). */
 bool mshv_shim_in_hardirq(void);
@@ -183,18 +184,42 @@ struct mshv_shim_poll_watch *mshv_shim_poll_watch(int fd, u32 *cancel, u32 cpu, 
 void mshv_shim_poll_unwatch(struct mshv_shim_poll_watch *w);
 bool mshv_shim_cpu_online(u32 cpu);
 
+/* smp_call_function_single(cpu, func, data, wait = true); on_each_cpu(func, data, true). */
+int mshv_shim_call_on_cpu(u32 cpu, void (*func)(void *), void *data);
+void mshv_shim_on_each_cpu(void (*func)(void *), void *data);
+
+/*
+ * The calling CPU's SynIC registers (hv_set_msr()/hv_get_msr(): x86's synthetic MSRs, arm64's
+ * VP registers), by number; the value of VMBus's SINT for the VTL personality as upstream
+ * programs it (x86: HYPERVISOR_CALLBACK_VECTOR, auto-EOI as recommended); the VTL
+ * personality's SynIC interrupt handler, run (hard interrupt context) before VMBus's own when
+ * VMBus set the SynIC up (x86_64, mshv_vtl only: -EOPNOTSUPP elsewhere), NULL to stop (it runs
+ * no more once this returns); VMBus's SynIC pages of a CPU, if it set them up (mshv_vtl only).
+ */
+#define MSHV_SHIM_SYNIC_SCONTROL	0
+#define MSHV_SHIM_SYNIC_SIMP		1
+#define MSHV_SHIM_SYNIC_SIEFP		2
+#define MSHV_SHIM_SYNIC_EOM		3
+#define MSHV_SHIM_SYNIC_SINT0		16
+void mshv_shim_synic_write(u32 reg, u64 value);
+u64 mshv_shim_synic_read(u32 reg);
+u64 mshv_shim_vtl_sint(bool masked);
+int mshv_shim_set_synic_handler(void (*handler)(void));
+bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event);
+
 /*
  * VTL0's memory (vtl_memory.c, mshv_vtl only). The limits of a range: pfns aligned to
  * *align_pages, within [*first_pfn, *end_pfn) (an empty window without ZONE_DEVICE). Adding
  * pfns [start_pfn, end_pfn) (within the limits) claims them as a memory region and gives them
- * struct pages, or NULL and *err (-EBUSY: the region is taken, RAM of the kernel's or a
- * device's or added before; -EOPNOTSUPP: no ZONE_DEVICE; the page map's errors). Removing it
+ * struct pages, or NULL and *err (-EBUSY: the region is the kernel's RAM or a device's,
+ * claimed or not, or was added before; -EOPNOTSUPP: no ZONE_DEVICE; the page map's errors). Removing it
  * undoes that once no page of it is in use. A /dev/mshv_vtl_low mapping maps the pages of
  * added ranges by physical address (its file offset); any other page is SIGBUS.
  */
 struct mshv_shim_vtl0_memory;
 struct vm_area_struct;
-void mshv_shim_vtl0_memory_limits(u64 *align_pages, u64 *first_pfn, u64 *end_pfn);
+void mshv_shim_vtl0_memory_limits(u64 *align_pages, u64 *first_pfn, u64 *end_pfn,
+				  u64 *max_pages);
 struct mshv_shim_vtl0_memory *mshv_shim_vtl0_memory_add(u64 start_pfn, u64 end_pfn, int *err);
 void mshv_shim_vtl0_memory_remove(struct mshv_shim_vtl0_memory *mem);
 void mshv_shim_vtl_low_mmap(struct vm_area_struct *vma);

@@ -29,7 +29,10 @@ use crate::{
         PartitionType, //
     },
     hv::{
-        abi::Message,
+        abi::{
+            Message,
+            SynicRegister, //
+        },
         control::Control,
         status::HvResult,
         HV_HYP_PAGE_SIZE, //
@@ -149,6 +152,26 @@ pub(crate) trait Hypervisor: Sync {
     #[allow(dead_code)]
     fn vtl_return_entry(&self, offset: u64) -> Option<VtlReturnEntry>;
 
+    /// Writes SynIC register `register` of the calling CPU. Any context; it does not sleep.
+    ///
+    /// # Safety
+    ///
+    /// A value that enables a SynIC page (`Simp`, `Siefp`) names a page frame the hypervisor
+    /// writes from then on: it must be a page the caller holds for that until the register is
+    /// written again (with another page, or disabled).
+    #[allow(dead_code)] // The VTL personality's (the root's SynIC is still to come).
+    unsafe fn write_synic(&self, register: SynicRegister, value: u64);
+
+    /// Reads SynIC register `register` of the calling CPU. Any context; it does not sleep.
+    #[allow(dead_code)] // As above.
+    fn read_synic(&self, register: SynicRegister) -> u64;
+
+    /// Has `handler` run at each SynIC interrupt for the VTL personality (in hard interrupt
+    /// context, on the CPU interrupted; it reads the SynIC pages itself), or no more (`None`:
+    /// not once this has returned). Fails where this hypervisor's interrupt cannot be had.
+    #[allow(dead_code)] // As above.
+    fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result;
+
     /// Takes the next port the hypervisor queued on SINT `sint`'s event ring (see [`synic`]),
     /// or `None` when the ring is empty. Called from the message handler, for the SINT a
     /// `HVMSG_SYNIC_SINT_INTERCEPT` names; it must not sleep either.
@@ -201,6 +224,9 @@ impl Drop for VtlReturnEntry {
 /// Takes a message the hypervisor sent the root. It may be called in interrupt context: it
 /// must not sleep.
 pub(crate) type MessageHandler = fn(&Message);
+
+/// Runs at a SynIC interrupt, in hard interrupt context: it must not sleep.
+pub(crate) type SynicHandler = extern "C" fn();
 
 /// The hypervisor chosen at load.
 static HYPERVISOR: SetOnce<&'static dyn Hypervisor> = SetOnce::new();

@@ -200,7 +200,8 @@ impl Prepared {
             .ok();
         Ok(Self {
             _entry: entry,
-            _added: memory::Added::new(),
+            // SAFETY: Once, from module init, before the devices exist.
+            _added: unsafe { memory::Added::new() },
         })
     }
 }

@@ -11,6 +11,7 @@
 #include <linux/ioport.h>
 #include <linux/memory_hotplug.h>
 #include <linux/memremap.h>
+#include <linux/math64.h>
 #include <linux/slab.h>
 
 #include "shim.h"
@@ -23,7 +24,8 @@ struct mshv_shim_vtl0_memory {
 	struct dev_pagemap pgmap;
 };
 
-void mshv_shim_vtl0_memory_limits(u64 *align_pages, u64 *first_pfn, u64 *end_pfn)
+void mshv_shim_vtl0_memory_limits(u64 *align_pages, u64 *first_pfn, u64 *end_pfn,
+				  u64 *max_pages)
 {
 #ifdef CONFIG_ZONE_DEVICE
 	struct range pluggable = mhp_get_pluggable_range(true);
@@ -31,10 +33,17 @@ void mshv_shim_vtl0_memory_limits(u64 *align_pages, u64 *first_pfn, u64 *end_pfn
 	*align_pages = PAGES_PER_SUBSECTION;
 	*first_pfn = PHYS_PFN(pluggable.start);
 	*end_pfn = PHYS_PFN(pluggable.end) + 1;
+	/*
+	 * The struct pages of a range come out of the kernel's memory: at most a quarter of what
+	 * is available now, which a failed add (whose memory map the page map code does not
+	 * always give back) could not exhaust either.
+	 */
+	*max_pages = div_u64((u64)si_mem_available() * PAGE_SIZE / 4, sizeof(struct page));
 #else
 	*align_pages = 1;
 	*first_pfn = 0;
 	*end_pfn = 0;
+	*max_pages = 0;
 #endif
 }
 
@@ -51,9 +60,15 @@ struct mshv_shim_vtl0_memory *mshv_shim_vtl0_memory_add(u64 start_pfn, u64 end_p
 		return NULL;
 	}
 	/*
-	 * Claimed first: no RAM of the kernel's, no device's region, no range added before.
-	 * The page map's own checks of the same would warn, not just fail.
+	 * Claimed first: no RAM of the kernel's, no device's region (claimed or not: a PCI
+	 * window, reserved memory), no range added before. The page map's own checks of the same
+	 * would warn, not just fail, and it would take over a page map it overlaps in the middle.
 	 */
+	if (region_intersects(start, size, IORESOURCE_MEM, IORES_DESC_NONE) != REGION_DISJOINT) {
+		kfree(mem);
+		*err = -EBUSY;
+		return NULL;
+	}
 	mem->resource = request_mem_region(start, size, vtl0_owner);
 	if (!mem->resource) {
 		kfree(mem);
@@ -61,7 +76,6 @@ struct mshv_shim_vtl0_memory *mshv_shim_vtl0_memory_add(u64 start_pfn, u64 end_p
 		return NULL;
 	}
 	mem->pgmap.type = MEMORY_DEVICE_GENERIC;
-	mem->pgmap.owner = (void *)vtl0_owner;
 	mem->pgmap.nr_range = 1;
 	mem->pgmap.range.start = start;
 	mem->pgmap.range.end = start + size - 1;
@@ -75,6 +89,8 @@ struct mshv_shim_vtl0_memory *mshv_shim_vtl0_memory_add(u64 start_pfn, u64 end_p
 		*err = PTR_ERR(added);
 		return NULL;
 	}
+	/* Mapped from now on (a fault in the meantime found it not ours). */
+	smp_store_release(&mem->pgmap.owner, (void *)vtl0_owner);
 	return mem;
 #else
 	*err = -EOPNOTSUPP;
@@ -106,7 +122,8 @@ static bool vtl0_memory(unsigned long pfn, unsigned long count)
 	if (!first)
 		return false;
 	last = get_dev_pagemap(pfn + count - 1);
-	ours = first == last && first->owner == vtl0_owner;
+	/* Paired with the release in mshv_shim_vtl0_memory_add(): a range added in full. */
+	ours = first == last && smp_load_acquire(&first->owner) == vtl0_owner;
 	if (last)
 		put_dev_pagemap(last);
 	put_dev_pagemap(first);
@@ -149,6 +166,9 @@ static vm_fault_t vtl_low_huge_fault(struct vm_fault *vmf, unsigned int order)
 
 	if (order == 0)
 		return vtl_low_fault(vmf);
+	/* A private mapping's pages are copied on write: a huge piece would be written through. */
+	if (!(vmf->vma->vm_flags & VM_SHARED))
+		return VM_FAULT_FALLBACK;
 	if ((order != PMD_ORDER && order != PUD_ORDER) || !vtl_low_piece(vmf, order, &pfn))
 		return VM_FAULT_FALLBACK;
 	if (order == PMD_ORDER)

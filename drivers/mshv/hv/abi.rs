@@ -39,6 +39,52 @@ pub(crate) const HV_SYNIC_DOORBELL_SINT_INDEX: u32 = 5;
 pub(crate) const HV_SYNIC_SINT_COUNT: usize = 16;
 /// `HV_SYNIC_EVENT_RING_MESSAGE_COUNT`: ports one event ring holds.
 pub(crate) const HV_SYNIC_EVENT_RING_MESSAGE_COUNT: usize = 63;
+/// The SynIC: the values of its registers and the layout of its pages.
+pub(crate) mod synic {
+    /// The SINT the host's VMBus messages and events reach VTL2 on (upstream's
+    /// `VTL2_VMBUS_SINT_INDEX`, in `mshv_vtl_main.c`).
+    pub(crate) const VTL2_VMBUS_SINT: u32 = 7;
+    /// `HV_EVENT_FLAGS_COUNT`: event flags per SINT.
+    pub(crate) const EVENT_FLAGS: usize = 2048;
+    /// SIMP and SIEFP: bit 0 enables the page; its frame is in bits 12-63.
+    pub(crate) const PAGE_ENABLE: u64 = 1;
+    /// SCONTROL: bit 0 enables the SynIC.
+    pub(crate) const SCONTROL_ENABLE: u64 = 1;
+    /// `union hv_synic_sint`: the vector (bits 0-7), `masked`, `auto_eoi`.
+    pub(crate) const SINT_VECTOR: u64 = 0xff;
+    pub(crate) const SINT_MASKED: u64 = 1 << 16;
+    pub(crate) const SINT_AUTO_EOI: u64 = 1 << 17;
+}
+
+/// A SynIC register of the calling VP (x86: a synthetic MSR; arm64: a VP register): each
+/// transport reaches it as the hypervisor it is offers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SynicRegister {
+    /// `HV_MSR_SCONTROL`.
+    Scontrol,
+    /// `HV_MSR_SIMP`: the message page.
+    Simp,
+    /// `HV_MSR_SIEFP`: the event flags page.
+    Siefp,
+    /// `HV_MSR_EOM`: written, the end of a message (the hypervisor may deliver the next).
+    Eom,
+    /// `HV_MSR_SINT0 + n`.
+    Sint(u32),
+}
+
+impl SynicRegister {
+    /// The shim's number for it (`MSHV_SHIM_SYNIC_*`).
+    pub(crate) fn index(self) -> u32 {
+        match self {
+            Self::Scontrol => 0,
+            Self::Simp => 1,
+            Self::Siefp => 2,
+            Self::Eom => 3,
+            Self::Sint(n) => 16 + n,
+        }
+    }
+}
+
 /// `HV_INTERRUPT_TYPE_EXTINT` (x86): an interrupt from the legacy PIC.
 pub(crate) const HV_X64_INTERRUPT_TYPE_EXTINT: u32 = 7;
 /// `HV_ANY_VP`.
@@ -260,6 +306,22 @@ abi_structs! {
     pub(crate) struct PartitionIdOut {
         /// The new partition's id.
         pub(crate) partition_id: u64,
+    }
+
+    /// `struct hv_input_post_message` (in `drivers/hv/hyperv_vmbus.h`, checked by the VTL
+    /// module's shim).
+    #[repr(C, packed)]
+    pub(crate) struct PostMessageIn {
+        /// `union hv_connection_id`.
+        pub(crate) connection_id: u32,
+        /// Zero.
+        pub(crate) reserved: u32,
+        /// `enum hv_message_type`.
+        pub(crate) message_type: u32,
+        /// Bytes of payload, at most 240.
+        pub(crate) payload_size: u32,
+        /// The payload.
+        pub(crate) payload: [u64; HV_MESSAGE_PAYLOAD_QWORD_COUNT],
     }
 
     /// `struct hv_deposit_memory`, the header before the deposited page numbers.
@@ -651,6 +713,7 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const HV_SYNIC_DOORBELL_SINT_INDEX, 5),
         fact!(const HV_SYNIC_SINT_COUNT, 16),
         fact!(const HV_SYNIC_EVENT_RING_MESSAGE_COUNT, 63),
+        fact!(@ "const:HV_EVENT_FLAGS_COUNT", synic::EVENT_FLAGS, 2048),
         fact!(const HV_X64_INTERRUPT_TYPE_EXTINT, 7),
         fact!(const NOTIFY_PORT_RING_EMPTY, 0x8b),
         fact!(const SYNIC_SINT_INTERCEPT, 0x8000_0061),

@@ -5,17 +5,22 @@
 
 use core::ffi::c_void;
 
-use kernel::prelude::*;
+use kernel::{
+    error::to_result,
+    prelude::*, //
+};
 
 use super::{
     HvPage,
     Hypervisor,
     MessageHandler,
+    SynicHandler,
     VtlReturnEntry, //
 };
 use crate::{
     ffi,
     hv::{
+        abi::SynicRegister,
         control::Control,
         status::HvResult, //
     },
@@ -49,6 +54,22 @@ impl Hypervisor for Real {
         // The root's SynIC (message pages and the hypervisor callback vector) is not set up
         // yet: nothing can receive intercept notifications.
         Err(EOPNOTSUPP)
+    }
+
+    unsafe fn write_synic(&self, register: SynicRegister, value: u64) {
+        // SAFETY: The register is the calling CPU's; the caller holds any page it names.
+        unsafe { ffi::mshv_shim_synic_write(register.index(), value) }
+    }
+
+    fn read_synic(&self, register: SynicRegister) -> u64 {
+        // SAFETY: Reading a SynIC register of the calling CPU has no other effect.
+        unsafe { ffi::mshv_shim_synic_read(register.index()) }
+    }
+
+    fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result {
+        // SAFETY: The handler is a function, which may run in hard interrupt context (the
+        // type's contract) until this returns with `None`.
+        to_result(unsafe { ffi::mshv_shim_set_synic_handler(handler) })
     }
 
     fn take_queued_port(&self, _sint: u32) -> Option<u32> {

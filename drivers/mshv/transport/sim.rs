@@ -29,10 +29,14 @@ use super::{
     },
     HvPage,
     Hypervisor,
-    MessageHandler, //
+    MessageHandler,
+    SynicHandler, //
 };
 use crate::hv::{
-    abi::code,
+    abi::{
+        code,
+        SynicRegister, //
+    },
     control::Control,
     status::HvResult, //
 };
@@ -50,6 +54,9 @@ mod vsm;
 // The VTL module's: the root module hosts no VTL2 partition.
 #[allow(dead_code)]
 mod vtl0;
+// The VTL module's, but for the debugfs file.
+#[allow(dead_code)]
+mod vtl2_synic;
 
 pub(crate) use debugfs::Debugfs;
 use machine::Machine;
@@ -81,10 +88,15 @@ pub(crate) fn start(hosted: Hosted) -> Result<Pin<KBox<Debugfs>>> {
     sint::start()?;
     if hosted == Hosted::Vtl2 {
         vtl0::power_on();
+        vtl2_synic::power_on().inspect_err(|_| {
+            sint::power_off();
+            vtl0::power_off();
+        })?;
     }
     KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| {
         sint::power_off();
         vtl0::power_off();
+        vtl2_synic::power_off();
     })
 }
 
@@ -95,6 +107,7 @@ pub(crate) fn stop() {
     MACHINE.lock().power_off();
     sint::power_off();
     vtl0::power_off();
+    vtl2_synic::power_off();
 }
 
 impl Hypervisor for Simulator {
@@ -130,6 +143,19 @@ impl Hypervisor for Simulator {
 
     fn vtl_return_entry(&self, _offset: u64) -> Option<super::VtlReturnEntry> {
         super::VtlReturnEntry::of_code(vtl0::return_entry())
+    }
+
+    unsafe fn write_synic(&self, register: SynicRegister, value: u64) {
+        vtl2_synic::write(register, value);
+    }
+
+    fn read_synic(&self, register: SynicRegister) -> u64 {
+        vtl2_synic::read(register)
+    }
+
+    fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result {
+        vtl2_synic::set_handler(handler);
+        Ok(())
     }
 
     fn take_queued_port(&self, sint: u32) -> Option<u32> {

@@ -40,7 +40,7 @@ use crate::{
     },
 };
 
-/// Page frames `[start, end)`.
+/// Page frames `[start, end)`, within the kernel's limits: only [`Limits::check`] makes one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct PfnRange {
     start: u64,
@@ -56,6 +56,8 @@ struct Limits {
     first: u64,
     /// The page frame after the last it can add.
     end: u64,
+    /// The most pages a range may have: their struct pages come out of the kernel's memory.
+    max_pages: u64,
 }
 
 impl Limits {
@@ -65,13 +67,15 @@ impl Limits {
             align: 1,
             first: 0,
             end: 0,
+            max_pages: 0,
         };
-        // SAFETY: The three pointers are to this function's own locals, which the call writes.
+        // SAFETY: The four pointers are to this function's own locals, which the call writes.
         unsafe {
             ffi::mshv_shim_vtl0_memory_limits(
                 &mut limits.align,
                 &mut limits.first,
                 &mut limits.end,
+                &mut limits.max_pages,
             )
         };
         limits
@@ -79,7 +83,7 @@ impl Limits {
 
     /// The range `MSHV_ADD_VTL0_MEMORY`'s argument names, if it can be added: `EINVAL` if it is
     /// empty, reversed, misaligned or beyond what the kernel can add (`EOPNOTSUPP` where it can
-    /// add nothing).
+    /// add nothing), `ENOMEM` if its struct pages would take too much of the kernel's memory.
     fn check(&self, disposition: &VtlRamDisposition) -> Result<PfnRange> {
         if self.first >= self.end {
             return Err(EOPNOTSUPP);
@@ -97,6 +101,9 @@ impl Limits {
         {
             return Err(EINVAL);
         }
+        if range.end - range.start > self.max_pages {
+            return Err(ENOMEM);
+        }
         Ok(range)
     }
 }
@@ -111,15 +118,16 @@ struct Vtl0Memory {
     mem: NonNull<c_void>,
 }
 
-// SAFETY: The range is the kernel's page map, used from any thread; it is removed once.
+// SAFETY: The range is the kernel's page map, which any thread may remove (`memunmap_pages()`
+// has no thread affinity); it is removed once.
 unsafe impl Send for Vtl0Memory {}
 
 impl Vtl0Memory {
     /// Gives `range` (within [`Limits::kernel`]) struct pages.
     fn add(range: PfnRange) -> Result<Self> {
         let mut err: c_int = 0;
-        // SAFETY: The range is within the kernel's limits, which the shim asks; `err` is a
-        // local, written on failure.
+        // SAFETY: The shim takes any range (a `PfnRange` is within the kernel's limits, which
+        // it asks, so no page map check warns); `err` is a local, written on failure.
         let mem = unsafe { ffi::mshv_shim_vtl0_memory_add(range.start, range.end, &mut err) };
         // INVARIANT: Not null: what the shim added, removed only by this value's drop.
         NonNull::new(mem)
@@ -131,8 +139,8 @@ impl Vtl0Memory {
 impl Drop for Vtl0Memory {
     fn drop(&mut self) {
         // SAFETY: By the invariants the range is added and removed only here. The module is
-        // unloading (only `Added`'s drop drops these), so no mapping of `/dev/mshv_vtl_low`,
-        // which would hold it, is left.
+        // unloading (only `Added`'s drop drops these: `add` never drops one it made), so no
+        // mapping of `/dev/mshv_vtl_low`, which would hold it, is left.
         unsafe { ffi::mshv_shim_vtl0_memory_remove(self.mem.as_ptr()) };
     }
 }
@@ -146,9 +154,13 @@ global_lock! {
 pub(super) struct Added(());
 
 impl Added {
-    /// Starts with none. Called once, when the module loads.
-    pub(super) fn new() -> Self {
-        // SAFETY: Called once, from module init, before any other use of `ADDED`.
+    /// Starts with none.
+    ///
+    /// # Safety
+    ///
+    /// Called once, when the module loads, before any device exists.
+    pub(super) unsafe fn new() -> Self {
+        // SAFETY: The caller's promise: once, before any other use of `ADDED`.
         unsafe { ADDED.init() };
         Self(())
     }
@@ -169,8 +181,12 @@ pub(super) fn add(arg: usize) -> Result<isize> {
     let mut added = ADDED.lock();
     added.reserve(1, GFP_KERNEL)?;
     let memory = Vtl0Memory::add(range)?;
-    // Room was made above.
-    added.push_within_capacity(memory).map_err(|_| ENOMEM)?;
+    // Room was made above, under the lock: this cannot fail. Were it to, the range stays added
+    // (a fault may have mapped it already), as it would have been until the module unloads.
+    if let Err(unkept) = added.push_within_capacity(memory) {
+        pr_err!("a range of VTL0 memory was added but not kept\n");
+        core::mem::forget(unkept);
+    }
     Ok(0)
 }
 
@@ -207,6 +223,7 @@ mod tests {
         align: 512,
         first: 0,
         end: 1 << 40,
+        max_pages: 1 << 20,
     };
 
     fn range(start_pfn: u64, last_pfn: u64) -> Result<PfnRange> {
@@ -227,6 +244,13 @@ mod tests {
         );
         assert!(range(0, 512).is_ok());
         assert!(range((1 << 40) - 512, 1 << 40).is_ok());
+        assert!(range(0, 1 << 20).is_ok());
+    }
+
+    #[test]
+    fn a_range_too_big_for_its_struct_pages_is_enomem() {
+        assert_eq!(range(0, (1 << 20) + 512), Err(ENOMEM));
+        assert_eq!(range(512, 1 << 39), Err(ENOMEM));
     }
 
     #[test]
@@ -250,6 +274,7 @@ mod tests {
             align: 1,
             first: 0,
             end: 0,
+            max_pages: 0,
         };
         let d = VtlRamDisposition {
             start_pfn: 0,

@@ -39,7 +39,13 @@
 //!   failed: `<rule> calls=<n> injected=<n>` (code and status in hex);
 //! - `vtl0` (read-write; the VTL2 partition's VTL0, see [`super::vtl0`]): a line per CPU,
 //!   `<cpu> program <n> arg <n> returns <n> irqs <raised> <taken> actions <n>`; writing
-//!   `<cpu> <program> [<arg>]` (or `all` for every CPU) sets what VTL0 runs there.
+//!   `<cpu> <program> [<arg>]` (or `all` for every CPU) sets what VTL0 runs there;
+//! - `synic` (read-write; the VTL2 partition's SynIC, see [`super::vtl2_synic`]): a line per
+//!   CPU, `<cpu> scontrol <v> simp <v> siefp <v> queued <n> sint <v0> ... <v15>`, then
+//!   `interrupts <n> hardirq <n> delivered <n>`; writing `message <cpu> <sint> <type> [<word>
+//!   ...]` (at most 30 payload words) sends that SINT a message, `event <cpu> <sint> <flag>`
+//!   signals an event flag (`EBUSY`: the CPU's queue of 4 messages is full; `ENXIO`: no event
+//!   flags page).
 
 use kernel::{
     debugfs::{
@@ -62,6 +68,7 @@ use super::{
     sint,
     vp::Intercept,
     vtl0,
+    vtl2_synic,
     MACHINE, //
 };
 use crate::ffi;
@@ -92,6 +99,8 @@ pub(crate) struct Debugfs {
     _deliveries: File<Deliveries>,
     #[pin]
     _vtl0: File<Vtl0>,
+    #[pin]
+    _synic: File<Synic>,
 }
 
 impl Debugfs {
@@ -109,6 +118,7 @@ impl Debugfs {
             _fail <- dir.read_write_file(c"fail", Fail),
             _deliveries <- dir.read_only_file(c"deliveries", Deliveries),
             _vtl0 <- dir.read_write_file(c"vtl0", Vtl0),
+            _synic <- dir.read_write_file(c"synic", Synic),
             _dir: dir,
         })
     }
@@ -370,6 +380,58 @@ impl Reader for Vtl0 {
             c.program.store(program, Relaxed);
         }
         Ok(())
+    }
+}
+
+/// The `synic` file.
+struct Synic;
+
+impl fmt::Debug for Synic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        vtl2_synic::show(f)
+    }
+}
+
+impl Reader for Synic {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 512];
+        let line = read_line(reader, &mut buf)?;
+        let mut words = line.split_whitespace();
+        let what = words.next().ok_or(EINVAL)?;
+        let cpu = usize::try_from(number(words.next())?).map_err(|_| EINVAL)?;
+        let sint = u32::try_from(number(words.next())?).map_err(|_| EINVAL)?;
+        match what {
+            "event" => {
+                let flag = usize::try_from(number(words.next())?).map_err(|_| EINVAL)?;
+                if words.next().is_some() {
+                    return Err(EINVAL);
+                }
+                vtl2_synic::signal(cpu, sint, flag)
+            }
+            "message" => {
+                let mut message = crate::hv::abi::Message {
+                    message_type: u32::try_from(number(words.next())?).map_err(|_| EINVAL)?,
+                    payload_size: 0,
+                    message_flags: 0,
+                    reserved: [0; 2],
+                    sender: 0,
+                    payload: [0; crate::hv::abi::HV_MESSAGE_PAYLOAD_QWORD_COUNT],
+                };
+                let mut payload = message.payload;
+                let mut n = 0;
+                for word in words {
+                    *payload.get_mut(n).ok_or(EINVAL)? = number(Some(word))?;
+                    n += 1;
+                }
+                message.payload = payload;
+                message.payload_size = (n * 8) as u8;
+                if message.message_type == 0 {
+                    return Err(EINVAL);
+                }
+                vtl2_synic::send(cpu, sint, message)
+            }
+            _ => Err(EINVAL),
+        }
     }
 }
 

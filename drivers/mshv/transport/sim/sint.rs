@@ -34,7 +34,10 @@ use kernel::{
     processor::cpu_relax, //
 };
 
-use super::port::EventRings;
+use super::{
+    port::EventRings,
+    vtl2_synic::Vtl2Synic, //
+};
 use crate::{
     ffi,
     hv::{
@@ -90,6 +93,11 @@ impl<T: Copy, const N: usize> Fifo<T, N> {
         self.items[(self.first + self.len) % N] = item;
         self.len += 1;
         true
+    }
+
+    /// The first item, left queued.
+    pub(super) fn peek(&self) -> Option<&T> {
+        (self.len != 0).then(|| &self.items[self.first])
     }
 
     /// Takes the first item.
@@ -163,6 +171,12 @@ impl IrqWork {
         // context.
         unsafe { ffi::mshv_shim_irq_work_queue(self.0.as_ptr()) }
     }
+
+    /// Raises the interrupt on CPU `cpu` (an online one), as [`Self::queue`] does on this.
+    pub(super) fn queue_on(&self, cpu: u32) -> bool {
+        // SAFETY: As in `queue`; the shim checks the CPU.
+        unsafe { ffi::mshv_shim_irq_work_queue_on(self.0.as_ptr(), cpu) }
+    }
 }
 
 impl Drop for IrqWork {
@@ -200,6 +214,8 @@ pub(super) struct Synic {
     /// Messages handed to the root's handler, and those of them in hard interrupt context.
     delivered: u64,
     delivered_in_hardirq: u64,
+    /// The hosted VTL2 partition's SynIC.
+    pub(super) vtl2: Vtl2Synic,
 }
 
 impl Synic {
@@ -229,6 +245,7 @@ impl Synic {
             deferred: Fifo::new(NO_CALL),
             delivered: 0,
             delivered_in_hardirq: 0,
+            vtl2: Vtl2Synic::new(),
         }
     }
 

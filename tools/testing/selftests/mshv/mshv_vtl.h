@@ -82,6 +82,7 @@ static inline bool touching_is_sigbus(char *p)
  * the kernel's last "System RAM" (2 MiB aligned) is no one's, as VTL0's memory is not a
  * paravisor kernel's. VTL0_RAM_BYTES of it, in two windows: the memory tests' (0) and the
  * fuzz test's (1). The window's first byte, or 0 where the kernel was booted without mem=.
+ * tools/check.sh boots the VM with 1024 MiB and mem=768M: 256 MiB past the kernel's RAM.
  */
 #define VTL0_RAM_BYTES		(64UL << 20)
 #define VTL0_ALIGN		(2UL << 20)
