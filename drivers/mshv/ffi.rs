@@ -177,7 +177,6 @@ extern "C" {
     /// An irq_work whose runs call `func(data)` in hard interrupt context, on the CPU that
     /// queued it (`hard`: `IRQ_WORK_INIT_HARD`, even under PREEMPT_RT). Returns it (opaque), or
     /// null without memory.
-    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_new(
         func: unsafe extern "C" fn(*mut c_void),
         data: *mut c_void,
@@ -185,16 +184,16 @@ extern "C" {
     ) -> *mut c_void;
 
     /// `irq_work_queue()`: false if it was already pending. Any context.
-    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_queue(work: *mut c_void) -> bool;
 
     /// `irq_work_queue_on()` CPU `cpu`: false if it was already pending or the CPU is not
     /// online. Any context.
-    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_queue_on(work: *mut c_void, cpu: u32) -> bool;
 
+    /// Waits for a run queued or in progress to end (`irq_work_sync()`, process context).
+    pub(crate) fn mshv_shim_irq_work_sync(work: *mut c_void);
+
     /// Waits for a run in progress (`irq_work_sync()`, process context), then frees the work.
-    #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
     pub(crate) fn mshv_shim_irq_work_free(work: *mut c_void);
 
     /// `in_hardirq()`.

@@ -28,9 +28,12 @@ mod anon_file;
 mod arch;
 mod calls;
 mod env;
+mod eventfd;
 mod ffi;
 mod hv;
 mod hypercall;
+#[allow(dead_code)] // The simulator's and the VTL module's.
+mod irq_work;
 mod root;
 mod sync;
 mod transport;

@@ -26,10 +26,13 @@ mod arch;
 mod calls;
 mod env;
 #[allow(dead_code)]
+mod eventfd;
+#[allow(dead_code)]
 mod ffi;
 mod hv;
 #[allow(dead_code)]
 mod hypercall;
+mod irq_work;
 #[allow(dead_code)]
 mod sync;
 #[allow(dead_code)]

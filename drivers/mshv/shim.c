@@ -794,6 +794,13 @@ bool mshv_shim_irq_work_queue_on(struct mshv_shim_irq_work *w, u32 cpu)
 	return queued;
 }
 
+void mshv_shim_irq_work_sync(struct mshv_shim_irq_work *w)
+{
+	while (atomic_read_acquire(&w->kicking))
+		cpu_relax();
+	irq_work_sync(&w->work);
+}
+
 void mshv_shim_irq_work_free(struct mshv_shim_irq_work *w)
 {
 	/* An IPI on its way queues the work yet: wait for it, then for the work's run. */
@@ -1236,6 +1243,10 @@ static void vtl_synic_isr(void)
 
 int mshv_shim_set_synic_handler(void (*handler)(void))
 {
+	/* The Rust side's PostMessageIn (hv/abi.rs), as the kernel's private header has it. */
+	BUILD_BUG_ON(sizeof(struct hv_input_post_message) != 256);
+	BUILD_BUG_ON(offsetof(struct hv_input_post_message, payload_size) != 12);
+	BUILD_BUG_ON(offsetof(struct hv_input_post_message, payload) != 16);
 	if (handler) {
 		vtl_synic_chains_vmbus = vmbus_synic();
 		WRITE_ONCE(vtl_synic_handler, handler);

@@ -116,6 +116,7 @@ struct mshv_shim_irq_work;
 struct mshv_shim_irq_work *mshv_shim_irq_work_new(void (*func)(void *), void *data, bool hard);
 bool mshv_shim_irq_work_queue(struct mshv_shim_irq_work *w);
 bool mshv_shim_irq_work_queue_on(struct mshv_shim_irq_work *w, u32 cpu);
+void mshv_shim_irq_work_sync(struct mshv_shim_irq_work *w);
 void mshv_shim_irq_work_free(struct mshv_shim_irq_work *w);
 /* in_hardirq(). */
 bool mshv_shim_in_hardirq(void);

@@ -6,7 +6,9 @@
 //! - a VTL file ([`file`]): VTL0's registers on the calling CPU, the run pages and the
 //!   VTL-return loop ([`run`]);
 //! - `/dev/mshv_hvcall` ([`hvcall`]): hypercalls of an allow-list the opener sets;
-//! - VTL0's memory ([`memory`]): `MSHV_ADD_VTL0_MEMORY` on a VTL file, `/dev/mshv_vtl_low`.
+//! - VTL0's memory ([`memory`]): `MSHV_ADD_VTL0_MEMORY` on a VTL file, `/dev/mshv_vtl_low`;
+//! - `/dev/mshv_sint` ([`sint`]): the host's VMBus messages and events for VTL2 user space,
+//!   through VTL2's SynIC ([`synic`]).
 //!
 //! What the hypervisor offers a VTL2 partition is read once, at load ([`Vsm`]).
 
@@ -14,6 +16,8 @@ mod file;
 mod hvcall;
 mod memory;
 mod run;
+mod sint;
+mod synic;
 
 use kernel::{
     fs::File,
@@ -226,6 +230,9 @@ pub(crate) struct Devices {
     /// `/dev/mshv_vtl_low`.
     #[pin]
     _low: MiscDeviceRegistration<memory::VtlLowDevice>,
+    /// `/dev/mshv_sint`, with the SynIC.
+    #[pin]
+    _sint: sint::SintDevice,
     /// Made first, dropped last.
     _prepared: Prepared,
 }
@@ -243,6 +250,7 @@ impl Devices {
             _low <- MiscDeviceRegistration::register(MiscDeviceOptions {
                 name: c"mshv_vtl_low",
             }),
+            _sint <- sint::SintDevice::register(),
         })
     }
 }

@@ -651,6 +651,14 @@ abi_structs! {
     }
 }
 
+// `struct hv_input_post_message` is in a header of the kernel's own (`drivers/hv/hyperv_vmbus.h`),
+// which only the VTL module's shim includes: it checks the same three facts at build time.
+const _: () = assert!(
+    size_of::<PostMessageIn>() == 256
+        && core::mem::offset_of!(PostMessageIn, payload_size) == 12
+        && core::mem::offset_of!(PostMessageIn, payload) == 16
+);
+
 /// Every fact the C shim also computes from the kernel's headers (`mshv_shim_hv_facts`).
 pub(crate) const FACTS: &[Fact] = {
     use code::*;

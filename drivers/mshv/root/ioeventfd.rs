@@ -19,8 +19,8 @@ use kernel::{
     },
 };
 
-use super::irqfd::Eventfd;
 use crate::{
+    eventfd::Eventfd,
     calls,
     hv::abi::{
         Message,

@@ -41,6 +41,7 @@ use super::irq::{
     Routes, //
 };
 use crate::{
+    eventfd::Eventfd,
     calls, ffi,
     hv::abi::{
         Message,
@@ -131,60 +132,6 @@ pub(super) struct Irqfd {
 // SAFETY: The watch and the eventfd identity are only passed back to the shim, from any thread.
 unsafe impl Send for Irqfd {}
 
-/// A reference to an eventfd's context, put when dropped.
-pub(super) struct Eventfd(*const c_void);
-
-// SAFETY: The reference may be put from any thread.
-unsafe impl Send for Eventfd {}
-
-// SAFETY: What `&Eventfd` allows (signalling, comparing) is safe from any thread at once.
-unsafe impl Sync for Eventfd {}
-
-impl Eventfd {
-    /// A reference to eventfd `fd`: `EBADF` if `fd` is not open, `EINVAL` if it is no eventfd.
-    pub(super) fn get(fd: i32) -> Result<Self> {
-        // SAFETY: The shim looks the descriptor up in the caller's table.
-        let ctx = unsafe { ffi::mshv_shim_eventfd_get(fd) };
-        from_err_ptr(ctx.cast_mut())?;
-        Ok(Self(ctx))
-    }
-}
-
-impl Eventfd {
-    /// Whether both are the same eventfd.
-    pub(super) fn same(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-
-    /// Signals it (adds one to its counter); any context.
-    pub(super) fn signal(&self) {
-        // SAFETY: `self` holds a reference to the eventfd.
-        unsafe { ffi::mshv_shim_eventfd_signal(self.0) };
-    }
-
-    /// The eventfd, for [`signal_raw`](Self::signal_raw) while `self` lives.
-    pub(super) fn as_raw(&self) -> *const c_void {
-        self.0
-    }
-
-    /// Signals the eventfd `raw`.
-    ///
-    /// # Safety
-    ///
-    /// `raw` came from [`as_raw`](Self::as_raw) of an [`Eventfd`] still alive.
-    pub(super) unsafe fn signal_raw(raw: *const c_void) {
-        // SAFETY: The live `Eventfd` holds a reference, as the function's contract says.
-        unsafe { ffi::mshv_shim_eventfd_signal(raw) };
-    }
-}
-
-impl Drop for Eventfd {
-    fn drop(&mut self) {
-        // SAFETY: `get` took this reference.
-        unsafe { ffi::mshv_shim_eventfd_put(self.0) };
-    }
-}
-
 /// The work item: asserts the route's interrupt, if the GSI has a route; once the eventfd is
 /// `closed`, stops the irqfd.
 ///
@@ -245,7 +192,7 @@ pub(super) fn set_irqfd(
     let eventfd = Eventfd::get(args.fd)?;
     if args.flags & DEASSIGN != 0 {
         // Every irqfd of this eventfd and GSI goes; none is not an error.
-        irqfds.retain(|i| !(i.eventfd == eventfd.0 && i.gsi == args.gsi));
+        irqfds.retain(|i| !(i.eventfd == eventfd.as_raw() && i.gsi == args.gsi));
         return Ok(0);
     }
     let resample = if args.flags & RESAMPLE != 0 {
@@ -259,7 +206,7 @@ pub(super) fn set_irqfd(
             return Err(EINVAL);
         }
     }
-    if irqfds.iter().any(|i| i.eventfd == eventfd.0) {
+    if irqfds.iter().any(|i| i.eventfd == eventfd.as_raw()) {
         return Err(EBUSY);
     }
     irqfds.reserve(1, GFP_KERNEL)?;
@@ -295,7 +242,7 @@ pub(super) fn set_irqfd(
     irqfds.push(
         Irqfd {
             watch,
-            eventfd: eventfd.0,
+            eventfd: eventfd.as_raw(),
             gsi: args.gsi,
             target,
             data,

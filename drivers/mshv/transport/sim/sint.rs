@@ -22,7 +22,6 @@ use core::{
         Deref,
         DerefMut, //
     },
-    ptr::NonNull,
 };
 
 use kernel::{
@@ -33,6 +32,8 @@ use kernel::{
     prelude::*,
     processor::cpu_relax, //
 };
+
+use crate::irq_work::IrqWork;
 
 use super::{
     port::EventRings,
@@ -131,60 +132,6 @@ pub(super) struct Deferred {
     pub(super) input2: u64,
     /// The call was made already (under the SynIC's lock): the machine only counts it.
     pub(super) made: bool,
-}
-
-/// An irq_work of the shim's. It is freed when dropped, after its last run: drop it only in
-/// process context, without the SynIC's lock.
-///
-/// # Invariants
-///
-/// `self.0` is a live `struct mshv_shim_irq_work` from `mshv_shim_irq_work_new`, freed only by
-/// `drop`.
-pub(super) struct IrqWork(NonNull<c_void>);
-
-// SAFETY: The shim's irq_work may be queued, and freed, from any CPU.
-unsafe impl Send for IrqWork {}
-
-impl IrqWork {
-    /// An irq_work whose runs call `func(data)` in hard interrupt context (`hard`: even under
-    /// PREEMPT_RT).
-    ///
-    /// # Safety
-    ///
-    /// `func(data)` must be sound to call in hard interrupt context, from any CPU, until the
-    /// work is dropped.
-    pub(super) unsafe fn new(
-        func: unsafe extern "C" fn(*mut c_void),
-        data: *mut c_void,
-        hard: bool,
-    ) -> Result<Self> {
-        // SAFETY: The shim only stores `func` and `data`, which the caller vouches for.
-        let work = unsafe { ffi::mshv_shim_irq_work_new(func, data, hard) };
-        // INVARIANT: A non-null result is a live irq_work, owned by nothing else.
-        NonNull::new(work).map(Self).ok_or(ENOMEM)
-    }
-
-    /// Raises the interrupt on this CPU; false if it was pending already (its run, still to
-    /// come, then serves this call too).
-    pub(super) fn queue(&self) -> bool {
-        // SAFETY: By the type's invariants, `self.0` is live; queueing is allowed in any
-        // context.
-        unsafe { ffi::mshv_shim_irq_work_queue(self.0.as_ptr()) }
-    }
-
-    /// Raises the interrupt on CPU `cpu` (an online one), as [`Self::queue`] does on this.
-    pub(super) fn queue_on(&self, cpu: u32) -> bool {
-        // SAFETY: As in `queue`; the shim checks the CPU.
-        unsafe { ffi::mshv_shim_irq_work_queue_on(self.0.as_ptr(), cpu) }
-    }
-}
-
-impl Drop for IrqWork {
-    fn drop(&mut self) {
-        // SAFETY: By the type's invariants, `self.0` is live and freed only here; the type's
-        // documentation keeps this in process context, where the shim may wait for a run.
-        unsafe { ffi::mshv_shim_irq_work_free(self.0.as_ptr()) };
-    }
 }
 
 /// Whether the CPU runs in hard interrupt context.

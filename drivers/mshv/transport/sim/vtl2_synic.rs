@@ -39,13 +39,13 @@ use super::{
     sint::{
         self,
         in_hardirq,
-        Fifo,
-        IrqWork, //
+        Fifo, //
     },
     vtl0::MAX_CPUS,
 };
 use crate::{
     ffi,
+    irq_work::IrqWork,
     hv::abi::{
         synic::{
             EVENT_FLAGS,

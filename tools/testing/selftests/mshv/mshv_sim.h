@@ -206,4 +206,41 @@ static inline long sim_vtl0_count(int cpu, const char *word)
 	return -1;
 }
 
+/*
+ * The VTL2 partition's SynIC (the simulator's synic file, with mshv_vtl): the host sends CPU
+ * `cpu`'s SINT `sint` a message of `type` with up to four payload words, or signals one of its
+ * event flags.
+ */
+static inline int sim_synic_message(int cpu, int sint, unsigned int type, unsigned long w0,
+				    unsigned long w1)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "message %d %d %#x %#lx %#lx", cpu, sint, type, w0, w1);
+	return sim_write("synic", line);
+}
+
+static inline int sim_synic_event(int cpu, int sint, unsigned int flag)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "event %d %d %u", cpu, sint, flag);
+	return sim_write("synic", line);
+}
+
+/* A number from the synic file: CPU `cpu`'s (or the last line's, for -1), after `word`. */
+static inline long sim_synic_count(int cpu, const char *word)
+{
+	char buf[8192], want[16], *line, *at, *found = NULL;
+
+	if (!sim_read("synic", buf, sizeof(buf)))
+		return -1;
+	snprintf(want, sizeof(want), "%d ", cpu);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (cpu < 0 ? !strncmp(line, "interrupts", 10) : !strncmp(line, want, strlen(want)))
+			found = line;
+	at = found ? strstr(found, word) : NULL;
+	return at ? strtol(at + strlen(word), NULL, 0) : -1;
+}
+
 #endif /* MSHV_SIM_H */
