@@ -8,6 +8,7 @@
 use kernel::ffi::{
     c_char,
     c_int,
+    c_uint,
     c_ulong,
     c_void, //
 };
@@ -314,9 +315,26 @@ extern "C" {
         data: *mut c_void,
     ) -> c_int;
 
-    /// `on_each_cpu(func, data, true)`.
+    /// `on_each_cpu(func, data, true)`, no CPU coming or going meanwhile.
     #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_on_each_cpu(func: unsafe extern "C" fn(*mut c_void), data: *mut c_void);
+
+    /// `cpu_possible(cpu)`, false for a number beyond `nr_cpu_ids`.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_cpu_possible(cpu: u32) -> bool;
+
+    /// A dynamic CPU hotplug state, `online(cpu)` run on each CPU online now and each that
+    /// comes, `offline(cpu)` on each that goes: its number, or a negative errno.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_cpuhp_add(
+        name: *const c_char,
+        online: unsafe extern "C" fn(c_uint) -> c_int,
+        offline: unsafe extern "C" fn(c_uint) -> c_int,
+    ) -> c_int;
+
+    /// Removes a state [`mshv_shim_cpuhp_add`] added, `offline` run on each CPU online.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_cpuhp_remove(state: c_int);
 
     /// Writes the calling CPU's SynIC register `reg` (`MSHV_SHIM_SYNIC_*`).
     #[allow(dead_code)] // The VTL module's.

@@ -24,6 +24,8 @@ pub(crate) struct IrqWork(NonNull<c_void>);
 
 // SAFETY: The shim's irq_work may be queued, and freed, from any CPU.
 unsafe impl Send for IrqWork {}
+// SAFETY: What `&IrqWork` allows (queueing, waiting for a run) is safe from any CPU at once.
+unsafe impl Sync for IrqWork {}
 
 impl IrqWork {
     /// An irq_work whose runs call `func(data)` in hard interrupt context (`hard`: even under
@@ -53,6 +55,7 @@ impl IrqWork {
     }
 
     /// Raises the interrupt on CPU `cpu` (an online one), as [`Self::queue`] does on this.
+    #[allow(dead_code)] // The simulator's.
     pub(crate) fn queue_on(&self, cpu: u32) -> bool {
         // SAFETY: As in `queue`; the shim checks the CPU.
         unsafe { ffi::mshv_shim_irq_work_queue_on(self.0.as_ptr(), cpu) }

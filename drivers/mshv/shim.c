@@ -15,6 +15,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/irq_work.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/preempt.h>
 #include <linux/spinlock.h>
 #include <linux/mm.h>
@@ -735,7 +737,7 @@ struct mshv_shim_irq_work {
 	struct irq_work work;
 	void (*func)(void *data);
 	void *data;
-	/* Queueing it on another CPU: an IPI there queues it (irq_work_queue_on() is not exported). */
+	/* Queued on another CPU: an IPI there queues it (irq_work_queue_on() is not exported). */
 	call_single_data_t csd;
 	atomic_t kicking;
 };
@@ -796,6 +798,7 @@ bool mshv_shim_irq_work_queue_on(struct mshv_shim_irq_work *w, u32 cpu)
 
 void mshv_shim_irq_work_sync(struct mshv_shim_irq_work *w)
 {
+	/* An IPI on its way queues the work yet: wait for it, then for the work's run. */
 	while (atomic_read_acquire(&w->kicking))
 		cpu_relax();
 	irq_work_sync(&w->work);
@@ -803,10 +806,7 @@ void mshv_shim_irq_work_sync(struct mshv_shim_irq_work *w)
 
 void mshv_shim_irq_work_free(struct mshv_shim_irq_work *w)
 {
-	/* An IPI on its way queues the work yet: wait for it, then for the work's run. */
-	while (atomic_read_acquire(&w->kicking))
-		cpu_relax();
-	irq_work_sync(&w->work);
+	mshv_shim_irq_work_sync(w);
 	kfree(w);
 }
 
@@ -1172,7 +1172,26 @@ int mshv_shim_call_on_cpu(u32 cpu, void (*func)(void *), void *data)
 
 void mshv_shim_on_each_cpu(void (*func)(void *), void *data)
 {
+	/* No CPU comes or goes meanwhile: one that comes later is its hotplug state's. */
+	cpus_read_lock();
 	on_each_cpu(func, data, true);
+	cpus_read_unlock();
+}
+
+bool mshv_shim_cpu_possible(u32 cpu)
+{
+	return cpu < nr_cpu_ids && cpu_possible(cpu);
+}
+
+int mshv_shim_cpuhp_add(const char *name, int (*online)(unsigned int cpu),
+			int (*offline)(unsigned int cpu))
+{
+	return cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, name, online, offline);
+}
+
+void mshv_shim_cpuhp_remove(int state)
+{
+	cpuhp_remove_state(state);
 }
 
 /* The SynIC's registers of the calling CPU, by the shim's number (MSHV_SHIM_SYNIC_*). */
@@ -1194,12 +1213,13 @@ static unsigned int synic_msr(u32 reg)
 
 void mshv_shim_synic_write(u32 reg, u64 value)
 {
-	hv_set_msr(synic_msr(reg), value);
+	if (reg < MSHV_SHIM_SYNIC_SINT0 + HV_SYNIC_SINT_COUNT)
+		hv_set_msr(synic_msr(reg), value);
 }
 
 u64 mshv_shim_synic_read(u32 reg)
 {
-	return hv_get_msr(synic_msr(reg));
+	return reg < MSHV_SHIM_SYNIC_SINT0 + HV_SYNIC_SINT_COUNT ? hv_get_msr(synic_msr(reg)) : 0;
 }
 
 #ifdef CONFIG_X86_64
@@ -1233,10 +1253,8 @@ static bool vtl_synic_chains_vmbus;
 
 static void vtl_synic_isr(void)
 {
-	void (*handler)(void) = READ_ONCE(vtl_synic_handler);
-
-	if (handler)
-		handler();
+	/* Set before this was installed, and left as it was after. */
+	vtl_synic_handler();
 	if (vtl_synic_chains_vmbus)
 		vmbus_isr();
 }
@@ -1256,7 +1274,6 @@ int mshv_shim_set_synic_handler(void (*handler)(void))
 	hv_setup_vmbus_handler(vtl_synic_chains_vmbus ? vmbus_isr : NULL);
 	/* A run of the old handler (interrupts off) has ended once a grace period has. */
 	synchronize_rcu();
-	WRITE_ONCE(vtl_synic_handler, NULL);
 	return 0;
 }
 
@@ -1265,6 +1282,8 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
 	struct hv_per_cpu_context *ctx;
 
 	if (!hv_context.cpu_context)
+		return false;
+	if (cpu >= nr_cpu_ids || !cpu_possible(cpu))
 		return false;
 	ctx = per_cpu_ptr(hv_context.cpu_context, cpu);
 	if (!ctx->hyp_synic_message_page || !ctx->hyp_synic_event_page)

@@ -185,9 +185,18 @@ struct mshv_shim_poll_watch *mshv_shim_poll_watch(int fd, u32 *cancel, u32 cpu, 
 void mshv_shim_poll_unwatch(struct mshv_shim_poll_watch *w);
 bool mshv_shim_cpu_online(u32 cpu);
 
-/* smp_call_function_single(cpu, func, data, wait = true); on_each_cpu(func, data, true). */
+/*
+ * smp_call_function_single(cpu, func, data, wait = true); on_each_cpu(func, data, true), no
+ * CPU coming or going meanwhile; cpu_possible(); a dynamic CPU hotplug state (its number, or an
+ * errno) whose callbacks run on each CPU that comes online (and each online now) and goes,
+ * and its removal (offline run on each online CPU).
+ */
 int mshv_shim_call_on_cpu(u32 cpu, void (*func)(void *), void *data);
 void mshv_shim_on_each_cpu(void (*func)(void *), void *data);
+bool mshv_shim_cpu_possible(u32 cpu);
+int mshv_shim_cpuhp_add(const char *name, int (*online)(unsigned int cpu),
+			int (*offline)(unsigned int cpu));
+void mshv_shim_cpuhp_remove(int state);
 
 /*
  * The calling CPU's SynIC registers (hv_set_msr()/hv_get_msr(): x86's synthetic MSRs, arm64's
@@ -213,9 +222,9 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event);
  * *align_pages, within [*first_pfn, *end_pfn) (an empty window without ZONE_DEVICE). Adding
  * pfns [start_pfn, end_pfn) (within the limits) claims them as a memory region and gives them
  * struct pages, or NULL and *err (-EBUSY: the region is the kernel's RAM or a device's,
- * claimed or not, or was added before; -EOPNOTSUPP: no ZONE_DEVICE; the page map's errors). Removing it
- * undoes that once no page of it is in use. A /dev/mshv_vtl_low mapping maps the pages of
- * added ranges by physical address (its file offset); any other page is SIGBUS.
+ * claimed or not, or was added before; -EOPNOTSUPP: no ZONE_DEVICE; the page map's errors).
+ * Removing it undoes that once no page of it is in use. A /dev/mshv_vtl_low mapping maps the
+ * pages of added ranges by physical address (its file offset); any other page is SIGBUS.
  */
 struct mshv_shim_vtl0_memory;
 struct vm_area_struct;

@@ -13,6 +13,8 @@
 //! One is chosen when the module loads ([`select`]); everything above asks [`hv`] for it and
 //! never knows which it got.
 
+use core::ptr::NonNull;
+
 use kernel::{
     ffi::c_void,
     prelude::*,
@@ -165,6 +167,12 @@ pub(crate) trait Hypervisor: Sync {
     /// Reads SynIC register `register` of the calling CPU. Any context; it does not sleep.
     #[allow(dead_code)] // As above.
     fn read_synic(&self, register: SynicRegister) -> u64;
+
+    /// The SynIC message and event flags pages VMBus set up for CPU `cpu` with this
+    /// hypervisor, if it did (the VTL personality reads them; it sets pages of its own up
+    /// where VMBus did not).
+    #[allow(dead_code)] // As above.
+    fn vmbus_synic_pages(&self, cpu: u32) -> Option<(NonNull<c_void>, NonNull<c_void>)>;
 
     /// Has `handler` run at each SynIC interrupt for the VTL personality (in hard interrupt
     /// context, on the CPU interrupted; it reads the SynIC pages itself), or no more (`None`:

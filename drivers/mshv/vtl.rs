@@ -230,9 +230,8 @@ pub(crate) struct Devices {
     /// `/dev/mshv_vtl_low`.
     #[pin]
     _low: MiscDeviceRegistration<memory::VtlLowDevice>,
-    /// `/dev/mshv_sint`, with the SynIC.
-    #[pin]
-    _sint: sint::SintDevice,
+    /// `/dev/mshv_sint`, with the SynIC, where the hypervisor's SynIC interrupt can be had.
+    _sint: Option<Pin<KBox<sint::SintDevice>>>,
     /// Made first, dropped last.
     _prepared: Prepared,
 }
@@ -250,7 +249,7 @@ impl Devices {
             _low <- MiscDeviceRegistration::register(MiscDeviceOptions {
                 name: c"mshv_vtl_low",
             }),
-            _sint <- sint::SintDevice::register(),
+            _sint: sint::SintDevice::new()?,
         })
     }
 }

@@ -20,8 +20,8 @@ use kernel::{
 };
 
 use crate::{
-    eventfd::Eventfd,
     calls,
+    eventfd::Eventfd,
     hv::abi::{
         Message,
         HV_SYNIC_DOORBELL_SINT_INDEX, //

@@ -41,8 +41,9 @@ use super::irq::{
     Routes, //
 };
 use crate::{
+    calls,
     eventfd::Eventfd,
-    calls, ffi,
+    ffi,
     hv::abi::{
         Message,
         HV_X64_INTERRUPT_TYPE_EXTINT, //

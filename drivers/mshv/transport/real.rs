@@ -3,7 +3,10 @@
 //! The real hypervisor, through the kernel's own hypercall path (`hv_do_hypercall()`: the
 //! hypercall page on x86_64, SMCCC `hvc #0` on arm64), reached through the C shim.
 
-use core::ffi::c_void;
+use core::{
+    ffi::c_void,
+    ptr::NonNull, //
+};
 
 use kernel::{
     error::to_result,
@@ -64,6 +67,15 @@ impl Hypervisor for Real {
     fn read_synic(&self, register: SynicRegister) -> u64 {
         // SAFETY: Reading a SynIC register of the calling CPU has no other effect.
         unsafe { ffi::mshv_shim_synic_read(register.index()) }
+    }
+
+    fn vmbus_synic_pages(&self, cpu: u32) -> Option<(NonNull<c_void>, NonNull<c_void>)> {
+        let (mut message, mut event) = (core::ptr::null_mut(), core::ptr::null_mut());
+        // SAFETY: The shim writes the two pointers, this function's locals, only on success.
+        if !unsafe { ffi::mshv_shim_vmbus_synic_pages(cpu, &mut message, &mut event) } {
+            return None;
+        }
+        Some((NonNull::new(message)?, NonNull::new(event)?))
     }
 
     fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result {

@@ -153,6 +153,17 @@ impl Hypervisor for Simulator {
         vtl2_synic::read(register)
     }
 
+    fn vmbus_synic_pages(
+        &self,
+        _cpu: u32,
+    ) -> Option<(
+        core::ptr::NonNull<core::ffi::c_void>,
+        core::ptr::NonNull<core::ffi::c_void>,
+    )> {
+        // A VMBus the kernel may run is another hypervisor's: none set the machine's SynIC up.
+        None
+    }
+
     fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result {
         vtl2_synic::set_handler(handler);
         Ok(())

@@ -34,18 +34,14 @@ use kernel::{
         c_void, //
     },
     fs::File,
-    new_mutex,
-    new_poll_condvar,
-    new_spinlock_irq,
+    new_mutex, new_poll_condvar, new_spinlock_irq,
     prelude::*,
     sync::{
         poll::{
             PollCondVar,
             PollTable, //
         },
-        rcu,
-        Mutex,
-        SpinLockIrq,
+        rcu, Mutex, SpinLockIrq,
     },
     types::Opaque,
     uaccess::{
@@ -62,12 +58,12 @@ use crate::{
     calls,
     eventfd::Eventfd,
     ffi,
-    irq_work::IrqWork,
     hv::abi::{
         synic::EVENT_FLAGS,
         Message,
         HV_MESSAGE_PAYLOAD_QWORD_COUNT, //
     },
+    irq_work::IrqWork,
     transport::{
         hv,
         HvPages, //
@@ -114,9 +110,7 @@ pub(super) struct Sint {
     wake: IrqWork,
     /// Each event flag's eventfd (an [`Eventfd::into_raw`]), read under RCU by `wake`.
     eventfds: KVec<AtomicPtr<c_void>>,
-    /// Serialises the eventfds' changes, and the stream's pausing.
-    #[pin]
-    eventfds_lock: Mutex<()>,
+    /// Serialises the stream's pausing.
     #[pin]
     pause_lock: Mutex<()>,
     synic: Synic,
@@ -154,7 +148,6 @@ impl Sint {
             flags,
             wake,
             eventfds,
-            eventfds_lock <- new_mutex!(()),
             pause_lock <- new_mutex!(()),
             synic,
         }? Error))
@@ -218,6 +211,8 @@ impl Sint {
                     core::ptr::from_mut(&mut taken).cast(),
                 )
             })?;
+            // A message that cannot be written to the buffer is lost (as upstream's): it was
+            // taken, and the SynIC's slot freed.
             if let Some(message) = taken.message {
                 let bytes = kernel::transmute::AsBytes::as_bytes(&message);
                 UserSlice::new(UserPtr::from_addr(buf), MESSAGE_BYTES)
@@ -259,7 +254,12 @@ impl Sint {
             .read_slice(&mut payload[..size])?;
         // The hypercall's type is 32 bits, as upstream truncates it.
         let message_type = args.message_type as u32;
-        calls::post_message(&mut HvPages::new()?, args.connection_id, message_type, &payload[..size])?;
+        calls::post_message(
+            &mut HvPages::new()?,
+            args.connection_id,
+            message_type,
+            &payload[..size],
+        )?;
         Ok(0)
     }
 
@@ -279,10 +279,7 @@ impl Sint {
             fd if fd >= 0 => Eventfd::get(fd)?.into_raw(),
             _ => core::ptr::null(),
         };
-        let old = {
-            let _guard = self.eventfds_lock.lock();
-            slot.swap(new.cast_mut(), Ordering::AcqRel)
-        };
+        let old = slot.swap(new.cast_mut(), Ordering::AcqRel);
         if !old.is_null() {
             // The interrupt may be signalling it: it holds no reference past a grace period.
             rcu::synchronize_rcu();
@@ -298,9 +295,7 @@ impl Sint {
         let args: SintMask = uapi::read_user(arg)?;
         let paused = args.mask != 0;
         let _guard = self.pause_lock.lock();
-        let mut masked = paused;
-        // SAFETY: `mask_cpu` reads the flag, which outlives the call (it waits).
-        unsafe { ffi::mshv_shim_on_each_cpu(mask_cpu, core::ptr::from_mut(&mut masked).cast()) };
+        synic::set_masked(paused);
         *self.paused.lock() = paused;
         if paused {
             self.readers.notify_all();
@@ -354,16 +349,6 @@ unsafe extern "C" fn take_remote(data: *mut c_void) {
     taken.message = taken.sint.synic.take_message();
 }
 
-/// Masks or unmasks the calling CPU's SINT (an IPI's callback).
-///
-/// # Safety
-///
-/// `data` is a live `bool`.
-unsafe extern "C" fn mask_cpu(data: *mut c_void) {
-    // SAFETY: The caller's promise.
-    synic::set_masked(unsafe { *data.cast::<bool>() });
-}
-
 /// The SynIC interrupt's handler.
 extern "C" fn interrupt() {
     if let Some(sint) = sint() {
@@ -372,6 +357,10 @@ extern "C" fn interrupt() {
 }
 
 /// The wake-ups the interrupt deferred.
+///
+/// # Safety
+///
+/// None: it takes no data (the irq_work's function type is an `unsafe fn`).
 unsafe extern "C" fn wake(_data: *mut c_void) {
     if let Some(sint) = sint() {
         sint.wake();
@@ -390,14 +379,27 @@ pub(super) struct SintDevice {
     state: Pin<KBox<Sint>>,
 }
 
-// SAFETY: The registration is used only to deregister it, from any thread.
+// SAFETY: The registration is used only to deregister it, from any thread; the state is `Send`.
 unsafe impl Send for SintDevice {}
-// SAFETY: As above: nothing reaches the registration through a shared reference.
+// SAFETY: Nothing reaches the registration through a shared reference; the state is `Sync`.
 unsafe impl Sync for SintDevice {}
 
 impl SintDevice {
+    /// The device, registered, where the hypervisor's SynIC interrupt can be had: `None`
+    /// (logged) where it cannot.
+    pub(super) fn new() -> Result<Option<Pin<KBox<Self>>>> {
+        match KBox::pin_init(Self::register(), GFP_KERNEL) {
+            Ok(device) => Ok(Some(device)),
+            Err(e) if e == EOPNOTSUPP => {
+                pr_info!("no SynIC interrupt here: no /dev/mshv_sint\n");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sets the SynIC up, takes its interrupt and registers the device.
-    pub(super) fn register() -> impl PinInit<Self, Error> {
+    fn register() -> impl PinInit<Self, Error> {
         let state = Sint::new().and_then(|init| KBox::pin_init(init, GFP_KERNEL));
         let raw = state
             .as_ref()
@@ -422,7 +424,7 @@ fn register_misc(state: *mut Sint) -> impl PinInit<Opaque<bindings::miscdevice>,
         // operations are static.
         unsafe {
             slot.write(core::mem::zeroed());
-            (*slot).minor = bindings::MISC_DYNAMIC_MINOR as _;
+            (*slot).minor = bindings::MISC_DYNAMIC_MINOR as c_int;
             (*slot).name = c"mshv_sint".as_char_ptr();
             (*slot).fops = &FOPS;
             (*slot).mode = 0o600;
@@ -443,7 +445,9 @@ impl PinnedDrop for SintDevice {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: Registered in `register` (this value exists only if that succeeded).
         unsafe { bindings::misc_deregister(self.misc.get()) };
-        // Not once this returns: the state may go.
+        // Nothing more comes (what came is left in the SynIC's pages); then the handler runs
+        // no more once this returns, and the state may go.
+        synic::set_masked(true);
         let _ = hv().set_synic_handler(None);
         SINT.store(null_mut(), Ordering::Release);
     }
@@ -508,7 +512,7 @@ unsafe extern "C" fn ioctl(_file: *mut bindings::file, cmd: c_uint, arg: c_ulong
     let Some(sint) = sint() else {
         return ENODEV.to_errno() as c_long;
     };
-    match sint.ioctl(cmd, arg as usize) {
+    match sint.ioctl(cmd, arg) {
         Ok(ret) => ret as c_long,
         Err(e) => e.to_errno() as c_long,
     }

@@ -4,17 +4,23 @@
 //! for VTL2 ([`VTL2_VMBUS_SINT`]) on CPU 0, that SINT's event flags on every CPU, and the
 //! SynIC interrupt that says something came.
 //!
-//! Where VMBus set the SynIC up (a paravisor's kernel, as upstream assumes), its pages are the
-//! ones read, and its interrupt handler runs after this module's. Where it did not (VMBus is
-//! not running), the module enables the SynIC itself when it loads, on every online CPU: a
-//! message page and an event flags page of its own, and SCONTROL; it disables them and takes
-//! the pages back when it unloads. Either way VMBus's SINT for VTL2 is masked until user space
-//! unmasks it (`MSHV_SINT_PAUSE_MESSAGE_STREAM`).
+//! Where VMBus set a CPU's SynIC up (a paravisor's kernel, as upstream assumes), its pages are
+//! the ones read, and its interrupt handler runs after this module's. Where it did not (VMBus
+//! is not running, or not for the hypervisor the module chose), the module enables that CPU's
+//! SynIC itself: a message page and an event flags page of its own, and SCONTROL. A CPU hotplug
+//! state does it on each CPU that is or comes online, and undoes it on each that goes, and on
+//! every CPU when the module unloads; the pages are freed only then. Either way VMBus's SINT for
+//! VTL2 is masked until user space unmasks it (`MSHV_SINT_PAUSE_MESSAGE_STREAM`), and a CPU
+//! that comes online gets the mask the others have.
 
 use core::{
-    ffi::c_void,
-    ptr::NonNull,
+    ptr::{
+        null_mut,
+        NonNull, //
+    },
     sync::atomic::{
+        AtomicBool,
+        AtomicPtr,
         AtomicU32,
         AtomicU64,
         AtomicU8,
@@ -26,6 +32,11 @@ use kernel::{
     cpu::{
         nr_cpu_ids,
         CpuId, //
+    },
+    ffi::{
+        c_int,
+        c_uint,
+        c_void, //
     },
     prelude::*,
 };
@@ -68,20 +79,14 @@ unsafe impl Sync for Pages {}
 impl Pages {
     /// CPU `cpu`'s: VMBus's, or two zeroed pages of the module's own.
     fn new(cpu: u32) -> Result<Self> {
-        let (mut message, mut event) = (core::ptr::null_mut(), core::ptr::null_mut());
-        // SAFETY: The shim writes the two pointers, its arguments' locals, only on success.
-        if unsafe { ffi::mshv_shim_vmbus_synic_pages(cpu, &mut message, &mut event) } {
-            if let (Some(message), Some(event)) =
-                (NonNull::new(message.cast()), NonNull::new(event.cast()))
-            {
-                // INVARIANT: VMBus's pages, which outlive the module (it uses the symbols
-                // VMBus exports, so VMBus stays while it is loaded).
-                return Ok(Self {
-                    message,
-                    event,
-                    own: None,
-                });
-            }
+        if let Some((message, event)) = hv().vmbus_synic_pages(cpu) {
+            // INVARIANT: VMBus's pages, which outlive the module (it uses the symbols VMBus
+            // exports, so VMBus stays while it is loaded).
+            return Ok(Self {
+                message: message.cast(),
+                event: event.cast(),
+                own: None,
+            });
         }
         let alloc = || {
             // SAFETY: Allocates a zeroed page of the kernel's.
@@ -125,7 +130,11 @@ impl Pages {
     /// The SINT's message slot.
     fn slot(&self) -> *mut u8 {
         // SAFETY: Slot `VTL2_VMBUS_SINT` (< 16) is within the page.
-        unsafe { self.message.as_ptr().add(VTL2_VMBUS_SINT as usize * SLOT_BYTES) }
+        unsafe {
+            self.message
+                .as_ptr()
+                .add(VTL2_VMBUS_SINT as usize * SLOT_BYTES)
+        }
     }
 
     /// Word `i` (< 32) of the SINT's event flags.
@@ -150,34 +159,51 @@ impl Drop for Pages {
     }
 }
 
-/// Every possible CPU's SynIC pages, as long as this lives.
+/// Every possible CPU's SynIC pages (`None` for a number no CPU has).
+struct Cpus(KVec<Option<Pages>>);
+
+/// The pages, while the hotplug state may use them.
+static CPUS: AtomicPtr<Cpus> = AtomicPtr::new(null_mut());
+/// Whether VMBus's SINT for VTL2 is masked, on every CPU, and so on one that comes online.
+static MASKED: AtomicBool = AtomicBool::new(true);
+
+/// The SynIC, set up on every CPU online, as long as this lives.
 pub(super) struct Synic {
-    cpus: KVec<Pages>,
-    /// Whether the module set the SynIC up (its own pages), to undo at drop.
-    own: bool,
+    cpus: KBox<Cpus>,
+    /// The CPU hotplug state.
+    state: c_int,
 }
 
 impl Synic {
-    /// Takes VMBus's SynIC pages, or enables the SynIC with pages of the module's own on every
-    /// online CPU, VMBus's SINT for VTL2 masked.
+    /// Takes VMBus's SynIC pages, or enables the SynIC with pages of the module's own, on each
+    /// CPU online now or later, VMBus's SINT for VTL2 masked. One at a time.
     pub(super) fn new() -> Result<Self> {
         let n = nr_cpu_ids();
         let mut cpus = KVec::with_capacity(n as usize, GFP_KERNEL)?;
         for cpu in 0..n {
-            cpus.push(Pages::new(cpu)?, GFP_KERNEL)?;
+            // SAFETY: Reads the possible mask.
+            let possible = unsafe { ffi::mshv_shim_cpu_possible(cpu) };
+            cpus.push(possible.then(|| Pages::new(cpu)).transpose()?, GFP_KERNEL)?;
         }
-        let own = cpus.first().is_some_and(|p| p.own.is_some());
-        let synic = Self { cpus, own };
-        // SAFETY: `enable` reads `synic`, which outlives the call (it waits for every CPU).
-        unsafe { ffi::mshv_shim_on_each_cpu(enable, core::ptr::from_ref(&synic).cast_mut().cast()) };
-        Ok(synic)
+        let cpus = KBox::new(Cpus(cpus), GFP_KERNEL)?;
+        MASKED.store(true, Ordering::Release);
+        CPUS.store(core::ptr::from_ref(&*cpus).cast_mut(), Ordering::Release);
+        // SAFETY: The name is static; the callbacks reach the pages through `CPUS`, which
+        // holds them until the state is removed.
+        let state = unsafe {
+            ffi::mshv_shim_cpuhp_add(c"mshv_vtl/synic:online".as_char_ptr(), online, offline)
+        };
+        if state < 0 {
+            CPUS.store(null_mut(), Ordering::Release);
+            return Err(Error::from_errno(state));
+        }
+        Ok(Self { cpus, state })
     }
 
     /// CPU `cpu`'s pages.
     fn pages(&self, cpu: usize) -> Option<&Pages> {
-        self.cpus.get(cpu)
+        self.cpus.0.get(cpu)?.as_ref()
     }
-
     /// The calling CPU's VMBus SINT for VTL2's event flags: each flag set is cleared and
     /// passed to `f`. Any context.
     pub(super) fn take_flags(&self, mut f: impl FnMut(usize)) {
@@ -230,52 +256,80 @@ impl Synic {
 
 impl Drop for Synic {
     fn drop(&mut self) {
-        // SAFETY: As in `new`.
-        unsafe { ffi::mshv_shim_on_each_cpu(disable, core::ptr::from_mut(self).cast()) };
+        // Undone on each CPU online (each that went was undone then): no SynIC uses the
+        // module's pages after this.
+        // SAFETY: The state is this value's.
+        unsafe { ffi::mshv_shim_cpuhp_remove(self.state) };
+        CPUS.store(null_mut(), Ordering::Release);
     }
 }
 
-/// Masks or unmasks the calling CPU's VMBus SINT for VTL2, as upstream programs it.
+/// Masks or unmasks VMBus's SINT for VTL2 on every CPU, and on each that comes online. Process
+/// context, one at a time.
 pub(super) fn set_masked(masked: bool) {
+    MASKED.store(masked, Ordering::Release);
+    // SAFETY: `mask_cpu` takes no data.
+    unsafe { ffi::mshv_shim_on_each_cpu(mask_cpu, null_mut()) };
+}
+
+/// Programs the calling CPU's VMBus SINT for VTL2 as upstream does, masked as [`MASKED`] says.
+fn program_sint() {
     // SAFETY: Computes the register's value only.
-    let value = unsafe { ffi::mshv_shim_vtl_sint(masked) };
+    let value = unsafe { ffi::mshv_shim_vtl_sint(MASKED.load(Ordering::Acquire)) };
     // SAFETY: A SINT's value names no page.
     unsafe { hv().write_synic(SynicRegister::Sint(VTL2_VMBUS_SINT), value) };
 }
 
-/// Sets the calling CPU's SynIC up with the module's own pages, if they are.
+/// # Safety
+///
+/// None: an IPI's callback, which takes no data.
+unsafe extern "C" fn mask_cpu(_data: *mut c_void) {
+    program_sint();
+}
+
+/// The pages of CPU `cpu`, while the hotplug state may use them.
+fn cpu_pages(cpu: c_uint) -> Option<&'static Pages> {
+    // SAFETY: `Synic` publishes the pages only while its hotplug state exists, and removes the
+    // state (which waits for its callbacks) before they go.
+    let cpus = unsafe { CPUS.load(Ordering::Acquire).as_ref() }?;
+    cpus.0.get(cpu as usize)?.as_ref()
+}
+
+/// A CPU came online (the hotplug state's callback, run on it): its SynIC set up with the
+/// module's own pages, if they are its, and VMBus's SINT for VTL2 programmed.
 ///
 /// # Safety
 ///
-/// `data` is a live `Synic`.
-unsafe extern "C" fn enable(data: *mut c_void) {
-    // SAFETY: The caller's promise.
-    let synic = unsafe { &*data.cast::<Synic>() };
-    let Some(pages) = synic.pages(CpuId::current().as_u32() as usize) else {
-        return;
+/// None beyond the hotplug state's: runs on CPU `cpu`.
+unsafe extern "C" fn online(cpu: c_uint) -> c_int {
+    let Some(pages) = cpu_pages(cpu) else {
+        return 0;
     };
     if let Some((message, event)) = pages.own {
-        // SAFETY: The pages are the module's, held for the SynIC until `disable`.
+        // SAFETY: The pages are the module's, held for the SynIC until `offline` has run on
+        // this CPU.
         unsafe {
             hv().write_synic(SynicRegister::Simp, (message << 12) | PAGE_ENABLE);
             hv().write_synic(SynicRegister::Siefp, (event << 12) | PAGE_ENABLE);
             hv().write_synic(SynicRegister::Scontrol, SCONTROL_ENABLE);
         }
     }
-    set_masked(true);
+    program_sint();
+    0
 }
 
-/// Masks the calling CPU's VMBus SINT for VTL2 and, if the module set its SynIC up, disables
-/// it.
+/// A CPU goes offline, or the module unloads (run on the CPU): VMBus's SINT for VTL2 masked
+/// and, if the module set the SynIC up, disabled.
 ///
 /// # Safety
 ///
-/// As [`enable`].
-unsafe extern "C" fn disable(data: *mut c_void) {
-    // SAFETY: The caller's promise.
-    let synic = unsafe { &*data.cast::<Synic>() };
-    set_masked(true);
-    if synic.own {
+/// As [`online`].
+unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
+    // SAFETY: Computes the register's value only.
+    let masked = unsafe { ffi::mshv_shim_vtl_sint(true) };
+    // SAFETY: Neither value names a page.
+    unsafe { hv().write_synic(SynicRegister::Sint(VTL2_VMBUS_SINT), masked) };
+    if cpu_pages(cpu).is_some_and(|p| p.own.is_some()) {
         // SAFETY: Disabling names no page.
         unsafe {
             hv().write_synic(SynicRegister::Scontrol, 0);
@@ -283,4 +337,5 @@ unsafe extern "C" fn disable(data: *mut c_void) {
             hv().write_synic(SynicRegister::Siefp, 0);
         }
     }
+    0
 }

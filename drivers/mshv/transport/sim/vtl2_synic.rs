@@ -45,7 +45,6 @@ use super::{
 };
 use crate::{
     ffi,
-    irq_work::IrqWork,
     hv::abi::{
         synic::{
             EVENT_FLAGS,
@@ -58,6 +57,7 @@ use crate::{
         HV_MESSAGE_PAYLOAD_QWORD_COUNT,
         HV_SYNIC_SINT_COUNT, //
     },
+    irq_work::IrqWork,
     transport::SynicHandler,
 };
 
@@ -131,8 +131,12 @@ impl Cpu {
             if kind.load(Ordering::Acquire) != 0 {
                 // SAFETY: The slot's flags byte (`message_flags`, offset 5).
                 let flags = unsafe { AtomicU8::from_ptr(slot.add(5)) };
-                flags.fetch_or(1, Ordering::AcqRel);
-                break;
+                flags.fetch_or(1, Ordering::SeqCst);
+                // The driver may have freed the slot before it saw the flag (and so sends no
+                // end of message): then the slot is free now.
+                if kind.load(Ordering::SeqCst) != 0 {
+                    break;
+                }
             }
             let mut bytes = [0u8; SLOT_BYTES];
             // SAFETY: `Message` is 256 plain bytes.
@@ -153,13 +157,16 @@ impl Cpu {
         let Some(page) = Self::page(self.siefp) else {
             return false;
         };
-        (0..HV_SYNIC_SINT_COUNT).filter(|&s| self.unmasked(s)).any(|s| {
-            (0..SLOT_BYTES / 8).any(|w| {
-                // SAFETY: A word of the SINT's flags, within the enabled page.
-                let word = unsafe { AtomicU64::from_ptr(page.add(s * SLOT_BYTES + w * 8).cast()) };
-                word.load(Ordering::Acquire) != 0
+        (0..HV_SYNIC_SINT_COUNT)
+            .filter(|&s| self.unmasked(s))
+            .any(|s| {
+                (0..SLOT_BYTES / 8).any(|w| {
+                    // SAFETY: A word of the SINT's flags, within the enabled page.
+                    let word =
+                        unsafe { AtomicU64::from_ptr(page.add(s * SLOT_BYTES + w * 8).cast()) };
+                    word.load(Ordering::Acquire) != 0
+                })
             })
-        })
     }
 }
 
@@ -205,6 +212,10 @@ fn cpus() -> usize {
 }
 
 /// The interrupt's run on a CPU: the driver's handler, with no lock held.
+///
+/// # Safety
+///
+/// None: it takes no data (the irq_work's function type is an `unsafe fn`).
 unsafe extern "C" fn interrupt(_data: *mut c_void) {
     let handler = {
         let mut synic = sint::lock();
@@ -227,8 +238,9 @@ pub(super) fn power_on() -> Result {
     let mut works = KVec::with_capacity(cpus(), GFP_KERNEL)?;
     for _ in 0..cpus() {
         // SAFETY: `interrupt` takes no data and may run in hard interrupt context on any CPU
-        // (the lock it takes is raw).
-        let work = unsafe { IrqWork::new(interrupt, core::ptr::null_mut(), false)? };
+        // (the lock it takes is raw). Hard, as the hypervisor's interrupt is: lockdep then
+        // reports a `spinlock_t` the driver's handler would take.
+        let work = unsafe { IrqWork::new(interrupt, core::ptr::null_mut(), true)? };
         works.push(work, GFP_KERNEL)?;
     }
     let _none = core::mem::replace(&mut sint::lock().vtl2.works, works);
@@ -277,8 +289,8 @@ pub(super) fn write(register: SynicRegister, value: u64) {
     }
     let delivered = c.deliver();
     // An unmasked SINT's flags set while it was masked interrupt it now.
-    let pending = matches!(register, SynicRegister::Sint(_) | SynicRegister::Scontrol)
-        && c.flags_pending();
+    let pending =
+        matches!(register, SynicRegister::Sint(_) | SynicRegister::Scontrol) && c.flags_pending();
     if delivered {
         vtl2.delivered += 1;
     }
@@ -330,12 +342,8 @@ pub(super) fn signal(cpu: usize, sint: u32, flag: usize) -> Result {
     let c = &synic.vtl2.cpus[cpu];
     let page = Cpu::page(c.siefp).ok_or(ENXIO)?;
     // SAFETY: The flag's word, within the SINT's part of the enabled page.
-    let word = unsafe {
-        AtomicU64::from_ptr(
-            page.add(sint as usize * SLOT_BYTES + flag / 64 * 8)
-                .cast(),
-        )
-    };
+    let word =
+        unsafe { AtomicU64::from_ptr(page.add(sint as usize * SLOT_BYTES + flag / 64 * 8).cast()) };
     let bit = 1u64 << (flag % 64);
     if word.fetch_or(bit, Ordering::AcqRel) & bit == 0 && c.unmasked(sint as usize) {
         synic.vtl2.raise(cpu);

@@ -19,7 +19,7 @@
 #include "mshv_vtl.h"
 
 #define PAGE		4096UL
-#define MIB		(1UL << 20)
+#define MIB		(1024UL * 1024)
 
 /* MSHV_ADD_VTL0_MEMORY of physical addresses [start, end): 0 or -1 (errno). */
 static int add(int vtl, unsigned long start, unsigned long end)
@@ -158,14 +158,14 @@ TEST_F(memory, writes_through_low_reach_the_memory)
 }
 
 /* Minor faults taken touching every page of [p, p + size). */
-static long faults_touching(volatile char *p, unsigned long size)
+static long faults_touching(char *p, unsigned long size)
 {
 	struct rusage before, after;
 	unsigned long i;
 
 	getrusage(RUSAGE_SELF, &before);
 	for (i = 0; i < size; i += PAGE)
-		p[i] = 1;
+		__atomic_store_n(p + i, 1, __ATOMIC_RELAXED);
 	getrusage(RUSAGE_SELF, &after);
 	return after.ru_minflt - before.ru_minflt;
 }
@@ -220,19 +220,19 @@ TEST_F(memory, aligned_pieces_map_in_one_fault)
 TEST_F(memory, a_private_mapping_copies_on_write)
 {
 	unsigned long base = self->ram + 40 * MIB;
-	volatile __u64 *shared, *private;
+	__u64 *shared, *private;
 
 	shared = (__u64 *)map_aligned(self->low, 2 * MIB, base);
 	ASSERT_NE(MAP_FAILED, shared);
-	shared[0] = 0x1111;
+	__atomic_store_n(shared, 0x1111, __ATOMIC_RELAXED);
 	/* A first write, 2 MiB aligned: the private copy's, not VTL0's. */
 	private = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->low, base);
 	ASSERT_NE(MAP_FAILED, private);
-	private[0] = 0x2222;
-	EXPECT_EQ(0x1111, shared[0]);
-	EXPECT_EQ(0x2222, private[0]);
-	munmap((void *)private, 2 * MIB);
-	munmap((void *)shared, 2 * MIB);
+	__atomic_store_n(private, 0x2222, __ATOMIC_RELAXED);
+	EXPECT_EQ(0x1111, __atomic_load_n(shared, __ATOMIC_RELAXED));
+	EXPECT_EQ(0x2222, __atomic_load_n(private, __ATOMIC_RELAXED));
+	munmap(private, 2 * MIB);
+	munmap(shared, 2 * MIB);
 }
 
 TEST_F(memory, only_added_memory_maps)
