@@ -44,8 +44,8 @@
 //!   CPU, `<cpu> scontrol <v> simp <v> siefp <v> queued <n> sint <v0> ... <v15>`, then
 //!   `interrupts <n> hardirq <n> delivered <n>`; writing `message <cpu> <sint> <type> [<word>
 //!   ...]` (at most 30 payload words) sends that SINT a message, `event <cpu> <sint> <flag>`
-//!   signals an event flag (`EBUSY`: the CPU's queue of 4 messages is full; `ENXIO`: no event
-//!   flags page).
+//!   signals an event flag (`EBUSY`: the CPU's queue of 8 messages is full; `ENXIO`: no event
+//!   flags page); `clear` drops every message queued and not delivered.
 
 use kernel::{
     debugfs::{
@@ -398,6 +398,10 @@ impl Reader for Synic {
         let line = read_line(reader, &mut buf)?;
         let mut words = line.split_whitespace();
         let what = words.next().ok_or(EINVAL)?;
+        if what == "clear" && words.next().is_none() {
+            vtl2_synic::forget();
+            return Ok(());
+        }
         let cpu = usize::try_from(number(words.next())?).map_err(|_| EINVAL)?;
         let sint = u32::try_from(number(words.next())?).map_err(|_| EINVAL)?;
         match what {

@@ -96,11 +96,6 @@ impl<T: Copy, const N: usize> Fifo<T, N> {
         true
     }
 
-    /// The first item, left queued.
-    pub(super) fn peek(&self) -> Option<&T> {
-        (self.len != 0).then(|| &self.items[self.first])
-    }
-
     /// Takes the first item.
     pub(super) fn pop(&mut self) -> Option<T> {
         if self.len == 0 {

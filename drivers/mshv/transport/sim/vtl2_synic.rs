@@ -38,8 +38,7 @@ use kernel::{
 use super::{
     sint::{
         self,
-        in_hardirq,
-        Fifo, //
+        in_hardirq, //
     },
     vtl0::MAX_CPUS,
 };
@@ -61,8 +60,8 @@ use crate::{
     transport::SynicHandler,
 };
 
-/// Messages a CPU's SINTs hold before they can take them, at most.
-const QUEUED: usize = 4;
+/// Messages a CPU's SINTs hold before they can take them, at most (all SINTs together).
+const QUEUED: usize = 8;
 /// Bytes of a message slot, and of a SINT's event flags.
 const SLOT_BYTES: usize = 256;
 
@@ -72,7 +71,10 @@ struct Cpu {
     simp: u64,
     siefp: u64,
     sint: [u64; HV_SYNIC_SINT_COUNT],
-    queued: Fifo<(u32, Message), QUEUED>,
+    /// The messages waiting, oldest first (`queued[..len]`): each SINT takes its own in order,
+    /// whatever the others' wait for.
+    queued: [(u32, Message); QUEUED],
+    len: usize,
 }
 
 const NO_MESSAGE: Message = Message {
@@ -92,7 +94,8 @@ impl Cpu {
             siefp: 0,
             // Every SINT starts masked, as on reset.
             sint: [SINT_MASKED; HV_SYNIC_SINT_COUNT],
-            queued: Fifo::new((0, NO_MESSAGE)),
+            queued: [(0, NO_MESSAGE); QUEUED],
+            len: 0,
         }
     }
 
@@ -111,45 +114,71 @@ impl Cpu {
         })
     }
 
-    /// Writes the queued messages the SINTs can take into their slots, oldest first; whether
-    /// any was.
+    /// Queues a message for SINT `sint`; false if the queue is full.
+    fn push(&mut self, sint: u32, message: Message) -> bool {
+        let Some(slot) = self.queued.get_mut(self.len) else {
+            return false;
+        };
+        *slot = (sint, message);
+        self.len += 1;
+        true
+    }
+
+    /// Writes the queued messages the SINTs can take into their slots, each SINT's oldest
+    /// first; whether any was.
     fn deliver(&mut self) -> bool {
         let mut delivered = false;
-        while let Some(&(sint, message)) = self.queued.peek() {
+        // SINTs whose oldest message waits: their later ones wait behind it.
+        let mut waiting = 0u32;
+        let mut i = 0;
+        while i < self.len {
+            let (sint, message) = self.queued[i];
             let sint = sint as usize;
-            let Some(page) = Self::page(self.simp) else {
-                break;
-            };
-            if !self.unmasked(sint) {
-                break;
+            if waiting & (1 << sint) != 0 || !self.take(sint, message) {
+                waiting |= 1 << sint;
+                i += 1;
+                continue;
             }
-            // SAFETY: The slot is within the enabled message page (`sint` < 16).
-            let slot = unsafe { page.add(sint * SLOT_BYTES) };
-            // SAFETY: The slot's type, an aligned `u32` of the page, which the driver reads
-            // and clears atomically too.
-            let kind = unsafe { AtomicU32::from_ptr(slot.cast()) };
-            if kind.load(Ordering::Acquire) != 0 {
-                // SAFETY: The slot's flags byte (`message_flags`, offset 5).
-                let flags = unsafe { AtomicU8::from_ptr(slot.add(5)) };
-                flags.fetch_or(1, Ordering::SeqCst);
-                // The driver may have freed the slot before it saw the flag (and so sends no
-                // end of message): then the slot is free now.
-                if kind.load(Ordering::SeqCst) != 0 {
-                    break;
-                }
-            }
-            let mut bytes = [0u8; SLOT_BYTES];
-            // SAFETY: `Message` is 256 plain bytes.
-            unsafe { core::ptr::write_unaligned(bytes.as_mut_ptr().cast::<Message>(), message) };
-            bytes[..4].fill(0);
-            // SAFETY: The slot is free: the driver touches it no more until its type is set,
-            // which is last.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), slot, SLOT_BYTES) };
-            kind.store(message.message_type, Ordering::Release);
-            self.queued.pop();
+            self.queued.copy_within(i + 1..self.len, i);
+            self.len -= 1;
             delivered = true;
         }
         delivered
+    }
+
+    /// Writes `message` into SINT `sint`'s slot if the SINT can take it now; else, if its slot
+    /// is taken, has the driver signal the end of that message.
+    fn take(&self, sint: usize, message: Message) -> bool {
+        let Some(page) = Self::page(self.simp) else {
+            return false;
+        };
+        if !self.unmasked(sint) {
+            return false;
+        }
+        // SAFETY: The slot is within the enabled message page (`sint` < 16).
+        let slot = unsafe { page.add(sint * SLOT_BYTES) };
+        // SAFETY: The slot's type, an aligned `u32` of the page, which the driver reads
+        // and clears atomically too.
+        let kind = unsafe { AtomicU32::from_ptr(slot.cast()) };
+        if kind.load(Ordering::Acquire) != 0 {
+            // SAFETY: The slot's flags byte (`message_flags`, offset 5).
+            let flags = unsafe { AtomicU8::from_ptr(slot.add(5)) };
+            flags.fetch_or(1, Ordering::SeqCst);
+            // The driver may have freed the slot before it saw the flag (and so sends no
+            // end of message): then the slot is free now.
+            if kind.load(Ordering::SeqCst) != 0 {
+                return false;
+            }
+        }
+        let mut bytes = [0u8; SLOT_BYTES];
+        // SAFETY: `Message` is 256 plain bytes.
+        unsafe { core::ptr::write_unaligned(bytes.as_mut_ptr().cast::<Message>(), message) };
+        bytes[..4].fill(0);
+        // SAFETY: The slot is free: the driver touches it no more until its type is set,
+        // which is last.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), slot, SLOT_BYTES) };
+        kind.store(message.message_type, Ordering::Release);
+        true
     }
 
     /// Whether an unmasked SINT has an event flag set.
@@ -322,7 +351,7 @@ pub(super) fn send(cpu: usize, sint: u32, message: Message) -> Result {
     }
     let mut synic = sint::lock();
     let vtl2 = &mut synic.vtl2;
-    if !vtl2.cpus[cpu].queued.push((sint, message)) {
+    if !vtl2.cpus[cpu].push(sint, message) {
         return Err(EBUSY);
     }
     if vtl2.cpus[cpu].deliver() {
@@ -351,6 +380,14 @@ pub(super) fn signal(cpu: usize, sint: u32, flag: usize) -> Result {
     Ok(())
 }
 
+/// The host forgets every message it queued and did not deliver (the debugfs file's `clear`).
+pub(super) fn forget() {
+    let mut synic = sint::lock();
+    for c in synic.vtl2.cpus.iter_mut() {
+        c.len = 0;
+    }
+}
+
 /// What the debugfs file shows: per CPU, the registers and the messages waiting; then the
 /// interrupts taken (in hard interrupt context) and the messages delivered.
 pub(super) fn show(f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
@@ -360,10 +397,7 @@ pub(super) fn show(f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
         write!(
             f,
             "{i} scontrol {:#x} simp {:#x} siefp {:#x} queued {} sint",
-            c.scontrol,
-            c.simp,
-            c.siefp,
-            c.queued.len()
+            c.scontrol, c.simp, c.siefp, c.len
         )?;
         for s in c.sint {
             write!(f, " {s:#x}")?;

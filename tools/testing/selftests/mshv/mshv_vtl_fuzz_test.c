@@ -71,7 +71,8 @@ TEST(random_arguments_and_run_pages_get_errnos)
 	struct mshv_vtl_hvcall_setup setup = {
 		.bitmap_array_size = sizeof(bitmap), .allow_bitmap_ptr = (uintptr_t)bitmap,
 	};
-	int mshv, vtl, hvcall, efd, fds[3], calls = 0;
+	int mshv, vtl, hvcall, sint, efd, fds[4], calls = 0;
+	char text[96];
 	__u64 values[6], args[8];
 	time_t end = time(NULL) + SECONDS;
 	unsigned long window = vtl0_ram(1);
@@ -91,6 +92,9 @@ TEST(random_arguments_and_run_pages_get_errnos)
 	ASSERT_LE(0, vtl);
 	hvcall = open("/dev/mshv_hvcall", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, hvcall);
+	/* Non-blocking: a read takes a message or is EAGAIN (or 0, paused). */
+	sint = open("/dev/mshv_sint", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, sint);
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
 	memset(bitmap, 0xff, sizeof(bitmap));
@@ -100,6 +104,7 @@ TEST(random_arguments_and_run_pages_get_errnos)
 	fds[0] = mshv;
 	fds[1] = vtl;
 	fds[2] = hvcall;
+	fds[3] = sint;
 	values[0] = (uintptr_t)buf;
 	values[1] = (uintptr_t)args;
 	values[2] = efd;
@@ -110,7 +115,7 @@ TEST(random_arguments_and_run_pages_get_errnos)
 	CPU_SET(0, &set);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
 	while (time(NULL) < end) {
-		int fd = fds[rand() % 3];
+		int fd = fds[rand() % 4];
 		unsigned long cmd = rand() % 8 ? commands[rand() % ARRAY_SIZE(commands)] :
 				    (unsigned long)rand();
 
@@ -125,6 +130,16 @@ TEST(random_arguments_and_run_pages_get_errnos)
 			*(__u32 *)run = 0;
 			sim_vtl0_program("0", rand() % 4, rand() % 5);
 			setitimer(ITIMER_REAL, &timer, NULL);
+		}
+		if (rand() % 16 == 0) {
+			/* The host: a message or an event flag for a random CPU and SINT. */
+			snprintf(text, sizeof(text), rand() % 2 ? "message %d %d %#x %#x" :
+				 "event %d %d %u", rand() % 3, rand() % 17, rand() % 4096, rand());
+			sim_write("synic", text);
+			if (read(sint, buf, rand() % 2 ? 256 : rand() % 512) < 0)
+				ASSERT_TRUE(errno == EAGAIN || errno == EINVAL);
+			calls++;
+			continue;
 		}
 		if (cmd == MSHV_ADD_VTL0_MEMORY) {
 			/*
@@ -155,7 +170,10 @@ TEST(random_arguments_and_run_pages_get_errnos)
 	TH_LOG("%d calls", calls);
 	sim_vtl0_program("all", 0, 0);
 	munmap(run, 4096);
+	/* What the host sent SINTs that stay masked would wait for ever. */
+	sim_write("synic", "clear");
 	close(efd);
+	close(sint);
 	close(hvcall);
 	close(vtl);
 	close(mshv);

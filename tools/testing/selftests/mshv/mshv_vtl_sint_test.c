@@ -72,7 +72,11 @@ FIXTURE_SETUP(sint)
 		SKIP(return, "needs the simulated hypervisor to play the host");
 	self->fd = open("/dev/mshv_sint", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	ASSERT_LE(0, self->fd);
-	/* Whatever an earlier case left is taken; each starts paused, as the device does. */
+	/*
+	 * Whatever an earlier case or program left is gone (the host forgets, the slot is read);
+	 * each case starts paused, as the device does.
+	 */
+	ASSERT_EQ(0, sim_write("synic", "clear"));
 	ASSERT_EQ(0, pause_stream(self->fd, 0));
 	while (readable(self->fd, 100) && read(self->fd, buf, sizeof(buf)) > 0)
 		;
@@ -303,6 +307,21 @@ TEST_F(sint, a_signal_ends_a_blocked_read)
 	alarm(1);
 	EXPECT_EQ(-1, read(self->fd, &m, sizeof(m)));
 	EXPECT_EQ(EINTR, errno);
+}
+
+TEST_F(sint, each_sint_takes_its_own_messages)
+{
+	struct message m;
+
+	ASSERT_EQ(0, pause_stream(self->fd, 0));
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+	/* SINT 3 is masked: its message waits, and SINT 7's behind it does not. */
+	ASSERT_EQ(0, sim_synic_message(0, 3, 0x333, 3, 0));
+	ASSERT_EQ(0, sim_synic_message(0, VMBUS_SINT, 0x777, 7, 0));
+	EXPECT_TRUE(readable(self->fd, 1000));
+	ASSERT_EQ(sizeof(m), read(self->fd, &m, sizeof(m)));
+	EXPECT_EQ(0x777, m.type);
+	EXPECT_EQ(1, sim_synic_count(0, "queued "));
 }
 
 TEST_F(sint, event_flags_signal_their_eventfds)
