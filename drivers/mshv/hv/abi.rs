@@ -651,6 +651,18 @@ abi_structs! {
     }
 }
 
+impl Message {
+    /// A free slot's (`HVMSG_NONE`, no payload).
+    pub(crate) const EMPTY: Self = Self {
+        message_type: 0,
+        payload_size: 0,
+        message_flags: 0,
+        reserved: [0; 2],
+        sender: 0,
+        payload: [0; HV_MESSAGE_PAYLOAD_QWORD_COUNT],
+    };
+}
+
 // `struct hv_input_post_message` is in a header of the kernel's own (`drivers/hv/hyperv_vmbus.h`),
 // which only the VTL module's shim includes: it checks the same three facts at build time.
 const _: () = assert!(

@@ -415,11 +415,7 @@ impl Reader for Synic {
             "message" => {
                 let mut message = crate::hv::abi::Message {
                     message_type: u32::try_from(number(words.next())?).map_err(|_| EINVAL)?,
-                    payload_size: 0,
-                    message_flags: 0,
-                    reserved: [0; 2],
-                    sender: 0,
-                    payload: [0; crate::hv::abi::HV_MESSAGE_PAYLOAD_QWORD_COUNT],
+                    ..crate::hv::abi::Message::EMPTY
                 };
                 let mut payload = message.payload;
                 let mut n = 0;

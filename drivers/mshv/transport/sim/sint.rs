@@ -42,10 +42,7 @@ use super::{
 use crate::{
     ffi,
     hv::{
-        abi::{
-            Message,
-            HV_MESSAGE_PAYLOAD_QWORD_COUNT, //
-        },
+        abi::Message,
         status::{
             HvResult,
             HvStatus, //
@@ -162,14 +159,6 @@ pub(super) struct Synic {
 
 impl Synic {
     const fn new() -> Self {
-        const NONE: Message = Message {
-            message_type: 0,
-            payload_size: 0,
-            message_flags: 0,
-            reserved: [0; 2],
-            sender: 0,
-            payload: [0; HV_MESSAGE_PAYLOAD_QWORD_COUNT],
-        };
         const NO_CALL: Deferred = Deferred {
             code: 0,
             input1: 0,
@@ -177,7 +166,7 @@ impl Synic {
             made: false,
         };
         Self {
-            messages: Fifo::new(NONE),
+            messages: Fifo::new(Message::EMPTY),
             sent: 0,
             finished: 0,
             handler: None,

@@ -53,7 +53,6 @@ use crate::{
         },
         Message,
         SynicRegister,
-        HV_MESSAGE_PAYLOAD_QWORD_COUNT,
         HV_SYNIC_SINT_COUNT, //
     },
     irq_work::IrqWork,
@@ -77,15 +76,6 @@ struct Cpu {
     len: usize,
 }
 
-const NO_MESSAGE: Message = Message {
-    message_type: 0,
-    payload_size: 0,
-    message_flags: 0,
-    reserved: [0; 2],
-    sender: 0,
-    payload: [0; HV_MESSAGE_PAYLOAD_QWORD_COUNT],
-};
-
 impl Cpu {
     const fn new() -> Self {
         Self {
@@ -94,7 +84,7 @@ impl Cpu {
             siefp: 0,
             // Every SINT starts masked, as on reset.
             sint: [SINT_MASKED; HV_SYNIC_SINT_COUNT],
-            queued: [(0, NO_MESSAGE); QUEUED],
+            queued: [(0, Message::EMPTY); QUEUED],
             len: 0,
         }
     }
