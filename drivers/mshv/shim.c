@@ -589,6 +589,13 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("X64_APIC_EOI", HVMSG_X64_APIC_EOI),
 	FACT_CONST("GPA_INTERCEPT", HVMSG_GPA_INTERCEPT),
 #ifdef CONFIG_X86_64
+	FACT_OFF(hv_vp_register_page, isvalid),
+	FACT_OFF(hv_vp_register_page, dirty),
+	FACT_OFF(hv_vp_register_page, rip),
+	FACT_OFF(hv_vp_register_page, rflags),
+	FACT_CONST("HV_X64_REGISTER_CLASS_IP", HV_X64_REGISTER_CLASS_IP),
+	FACT_CONST("HV_X64_REGISTER_CLASS_FLAGS", HV_X64_REGISTER_CLASS_FLAGS),
+	FACT_CONST("HV_X64_REGISTER_REG_PAGE", HV_X64_REGISTER_REG_PAGE),
 	FACT_CONST("MEMORY_INTERCEPT_GPA_OFFSET",
 		   offsetof(struct hv_x64_memory_intercept_message, guest_physical_address)),
 	FACT_CONST("MEMORY_INTERCEPT_SIZE", sizeof(struct hv_x64_memory_intercept_message)),

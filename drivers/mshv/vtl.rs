@@ -15,6 +15,7 @@
 mod file;
 mod hvcall;
 mod memory;
+mod reg_page;
 mod run;
 mod sint;
 mod synic;
@@ -127,12 +128,11 @@ impl Vsm {
 
     /// What `MSHV_CHECK_EXTENSION` answers for `capability`: 1 or 0, or `EOPNOTSUPP` for one
     /// it does not know.
-    fn extension(&self, capability: u32) -> Result<isize> {
+    fn extension(&self, capability: u32, reg_page: bool) -> Result<isize> {
         let has = match capability {
             MSHV_CAP_CORE_API_STABLE => return Ok(0),
-            // No register page is set up (yet): VTL0's registers go through the run page and
-            // `MSHV_GET/SET_VP_REGISTERS`.
-            MSHV_CAP_REGISTER_PAGE => false,
+            // As upstream: some CPU's register page was programmed.
+            MSHV_CAP_REGISTER_PAGE => reg_page,
             MSHV_CAP_VTL_RETURN_ACTION => self.has(vsm_capability::RETURN_ACTION_AVAILABLE),
             MSHV_CAP_DR6_SHARED => self.has(vsm_capability::DR6_SHARED),
             _ => return Err(EOPNOTSUPP),
@@ -193,7 +193,13 @@ impl Prepared {
         if !VSM.populate(vsm) {
             return Err(EBUSY);
         }
-        let pages = Arc::pin_init(run::RunPages::new()?, GFP_KERNEL)?;
+        // As upstream: where the hypervisor has the intercept page (x86_64).
+        let reg = if cfg!(CONFIG_X86_64) && vsm.has(vsm_capability::INTERCEPT_PAGE_AVAILABLE) {
+            Some(reg_page::RegPages::new()?)
+        } else {
+            None
+        };
+        let pages = Arc::pin_init(run::RunPages::new(reg)?, GFP_KERNEL)?;
         // SAFETY: Called once, from module init, before any other use of `RUN_PAGES`.
         unsafe { RUN_PAGES.init() };
         *RUN_PAGES.lock() = Some(pages);
@@ -260,7 +266,7 @@ pub(crate) struct VtlDevice;
 /// Handles an ioctl on `/dev/mshv`.
 fn dispatch(cmd: u32, arg: usize) -> Result<isize> {
     match cmd {
-        MSHV_CHECK_EXTENSION => vsm().extension(uapi::read_user(arg)?),
+        MSHV_CHECK_EXTENSION => vsm().extension(uapi::read_user(arg)?, reg_page::offered()),
         MSHV_CREATE_VTL => anon_file::install(Arc::new(file::Vtl::new(run_pages()?), GFP_KERNEL)?),
         _ => Err(ENOTTY),
     }
@@ -294,15 +300,16 @@ mod tests {
             capabilities: vsm_capability::DR6_SHARED | vsm_capability::RETURN_ACTION_AVAILABLE,
             page_offsets: 0,
         };
-        assert_eq!(none.extension(MSHV_CAP_CORE_API_STABLE), Ok(0));
-        assert_eq!(all.extension(MSHV_CAP_CORE_API_STABLE), Ok(0));
+        assert_eq!(none.extension(MSHV_CAP_CORE_API_STABLE, false), Ok(0));
+        assert_eq!(all.extension(MSHV_CAP_CORE_API_STABLE, true), Ok(0));
         for cap in [MSHV_CAP_VTL_RETURN_ACTION, MSHV_CAP_DR6_SHARED] {
-            assert_eq!(none.extension(cap), Ok(0));
-            assert_eq!(all.extension(cap), Ok(1));
+            assert_eq!(none.extension(cap, false), Ok(0));
+            assert_eq!(all.extension(cap, false), Ok(1));
         }
-        assert_eq!(all.extension(MSHV_CAP_REGISTER_PAGE), Ok(0));
+        assert_eq!(all.extension(MSHV_CAP_REGISTER_PAGE, false), Ok(0));
+        assert_eq!(none.extension(MSHV_CAP_REGISTER_PAGE, true), Ok(1));
         for cap in [4, 5, 0x100, u32::MAX] {
-            assert_eq!(all.extension(cap), Err(EOPNOTSUPP));
+            assert_eq!(all.extension(cap, true), Err(EOPNOTSUPP));
         }
     }
 

@@ -176,6 +176,32 @@ pub(crate) mod register {
     pub(crate) const VSM_CAPABILITIES: u32 = 0x000D_0006;
     /// `union hv_register_vsm_partition_config` (see [`super::vsm_partition_config`]).
     pub(crate) const VSM_PARTITION_CONFIG: u32 = 0x000D_0007;
+    /// `HvX64RegisterRip` (the TLFS's; Linux's headers do not name it).
+    pub(crate) const X64_RIP: u32 = 0x0002_0010;
+    /// `HvX64RegisterRflags` (as above).
+    pub(crate) const X64_RFLAGS: u32 = 0x0002_0011;
+    /// `HV_X64_REGISTER_REG_PAGE`: the lower VTL's register page (`union
+    /// hv_synic_overlay_page_msr`: bit 0 enabled, the frame in bits 12-63).
+    pub(crate) const X64_REG_PAGE: u32 = 0x0009_001C;
+}
+
+/// `struct hv_vp_register_page` (x86): the hypervisor's overlay of a VP's registers, the
+/// offsets of what the driver and the simulator use.
+pub(crate) mod vp_register_page {
+    /// `version` (u16): `HV_VP_REGISTER_PAGE_VERSION_1`.
+    pub(crate) const VERSION: usize = 0;
+    pub(crate) const VERSION_1: u16 = 1;
+    /// `isvalid` (u8): the hypervisor wrote the registers.
+    pub(crate) const ISVALID: usize = 2;
+    /// `dirty` (u32): a bit per register class the VTL above changed, for the hypervisor to
+    /// load at the next entry.
+    pub(crate) const DIRTY: usize = 4;
+    /// `rip`, `rflags` (u64).
+    pub(crate) const RIP: usize = 136;
+    pub(crate) const RFLAGS: usize = 144;
+    /// `HV_X64_REGISTER_CLASS_IP`, `HV_X64_REGISTER_CLASS_FLAGS`: bits of `dirty`.
+    pub(crate) const CLASS_IP: u32 = 1;
+    pub(crate) const CLASS_FLAGS: u32 = 4;
 }
 
 /// Bits of `union hv_register_vsm_partition_config` the VTL personality sets at load.
@@ -739,6 +765,20 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const SYNIC_SINT_INTERCEPT, 0x8000_0061),
         fact!(const X64_APIC_EOI, 0x8001_0004),
         fact!(const GPA_INTERCEPT, 0x8000_0001),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "offsetof:hv_vp_register_page.isvalid", vp_register_page::ISVALID, 2),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "offsetof:hv_vp_register_page.dirty", vp_register_page::DIRTY, 4),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "offsetof:hv_vp_register_page.rip", vp_register_page::RIP, 136),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "offsetof:hv_vp_register_page.rflags", vp_register_page::RFLAGS, 144),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_CLASS_IP", vp_register_page::CLASS_IP, 1),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_CLASS_FLAGS", vp_register_page::CLASS_FLAGS, 4),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_REG_PAGE", register::X64_REG_PAGE, 0x9001c),
         #[cfg(CONFIG_X86_64)]
         fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 56),
         #[cfg(CONFIG_ARM64)]

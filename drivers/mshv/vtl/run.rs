@@ -32,6 +32,7 @@ use kernel::{
     sync::Mutex,
 };
 
+use super::reg_page::RegPages;
 use crate::{
     ffi,
     hv::abi::{
@@ -99,6 +100,9 @@ impl Drop for PollWatch {
     }
 }
 
+/// The file page of CPU 0's register page (`MSHV_REG_PAGE_OFFSET << MSHV_REAL_OFF_SHIFT`).
+const REG_PAGE_OFFSET: usize = 1 << 16;
+
 /// The run page of every CPU, allocated when the module loads, and each CPU's poll file.
 ///
 /// # Invariants
@@ -113,11 +117,13 @@ pub(crate) struct RunPages {
     polls: Mutex<KVec<Option<PollWatch>>>,
     pages: KVec<Page>,
     addrs: KVec<usize>,
+    /// VTL0's register pages, where the hypervisor offers them.
+    reg: Option<RegPages>,
 }
 
 impl RunPages {
     /// A zeroed run page for every possible CPU, and no poll file.
-    pub(crate) fn new() -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(reg: Option<RegPages>) -> Result<impl PinInit<Self, Error>> {
         let n = nr_cpu_ids() as usize;
         let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut addrs = KVec::with_capacity(n, GFP_KERNEL)?;
@@ -138,6 +144,7 @@ impl RunPages {
             polls <- new_mutex!(polls),
             pages,
             addrs,
+            reg,
         }))
     }
 
@@ -180,18 +187,29 @@ impl RunPages {
         self.addrs.get(cpu).map(|&a| a as *mut VtlRun)
     }
 
-    /// Maps the pages a VTL file offset names: page `pgoff + i` of the file is CPU
-    /// `pgoff + i`'s run page when it is below `nr_cpu_ids` (kind 0 in the offset's bits 16 and
-    /// up); nothing else is mapped, and an access there gets `SIGBUS` (upstream's fault handler
-    /// loops on a kind of page it does not know, and there is no register page here).
+    /// Maps the pages a VTL file offset names: page `(kind << 16) | cpu` of the file is CPU
+    /// `cpu`'s run page (kind 0) or register page (kind 1, where the hypervisor overlays it),
+    /// for a CPU below `nr_cpu_ids`; nothing else is mapped, and an access there gets `SIGBUS`
+    /// (upstream's fault handler loops on a kind of page it does not know).
     pub(crate) fn mmap(&self, vma: &VmaNew, pgoff: usize) -> Result {
         let map = vma.set_mixedmap();
         let pages = (vma.end() - vma.start()) / PAGE_SIZE;
-        // Only the run pages' part of the file is walked: no more than one page per CPU.
-        let first = pgoff.min(self.pages.len());
-        let last = pgoff.saturating_add(pages).min(self.pages.len());
-        for cpu in first..last {
-            map.vm_insert_page(vma.start() + (cpu - pgoff) * PAGE_SIZE, &self.pages[cpu])?;
+        let end = pgoff.saturating_add(pages);
+        let n = self.pages.len();
+        // Only the pages' parts of the file are walked: no more than one page per CPU each.
+        for (kind, base) in [(0, 0usize), (1, REG_PAGE_OFFSET)] {
+            let first = pgoff.clamp(base, base + n);
+            let last = end.clamp(base, base + n);
+            for off in first..last {
+                let cpu = off - base;
+                let page = match kind {
+                    0 => Some(&self.pages[cpu]),
+                    _ => self.reg.as_ref().and_then(|r| r.page(cpu)),
+                };
+                if let Some(page) = page {
+                    map.vm_insert_page(vma.start() + (off - pgoff) * PAGE_SIZE, page)?;
+                }
+            }
         }
         Ok(())
     }

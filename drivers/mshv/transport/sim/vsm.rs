@@ -8,6 +8,11 @@
 //! own VPs' registers in either VTL's view (`union hv_input_vtl`), read the VSM registers that
 //! say what VTL2 is offered, post messages and signal events (counted in `calls`).
 
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering::Relaxed, //
+};
+
 use kernel::prelude::*;
 
 use super::{
@@ -124,6 +129,7 @@ impl Vtl2Partition {
             let value = match name {
                 register::VSM_CAPABILITIES => [CAPABILITIES, 0],
                 register::VSM_CODE_PAGE_OFFSETS => [PAGE_OFFSETS, 0],
+                _ if let Some(value) = vtl0_register(vp, vtl, name) => [value.load(Relaxed), 0],
                 _ => self
                     .registers
                     .iter()
@@ -153,6 +159,13 @@ impl Vtl2Partition {
             ) {
                 return Err((HvStatus::ACCESS_DENIED, i));
             }
+            if let Some(register) = vtl0_register(vp, vtl, name) {
+                register.store(value[0], Relaxed);
+                continue;
+            }
+            if vtl == 2 && name == register::X64_REG_PAGE {
+                super::vtl0::set_register_page(vp, value[0]);
+            }
             let vp = keeper(vp, name);
             let found = self
                 .registers
@@ -176,6 +189,21 @@ impl Vtl2Partition {
                 .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?;
         }
         Ok(count)
+    }
+}
+
+/// Where the machine keeps VP `vp`'s register `name` in `vtl`, if not in the table: VTL0's
+/// instruction pointer and flags, which its register page shows.
+fn vtl0_register(vp: u32, vtl: u8, name: u32) -> Option<&'static AtomicU64> {
+    // x86's names (arm64 has no register page).
+    if !cfg!(CONFIG_X86_64) {
+        return None;
+    }
+    let cpu = super::vtl0::CPUS.get(vp as usize).filter(|_| vtl == 0)?;
+    match name {
+        register::X64_RIP => Some(&cpu.rip),
+        register::X64_RFLAGS => Some(&cpu.rflags),
+        _ => None,
     }
 }
 

@@ -28,6 +28,7 @@ use core::{
     sync::atomic::{
         AtomicU32,
         AtomicU64,
+        AtomicU8,
         AtomicUsize,
         Ordering, //
     },
@@ -81,6 +82,13 @@ pub(super) struct Cpu {
     pub(super) taken_irqs: AtomicU64,
     /// Return actions run.
     pub(super) actions: AtomicU64,
+    /// The kernel address of VTL0's register page, which VTL2 gave the machine
+    /// (`HV_X64_REGISTER_REG_PAGE`); 0 when there is none.
+    reg_page: AtomicUsize,
+    /// VTL0's instruction pointer and flags: the register page shows them, and
+    /// `HVCALL_GET/SET_VP_REGISTERS` of VTL0 reach them.
+    pub(super) rip: AtomicU64,
+    pub(super) rflags: AtomicU64,
 }
 
 impl Cpu {
@@ -96,8 +104,75 @@ impl Cpu {
             raised_irqs: AtomicU64::new(0),
             taken_irqs: AtomicU64::new(0),
             actions: AtomicU64::new(0),
+            reg_page: AtomicUsize::new(0),
+            rip: AtomicU64::new(0xfff0),
+            // Bit 1 is always set.
+            rflags: AtomicU64::new(0x2),
         }
     }
+
+    /// The register page's field at `offset`, as an atomic (VTL2 may write it from another
+    /// thread while VTL0 runs here).
+    fn reg_field<T>(page: usize, offset: usize) -> *mut T {
+        (page + offset) as *mut T
+    }
+
+    /// At a VTL return: loads what VTL2 changed in the register page (its `dirty` classes).
+    fn load_register_page(&self) {
+        use crate::hv::abi::vp_register_page::*;
+        let page = self.reg_page.load(Ordering::Acquire);
+        if page == 0 {
+            return;
+        }
+        // SAFETY: The page is VTL2's, which it gave the machine for this CPU and holds until it
+        // takes it back; each field is aligned, and reached atomically only here.
+        unsafe {
+            let dirty = AtomicU32::from_ptr(Self::reg_field(page, DIRTY)).swap(0, Ordering::AcqRel);
+            if dirty & (1 << CLASS_IP) != 0 {
+                let rip = AtomicU64::from_ptr(Self::reg_field(page, RIP)).load(Ordering::Acquire);
+                self.rip.store(rip, Ordering::Relaxed);
+            }
+            if dirty & (1 << CLASS_FLAGS) != 0 {
+                let flags = AtomicU64::from_ptr(Self::reg_field(page, RFLAGS));
+                self.rflags
+                    .store(flags.load(Ordering::Acquire), Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// At an exit to VTL2: shows VTL0's registers in the register page.
+    fn store_register_page(&self) {
+        use crate::hv::abi::vp_register_page::*;
+        let page = self.reg_page.load(Ordering::Acquire);
+        if page == 0 {
+            return;
+        }
+        // SAFETY: As in `load_register_page`.
+        unsafe {
+            AtomicU64::from_ptr(Self::reg_field(page, RIP))
+                .store(self.rip.load(Ordering::Relaxed), Ordering::Release);
+            AtomicU64::from_ptr(Self::reg_field(page, RFLAGS))
+                .store(self.rflags.load(Ordering::Relaxed), Ordering::Release);
+            core::ptr::write_volatile(Self::reg_field::<u16>(page, VERSION), VERSION_1);
+            AtomicU8::from_ptr(Self::reg_field(page, ISVALID)).store(1, Ordering::Release);
+        }
+    }
+}
+
+/// VTL2 sets VP `vp`'s `HV_X64_REGISTER_REG_PAGE` (`union hv_synic_overlay_page_msr`): the
+/// machine overlays VTL0's registers on that page, or no page (disabled).
+pub(super) fn set_register_page(vp: u32, value: u64) {
+    let Some(cpu) = CPUS.get(vp as usize) else {
+        return;
+    };
+    let addr = if value & 1 != 0 {
+        // SAFETY: VTL2 names a page of its own, which it holds for the machine until it writes
+        // the register again; the shim only computes its address.
+        unsafe { ffi::mshv_shim_page_address(value >> 12) as usize }
+    } else {
+        0
+    };
+    cpu.reg_page.store(addr, Ordering::Release);
 }
 
 /// Every CPU's VTL0.
@@ -142,6 +217,7 @@ pub(super) fn power_off() {
             unsafe { ffi::mshv_shim_irq_work_free(irq as *mut c_void) };
         }
         cpu.assist.store(0, Ordering::Release);
+        cpu.reg_page.store(0, Ordering::Release);
         let pfn = cpu.assist_pfn.swap(0, Ordering::AcqRel);
         if pfn != 0 {
             // SAFETY: The page was allocated by `power_on` and is no longer handed out.
@@ -224,6 +300,7 @@ pub(crate) unsafe extern "C" fn mshv_sim_vtl0_run(frame: *mut Vtl0Frame) {
         cpu.actions.fetch_add(1, Ordering::Relaxed);
         hvp.vtl_ret_actions.fill(0);
     }
+    cpu.load_register_page();
     let returns = cpu.returns.fetch_add(1, Ordering::Relaxed) + 1;
     let reason = match cpu.program.load(Ordering::Relaxed) {
         program::INTERRUPT_FIRST if cpu.raised.swap(1, Ordering::Relaxed) == 0 => {
@@ -243,6 +320,7 @@ pub(crate) unsafe extern "C" fn mshv_sim_vtl0_run(frame: *mut Vtl0Frame) {
         }
     };
     hvp.vtl_entry_reason = reason;
+    cpu.store_register_page();
 }
 
 /// Raises an interrupt for VTL2 on this CPU, pending until VTL2 enables interrupts.

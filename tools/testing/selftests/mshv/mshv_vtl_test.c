@@ -115,10 +115,16 @@ TEST_F(vtl, extensions)
 
 	cap = MSHV_CAP_CORE_API_STABLE;
 	EXPECT_EQ(0, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
-	/* No register page is offered (yet). */
 	cap = MSHV_CAP_REGISTER_PAGE;
-	EXPECT_EQ(0, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
+	EXPECT_LE(0, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
 	if (simulated()) {
+		/* Register pages where the intercept page is (x86_64), as upstream. */
+		cap = MSHV_CAP_REGISTER_PAGE;
+#ifdef __x86_64__
+		EXPECT_EQ(1, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
+#else
+		EXPECT_EQ(0, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
+#endif
 		/* What the simulated hypervisor offers VTL2: return actions, DR6 not shared. */
 		cap = MSHV_CAP_VTL_RETURN_ACTION;
 		EXPECT_EQ(1, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
@@ -691,8 +697,8 @@ TEST_F(run, only_run_pages_map)
 	long page = 4096;
 	char *reg, *other, *far;
 
-	/* No register page (MSHV_CAP_REGISTER_PAGE is 0); an unknown kind; a CPU that is not. */
-	reg = mmap(NULL, page, PROT_READ, MAP_SHARED, self->vtl, (1L << 16) * page);
+	/* A register page of a CPU that is not; an unknown kind; a run page of one that is not. */
+	reg = mmap(NULL, page, PROT_READ, MAP_SHARED, self->vtl, ((1L << 16) | 0xfff0) * page);
 	other = mmap(NULL, page, PROT_READ, MAP_SHARED, self->vtl, (2L << 16) * page);
 	far = mmap(NULL, page, PROT_READ, MAP_SHARED, self->vtl, 0xfff0L * page);
 	ASSERT_NE(MAP_FAILED, reg);
@@ -704,6 +710,51 @@ TEST_F(run, only_run_pages_map)
 	munmap(reg, page);
 	munmap(other, page);
 	munmap(far, page);
+}
+
+/* struct hv_vp_register_page (x86), the fields the test uses. */
+#define REG_PAGE_VERSION	0
+#define REG_PAGE_ISVALID	2
+#define REG_PAGE_DIRTY		4
+#define REG_PAGE_RIP		136
+#define REG_PAGE_RFLAGS		144
+#define CLASS_IP		1
+#define CLASS_FLAGS		4
+#define HV_X64_REGISTER_RIP	0x00020010
+#define HV_X64_REGISTER_RFLAGS	0x00020011
+
+TEST_F(run, the_register_page_shows_and_takes_vtl0s_registers)
+{
+	__u32 cap = MSHV_CAP_REGISTER_PAGE;
+	__u64 value[2];
+	char *reg;
+
+	ASSERT_EQ(1, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
+	reg = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->vtl, (1L << 16) * 4096);
+	ASSERT_NE(MAP_FAILED, reg);
+	/* Set by hypercall: shown in the page after the next exit. */
+	ASSERT_EQ(0, set_register(self->vtl, HV_X64_REGISTER_RIP, 0x1000, 0));
+	set_fx(self->run[0], 0);
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(1, *(__u16 *)(reg + REG_PAGE_VERSION));
+	EXPECT_EQ(1, *(__u8 *)(reg + REG_PAGE_ISVALID));
+	EXPECT_EQ(0x1000, *(__u64 *)(reg + REG_PAGE_RIP));
+	/* Written in the page, dirty: VTL0 runs with them, and the hypercall reads them. */
+	*(__u64 *)(reg + REG_PAGE_RIP) = 0x2000;
+	*(__u64 *)(reg + REG_PAGE_RFLAGS) = 0x202;
+	__atomic_store_n((__u32 *)(reg + REG_PAGE_DIRTY), (1 << CLASS_IP) | (1 << CLASS_FLAGS),
+			 __ATOMIC_RELEASE);
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(0, *(__u32 *)(reg + REG_PAGE_DIRTY));
+	ASSERT_EQ(0, get_register(self->vtl, HV_X64_REGISTER_RIP, value));
+	EXPECT_EQ(0x2000, value[0]);
+	ASSERT_EQ(0, get_register(self->vtl, HV_X64_REGISTER_RFLAGS, value));
+	EXPECT_EQ(0x202, value[0]);
+	/* Not dirty: the page's value is not taken. */
+	*(__u64 *)(reg + REG_PAGE_RIP) = 0x3000;
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(0x2000, *(__u64 *)(reg + REG_PAGE_RIP));
+	munmap(reg, 4096);
 }
 
 TEST_F(run, return_actions_are_at_most_256_bytes)
