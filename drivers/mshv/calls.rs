@@ -471,9 +471,59 @@ pub(crate) fn set_vp_registers(
     set_vp_registers_in(pages, partition_id, vp_index, input_vtl::OWN, values)
 }
 
+/// Registers whose value names a host frame the hypervisor overlays: no safe call sets them.
+const OVERLAY_REGISTERS: [u32; 1] = [abi::register::X64_REG_PAGE];
+
 /// `HVCALL_SET_VP_REGISTERS` in VTL view `vtl` (`union hv_input_vtl`): sets `(name, value)`
-/// pairs, each value 128 bits (low word first), in order.
+/// pairs, each value 128 bits (low word first), in order. A register whose value names a page
+/// the hypervisor would overlay (`HV_X64_REGISTER_REG_PAGE`) is `EINVAL`: see
+/// [`set_overlay_page`].
 pub(crate) fn set_vp_registers_in(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    vtl: u8,
+    registers: impl ExactSizeIterator<Item = (u32, [u64; 2])> + Clone,
+) -> Result {
+    if registers
+        .clone()
+        .any(|(name, _)| OVERLAY_REGISTERS.contains(&name))
+    {
+        return Err(EINVAL);
+    }
+    // SAFETY: No value names a host frame (checked above).
+    unsafe { set_vp_registers_unchecked(pages, partition_id, vp_index, vtl, registers) }
+}
+
+/// Sets the calling VP's overlay register `name` (`HV_X64_REGISTER_REG_PAGE`), in VTL2's own
+/// view, to `value`: a page's frame, enabled, or 0.
+///
+/// # Safety
+///
+/// An enabled value names a page the caller holds for the hypervisor until the register is
+/// set to 0 (successfully: else for good).
+#[allow(dead_code)] // The VTL module's.
+pub(crate) unsafe fn set_overlay_page(pages: &mut HvPages, name: u32, value: u64) -> Result {
+    let registers = [(name, [value, 0])].into_iter();
+    // SAFETY: The caller's promise covers the one frame named.
+    unsafe {
+        set_vp_registers_unchecked(
+            pages,
+            abi::HV_PARTITION_ID_SELF,
+            abi::HV_VP_INDEX_SELF,
+            input_vtl::OWN,
+            registers,
+        )
+    }
+}
+
+/// [`set_vp_registers_in`], whatever the registers.
+///
+/// # Safety
+///
+/// A value that names a host frame (an overlay page) names one the caller holds for the
+/// hypervisor as long as it may use it.
+unsafe fn set_vp_registers_unchecked(
     pages: &mut HvPages,
     partition_id: u64,
     vp_index: u32,
@@ -499,7 +549,7 @@ pub(crate) fn set_vp_registers_in(
     }
     let (input, output) = (&pages.input, &mut pages.output);
     rep_call(code::SET_VP_REGISTERS, count, 0, 0, |c| {
-        // SAFETY: Register values name no host frame.
+        // SAFETY: The frames register values name are the caller's promise.
         unsafe { hv().hypercall(c, input, output) }
     })?
     .to_result()

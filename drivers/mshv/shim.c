@@ -590,6 +590,8 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("GPA_INTERCEPT", HVMSG_GPA_INTERCEPT),
 #ifdef CONFIG_X86_64
 	FACT_OFF(hv_vp_register_page, isvalid),
+	FACT_OFF(hv_vp_register_page, gp_registers),
+	FACT_CONST("HV_VP_REGISTER_PAGE_VERSION_1", HV_VP_REGISTER_PAGE_VERSION_1),
 	FACT_OFF(hv_vp_register_page, dirty),
 	FACT_OFF(hv_vp_register_page, rip),
 	FACT_OFF(hv_vp_register_page, rflags),

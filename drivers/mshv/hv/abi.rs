@@ -196,7 +196,9 @@ pub(crate) mod vp_register_page {
     /// `dirty` (u32): a bit per register class the VTL above changed, for the hypervisor to
     /// load at the next entry.
     pub(crate) const DIRTY: usize = 4;
-    /// `rip`, `rflags` (u64).
+    /// `gp_registers` (16 u64: rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8-r15), `rip`,
+    /// `rflags` (u64).
+    pub(crate) const GP_REGISTERS: usize = 8;
     pub(crate) const RIP: usize = 136;
     pub(crate) const RFLAGS: usize = 144;
     /// `HV_X64_REGISTER_CLASS_IP`, `HV_X64_REGISTER_CLASS_FLAGS`: bits of `dirty`.
@@ -767,6 +769,10 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const GPA_INTERCEPT, 0x8000_0001),
         #[cfg(CONFIG_X86_64)]
         fact!(@ "offsetof:hv_vp_register_page.isvalid", vp_register_page::ISVALID, 2),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "offsetof:hv_vp_register_page.gp_registers", vp_register_page::GP_REGISTERS, 8),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_VP_REGISTER_PAGE_VERSION_1", vp_register_page::VERSION_1, 1),
         #[cfg(CONFIG_X86_64)]
         fact!(@ "offsetof:hv_vp_register_page.dirty", vp_register_page::DIRTY, 4),
         #[cfg(CONFIG_X86_64)]

@@ -29,16 +29,7 @@ use kernel::{
     prelude::*,
 };
 
-use crate::{
-    calls, ffi,
-    hv::abi::{
-        input_vtl,
-        register,
-        HV_PARTITION_ID_SELF,
-        HV_VP_INDEX_SELF, //
-    },
-    transport::HvPages,
-};
+use crate::{calls, ffi, hv::abi::register, transport::HvPages};
 
 /// Every possible CPU's register page (`None` for a number no CPU has), and whether the
 /// hypervisor overlays it now.
@@ -92,7 +83,10 @@ impl RegPages {
             ffi::mshv_shim_cpuhp_add(c"mshv_vtl/reg_page:online".as_char_ptr(), online, offline)
         };
         if state < 0 {
+            // A CPU's setup that ran before the failure was undone by the state's rollback.
             PAGES.store(null_mut(), Ordering::Release);
+            let mut pages = pages;
+            pages.keep_overlaid();
             return Err(Error::from_errno(state));
         }
         Ok(Self { pages, state })
@@ -115,13 +109,19 @@ impl Drop for RegPages {
         unsafe { ffi::mshv_shim_cpuhp_remove(self.state) };
         PAGES.store(null_mut(), Ordering::Release);
         OFFERED.store(false, Ordering::Release);
-        // A page the hypervisor would not give back is its for good: never freed.
-        let Pages { pages, programmed } = &mut *self.pages;
-        for (page, programmed) in pages.iter_mut().zip(programmed.iter()) {
+        self.pages.keep_overlaid();
+    }
+}
+
+impl Pages {
+    /// A page the hypervisor would not give back is its for good: it is never freed.
+    fn keep_overlaid(&mut self) {
+        for (page, programmed) in self.pages.iter_mut().zip(self.programmed.iter()) {
             if programmed.load(Ordering::Acquire) {
                 core::mem::forget(page.take());
             }
         }
+        OFFERED.store(false, Ordering::Release);
     }
 }
 
@@ -133,14 +133,14 @@ fn pages() -> Option<&'static Pages> {
 }
 
 /// Sets the calling CPU's `HV_X64_REGISTER_REG_PAGE`, in VTL2's own view, as upstream.
-fn program(value: u64) -> Result {
-    calls::set_vp_registers_in(
-        &mut HvPages::new()?,
-        HV_PARTITION_ID_SELF,
-        HV_VP_INDEX_SELF,
-        input_vtl::OWN,
-        [(register::X64_REG_PAGE, [value, 0])].into_iter(),
-    )
+///
+/// # Safety
+///
+/// An enabled value names one of `Pages`' pages, held for the hypervisor until this is called
+/// with 0 successfully (else never freed: see `RegPages`' drop).
+unsafe fn program(value: u64) -> Result {
+    // SAFETY: The caller's promise.
+    unsafe { calls::set_overlay_page(&mut HvPages::new()?, register::X64_REG_PAGE, value) }
 }
 
 /// A CPU came online (the hotplug state's callback, run on it, in process context): its
@@ -161,7 +161,8 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
     };
     // `union hv_synic_overlay_page_msr`: enabled, and the frame. The page is the driver's,
     // held for the hypervisor until `offline` has run on this CPU.
-    match program((pfn << 12) | 1) {
+    // SAFETY: The page is this CPU's of `Pages`, which `offline` takes back.
+    match unsafe { program((pfn << 12) | 1) } {
         Ok(()) => {
             programmed.store(true, Ordering::Release);
             OFFERED.store(true, Ordering::Release);
@@ -182,7 +183,8 @@ unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
         return 0;
     };
     if programmed.load(Ordering::Acquire) {
-        match program(0) {
+        // SAFETY: 0 names no page.
+        match unsafe { program(0) } {
             Ok(()) => programmed.store(false, Ordering::Release),
             // Still the hypervisor's: left programmed, it is never freed.
             Err(e) => pr_warn!("the register page of CPU {cpu} stays overlaid: {e:?}\n"),

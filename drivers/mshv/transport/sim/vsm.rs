@@ -161,10 +161,16 @@ impl Vtl2Partition {
             }
             if let Some(register) = vtl0_register(vp, vtl, name) {
                 register.store(value[0], Relaxed);
+                // The register page shows it from now on.
+                super::vtl0::show_registers(vp);
                 continue;
             }
             if vtl == 2 && name == register::X64_REG_PAGE {
-                super::vtl0::set_register_page(vp, value[0]);
+                // Kept outside the table: the machine overlays the page, or refuses.
+                if !super::vtl0::set_register_page(vp, value[0]) {
+                    return Err((HvStatus::INVALID_VP_INDEX, i));
+                }
+                continue;
             }
             let vp = keeper(vp, name);
             let found = self

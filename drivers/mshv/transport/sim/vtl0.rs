@@ -127,7 +127,11 @@ impl Cpu {
         // SAFETY: The page is VTL2's, which it gave the machine for this CPU and holds until it
         // takes it back; each field is aligned, and reached atomically only here.
         unsafe {
-            let dirty = AtomicU32::from_ptr(Self::reg_field(page, DIRTY)).swap(0, Ordering::AcqRel);
+            // Only the classes the machine keeps here; VTL0's general-purpose registers come
+            // from the run page, through the switch.
+            let handled = (1 << CLASS_IP) | (1 << CLASS_FLAGS);
+            let dirty = AtomicU32::from_ptr(Self::reg_field(page, DIRTY))
+                .fetch_and(!handled, Ordering::AcqRel);
             if dirty & (1 << CLASS_IP) != 0 {
                 let rip = AtomicU64::from_ptr(Self::reg_field(page, RIP)).load(Ordering::Acquire);
                 self.rip.store(rip, Ordering::Relaxed);
@@ -140,8 +144,9 @@ impl Cpu {
         }
     }
 
-    /// At an exit to VTL2: shows VTL0's registers in the register page.
-    fn store_register_page(&self) {
+    /// At an exit to VTL2 (with VTL0's general-purpose registers, `frame`), or after a
+    /// hypercall set a register: shows VTL0's registers in the register page.
+    fn store_register_page(&self, frame: Option<&Vtl0Frame>) {
         use crate::hv::abi::vp_register_page::*;
         let page = self.reg_page.load(Ordering::Acquire);
         if page == 0 {
@@ -153,6 +158,17 @@ impl Cpu {
                 .store(self.rip.load(Ordering::Relaxed), Ordering::Release);
             AtomicU64::from_ptr(Self::reg_field(page, RFLAGS))
                 .store(self.rflags.load(Ordering::Relaxed), Ordering::Release);
+            if let Some(f) = frame {
+                // `gp_registers`, in the page's order (rsp is VTL0's own, not switched).
+                let gprs = [
+                    f.rax, f.rcx, f.rdx, f.rbx, 0, f.rbp, f.rsi, f.rdi, f.r8, f.r9, f.r10, f.r11,
+                    f.r12, f.r13, f.r14, f.r15,
+                ];
+                for (i, value) in gprs.into_iter().enumerate() {
+                    AtomicU64::from_ptr(Self::reg_field(page, GP_REGISTERS + 8 * i))
+                        .store(value, Ordering::Release);
+                }
+            }
             core::ptr::write_volatile(Self::reg_field::<u16>(page, VERSION), VERSION_1);
             AtomicU8::from_ptr(Self::reg_field(page, ISVALID)).store(1, Ordering::Release);
         }
@@ -161,9 +177,9 @@ impl Cpu {
 
 /// VTL2 sets VP `vp`'s `HV_X64_REGISTER_REG_PAGE` (`union hv_synic_overlay_page_msr`): the
 /// machine overlays VTL0's registers on that page, or no page (disabled).
-pub(super) fn set_register_page(vp: u32, value: u64) {
-    let Some(cpu) = CPUS.get(vp as usize) else {
-        return;
+pub(super) fn set_register_page(vp: u32, value: u64) -> bool {
+    let Some(cpu) = CPUS.get(vp as usize).filter(|_| (vp as usize) < cpus()) else {
+        return false;
     };
     let addr = if value & 1 != 0 {
         // SAFETY: VTL2 names a page of its own, which it holds for the machine until it writes
@@ -173,6 +189,14 @@ pub(super) fn set_register_page(vp: u32, value: u64) {
         0
     };
     cpu.reg_page.store(addr, Ordering::Release);
+    true
+}
+
+/// VP `vp`'s register page shows its registers as they are now (after a hypercall set one).
+pub(super) fn show_registers(vp: u32) {
+    if let Some(cpu) = CPUS.get(vp as usize) {
+        cpu.store_register_page(None);
+    }
 }
 
 /// Every CPU's VTL0.
@@ -320,7 +344,7 @@ pub(crate) unsafe extern "C" fn mshv_sim_vtl0_run(frame: *mut Vtl0Frame) {
         }
     };
     hvp.vtl_entry_reason = reason;
-    cpu.store_register_page();
+    cpu.store_register_page(Some(frame));
 }
 
 /// Raises an interrupt for VTL2 on this CPU, pending until VTL2 enables interrupts.

@@ -739,6 +739,12 @@ TEST_F(run, the_register_page_shows_and_takes_vtl0s_registers)
 	EXPECT_EQ(1, *(__u16 *)(reg + REG_PAGE_VERSION));
 	EXPECT_EQ(1, *(__u8 *)(reg + REG_PAGE_ISVALID));
 	EXPECT_EQ(0x1000, *(__u64 *)(reg + REG_PAGE_RIP));
+	EXPECT_EQ(0x2, *(__u64 *)(reg + REG_PAGE_RFLAGS) & 0x2);
+	/* VTL0's rax as it left it (the page's first general-purpose register). */
+	EXPECT_EQ(self->run[0]->ctx.rax, *(__u64 *)(reg + 8));
+	/* The page is the driver's to give: no VTL file sets it. */
+	EXPECT_EQ(-1, set_register(self->vtl, 0x0009001C, 0x1001, 0));
+	EXPECT_EQ(EINVAL, errno);
 	/* Written in the page, dirty: VTL0 runs with them, and the hypercall reads them. */
 	*(__u64 *)(reg + REG_PAGE_RIP) = 0x2000;
 	*(__u64 *)(reg + REG_PAGE_RFLAGS) = 0x202;
