@@ -25,6 +25,7 @@ use core::{
 use kernel::{
     bindings,
     cpu::CpuId,
+    error::to_result,
     ffi::{
         c_char,
         c_int,
@@ -365,10 +366,6 @@ unsafe extern "C" fn wake(_data: *mut c_void) {
     if let Some(sint) = sint() {
         sint.wake();
     }
-}
-
-fn to_result(err: c_int) -> Result {
-    kernel::error::to_result(err)
 }
 
 /// `/dev/mshv_sint`, registered while this lives, with its state.
