@@ -156,6 +156,20 @@ vm_vtl_tests() {
 		--log "$logs/vm-vtl-$arch.console" --results "$results" "${args[@]}"
 }
 
+# The VTL personality once more (x86_64, results <arch>-vtl-sint0.*), against the simulated
+# hypervisor as one that offers no intercept page (hypervisor=3): intercepts come as SINT0
+# messages, and the VTL-return loop takes them from there (upstream's fallback).
+vm_vtl_sint0_tests() {
+	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
+	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
+	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-vtl-sint0" \
+		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_vtl.ko:hypervisor=3" \
+		--memory 1024 --cmdline "noxsave mem=768M" \
+		--selftest "$out/selftests/mshv_vtl_test" \
+		--selftest "$out/selftests/mshv_vtl_openhcl_test" \
+		--log "$logs/vm-vtl-sint0-$arch.console" --results "$results"
+}
+
 # What the shipping module says when it refuses to load in the test VM (no Hyper-V).
 shipping_refusal='mshv_rs: .*not running in a Hyper-V root partition'
 shipping_vtl_refusal='mshv_vtl: .*not running in VTL2 of a Hyper-V partition'
@@ -182,6 +196,7 @@ for arch in $ARCHES; do
 	fi
 	tool "vm-$arch" vm_tests "$arch"
 	tool "vm-vtl-$arch" vm_vtl_tests "$arch"
+	[ "$arch" != x86_64 ] || tool "vm-vtl-sint0-$arch" vm_vtl_sint0_tests "$arch"
 done
 # The runner's own test, on one arch: its logic does not depend on the arch, and the last one
 # (arm64 by default) boots fastest.

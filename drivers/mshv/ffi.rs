@@ -315,6 +315,13 @@ extern "C" {
         data: *mut c_void,
     ) -> c_int;
 
+    /// Reads (`set` false) or writes `*value` to a register the VTLs share of the calling CPU:
+    /// debug register `debug` (0-3, 6) if `msr` is 0, else MTRR `msr`. 0, or `-EINVAL` for
+    /// another register, a value the CPU refuses or a register it has not; `-EOPNOTSUPP` on
+    /// arm64.
+    #[allow(dead_code)] // The VTL module's and the simulator's.
+    pub(crate) fn mshv_shim_shared_reg(debug: u32, msr: u32, set: bool, value: *mut u64) -> c_int;
+
     /// `on_each_cpu(func, data, true)`, no CPU coming or going meanwhile.
     #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_on_each_cpu(func: unsafe extern "C" fn(*mut c_void), data: *mut c_void);

@@ -6,6 +6,7 @@
 
 pub(crate) mod abi;
 pub(crate) mod control;
+pub(crate) mod shared;
 pub(crate) mod status;
 
 /// The hypervisor's page size, whatever the kernel's.

@@ -27,6 +27,8 @@ mod abi;
 mod anon_file;
 mod arch;
 mod calls;
+#[allow(dead_code)] // The simulator's and the VTL module's.
+mod cpu;
 mod env;
 mod eventfd;
 mod ffi;
@@ -51,7 +53,7 @@ module! {
     params: {
         hypervisor: u32 {
             default: 0,
-            description: "0: the real hypervisor in a Hyper-V root partition, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated",
+            description: "0: the real hypervisor in a Hyper-V root partition, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated; 3: simulated, offering VTL2 no intercept page",
         },
     },
 }

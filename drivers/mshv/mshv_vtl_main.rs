@@ -24,6 +24,7 @@ mod anon_file;
 mod arch;
 #[allow(dead_code)]
 mod calls;
+mod cpu;
 mod env;
 #[allow(dead_code)]
 mod eventfd;
@@ -52,7 +53,7 @@ module! {
     params: {
         hypervisor: u32 {
             default: 0,
-            description: "0: the real hypervisor at VTL2, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated",
+            description: "0: the real hypervisor at VTL2, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated; 3: simulated, offering VTL2 no intercept page",
         },
     },
 }

@@ -31,6 +31,11 @@
 #include <uapi/linux/mshv.h>
 #include <asm/mshyperv.h>
 #include <hyperv/hvhdk.h>
+#ifdef CONFIG_X86_64
+#include <asm/debugreg.h>
+#include <asm/msr.h>
+#include <asm/mtrr.h>
+#endif
 
 #include "shim.h"
 
@@ -580,6 +585,7 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_SIZE(hv_synic_event_ring),
 	FACT_OFF(hv_synic_event_ring, data),
 	FACT_CONST("HV_SYNIC_DOORBELL_SINT_INDEX", HV_SYNIC_DOORBELL_SINT_INDEX),
+	FACT_CONST("HV_SYNIC_INTERCEPTION_SINT_INDEX", HV_SYNIC_INTERCEPTION_SINT_INDEX),
 	FACT_CONST("HV_SYNIC_SINT_COUNT", HV_SYNIC_SINT_COUNT),
 	FACT_CONST("HV_SYNIC_EVENT_RING_MESSAGE_COUNT", HV_SYNIC_EVENT_RING_MESSAGE_COUNT),
 	FACT_CONST("HV_EVENT_FLAGS_COUNT", HV_EVENT_FLAGS_COUNT),
@@ -598,6 +604,20 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("HV_X64_REGISTER_CLASS_IP", HV_X64_REGISTER_CLASS_IP),
 	FACT_CONST("HV_X64_REGISTER_CLASS_FLAGS", HV_X64_REGISTER_CLASS_FLAGS),
 	FACT_CONST("HV_X64_REGISTER_REG_PAGE", HV_X64_REGISTER_REG_PAGE),
+	FACT_CONST("HV_X64_REGISTER_DR0", HV_X64_REGISTER_DR0),
+	FACT_CONST("HV_X64_REGISTER_DR6", HV_X64_REGISTER_DR6),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_CAP", HV_X64_REGISTER_MSR_MTRR_CAP),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_DEF_TYPE", HV_X64_REGISTER_MSR_MTRR_DEF_TYPE),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0", HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0", HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_FIX64K00000", HV_X64_REGISTER_MSR_MTRR_FIX64K00000),
+	FACT_CONST("MSR_MTRRcap", MSR_MTRRcap),
+	FACT_CONST("MSR_MTRRdefType", MSR_MTRRdefType),
+	FACT_CONST("MTRRphysBase_MSR(0)", MTRRphysBase_MSR(0)),
+	FACT_CONST("MSR_MTRRfix64K_00000", MSR_MTRRfix64K_00000),
+	FACT_CONST("MSR_MTRRfix16K_80000", MSR_MTRRfix16K_80000),
+	FACT_CONST("MSR_MTRRfix16K_A0000", MSR_MTRRfix16K_A0000),
+	FACT_CONST("MSR_MTRRfix4K_C0000", MSR_MTRRfix4K_C0000),
 	FACT_CONST("MEMORY_INTERCEPT_GPA_OFFSET",
 		   offsetof(struct hv_x64_memory_intercept_message, guest_physical_address)),
 	FACT_CONST("MEMORY_INTERCEPT_SIZE", sizeof(struct hv_x64_memory_intercept_message)),
@@ -1202,6 +1222,52 @@ void mshv_shim_cpuhp_remove(int state)
 {
 	cpuhp_remove_state(state);
 }
+
+#ifdef CONFIG_X86_64
+/* Whether @msr is one of the MTRRs the register names reach (hv/shared.rs). */
+static bool is_mtrr(u32 msr)
+{
+	switch (msr) {
+	case MSR_MTRRcap:
+	case MSR_MTRRdefType:
+	case MSR_MTRRfix64K_00000:
+	case MSR_MTRRfix16K_80000:
+	case MSR_MTRRfix16K_A0000:
+		return true;
+	default:
+		return (msr >= MTRRphysBase_MSR(0) && msr <= MTRRphysMask_MSR(15)) ||
+		       (msr >= MSR_MTRRfix4K_C0000 && msr <= MSR_MTRRfix4K_F8000);
+	}
+}
+
+int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value)
+{
+	if (msr) {
+		if (!is_mtrr(msr))
+			return -EINVAL;
+		/* A fault (a register the CPU lacks, a reserved bit) is an errno, not a splat. */
+		if (set)
+			return wrmsrq_safe(msr, *value) ? -EINVAL : 0;
+		return rdmsrq_safe(msr, value) ? -EINVAL : 0;
+	}
+	if (debug > 3 && debug != 6)
+		return -EINVAL;
+	if (set) {
+		/* Writing a one to DR6's upper half is a #GP. */
+		if (debug == 6 && upper_32_bits(*value))
+			return -EINVAL;
+		native_set_debugreg(debug, *value);
+	} else {
+		*value = native_get_debugreg(debug);
+	}
+	return 0;
+}
+#else
+int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value)
+{
+	return -EOPNOTSUPP;
+}
+#endif
 
 /* The SynIC's registers of the calling CPU, by the shim's number (MSHV_SHIM_SYNIC_*). */
 static unsigned int synic_msr(u32 reg)

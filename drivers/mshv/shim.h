@@ -199,6 +199,13 @@ int mshv_shim_cpuhp_add(const char *name, int (*online)(unsigned int cpu),
 void mshv_shim_cpuhp_remove(int state);
 
 /*
+ * A register the VTLs share of the calling CPU (hv/shared.rs), read or written: debug register
+ * @debug (0-3, 6) if @msr is 0, else that MTRR. -EINVAL for any other, for a value the CPU
+ * refuses (a fault) or a register it has not; -EOPNOTSUPP on arm64.
+ */
+int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value);
+
+/*
  * The calling CPU's SynIC registers (hv_set_msr()/hv_get_msr(): x86's synthetic MSRs, arm64's
  * VP registers), by number; the value of VMBus's SINT for the VTL personality as upstream
  * programs it (x86: HYPERVISOR_CALLBACK_VECTOR, auto-EOI as recommended); the VTL

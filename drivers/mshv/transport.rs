@@ -249,6 +249,9 @@ pub(crate) enum Choice {
     Real,
     /// The simulated hypervisor.
     Simulated,
+    /// The simulated hypervisor, as one that offers VTL2 no intercept page (intercepts come as
+    /// SINT0 messages); the root's machine is the same.
+    SimulatedWithoutInterceptPage,
 }
 
 impl Choice {
@@ -258,6 +261,7 @@ impl Choice {
             0 => Ok(Self::Auto),
             1 => Ok(Self::Real),
             2 => Ok(Self::Simulated),
+            3 => Ok(Self::SimulatedWithoutInterceptPage),
             _ => Err(EINVAL),
         }
     }
@@ -348,8 +352,10 @@ pub(crate) fn pick(
 ) -> core::result::Result<Pick, Refusal> {
     match choice {
         Choice::Real => Ok(Pick::Real),
-        Choice::Simulated if simulator => Ok(Pick::Simulated),
-        Choice::Simulated => Err(Refusal::NoSimulator),
+        Choice::Simulated | Choice::SimulatedWithoutInterceptPage if simulator => {
+            Ok(Pick::Simulated)
+        }
+        Choice::Simulated | Choice::SimulatedWithoutInterceptPage => Err(Refusal::NoSimulator),
         Choice::Auto if personality.belongs(env) => Ok(Pick::Real),
         Choice::Auto if simulator && env.partition == PartitionType::NoHypervisor => {
             Ok(Pick::Simulated)
@@ -382,7 +388,9 @@ pub(crate) fn select(
     let picked = pick(choice, env, simulator, personality);
     let selected = match picked {
         Ok(Pick::Real) => real(),
-        Ok(Pick::Simulated) => simulated(personality)?,
+        Ok(Pick::Simulated) => {
+            simulated(personality, choice != Choice::SimulatedWithoutInterceptPage)?
+        }
         Err(Refusal::NotHere) => {
             pr_err!(
                 "not running in {} ({}): not loading\n",
@@ -431,19 +439,19 @@ fn real() -> Selected {
 
 /// The simulated hypervisor, hosting the kernel where `personality` belongs.
 #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
-fn simulated(personality: Personality) -> Result<Selected> {
+fn simulated(personality: Personality, intercept_page: bool) -> Result<Selected> {
     let hosted = match personality {
         Personality::Root => sim::Hosted::Root,
         Personality::Vtl => sim::Hosted::Vtl2,
     };
     Ok(Selected {
         hv: &sim::SIMULATOR,
-        sim: Some(sim::start(hosted)?),
+        sim: Some(sim::start(hosted, intercept_page)?),
     })
 }
 
 #[cfg(not(CONFIG_MSHV_RUST_SIMULATOR))]
-fn simulated(_personality: Personality) -> Result<Selected> {
+fn simulated(_personality: Personality, _intercept_page: bool) -> Result<Selected> {
     Err(ENODEV)
 }
 
@@ -529,6 +537,10 @@ mod tests {
                 let sim = pick(Choice::Simulated, &env, true, personality);
                 assert_eq!(sim, Ok(Pick::Simulated));
                 let without = pick(Choice::Simulated, &env, false, personality);
+                assert_eq!(without, Err(Refusal::NoSimulator));
+                let plain = Choice::SimulatedWithoutInterceptPage;
+                assert_eq!(pick(plain, &env, true, personality), Ok(Pick::Simulated));
+                let without = pick(plain, &env, false, personality);
                 assert_eq!(without, Err(Refusal::NoSimulator));
             }
         }

@@ -35,6 +35,9 @@ pub(crate) const HV_COMPATIBILITY_21_H2: u32 = 0x0609;
 pub(crate) const HV_PORT_TYPE_DOORBELL: u32 = 4;
 /// `HV_SYNIC_DOORBELL_SINT_INDEX`: the SINT doorbells are signalled on.
 pub(crate) const HV_SYNIC_DOORBELL_SINT_INDEX: u32 = 5;
+/// `HV_SYNIC_INTERCEPTION_SINT_INDEX`: the SINT intercept messages come on (where they do not
+/// come in the VP assist page).
+pub(crate) const HV_SYNIC_INTERCEPTION_SINT_INDEX: u32 = 0;
 /// `HV_SYNIC_SINT_COUNT`: SINTs per SynIC, and event rings per event ring page.
 pub(crate) const HV_SYNIC_SINT_COUNT: usize = 16;
 /// `HV_SYNIC_EVENT_RING_MESSAGE_COUNT`: ports one event ring holds.
@@ -759,6 +762,7 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(size "hv_synic_event_ring", EventRing, 256),
         fact!(offset "hv_synic_event_ring.data", EventRing, data, 4),
         fact!(const HV_SYNIC_DOORBELL_SINT_INDEX, 5),
+        fact!(const HV_SYNIC_INTERCEPTION_SINT_INDEX, 0),
         fact!(const HV_SYNIC_SINT_COUNT, 16),
         fact!(const HV_SYNIC_EVENT_RING_MESSAGE_COUNT, 63),
         fact!(@ "const:HV_EVENT_FLAGS_COUNT", synic::EVENT_FLAGS, 2048),
@@ -785,6 +789,34 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(@ "const:HV_X64_REGISTER_CLASS_FLAGS", vp_register_page::CLASS_FLAGS, 4),
         #[cfg(CONFIG_X86_64)]
         fact!(@ "const:HV_X64_REGISTER_REG_PAGE", register::X64_REG_PAGE, 0x9001c),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_DR0", super::shared::name::X64_DR0, 0x50000),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_DR6", super::shared::name::X64_DR6, 0x50004),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_CAP", super::shared::name::X64_MSR_MTRR_CAP, 0x8000d),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_DEF_TYPE", super::shared::name::X64_MSR_MTRR_DEF_TYPE, 0x8000e),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0", super::shared::name::X64_MSR_MTRR_PHYS_BASE0, 0x80010),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0", super::shared::name::X64_MSR_MTRR_PHYS_MASK0, 0x80040),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_FIX64K00000", super::shared::name::X64_MSR_MTRR_FIX64K00000, 0x80070),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MSR_MTRRcap", super::shared::msr::MTRR_CAP, 0xfe),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MSR_MTRRdefType", super::shared::msr::MTRR_DEF_TYPE, 0x2ff),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MTRRphysBase_MSR(0)", super::shared::msr::MTRR_PHYS_BASE0, 0x200),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MSR_MTRRfix64K_00000", super::shared::msr::MTRR_FIX64K_00000, 0x250),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MSR_MTRRfix16K_80000", super::shared::msr::MTRR_FIX16K_80000, 0x258),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MSR_MTRRfix16K_A0000", super::shared::msr::MTRR_FIX16K_A0000, 0x259),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MSR_MTRRfix4K_C0000", super::shared::msr::MTRR_FIX4K_C0000, 0x268),
         #[cfg(CONFIG_X86_64)]
         fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 56),
         #[cfg(CONFIG_ARM64)]

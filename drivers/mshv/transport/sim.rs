@@ -79,12 +79,13 @@ pub(crate) struct Simulator;
 /// The one instance.
 pub(crate) static SIMULATOR: Simulator = Simulator;
 
-/// Powers the simulated machine on, hosting the kernel in partition `hosted`: must run once,
-/// before the first call.
-pub(crate) fn start(hosted: Hosted) -> Result<Pin<KBox<Debugfs>>> {
+/// Powers the simulated machine on, hosting the kernel in partition `hosted` (offering VTL2
+/// the intercept page if `intercept_page`): must run once, before the first call.
+pub(crate) fn start(hosted: Hosted, intercept_page: bool) -> Result<Pin<KBox<Debugfs>>> {
     // SAFETY: Called once, from module init, before any other use of `MACHINE`.
     unsafe { MACHINE.init() };
     MACHINE.lock().hosted = hosted;
+    vsm::offer_intercept_page(intercept_page);
     sint::start()?;
     if hosted == Hosted::Vtl2 {
         vtl0::power_on();

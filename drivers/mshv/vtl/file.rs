@@ -20,12 +20,17 @@ use super::run::RunPages;
 
 use crate::{
     anon_file::AnonFile,
-    calls,
-    hv::abi::{
-        input_vtl,
-        RegisterAssoc,
-        HV_PARTITION_ID_SELF,
-        HV_VP_INDEX_SELF, //
+    calls, cpu,
+    hv::{
+        self,
+        abi::{
+            input_vtl,
+            vsm_capability,
+            RegisterAssoc,
+            HV_PARTITION_ID_SELF,
+            HV_VP_INDEX_SELF, //
+        },
+        shared::Shared,
     },
     transport::HvPages,
     uapi::{
@@ -80,18 +85,26 @@ fn read_register(arg: usize) -> Result<(usize, RegisterAssoc)> {
     Ok((at, uapi::read_user(at)?))
 }
 
+/// The register VTL0 shares with VTL2 that register `name` is, if it is one: it is read and
+/// written in the hardware, without a hypercall, as upstream does.
+fn shared(name: u32) -> Option<Shared> {
+    hv::shared::shared(name, super::vsm().has(vsm_capability::DR6_SHARED))
+}
+
 /// `MSHV_GET_VP_REGISTERS`: one of VTL0's registers on this CPU, the whole
 /// `struct hv_register_assoc` written back.
 fn get_register(arg: usize) -> Result<isize> {
     let (at, mut assoc) = read_register(arg)?;
-    let mut pages = HvPages::new()?;
-    assoc.value = calls::get_vp_register_in(
-        &mut pages,
-        HV_PARTITION_ID_SELF,
-        HV_VP_INDEX_SELF,
-        input_vtl::VTL0,
-        assoc.name,
-    )?;
+    assoc.value = match shared(assoc.name) {
+        Some(register) => [cpu::read_shared(register)?, 0],
+        None => calls::get_vp_register_in(
+            &mut HvPages::new()?,
+            HV_PARTITION_ID_SELF,
+            HV_VP_INDEX_SELF,
+            input_vtl::VTL0,
+            assoc.name,
+        )?,
+    };
     uapi::write_user(at, &assoc)?;
     Ok(0)
 }
@@ -99,6 +112,10 @@ fn get_register(arg: usize) -> Result<isize> {
 /// `MSHV_SET_VP_REGISTERS`: sets one of VTL0's registers on this CPU.
 fn set_register(arg: usize) -> Result<isize> {
     let (_, assoc) = read_register(arg)?;
+    if let Some(register) = shared(assoc.name) {
+        cpu::write_shared(register, assoc.value[0])?;
+        return Ok(0);
+    }
     let mut pages = HvPages::new()?;
     calls::set_vp_registers_in(
         &mut pages,

@@ -266,39 +266,43 @@ impl RunPages {
         // SAFETY: The hypervisor wrote the entry reason before VTL2 resumed; the page is this
         // CPU's and stays mapped.
         let reason = unsafe { core::ptr::addr_of!((*hvp).vtl_entry_reason).read_volatile() };
-        match reason {
-            vtl_entry_reason::INTERRUPT => None,
-            vtl_entry_reason::INTERCEPT => {
-                // SAFETY: Both buffers are 256 bytes of pages this CPU owns; user space may
-                // read the run page meanwhile, which it shares on purpose.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        core::ptr::addr_of!((*hvp).intercept_message).cast::<u8>(),
-                        core::ptr::addr_of_mut!((*run).exit_message).cast::<u8>(),
-                        MSHV_MAX_RUN_MSG_SIZE,
-                    )
-                };
-                Some(Ok(0))
+        let intercept_page = super::vsm().has(vsm_capability::INTERCEPT_PAGE_AVAILABLE);
+        let taken;
+        let message = match reason {
+            vtl_entry_reason::INTERRUPT if intercept_page => return None,
+            // Without the intercept page, an intercept is a SINT0 message, which interrupted
+            // VTL0 (upstream's fallback); any other interrupt: go round again.
+            vtl_entry_reason::INTERRUPT => {
+                taken = super::synic::take_intercept()?;
+                core::ptr::from_ref(&taken).cast::<u8>()
             }
-            other => {
-                // Upstream panics here; a hypervisor that says something else gets EIO.
-                kernel::pr_warn_once!("VTL0 exit with an unknown entry reason\n");
-                let _ = other;
-                Some(Err(EIO))
+            vtl_entry_reason::INTERCEPT if intercept_page => {
+                // SAFETY: The page is this CPU's and stays mapped.
+                unsafe { core::ptr::addr_of!((*hvp).intercept_message).cast::<u8>() }
             }
-        }
+            _ => {
+                // Upstream panics here (or, for an intercept it has no page for, warns); a
+                // hypervisor that says something it should not gets EIO.
+                kernel::pr_warn_once!("VTL0 exit with an unexpected entry reason\n");
+                return Some(Err(EIO));
+            }
+        };
+        // SAFETY: Both buffers are 256 bytes: the message, and the run page this CPU owns;
+        // user space may read the run page meanwhile, which it shares on purpose.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                message,
+                core::ptr::addr_of_mut!((*run).exit_message).cast::<u8>(),
+                MSHV_MAX_RUN_MSG_SIZE,
+            )
+        };
+        Some(Ok(0))
     }
 }
 
 /// Points the VTL switch at the hypervisor's VTL-return entry (at `offset` in its hypercall
 /// page), which must live until the module goes. `EOPNOTSUPP` where there is none.
 pub(crate) fn set_return_entry(vsm: &super::Vsm) -> Result<VtlReturnEntryHolder> {
-    // Without the intercept page, intercepts come as SINT0 messages, which the loop does not
-    // take (yet): VTL0 would be entered again and again.
-    if !vsm.has(vsm_capability::INTERCEPT_PAGE_AVAILABLE) {
-        pr_warn!("no VTL switch: the hypervisor offers no intercept page\n");
-        return Err(EOPNOTSUPP);
-    }
     let entry = hv()
         .vtl_return_entry(vsm.vtl_return_offset())
         .ok_or(EOPNOTSUPP)?;

@@ -49,8 +49,10 @@ use crate::{
             SCONTROL_ENABLE,
             VTL2_VMBUS_SINT, //
         },
+        vsm_capability,
         Message,
         SynicRegister, //
+        HV_SYNIC_INTERCEPTION_SINT_INDEX,
     },
     transport::hv,
 };
@@ -120,21 +122,39 @@ impl Pages {
         }
     }
 
-    /// The SINT's message slot's type (an aligned `u32` of the page).
-    fn slot_type(&self) -> &AtomicU32 {
+    /// SINT `sint`'s message slot's type (an aligned `u32` of the page).
+    fn slot_type(&self, sint: Slot) -> &AtomicU32 {
         // SAFETY: The slot is within the message page (the invariants), at a `u32`'s
         // alignment; the SynIC and this module access it atomically only.
-        unsafe { AtomicU32::from_ptr(self.slot().cast()) }
+        unsafe { AtomicU32::from_ptr(self.slot(sint).cast()) }
     }
 
-    /// The SINT's message slot.
-    fn slot(&self) -> *mut u8 {
-        // SAFETY: Slot `VTL2_VMBUS_SINT` (< 16) is within the page.
-        unsafe {
-            self.message
-                .as_ptr()
-                .add(VTL2_VMBUS_SINT as usize * SLOT_BYTES)
+    /// SINT `sint`'s message slot.
+    fn slot(&self, sint: Slot) -> *mut u8 {
+        // SAFETY: Both SINTs' slots (< 16) are within the page.
+        unsafe { self.message.as_ptr().add(sint as usize * SLOT_BYTES) }
+    }
+
+    /// Takes the message in SINT `sint`'s slot, if any, and ends it (the SynIC may deliver the
+    /// next). On the pages' CPU, which the caller keeps (preemption or interrupts off).
+    fn take(&self, sint: Slot) -> Option<Message> {
+        let kind = self.slot_type(sint).load(Ordering::Acquire);
+        if kind == 0 {
+            return None;
         }
+        // SAFETY: The slot is a full message the SynIC wrote (its type last) and leaves alone
+        // until its type is cleared; `Message` is plain bytes.
+        let message = unsafe { core::ptr::read_unaligned(self.slot(sint).cast::<Message>()) };
+        // The end of message, as the TLFS has it: the slot freed, then, if another message is
+        // pending for it, EOM.
+        self.slot_type(sint).store(0, Ordering::SeqCst);
+        // SAFETY: The slot's flags byte (`message_flags`, offset 5), bit 0 `msg_pending`.
+        let flags = unsafe { AtomicU8::from_ptr(self.slot(sint).add(5)) };
+        if flags.load(Ordering::SeqCst) & 1 != 0 {
+            // SAFETY: EOM names no page.
+            unsafe { hv().write_synic(SynicRegister::Eom, 0) };
+        }
+        Some(message)
     }
 
     /// Word `i` (< 32) of the SINT's event flags.
@@ -224,34 +244,44 @@ impl Synic {
         }
     }
 
-    /// Whether CPU `cpu`'s slot holds a message.
+    /// Whether CPU `cpu`'s VMBus SINT for VTL2's slot holds a message.
     pub(super) fn has_message(&self, cpu: usize) -> bool {
         self.pages(cpu)
-            .is_some_and(|p| p.slot_type().load(Ordering::Acquire) != 0)
+            .is_some_and(|p| p.slot_type(Slot::Vmbus).load(Ordering::Acquire) != 0)
     }
 
-    /// Takes the message in the calling CPU's slot, if any, and ends it (the SynIC may deliver
-    /// the next). Interrupts off, as in an IPI's callback.
+    /// Takes the message in the calling CPU's VMBus SINT for VTL2's slot, if any, and ends it.
+    /// Interrupts off, as in an IPI's callback.
     pub(super) fn take_message(&self) -> Option<Message> {
-        let pages = self.pages(CpuId::current().as_u32() as usize)?;
-        let kind = pages.slot_type().load(Ordering::Acquire);
-        if kind == 0 {
-            return None;
-        }
-        // SAFETY: The slot is a full message the SynIC wrote (its type last) and leaves alone
-        // until its type is cleared; `Message` is plain bytes.
-        let message = unsafe { core::ptr::read_unaligned(pages.slot().cast::<Message>()) };
-        // The end of message, as the TLFS has it: the slot freed, then, if another message is
-        // pending for it, EOM.
-        pages.slot_type().store(0, Ordering::SeqCst);
-        // SAFETY: The slot's flags byte (`message_flags`, offset 5), bit 0 `msg_pending`.
-        let flags = unsafe { AtomicU8::from_ptr(pages.slot().add(5)) };
-        if flags.load(Ordering::SeqCst) & 1 != 0 {
-            // SAFETY: EOM names no page.
-            unsafe { hv().write_synic(SynicRegister::Eom, 0) };
-        }
-        Some(message)
+        self.pages(CpuId::current().as_u32() as usize)?
+            .take(Slot::Vmbus)
     }
+}
+
+/// Takes the intercept message in the calling CPU's SINT0 slot, if any, and ends it: where
+/// the hypervisor has no intercept page, that is where a lower VTL's intercept comes. The
+/// caller keeps the CPU (preemption off); `None` too while there is no [`Synic`].
+pub(super) fn take_intercept() -> Option<Message> {
+    let cpu = CpuId::current().as_u32();
+    // SAFETY: `Synic` publishes the pages while it lives, which is as long as the module's
+    // devices: a VTL file's ioctl, which calls this, holds the module.
+    let cpus = unsafe { CPUS.load(Ordering::Acquire).as_ref() }?;
+    cpus.0.get(cpu as usize)?.as_ref()?.take(Slot::Intercept)
+}
+
+/// The message slots the module reads.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+enum Slot {
+    /// Intercepts where the hypervisor has no intercept page.
+    Intercept = HV_SYNIC_INTERCEPTION_SINT_INDEX,
+    /// VMBus's SINT for VTL2.
+    Vmbus = VTL2_VMBUS_SINT,
+}
+
+/// Whether intercepts come as SINT0 messages: the hypervisor has no intercept page.
+fn intercepts_by_sint() -> bool {
+    !super::vsm().has(vsm_capability::INTERCEPT_PAGE_AVAILABLE)
 }
 
 impl Drop for Synic {
@@ -315,6 +345,14 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
         }
     }
     program_sint();
+    if intercepts_by_sint() {
+        // As upstream: SINT0 unmasked, with the SINT's vector, for as long as the CPU is
+        // online.
+        // SAFETY: Computes the register's value only.
+        let value = unsafe { ffi::mshv_shim_vtl_sint(false) };
+        // SAFETY: A SINT's value names no page.
+        unsafe { hv().write_synic(SynicRegister::Sint(HV_SYNIC_INTERCEPTION_SINT_INDEX), value) };
+    }
     0
 }
 
@@ -329,6 +367,15 @@ unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
     let masked = unsafe { ffi::mshv_shim_vtl_sint(true) };
     // SAFETY: Neither value names a page.
     unsafe { hv().write_synic(SynicRegister::Sint(VTL2_VMBUS_SINT), masked) };
+    if intercepts_by_sint() {
+        // SAFETY: As above.
+        unsafe {
+            hv().write_synic(
+                SynicRegister::Sint(HV_SYNIC_INTERCEPTION_SINT_INDEX),
+                masked,
+            )
+        };
+    }
     if cpu_pages(cpu).is_some_and(|p| p.own.is_some()) {
         // SAFETY: Disabling names no page.
         unsafe {

@@ -9,6 +9,7 @@
 //! say what VTL2 is offered, post messages and signal events (counted in `calls`).
 
 use core::sync::atomic::{
+    AtomicBool,
     AtomicU64,
     Ordering::Relaxed, //
 };
@@ -22,16 +23,20 @@ use super::{
     },
     ALLOC,
 };
+use crate::cpu;
 use crate::hv::{
+    self,
     abi::{
         code,
         register,
         vsm_capability,
+        vsm_partition_config,
         RegisterAssoc,
         VpRegistersIn,
         HV_PARTITION_ID_SELF,
         HV_VP_INDEX_SELF, //
     },
+    shared::Shared,
     status::HvStatus,
 };
 use crate::transport::HvPage;
@@ -45,10 +50,33 @@ pub(crate) enum Hosted {
     Vtl2,
 }
 
-/// What the machine offers VTL2 (`HV_REGISTER_VSM_CAPABILITIES`): intercept messages in the VP
-/// assist page and return actions; DR6 is not shared.
-pub(super) const CAPABILITIES: u64 =
-    vsm_capability::INTERCEPT_PAGE_AVAILABLE | vsm_capability::RETURN_ACTION_AVAILABLE;
+/// What the machine offers VTL2 (`HV_REGISTER_VSM_CAPABILITIES`): return actions, and
+/// intercept messages in the VP assist page unless it was started without; DR6 is not shared.
+fn capabilities() -> u64 {
+    let page = if OFFERS_INTERCEPT_PAGE.load(Relaxed) {
+        vsm_capability::INTERCEPT_PAGE_AVAILABLE
+    } else {
+        0
+    };
+    page | vsm_capability::RETURN_ACTION_AVAILABLE
+}
+
+/// Whether the machine offers the intercept page; set when it starts.
+static OFFERS_INTERCEPT_PAGE: AtomicBool = AtomicBool::new(true);
+/// Whether the partition asked for it (`HV_REGISTER_VSM_PARTITION_CONFIG.intercept_page`):
+/// else a lower VTL's intercept is a message on SINT0.
+static INTERCEPT_PAGE: AtomicBool = AtomicBool::new(false);
+
+/// Has the machine offer the intercept page, or not. Before the first call.
+pub(super) fn offer_intercept_page(offer: bool) {
+    OFFERS_INTERCEPT_PAGE.store(offer, Relaxed);
+}
+
+/// Whether a lower VTL's intercepts go in the VP assist page (the partition asked for it).
+/// Any context.
+pub(super) fn intercept_page() -> bool {
+    INTERCEPT_PAGE.load(Relaxed)
+}
 /// Where the VTL call and return sequences are in the hypercall page
 /// (`HV_REGISTER_VSM_CODE_PAGE_OFFSETS`: the call's offset in bits 0-11, the return's in 12-23).
 pub(super) const PAGE_OFFSETS: u64 = 0x40 << 12;
@@ -85,6 +113,7 @@ impl Vtl2Partition {
     /// Forgets every register written.
     pub(super) fn clear(&mut self) {
         self.registers = KVec::new();
+        INTERCEPT_PAGE.store(false, Relaxed);
     }
 
     /// Takes a call with its input and output in memory; `None` for a code it does not know.
@@ -127,8 +156,12 @@ impl Vtl2Partition {
                 .read(size_of::<VpRegistersIn>() + 4 * i)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
             let value = match name {
-                register::VSM_CAPABILITIES => [CAPABILITIES, 0],
+                register::VSM_CAPABILITIES => [capabilities(), 0],
                 register::VSM_CODE_PAGE_OFFSETS => [PAGE_OFFSETS, 0],
+                _ if let Some(shared) = shared(name) => [
+                    on_vp(vp, || cpu::read_shared(shared)).map_err(|s| (s, i))?,
+                    0,
+                ],
                 _ if let Some(value) = vtl0_register(vp, vtl, name) => [value.load(Relaxed), 0],
                 _ => self
                     .registers
@@ -159,11 +192,23 @@ impl Vtl2Partition {
             ) {
                 return Err((HvStatus::ACCESS_DENIED, i));
             }
+            if let Some(shared) = shared(name) {
+                on_vp(vp, || cpu::write_shared(shared, value[0])).map_err(|s| (s, i))?;
+                continue;
+            }
             if let Some(register) = vtl0_register(vp, vtl, name) {
                 register.store(value[0], Relaxed);
                 // The register page shows it from now on.
                 super::vtl0::show_registers(vp);
                 continue;
+            }
+            if vtl == 2 && name == register::VSM_PARTITION_CONFIG {
+                // Only an intercept page the machine offers.
+                let page = value[0] & vsm_partition_config::INTERCEPT_PAGE != 0;
+                if page && capabilities() & vsm_capability::INTERCEPT_PAGE_AVAILABLE == 0 {
+                    return Err((HvStatus::INVALID_PARAMETER, i));
+                }
+                INTERCEPT_PAGE.store(page, Relaxed);
             }
             if vtl == 2 && name == register::X64_REG_PAGE {
                 // Kept outside the table: the machine overlays the page, or refuses.
@@ -196,6 +241,20 @@ impl Vtl2Partition {
         }
         Ok(count)
     }
+}
+
+/// The register of the VTLs' shared ones that `name` is, if it is one: every VTL's view of it
+/// is the hardware's, of the CPU the VP runs on.
+fn shared(name: u32) -> Option<Shared> {
+    hv::shared::shared(name, capabilities() & vsm_capability::DR6_SHARED != 0)
+}
+
+/// Runs `access` on VP `vp`'s CPU: `INVALID_VP_STATE` if it is offline, `INVALID_PARAMETER`
+/// if the CPU refused the access.
+fn on_vp<T: Send>(vp: u32, access: impl FnOnce() -> Result<T> + Send) -> Result<T, HvStatus> {
+    cpu::call_on(vp, access)
+        .map_err(|_| HvStatus::INVALID_VP_STATE)?
+        .map_err(|_| HvStatus::INVALID_PARAMETER)
 }
 
 /// Where the machine keeps VP `vp`'s register `name` in `vtl`, if not in the table: VTL0's

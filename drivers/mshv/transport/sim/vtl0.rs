@@ -44,7 +44,8 @@ use crate::{
     hv::abi::{
         message_type,
         vtl_entry_reason,
-        VpAssistPage, //
+        VpAssistPage,
+        HV_SYNIC_INTERCEPTION_SINT_INDEX, //
     },
 };
 
@@ -339,8 +340,19 @@ pub(crate) unsafe extern "C" fn mshv_sim_vtl0_run(frame: *mut Vtl0Frame) {
         program::REASON => cpu.arg.load(Ordering::Relaxed),
         _ => {
             cpu.raised.store(0, Ordering::Relaxed);
-            intercept(frame, hvp, returns);
-            vtl_entry_reason::INTERCEPT
+            let message = intercept(frame, returns);
+            if super::vsm::intercept_page() {
+                hvp.intercept_message = message;
+                vtl_entry_reason::INTERCEPT
+            } else {
+                // Without the intercept page, the intercept is a message on VTL2's SINT0,
+                // whose interrupt ends VTL0's run. One the SynIC cannot queue is lost: VTL0
+                // intercepts again at its next run.
+                // SAFETY: `Message` is 256 plain bytes.
+                let message = unsafe { core::ptr::read_unaligned(message.as_ptr().cast()) };
+                let _ = super::vtl2_synic::send(index, HV_SYNIC_INTERCEPTION_SINT_INDEX, message);
+                vtl_entry_reason::INTERRUPT
+            }
         }
     };
     hvp.vtl_entry_reason = reason;
@@ -357,7 +369,7 @@ fn raise(cpu: &Cpu) {
 }
 
 /// VTL0's computation, then its intercept: the registers' new values, and the message.
-fn intercept(frame: &mut Vtl0Frame, hvp: &mut VpAssistPage, returns: u64) {
+fn intercept(frame: &mut Vtl0Frame, returns: u64) -> [u8; 256] {
     let rax = frame.rax;
     frame.rax = frame.rax.wrapping_add(frame.rbx);
     frame.rcx ^= frame.rdx;
@@ -382,10 +394,10 @@ fn intercept(frame: &mut Vtl0Frame, hvp: &mut VpAssistPage, returns: u64) {
     frame.rdi = frame.rdi.rotate_left(8);
     // `struct hv_message`: the header (type, payload size, flags, reserved, sender), then the
     // payload.
-    let message = &mut hvp.intercept_message;
-    message.fill(0);
+    let mut message = [0u8; 256];
     message[..4].copy_from_slice(&message_type::X64_HALT.to_ne_bytes());
     message[4] = 16;
     message[16..24].copy_from_slice(&returns.to_ne_bytes());
     message[24..32].copy_from_slice(&rax.to_ne_bytes());
+    message
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -22,6 +23,41 @@
 static inline bool vtl_personality(void)
 {
 	return access("/dev/mshv_hvcall", F_OK) == 0;
+}
+
+/*
+ * Whether the hypervisor offers VTL2 the intercept page (HV_REGISTER_VSM_CAPABILITIES bit 27),
+ * read through /dev/mshv_hvcall: without it, intercepts come as SINT0 messages (the simulated
+ * hypervisor offers none when mshv_vtl is loaded with hypervisor=3).
+ */
+static inline bool vtl_intercept_page(void)
+{
+	static __u8 bitmap[8192];
+	struct mshv_vtl_hvcall_setup setup = {
+		.bitmap_array_size = sizeof(bitmap), .allow_bitmap_ptr = (uintptr_t)bitmap,
+	};
+	struct {
+		__u64 partition_id;
+		__u32 vp_index;
+		__u8 input_vtl, rsvd_z8;
+		__u16 rsvd_z16;
+		__u32 name;
+	} in = { .partition_id = -1ULL, .vp_index = -2U, .name = 0x000D0006 };
+	__u64 out[2] = { 0 };
+	struct mshv_vtl_hvcall call = {
+		.control = 0x0050 | 1ULL << 32,
+		.input_size = sizeof(in), .input_ptr = (uintptr_t)&in,
+		.output_size = sizeof(out), .output_ptr = (uintptr_t)out,
+	};
+	int fd = open("/dev/mshv_hvcall", O_RDWR | O_CLOEXEC);
+	bool page = false;
+
+	bitmap[0x0050 / 8] |= 1 << (0x0050 % 8);
+	if (fd >= 0 && !ioctl(fd, MSHV_HVCALL_SETUP, &setup) && !ioctl(fd, MSHV_HVCALL, &call))
+		page = out[0] & (1ULL << 27);
+	if (fd >= 0)
+		close(fd);
+	return page;
 }
 
 /* Opens /dev/mshv and makes a VTL file: its descriptor, or -1 (errno) with *mshv set. */

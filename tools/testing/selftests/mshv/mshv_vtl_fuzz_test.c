@@ -156,6 +156,14 @@ TEST(random_arguments_and_run_pages_get_errnos)
 			calls++;
 			continue;
 		}
+		if ((cmd == MSHV_GET_VP_REGISTERS || cmd == MSHV_SET_VP_REGISTERS) && rand() % 2) {
+			/* Near a register the VTLs share (x86_64: the hardware's), any value. */
+			static const __u32 names[] = { 0x50000, 0x8000d, 0x80010, 0x80040, 0x80070 };
+
+			args[0] = 1;
+			args[1] = (uintptr_t)buf;
+			*(__u32 *)buf = names[rand() % ARRAY_SIZE(names)] + rand() % 17;
+		}
 		if (cmd == MSHV_CREATE_VTL) {
 			int extra = ioctl(fd, cmd, args);
 

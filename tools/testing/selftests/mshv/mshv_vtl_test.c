@@ -121,7 +121,7 @@ TEST_F(vtl, extensions)
 		/* Register pages where the intercept page is (x86_64), as upstream. */
 		cap = MSHV_CAP_REGISTER_PAGE;
 #ifdef __x86_64__
-		EXPECT_EQ(1, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
+		EXPECT_EQ(vtl_intercept_page(), ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
 #else
 		EXPECT_EQ(0, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
 #endif
@@ -524,6 +524,32 @@ TEST_F(run, an_intercept_comes_back_with_vtl0s_registers)
 	EXPECT_EQ(returns + 1, sim_vtl0_count(0, "returns "));
 }
 
+TEST_F(run, without_the_intercept_page_intercepts_come_on_sint0)
+{
+	struct vtl_run *run = self->run[0];
+	long delivered = sim_synic_count(-1, "delivered ");
+	__u32 type;
+
+	if (vtl_intercept_page())
+		SKIP(return, "the hypervisor has the intercept page (hypervisor=3 loads without)");
+	/* The intercept is a message in SINT0's slot, which the loop takes and frees. */
+	set_fx(run, 0);
+	run->cancel = 0;
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	memcpy(&type, run->exit_message, sizeof(type));
+	EXPECT_EQ(HVMSG_X64_HALT, type);
+	EXPECT_EQ(delivered + 1, sim_synic_count(-1, "delivered "));
+	memset(run->exit_message, 0, sizeof(run->exit_message));
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	memcpy(&type, run->exit_message, sizeof(type));
+	EXPECT_EQ(HVMSG_X64_HALT, type);
+	EXPECT_EQ(delivered + 2, sim_synic_count(-1, "delivered "));
+	/* An interrupt that brings no message: VTL0 runs again, then intercepts. */
+	ASSERT_EQ(0, sim_vtl0_program("0", 1, 0));
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+	EXPECT_EQ(delivered + 3, sim_synic_count(-1, "delivered "));
+}
+
 TEST_F(run, the_cancel_flag_ends_it_and_stays)
 {
 	struct vtl_run *run = self->run[0];
@@ -729,6 +755,8 @@ TEST_F(run, the_register_page_shows_and_takes_vtl0s_registers)
 	__u64 value[2];
 	char *reg;
 
+	if (!vtl_intercept_page())
+		SKIP(return, "no intercept page, so no register pages (as upstream)");
 	ASSERT_EQ(1, ioctl(self->mshv, MSHV_CHECK_EXTENSION, &cap));
 	reg = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->vtl, (1L << 16) * 4096);
 	ASSERT_NE(MAP_FAILED, reg);
@@ -903,12 +931,132 @@ TEST_F(hvcall, the_partitions_vsm_was_configured_at_load)
 	const __u16 codes[] = { HVCALL_GET_VP_REGISTERS, 0 };
 
 	if (!simulated())
-		SKIP(return, "needs the simulated hypervisor (it offers the intercept page)");
+		SKIP(return, "needs the simulated hypervisor (its configuration is known)");
 	ASSERT_EQ(0, allow(self->fd, codes));
 	ASSERT_EQ(0, ioctl(self->fd, MSHV_HVCALL, &call));
 	EXPECT_EQ(1ULL << 32, call.status);
-	/* VTL protection with every access, zeroing, VP start-up, CPUID and the intercept page. */
-	EXPECT_EQ(0x1 | 0x1e | 0x20 | 0x200 | 0x400 | 0x1000, out[0]);
+	/* VTL protection with every access, zeroing, VP start-up, CPUID, the intercept page. */
+	EXPECT_EQ(0x1 | 0x1e | 0x20 | 0x200 | 0x400 | (vtl_intercept_page() ? 0x1000 : 0), out[0]);
+}
+
+/* Registers the VTLs share (x86_64), by their names in include/hyperv/hvgdk_mini.h. */
+#define HVCALL_SET_VP_REGISTERS			0x0051
+#define HV_X64_REGISTER_DR0			0x00050000
+#define HV_X64_REGISTER_DR6			0x00050004
+#define HV_X64_REGISTER_MSR_MTRR_CAP		0x0008000D
+#define HV_X64_REGISTER_MSR_MTRR_DEF_TYPE	0x0008000E
+#define HV_X64_REGISTER_MSR_MTRR_FIX4KF8000	0x0008007A
+
+/*
+ * VTL0's register `name` of VP `vp` as the hypervisor has it, read or written through
+ * /dev/mshv_hvcall: the call's status (the ioctl's errno if it failed).
+ */
+static int hv_register(int fd, __u32 vp, __u32 name, bool set, __u64 *value)
+{
+	/* struct hv_input_get/set_vp_registers with one name or struct hv_register_assoc. */
+	struct {
+		__u64 partition_id;
+		__u32 vp_index;
+		__u8 input_vtl, rsvd_z8;
+		__u16 rsvd_z16;
+		struct hv_register_assoc assoc;
+	} in = {
+		.partition_id = HV_PARTITION_ID_SELF, .vp_index = vp, .input_vtl = 0x10,
+		.assoc = { .name = name, .value = { *value } },
+	};
+	__u64 out[2] = { 0 };
+	struct mshv_vtl_hvcall call = {
+		.control = (set ? HVCALL_SET_VP_REGISTERS : HVCALL_GET_VP_REGISTERS) | 1ULL << 32,
+		.input_size = set ? sizeof(in) : 20, .input_ptr = (uintptr_t)&in,
+		.output_size = sizeof(out), .output_ptr = (uintptr_t)out,
+	};
+
+	if (ioctl(fd, MSHV_HVCALL, &call))
+		return errno;
+	if (!set)
+		*value = out[0];
+	return call.status == 1ULL << 32 ? 0 : (int)(call.status & 0xffff);
+}
+
+TEST_F(hvcall, shared_registers_are_the_hardwares_and_need_no_hypercall)
+{
+	const __u16 codes[] = { HVCALL_GET_VP_REGISTERS, HVCALL_SET_VP_REGISTERS, 0 };
+	__u64 value[2], hv, cap, def;
+	long gets, sets;
+	int mshv, vtl, n, dr6_shared;
+	__u32 probe = MSHV_CAP_DR6_SHARED;
+
+#ifndef __x86_64__
+	SKIP(return, "only x86_64 has registers the VTLs share");
+#endif
+	if (!simulated())
+		SKIP(return, "needs the simulated hypervisor (its calls are counted)");
+	ASSERT_EQ(0, allow(self->fd, codes));
+	ASSERT_EQ(0, pin(0));
+	mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, mshv);
+	vtl = ioctl(mshv, MSHV_CREATE_VTL, NULL);
+	ASSERT_LE(0, vtl);
+	gets = sim_calls(HVCALL_GET_VP_REGISTERS);
+	sets = sim_calls(HVCALL_SET_VP_REGISTERS);
+
+	/* DR0-DR3 and the MTRRs are read and written in the CPU, without the hypervisor. */
+	for (n = 0; n < 4; n++)
+		ASSERT_EQ(0, set_register(vtl, HV_X64_REGISTER_DR0 + n, 0x1000 * (n + 1), 0x5a5a));
+	for (n = 0; n < 4; n++) {
+		ASSERT_EQ(0, get_register(vtl, HV_X64_REGISTER_DR0 + n, value));
+		EXPECT_EQ(0x1000 * (n + 1), value[0]);
+		EXPECT_EQ(0, value[1]);
+	}
+	ASSERT_EQ(0, get_register(vtl, HV_X64_REGISTER_MSR_MTRR_CAP, value));
+	cap = value[0];
+	ASSERT_EQ(0, get_register(vtl, HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, value));
+	def = value[0];
+	ASSERT_EQ(0, set_register(vtl, HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, def, 0));
+	EXPECT_EQ(0, get_register(vtl, HV_X64_REGISTER_MSR_MTRR_FIX4KF8000, value));
+	EXPECT_EQ(gets, sim_calls(HVCALL_GET_VP_REGISTERS));
+	EXPECT_EQ(sets, sim_calls(HVCALL_SET_VP_REGISTERS));
+
+	/* The hypervisor's view of them is the same hardware, both ways. */
+	EXPECT_EQ(0, hv_register(self->fd, HV_VP_INDEX_SELF, HV_X64_REGISTER_DR0 + 2, false, &hv));
+	EXPECT_EQ(0x3000, hv);
+	EXPECT_EQ(0, hv_register(self->fd, HV_VP_INDEX_SELF, HV_X64_REGISTER_MSR_MTRR_CAP, false,
+				 &hv));
+	EXPECT_EQ(cap, hv);
+	hv = 0x7777;
+	EXPECT_EQ(0, hv_register(self->fd, HV_VP_INDEX_SELF, HV_X64_REGISTER_DR0 + 1, true, &hv));
+	ASSERT_EQ(0, get_register(vtl, HV_X64_REGISTER_DR0 + 1, value));
+	EXPECT_EQ(0x7777, value[0]);
+
+	/* Each CPU has its own: CPU 1's DR0 seen from CPU 0 through the hypervisor. */
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+		ASSERT_EQ(0, pin(1));
+		ASSERT_EQ(0, set_register(vtl, HV_X64_REGISTER_DR0, 0xc1c1, 0));
+		ASSERT_EQ(0, pin(0));
+		EXPECT_EQ(0, hv_register(self->fd, 1, HV_X64_REGISTER_DR0, false, &hv));
+		EXPECT_EQ(0xc1c1, hv);
+		ASSERT_EQ(0, get_register(vtl, HV_X64_REGISTER_DR0, value));
+		EXPECT_EQ(0x1000, value[0]);
+		hv = 0;
+		EXPECT_EQ(0, hv_register(self->fd, 1, HV_X64_REGISTER_DR0, true, &hv));
+	}
+
+	/* DR6 is the hypervisor's unless it says DR6 is shared. */
+	dr6_shared = ioctl(mshv, MSHV_CHECK_EXTENSION, &probe);
+	ASSERT_LE(0, dr6_shared);
+	sets = sim_calls(HVCALL_SET_VP_REGISTERS);
+	ASSERT_EQ(0, set_register(vtl, HV_X64_REGISTER_DR6, 0xffff4ff0, 0));
+	EXPECT_EQ(sets + !dr6_shared, sim_calls(HVCALL_SET_VP_REGISTERS));
+	if (dr6_shared) {
+		/* Its upper half is reserved: the CPU would fault. */
+		EXPECT_EQ(-1, set_register(vtl, HV_X64_REGISTER_DR6, 1ULL << 32, 0));
+		EXPECT_EQ(EINVAL, errno);
+	}
+
+	for (n = 0; n < 4; n++)
+		EXPECT_EQ(0, set_register(vtl, HV_X64_REGISTER_DR0 + n, 0, 0));
+	close(vtl);
+	close(mshv);
 }
 
 TEST_HARNESS_MAIN
