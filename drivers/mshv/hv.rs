@@ -6,6 +6,7 @@
 
 pub(crate) mod abi;
 pub(crate) mod control;
+#[allow(dead_code)] // The VTL module's and the simulator's.
 pub(crate) mod shared;
 pub(crate) mod status;
 

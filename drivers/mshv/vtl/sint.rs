@@ -56,7 +56,7 @@ use super::synic::{
     Synic, //
 };
 use crate::{
-    calls,
+    calls, cpu,
     eventfd::Eventfd,
     ffi,
     hv::abi::{
@@ -200,21 +200,14 @@ impl Sint {
             return Err(EINVAL);
         }
         loop {
-            let mut taken = Taken {
-                sint: self,
-                message: None,
-            };
-            // SAFETY: `take_remote` reads `taken`, which outlives the call (it waits).
-            to_result(unsafe {
-                ffi::mshv_shim_call_on_cpu(
-                    MESSAGE_CPU,
-                    take_remote,
-                    core::ptr::from_mut(&mut taken).cast(),
-                )
+            // On CPU 0: forgets that a message came, then takes the one waiting.
+            let taken = cpu::call_on(MESSAGE_CPU, || {
+                self.has_message.store(false, Ordering::Release);
+                self.synic.take_message()
             })?;
             // A message that cannot be written to the buffer is lost (as upstream's): it was
             // taken, and the SynIC's slot freed.
-            if let Some(message) = taken.message {
+            if let Some(message) = taken {
                 let bytes = kernel::transmute::AsBytes::as_bytes(&message);
                 UserSlice::new(UserPtr::from_addr(buf), MESSAGE_BYTES)
                     .writer()
@@ -333,23 +326,6 @@ impl PinnedDrop for Sint {
 }
 
 /// What a read asks of CPU 0.
-struct Taken<'a> {
-    sint: &'a Sint,
-    message: Option<Message>,
-}
-
-/// On CPU 0 (an IPI's callback): forgets that a message came, then takes the one waiting.
-///
-/// # Safety
-///
-/// `data` is a live, unshared `Taken`.
-unsafe extern "C" fn take_remote(data: *mut c_void) {
-    // SAFETY: The caller's promise.
-    let taken = unsafe { &mut *data.cast::<Taken<'_>>() };
-    taken.sint.has_message.store(false, Ordering::Release);
-    taken.message = taken.sint.synic.take_message();
-}
-
 /// The SynIC interrupt's handler.
 extern "C" fn interrupt() {
     if let Some(sint) = sint() {
