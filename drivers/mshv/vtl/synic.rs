@@ -2,7 +2,8 @@
 
 //! VTL2's SynIC, as the VTL personality reads it: the message slot of the host's VMBus SINT
 //! for VTL2 ([`VTL2_VMBUS_SINT`]) on CPU 0, that SINT's event flags on every CPU, and the
-//! SynIC interrupt that says something came.
+//! SynIC interrupt that says something came; where the hypervisor has no intercept page, each
+//! CPU's SINT0 slot too, where a lower VTL's intercepts come ([`take_intercept`]).
 //!
 //! Where VMBus set a CPU's SynIC up (a paravisor's kernel, as upstream assumes), its pages are
 //! the ones read, and its interrupt handler runs after this module's. Where it did not (VMBus
@@ -11,7 +12,8 @@
 //! state does it on each CPU that is or comes online, and undoes it on each that goes, and on
 //! every CPU when the module unloads; the pages are freed only then. Either way VMBus's SINT for
 //! VTL2 is masked until user space unmasks it (`MSHV_SINT_PAUSE_MESSAGE_STREAM`), and a CPU
-//! that comes online gets the mask the others have.
+//! that comes online gets the mask the others have; SINT0, where it is used, is unmasked on
+//! each CPU online and masked when the CPU goes.
 
 use core::{
     ptr::{
