@@ -160,14 +160,20 @@ vm_vtl_tests() {
 # hypervisor as one that offers no intercept page (hypervisor=3): intercepts come as SINT0
 # messages, and the VTL-return loop takes them from there (upstream's fallback).
 vm_vtl_sint0_tests() {
-	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
+	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj rc=0
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-vtl-sint0" \
 		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_vtl.ko:hypervisor=3" \
 		--memory 1024 --cmdline "noxsave mem=768M" \
 		--selftest "$out/selftests/mshv_vtl_test" \
 		--selftest "$out/selftests/mshv_vtl_openhcl_test" \
-		--log "$logs/vm-vtl-sint0-$arch.console" --results "$results"
+		--selftest "$out/selftests/mshv_vtl_fuzz_test" \
+		--log "$logs/vm-vtl-sint0-$arch.console" --results "$results" || rc=$?
+	# The run is about the SINT0 path: its own test must have passed, not skipped.
+	local want="$arch-vtl-sint0.selftest.mshv_vtl_test.run"
+	want+=".without_the_intercept_page_intercepts_come_on_sint0"
+	grep -q "^PASS $want" "$results" || { echo "FAIL $want: did not pass" >>"$results"; rc=1; }
+	return $rc
 }
 
 # What the shipping module says when it refuses to load in the test VM (no Hyper-V).

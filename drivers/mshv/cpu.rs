@@ -66,14 +66,56 @@ pub(crate) fn read_shared(register: Shared) -> Result<u64> {
 }
 
 /// Writes `value` to `register` of the calling CPU. `EINVAL` for a value the CPU refuses
-/// (DR6's upper half, an MTRR's reserved bits) or a register it has not, `EOPNOTSUPP` on
-/// arm64.
+/// (DR6's upper half, an MTRR's reserved bits) or a register it has not; `EBUSY` for a debug
+/// register a breakpoint of this kernel's uses on this CPU, and for an MTRR on bare metal or
+/// where the kernel keeps MTRR state of its own (`CONFIG_MTRR`); `EOPNOTSUPP` on arm64.
 ///
-/// The registers are VTL0's as much as VTL2's: a breakpoint VTL2's kernel has set in DR0-DR3
-/// is overwritten, as VTL0 itself could overwrite it.
-pub(crate) fn write_shared(register: Shared, mut value: u64) -> Result {
+/// # Safety
+///
+/// The registers are VTL2's as much as VTL0's. An address in DR0-DR3 is a breakpoint wherever
+/// VTL2's DR7 enables it later (and a breakpoint of VTL2's own overwrites the value in turn);
+/// an MTRR sets the memory type of VTL2's memory too, which the hypervisor applies. The caller
+/// is the hypervisor's own agent for this (a privileged paravisor, as for `/dev/mshv_hvcall`),
+/// or a test that sets the values back.
+pub(crate) unsafe fn write_shared(register: Shared, mut value: u64) -> Result {
     let (debug, msr) = numbers(register);
-    // SAFETY: The shim writes only a debug register's address or condition bits, or an MTRR
-    // (memory types, which the hypervisor applies): no memory of the kernel's is touched.
+    // SAFETY: The shim writes only a debug register or an MTRR, bounded in C, as the caller
+    // allows; `value` is readable.
     to_result(unsafe { ffi::mshv_shim_shared_reg(debug, msr, true, &mut value) })
+}
+
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
+#[kunit_tests(mshv_rs_cpu)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_on_runs_on_the_cpu_and_returns() {
+        let cpu = kernel::cpu::CpuId::current().as_u32();
+        // The calling CPU (the call runs at once) and CPU 0 (by an IPI, or at once).
+        assert_eq!(call_on(cpu, || 7), Ok(7));
+        assert_eq!(call_on(0, || kernel::cpu::CpuId::current().as_u32()), Ok(0));
+        assert_eq!(call_on(u32::MAX, || ()), Err(ENXIO));
+    }
+
+    #[test]
+    fn what_the_cpu_would_fault_on_is_refused_first() {
+        // SAFETY: Refused before anything is written.
+        let dr6 = unsafe { write_shared(Shared::Debug(6), 1 << 32) };
+        // SAFETY: As above: neither is a shared register.
+        let (dr7, msr) = unsafe {
+            (
+                write_shared(Shared::Debug(7), 0),
+                write_shared(Shared::Mtrr(0x10), 0),
+            )
+        };
+        if cfg!(CONFIG_X86_64) {
+            assert_eq!(dr6, Err(EINVAL));
+            assert_eq!(dr7, Err(EINVAL));
+            assert_eq!(msr, Err(EINVAL));
+            assert_eq!(read_shared(Shared::Mtrr(0x10)), Err(EINVAL));
+        } else {
+            assert_eq!(dr6, Err(EOPNOTSUPP));
+        }
+    }
 }

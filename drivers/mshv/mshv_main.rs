@@ -53,7 +53,7 @@ module! {
     params: {
         hypervisor: u32 {
             default: 0,
-            description: "0: the real hypervisor in a Hyper-V root partition, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated; 3: simulated, offering VTL2 no intercept page",
+            description: "0: the real hypervisor in a Hyper-V root partition, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated; 3: as 2 (for mshv_vtl: simulated without VTL2's intercept page)",
         },
     },
 }

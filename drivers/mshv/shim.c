@@ -605,6 +605,12 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("HV_X64_REGISTER_CLASS_FLAGS", HV_X64_REGISTER_CLASS_FLAGS),
 	FACT_CONST("HV_X64_REGISTER_REG_PAGE", HV_X64_REGISTER_REG_PAGE),
 	FACT_CONST("HV_X64_REGISTER_DR0", HV_X64_REGISTER_DR0),
+	FACT_CONST("HV_X64_REGISTER_DR3", HV_X64_REGISTER_DR3),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_PHYS_BASEF", HV_X64_REGISTER_MSR_MTRR_PHYS_BASEF),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_PHYS_MASKF", HV_X64_REGISTER_MSR_MTRR_PHYS_MASKF),
+	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_FIX4KF8000", HV_X64_REGISTER_MSR_MTRR_FIX4KF8000),
+	FACT_CONST("MTRRphysMask_MSR(15)", MTRRphysMask_MSR(15)),
+	FACT_CONST("MSR_MTRRfix4K_F8000", MSR_MTRRfix4K_F8000),
 	FACT_CONST("HV_X64_REGISTER_DR6", HV_X64_REGISTER_DR6),
 	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_CAP", HV_X64_REGISTER_MSR_MTRR_CAP),
 	FACT_CONST("HV_X64_REGISTER_MSR_MTRR_DEF_TYPE", HV_X64_REGISTER_MSR_MTRR_DEF_TYPE),
@@ -1242,9 +1248,20 @@ static bool is_mtrr(u32 msr)
 
 int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value)
 {
+	unsigned long flags;
+	int ret = 0;
+
 	if (msr) {
 		if (!is_mtrr(msr))
 			return -EINVAL;
+		/*
+		 * Written only in a partition (never on bare metal, where MTRRs change without
+		 * the SDM's protocol alias memory types), and not where the kernel keeps MTRR
+		 * state of its own, which it writes back at CPU bring-up and resume (upstream's
+		 * MSHV_VTL depends on !MTRR).
+		 */
+		if (set && (!boot_cpu_has(X86_FEATURE_HYPERVISOR) || IS_ENABLED(CONFIG_MTRR)))
+			return -EBUSY;
 		/* A fault (a register the CPU lacks, a reserved bit) is an errno, not a splat. */
 		if (set)
 			return wrmsrq_safe(msr, *value) ? -EINVAL : 0;
@@ -1252,15 +1269,21 @@ int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value)
 	}
 	if (debug > 3 && debug != 6)
 		return -EINVAL;
-	if (set) {
-		/* Writing a one to DR6's upper half is a #GP. */
-		if (debug == 6 && upper_32_bits(*value))
-			return -EINVAL;
-		native_set_debugreg(debug, *value);
-	} else {
+	if (!set) {
 		*value = native_get_debugreg(debug);
+		return 0;
 	}
-	return 0;
+	/* Writing a one to DR6's upper half is a #GP. */
+	if (debug == 6 && upper_32_bits(*value))
+		return -EINVAL;
+	/* Not a slot this kernel's own breakpoint (perf, ptrace, kgdb) has enabled here. */
+	local_irq_save(flags);
+	if (debug < 4 && (this_cpu_read(cpu_dr7) & (3UL << (2 * debug))))
+		ret = -EBUSY;
+	else
+		native_set_debugreg(debug, *value);
+	local_irq_restore(flags);
+	return ret;
 }
 #else
 int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value)

@@ -237,6 +237,7 @@ pub(crate) struct Devices {
     #[pin]
     _low: MiscDeviceRegistration<memory::VtlLowDevice>,
     /// `/dev/mshv_sint`, with the SynIC, where the hypervisor's SynIC interrupt can be had.
+    /// Made before the others, dropped after them.
     _sint: Option<Pin<KBox<sint::SintDevice>>>,
     /// Made first, dropped last.
     _prepared: Prepared,
@@ -248,6 +249,8 @@ impl Devices {
         let prepared = Prepared::new();
         try_pin_init!(Self {
             _prepared: prepared?,
+            // Before `/dev/mshv`: the VTL-return loop may take intercepts from the SynIC.
+            _sint: sint::SintDevice::new()?,
             _mshv <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"mshv" }),
             _hvcall <- MiscDeviceRegistration::register(MiscDeviceOptions {
                 name: c"mshv_hvcall",
@@ -255,7 +258,6 @@ impl Devices {
             _low <- MiscDeviceRegistration::register(MiscDeviceOptions {
                 name: c"mshv_vtl_low",
             }),
-            _sint: sint::SintDevice::new()?,
         })
     }
 }

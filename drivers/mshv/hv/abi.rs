@@ -792,6 +792,18 @@ pub(crate) const FACTS: &[Fact] = {
         #[cfg(CONFIG_X86_64)]
         fact!(@ "const:HV_X64_REGISTER_DR0", super::shared::name::X64_DR0, 0x50000),
         #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_DR3", super::shared::name::X64_DR0 + 3, 0x50003),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_PHYS_BASEF", super::shared::name::X64_MSR_MTRR_PHYS_BASE0 + super::shared::msr::MTRR_VARIABLE - 1, 0x8001f),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_PHYS_MASKF", super::shared::name::X64_MSR_MTRR_PHYS_MASK0 + super::shared::msr::MTRR_VARIABLE - 1, 0x8004f),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_FIX4KF8000", super::shared::name::X64_MSR_MTRR_FIX64K00000 + 10, 0x8007a),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MTRRphysMask_MSR(15)", super::shared::msr::MTRR_PHYS_BASE0 + 2 * super::shared::msr::MTRR_VARIABLE - 1, 0x21f),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "const:MSR_MTRRfix4K_F8000", super::shared::msr::MTRR_FIX4K_C0000 + 7, 0x26f),
+        #[cfg(CONFIG_X86_64)]
         fact!(@ "const:HV_X64_REGISTER_DR6", super::shared::name::X64_DR6, 0x50004),
         #[cfg(CONFIG_X86_64)]
         fact!(@ "const:HV_X64_REGISTER_MSR_MTRR_CAP", super::shared::name::X64_MSR_MTRR_CAP, 0x8000d),

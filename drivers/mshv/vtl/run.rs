@@ -222,6 +222,11 @@ impl RunPages {
         if !SWITCH_READY.load(Ordering::Acquire) {
             return Err(EOPNOTSUPP);
         }
+        // Without the intercept page, intercepts come through the SynIC, if the module has it.
+        if !super::vsm().has(vsm_capability::INTERCEPT_PAGE_AVAILABLE) && !super::synic::ready() {
+            kernel::pr_warn_once!("no VTL switch: no intercept page, and no SynIC interrupt\n");
+            return Err(EOPNOTSUPP);
+        }
         loop {
             // SAFETY: Takes the task's pending work (signals, a reschedule, task work), which
             // may sleep: no lock is held.

@@ -265,10 +265,15 @@ impl Synic {
 /// caller keeps the CPU (preemption off); `None` too while there is no [`Synic`].
 pub(super) fn take_intercept() -> Option<Message> {
     let cpu = CpuId::current().as_u32();
-    // SAFETY: `Synic` publishes the pages while it lives, which is as long as the module's
-    // devices: a VTL file's ioctl, which calls this, holds the module.
+    // SAFETY: `Synic` publishes the pages while it lives: it is made before `/dev/mshv` and
+    // dropped after it, and a VTL file's ioctl, which calls this, holds the module.
     let cpus = unsafe { CPUS.load(Ordering::Acquire).as_ref() }?;
     cpus.0.get(cpu as usize)?.as_ref()?.take(Slot::Intercept)
+}
+
+/// Whether the SynIC is set up (a [`Synic`] lives).
+pub(super) fn ready() -> bool {
+    !CPUS.load(Ordering::Acquire).is_null()
 }
 
 /// The message slots the module reads.

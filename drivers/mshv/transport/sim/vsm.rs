@@ -193,7 +193,9 @@ impl Vtl2Partition {
                 return Err((HvStatus::ACCESS_DENIED, i));
             }
             if let Some(shared) = shared(name) {
-                on_vp(vp, || cpu::write_shared(shared, value[0])).map_err(|s| (s, i))?;
+                // SAFETY: The hypervisor sets the register for the partition, which asked.
+                let write = || unsafe { cpu::write_shared(shared, value[0]) };
+                on_vp(vp, write).map_err(|s| (s, i))?;
                 continue;
             }
             if let Some(register) = vtl0_register(vp, vtl, name) {
@@ -202,13 +204,11 @@ impl Vtl2Partition {
                 super::vtl0::show_registers(vp);
                 continue;
             }
-            if vtl == 2 && name == register::VSM_PARTITION_CONFIG {
-                // Only an intercept page the machine offers.
-                let page = value[0] & vsm_partition_config::INTERCEPT_PAGE != 0;
-                if page && capabilities() & vsm_capability::INTERCEPT_PAGE_AVAILABLE == 0 {
-                    return Err((HvStatus::INVALID_PARAMETER, i));
-                }
-                INTERCEPT_PAGE.store(page, Relaxed);
+            // Only an intercept page the machine offers; used once the register is kept.
+            let page = value[0] & vsm_partition_config::INTERCEPT_PAGE != 0;
+            let config = vtl == 2 && name == register::VSM_PARTITION_CONFIG;
+            if config && page && capabilities() & vsm_capability::INTERCEPT_PAGE_AVAILABLE == 0 {
+                return Err((HvStatus::INVALID_PARAMETER, i));
             }
             if vtl == 2 && name == register::X64_REG_PAGE {
                 // Kept outside the table: the machine overlays the page, or refuses.
@@ -224,20 +224,23 @@ impl Vtl2Partition {
                 .find(|r| r.vp == vp && r.vtl == vtl && r.name == name);
             if let Some(r) = found {
                 r.value = value;
-                continue;
+            } else {
+                if self.registers.len() >= MAX_REGISTERS {
+                    return Err((HvStatus::INSUFFICIENT_BUFFERS, i));
+                }
+                let register = Register {
+                    vp,
+                    vtl,
+                    name,
+                    value,
+                };
+                self.registers
+                    .push(register, ALLOC)
+                    .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?;
             }
-            if self.registers.len() >= MAX_REGISTERS {
-                return Err((HvStatus::INSUFFICIENT_BUFFERS, i));
+            if config {
+                INTERCEPT_PAGE.store(page, Relaxed);
             }
-            let register = Register {
-                vp,
-                vtl,
-                name,
-                value,
-            };
-            self.registers
-                .push(register, ALLOC)
-                .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, i))?;
         }
         Ok(count)
     }

@@ -26,11 +26,11 @@ static inline bool vtl_personality(void)
 }
 
 /*
- * Whether the hypervisor offers VTL2 the intercept page (HV_REGISTER_VSM_CAPABILITIES bit 27),
- * read through /dev/mshv_hvcall: without it, intercepts come as SINT0 messages (the simulated
- * hypervisor offers none when mshv_vtl is loaded with hypervisor=3).
+ * Whether the hypervisor offers VTL2 the intercept page (HV_REGISTER_VSM_CAPABILITIES bit 27):
+ * 1 or 0, read through /dev/mshv_hvcall, -1 if it cannot be. Without it, intercepts come as
+ * SINT0 messages (the simulated hypervisor offers none when mshv_vtl has hypervisor=3).
  */
-static inline bool vtl_intercept_page(void)
+static inline int vtl_intercept_page(void)
 {
 	static __u8 bitmap[8192];
 	struct mshv_vtl_hvcall_setup setup = {
@@ -49,12 +49,13 @@ static inline bool vtl_intercept_page(void)
 		.input_size = sizeof(in), .input_ptr = (uintptr_t)&in,
 		.output_size = sizeof(out), .output_ptr = (uintptr_t)out,
 	};
-	int fd = open("/dev/mshv_hvcall", O_RDWR | O_CLOEXEC);
-	bool page = false;
+	int fd = open("/dev/mshv_hvcall", O_RDWR | O_CLOEXEC), page = -1;
 
 	bitmap[0x0050 / 8] |= 1 << (0x0050 % 8);
-	if (fd >= 0 && !ioctl(fd, MSHV_HVCALL_SETUP, &setup) && !ioctl(fd, MSHV_HVCALL, &call))
-		page = out[0] & (1ULL << 27);
+	/* Success, one rep done. */
+	if (fd >= 0 && !ioctl(fd, MSHV_HVCALL_SETUP, &setup) && !ioctl(fd, MSHV_HVCALL, &call) &&
+	    call.status == 1ULL << 32)
+		page = !!(out[0] & (1ULL << 27));
 	if (fd >= 0)
 		close(fd);
 	return page;

@@ -157,12 +157,23 @@ TEST(random_arguments_and_run_pages_get_errnos)
 			continue;
 		}
 		if ((cmd == MSHV_GET_VP_REGISTERS || cmd == MSHV_SET_VP_REGISTERS) && rand() % 2) {
-			/* Near a register the VTLs share (x86_64: the hardware's), any value. */
+			/*
+			 * Near a register the VTLs share (x86_64: the hardware's): the debug
+			 * registers with any value (set back below), the MTRRs read only (they
+			 * are the VM's memory types).
+			 */
 			static const __u32 names[] = { 0x50000, 0x8000d, 0x80010, 0x80040, 0x80070 };
+			int n = rand() % ARRAY_SIZE(names);
 
 			args[0] = 1;
 			args[1] = (uintptr_t)buf;
-			*(__u32 *)buf = names[rand() % ARRAY_SIZE(names)] + rand() % 17;
+			*(__u32 *)buf = names[n] + rand() % 17;
+			if (n) {
+				if (ioctl(vtl, MSHV_GET_VP_REGISTERS, args) < 0)
+					ASSERT_NE(0, errno);
+				calls++;
+				continue;
+			}
 		}
 		if (cmd == MSHV_CREATE_VTL) {
 			int extra = ioctl(fd, cmd, args);
@@ -176,6 +187,14 @@ TEST(random_arguments_and_run_pages_get_errnos)
 		calls++;
 	}
 	TH_LOG("%d calls", calls);
+	/* The debug registers VTL0 shares, as they were (no breakpoint uses them). */
+	for (i = 0; i < 4; i++) {
+		__u64 assoc[4] = { 0x50000 + i, 0, 0, 0 };
+
+		args[0] = 1;
+		args[1] = (uintptr_t)assoc;
+		ioctl(vtl, MSHV_SET_VP_REGISTERS, args);
+	}
 	sim_vtl0_program("all", 0, 0);
 	munmap(run, 4096);
 	/* What the host sent SINTs that stay masked would wait for ever. */
