@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/mshv.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
 #include "mshv_sim.h"
@@ -1070,6 +1072,36 @@ TEST_F(hvcall, shared_registers_are_the_hardwares_and_need_no_hypercall)
 		hv = 0;
 		EXPECT_EQ(0, hv_register(self->fd, 1, HV_X64_REGISTER_DR0, true, &hv));
 	}
+
+#ifdef __x86_64__
+	/*
+	 * A slot a breakpoint of VTL2's own uses (perf's, on this task) is refused; the others
+	 * and, once the breakpoint is gone, that one too, are written.
+	 */
+	{
+		static volatile __u64 watched;
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_BREAKPOINT, .size = sizeof(attr),
+			.bp_type = HW_BREAKPOINT_W, .bp_addr = (uintptr_t)&watched,
+			.bp_len = HW_BREAKPOINT_LEN_8, .exclude_kernel = 1,
+		};
+		int bp = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+		int busy = 0;
+
+		if (bp >= 0) {
+			watched = 1;
+			for (n = 0; n < 4; n++)
+				if (set_register(vtl, HV_X64_REGISTER_DR0 + n, 0, 0))
+					busy += errno == EBUSY;
+			EXPECT_EQ(1, busy);
+			close(bp);
+			for (n = 0; n < 4; n++)
+				EXPECT_EQ(0, set_register(vtl, HV_X64_REGISTER_DR0 + n, 0, 0));
+		} else {
+			TH_LOG("no hardware breakpoint for the test (%s)", strerror(errno));
+		}
+	}
+#endif
 
 	/* DR6 is the hypervisor's unless it says DR6 is shared. */
 	dr6_shared = ioctl(mshv, MSHV_CHECK_EXTENSION, &probe);
