@@ -58,7 +58,10 @@ style_checkpatch() {
 	local ksrc files
 	ksrc=$(ksrc)
 	files=$(git -C "$MSHV_ROOT" ls-files -co --exclude-standard '*.c' '*.h' '*.S')
-	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet -f $files)
+	# CamelCase: the kernel's own names the shim uses (MSR_MTRRcap, MTRRphysBase_MSR, ...),
+	# which checkpatch cannot tell from new ones without the tree's headers.
+	(cd "$MSHV_ROOT" && "$ksrc/scripts/checkpatch.pl" --no-tree --strict --quiet \
+		--ignore CAMELCASE -f $files)
 }
 
 # Every KUnit suite is built only with CONFIG_MSHV_RUST_KUNIT_TEST (the build users get has none):

@@ -162,7 +162,9 @@ TEST(random_arguments_and_run_pages_get_errnos)
 			 * registers with any value (set back below), the MTRRs read only (they
 			 * are the VM's memory types).
 			 */
-			static const __u32 names[] = { 0x50000, 0x8000d, 0x80010, 0x80040, 0x80070 };
+			static const __u32 names[] = {
+				0x50000, 0x8000d, 0x80010, 0x80040, 0x80070,
+			};
 			int n = rand() % ARRAY_SIZE(names);
 
 			args[0] = 1;

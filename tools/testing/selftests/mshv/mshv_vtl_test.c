@@ -1079,7 +1079,7 @@ TEST_F(hvcall, shared_registers_are_the_hardwares_and_need_no_hypercall)
 	 * and, once the breakpoint is gone, that one too, are written.
 	 */
 	{
-		static volatile __u64 watched;
+		static __u64 watched;
 		struct perf_event_attr attr = {
 			.type = PERF_TYPE_BREAKPOINT, .size = sizeof(attr),
 			.bp_type = HW_BREAKPOINT_W, .bp_addr = (uintptr_t)&watched,
@@ -1089,7 +1089,6 @@ TEST_F(hvcall, shared_registers_are_the_hardwares_and_need_no_hypercall)
 		int busy = 0;
 
 		if (bp >= 0) {
-			watched = 1;
 			for (n = 0; n < 4; n++)
 				if (set_register(vtl, HV_X64_REGISTER_DR0 + n, 0, 0))
 					busy += errno == EBUSY;
