@@ -175,7 +175,7 @@ vm_vtl_sint0_tests() {
 	# The run is about the SINT0 path: its own test must have passed, not skipped.
 	local want="$arch-vtl-sint0.selftest.mshv_vtl_test.run"
 	want+=".without_the_intercept_page_intercepts_come_on_sint0"
-	grep -q "^PASS $want" "$results" || { echo "FAIL $want: did not pass" >>"$results"; rc=1; }
+	grep -q "^PASS $want" "$results" || { echo "FAIL $want: did not pass" | tee -a "$results"; rc=1; }
 	return $rc
 }
 

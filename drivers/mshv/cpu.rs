@@ -70,13 +70,13 @@ pub(crate) fn read_shared(register: Shared) -> Result<u64> {
 /// register a breakpoint of this kernel's uses on this CPU, and for an MTRR on bare metal or
 /// where the kernel keeps MTRR state of its own (`CONFIG_MTRR`); `EOPNOTSUPP` on arm64.
 ///
+/// The registers are VTL2's as much as VTL0's: a breakpoint VTL2's kernel installs later (or
+/// its `#DB` handler, for DR6) overwrites the value.
+///
 /// # Safety
 ///
-/// The registers are VTL2's as much as VTL0's. An address in DR0-DR3 is a breakpoint wherever
-/// VTL2's DR7 enables it later (and a breakpoint of VTL2's own overwrites the value in turn);
-/// an MTRR sets the memory type of VTL2's memory too, which the hypervisor applies. The caller
-/// is the hypervisor's own agent for this (a privileged paravisor, as for `/dev/mshv_hvcall`),
-/// or a test that sets the values back.
+/// If `register` is an MTRR, the caller may set the memory types of the partition's memory,
+/// VTL2's own included (the hypervisor applies them).
 pub(crate) unsafe fn write_shared(register: Shared, mut value: u64) -> Result {
     let (debug, msr) = numbers(register);
     // SAFETY: The shim writes only a debug register or an MTRR, bounded in C, as the caller
@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn call_on_runs_on_the_cpu_and_returns() {
         let cpu = kernel::cpu::CpuId::current().as_u32();
-        // The calling CPU (the call runs at once) and CPU 0 (by an IPI, or at once).
+        // The CPU the thread was on, and CPU 0: by an IPI, or at once if the thread is there.
         assert_eq!(call_on(cpu, || 7), Ok(7));
         assert_eq!(call_on(0, || kernel::cpu::CpuId::current().as_u32()), Ok(0));
         assert_eq!(call_on(u32::MAX, || ()), Err(ENXIO));

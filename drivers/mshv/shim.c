@@ -1276,9 +1276,10 @@ int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value)
 	/* Writing a one to DR6's upper half is a #GP. */
 	if (debug == 6 && upper_32_bits(*value))
 		return -EINVAL;
-	/* Not a slot this kernel's own breakpoint (perf, ptrace, kgdb) has enabled here. */
+	/* Not a slot a breakpoint of this kernel's own (perf, ptrace) has enabled here. */
 	local_irq_save(flags);
-	if (debug < 4 && (this_cpu_read(cpu_dr7) & (3UL << (2 * debug))))
+	if (debug < 4 && (__this_cpu_read(cpu_dr7) &
+			  ((DR_LOCAL_ENABLE | DR_GLOBAL_ENABLE) << (debug * DR_ENABLE_SIZE))))
 		ret = -EBUSY;
 	else
 		native_set_debugreg(debug, *value);

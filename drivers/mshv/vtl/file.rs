@@ -113,8 +113,8 @@ fn get_register(arg: usize) -> Result<isize> {
 fn set_register(arg: usize) -> Result<isize> {
     let (_, assoc) = read_register(arg)?;
     if let Some(register) = shared(assoc.name) {
-        // SAFETY: VTL0's value, set by the paravisor, which the hypervisor trusts with VTL0's
-        // state: `/dev/mshv`'s opener, as upstream (whose access is the same instruction).
+        // SAFETY: VTL0's memory types are the paravisor's to set (`/dev/mshv`'s opener, root
+        // only), as upstream, whose access is the same instruction.
         unsafe { cpu::write_shared(register, assoc.value[0]) }?;
         return Ok(0);
     }

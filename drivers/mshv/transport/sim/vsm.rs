@@ -193,7 +193,7 @@ impl Vtl2Partition {
                 return Err((HvStatus::ACCESS_DENIED, i));
             }
             if let Some(shared) = shared(name) {
-                // SAFETY: The hypervisor sets the register for the partition, which asked.
+                // SAFETY: The partition asked for its memory types, which are its own.
                 let write = || unsafe { cpu::write_shared(shared, value[0]) };
                 on_vp(vp, write).map_err(|s| (s, i))?;
                 continue;
