@@ -34,9 +34,12 @@ use core::{
     },
 };
 
-use kernel::cpu::{
-    nr_cpu_ids,
-    CpuId, //
+use kernel::{
+    cpu::{
+        nr_cpu_ids,
+        CpuId, //
+    },
+    transmute::AsBytes,
 };
 
 use crate::{
@@ -44,7 +47,9 @@ use crate::{
     hv::abi::{
         message_type,
         vtl_entry_reason,
+        Message,
         VpAssistPage,
+        HV_MESSAGE_PAYLOAD_QWORD_COUNT,
         HV_SYNIC_INTERCEPTION_SINT_INDEX, //
     },
 };
@@ -342,14 +347,12 @@ pub(crate) unsafe extern "C" fn mshv_sim_vtl0_run(frame: *mut Vtl0Frame) {
             cpu.raised.store(0, Ordering::Relaxed);
             let message = intercept(frame, returns);
             if super::vsm::intercept_page() {
-                hvp.intercept_message = message;
+                hvp.intercept_message.copy_from_slice(message.as_bytes());
                 vtl_entry_reason::INTERCEPT
             } else {
                 // Without the intercept page, the intercept is a message on VTL2's SINT0,
                 // whose interrupt ends VTL0's run. One the SynIC cannot queue is lost: VTL0
                 // intercepts again at its next run.
-                // SAFETY: `Message` is 256 plain bytes.
-                let message = unsafe { core::ptr::read_unaligned(message.as_ptr().cast()) };
                 let _ = super::vtl2_synic::send(index, HV_SYNIC_INTERCEPTION_SINT_INDEX, message);
                 vtl_entry_reason::INTERRUPT
             }
@@ -369,7 +372,7 @@ fn raise(cpu: &Cpu) {
 }
 
 /// VTL0's computation, then its intercept: the registers' new values, and the message.
-fn intercept(frame: &mut Vtl0Frame, returns: u64) -> [u8; 256] {
+fn intercept(frame: &mut Vtl0Frame, returns: u64) -> Message {
     let rax = frame.rax;
     frame.rax = frame.rax.wrapping_add(frame.rbx);
     frame.rcx ^= frame.rdx;
@@ -392,12 +395,13 @@ fn intercept(frame: &mut Vtl0Frame, returns: u64) -> [u8; 256] {
     }
     frame.rsi = !frame.rsi;
     frame.rdi = frame.rdi.rotate_left(8);
-    // `struct hv_message`: the header (type, payload size, flags, reserved, sender), then the
-    // payload.
-    let mut message = [0u8; 256];
-    message[..4].copy_from_slice(&message_type::X64_HALT.to_ne_bytes());
-    message[4] = 16;
-    message[16..24].copy_from_slice(&returns.to_ne_bytes());
-    message[24..32].copy_from_slice(&rax.to_ne_bytes());
-    message
+    let mut payload = [0; HV_MESSAGE_PAYLOAD_QWORD_COUNT];
+    payload[0] = returns;
+    payload[1] = rax;
+    Message {
+        message_type: message_type::X64_HALT,
+        payload_size: 16,
+        payload,
+        ..Message::EMPTY
+    }
 }

@@ -25,6 +25,24 @@ static inline bool vtl_personality(void)
 	return access("/dev/mshv_hvcall", F_OK) == 0;
 }
 
+/* The hypervisor's ABI, as include/hyperv/hvgdk_mini.h has it (not a uapi header). */
+struct hv_register_assoc {
+	__u32 name;
+	__u32 reserved1;
+	__u64 reserved2;
+	__u64 value[2];
+};
+
+/* struct hv_input_get_vp_registers with one name. */
+struct get_vp_registers_in {
+	__u64 partition_id;
+	__u32 vp_index;
+	__u8 input_vtl;
+	__u8 rsvd_z8;
+	__u16 rsvd_z16;
+	__u32 name;
+};
+
 /*
  * Whether the hypervisor offers VTL2 the intercept page (HV_REGISTER_VSM_CAPABILITIES bit 27):
  * 1 or 0, read through /dev/mshv_hvcall, -1 if it cannot be. Without it, intercepts come as
@@ -36,13 +54,9 @@ static inline int vtl_intercept_page(void)
 	struct mshv_vtl_hvcall_setup setup = {
 		.bitmap_array_size = sizeof(bitmap), .allow_bitmap_ptr = (uintptr_t)bitmap,
 	};
-	struct {
-		__u64 partition_id;
-		__u32 vp_index;
-		__u8 input_vtl, rsvd_z8;
-		__u16 rsvd_z16;
-		__u32 name;
-	} in = { .partition_id = -1ULL, .vp_index = -2U, .name = 0x000D0006 };
+	struct get_vp_registers_in in = {
+		.partition_id = -1ULL, .vp_index = -2U, .name = 0x000D0006,
+	};
 	__u64 out[2] = { 0 };
 	struct mshv_vtl_hvcall call = {
 		.control = 0x0050 | 1ULL << 32,

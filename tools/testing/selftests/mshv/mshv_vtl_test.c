@@ -45,21 +45,6 @@
 /* A general-purpose register name (x64 RAX, arm64 X0). */
 #define REGISTER			0x00020000
 
-struct hv_register_assoc {
-	__u32 name;
-	__u32 reserved1;
-	__u64 reserved2;
-	__u64 value[2];
-};
-
-struct get_vp_registers_in {
-	__u64 partition_id;
-	__u32 vp_index;
-	__u8 input_vtl;
-	__u8 rsvd_z8;
-	__u16 rsvd_z16;
-	__u32 name;
-};
 
 static bool simulated(void)
 {
