@@ -45,7 +45,6 @@
 /* A general-purpose register name (x64 RAX, arm64 X0). */
 #define REGISTER			0x00020000
 
-
 static bool simulated(void)
 {
 	return access(SIM_DIR "calls", R_OK) == 0;
