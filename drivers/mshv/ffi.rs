@@ -32,6 +32,15 @@ pub(crate) struct MshvShimFact {
     pub(crate) value: u64,
 }
 
+/// `struct mshv_smccc_ret`: x0 and x1 after an SMCCC call (AAPCS64 returns it in x0:x1).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(dead_code)] // arm64's.
+pub(crate) struct SmcccRet {
+    pub(crate) a0: u64,
+    pub(crate) a1: u64,
+}
+
 extern "C" {
     /// Returns the shim's static table of uapi facts and stores its length in `*len`.
     pub(crate) fn mshv_shim_uapi_facts(len: *mut usize) -> *const MshvShimFact;
@@ -250,6 +259,12 @@ extern "C" {
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
     pub(crate) fn mshv_shim_cond_resched();
 
+    /// `local_irq_save()`: the flags `mshv_shim_local_irq_restore` takes back.
+    #[allow(dead_code)] // The simulated EL2's (arm64).
+    pub(crate) fn mshv_shim_local_irq_save() -> usize;
+    #[allow(dead_code)] // The simulated EL2's (arm64).
+    pub(crate) fn mshv_shim_local_irq_restore(flags: usize);
+
     /// Points the VTL switch at `entry`, the hypervisor's VTL-return entry (x86_64, `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
@@ -273,8 +288,7 @@ extern "C" {
     pub(crate) fn mshv_shim_vtl_entry_usable(entry: *mut c_void, why: *mut *const c_char) -> bool;
 
     /// Takes the task's pending work before a VTL return: 0, or `-EINTR` for a signal
-    /// (x86_64, `mshv_vtl`).
-    #[cfg(CONFIG_X86_64)]
+    /// (`mshv_vtl`).
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
     pub(crate) fn mshv_shim_vtl_handle_work() -> c_int;
 
@@ -282,6 +296,85 @@ extern "C" {
     #[cfg(CONFIG_X86_64)]
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
     pub(crate) fn mshv_shim_vtl_run_facts(len: *mut usize) -> *const MshvShimFact;
+
+    /// One SMCCC call by `HVC #0` (`arch/arm64/entry.S`, `mshv_vtl`): x0 and x1 back; the
+    /// callee may change x0-x17.
+    #[cfg(CONFIG_ARM64)]
+    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
+    pub(crate) fn mshv_vtl_smccc_call(fid: u64, a1: u64, a2: u64, a3: u64) -> SmcccRet;
+
+    /// A query `fid` of the vendor hypervisor service by `HVC #0`: x0-x3 in `res[0..4]`
+    /// (arm64, `mshv_vtl`).
+    #[cfg(CONFIG_ARM64)]
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_smccc_hvc(fid: u64, res: *mut u64);
+
+    /// Whether the vendor hypervisor service's UID (x0-x3 of its UID query) is Hyper-V's
+    /// (arm64, `mshv_vtl`).
+    #[cfg(CONFIG_ARM64)]
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_smccc_is_hyperv(r0: u64, r1: u64, r2: u64, r3: u64) -> bool;
+
+    /// One VTL return over SMCCC with interrupts off (arm64, `mshv_vtl`): 0 and the entry
+    /// reason in `*reason`; `-EAGAIN` when work came meanwhile, `-EINTR` when `*cancel` was
+    /// set, `-EOPNOTSUPP`/`-EINVAL` for the hypervisor's `NOT_SUPPORTED`/`INVALID_PARAMETER`,
+    /// `-EIO` for any other answer, `-EBUSY` where FP/SIMD cannot be had.
+    #[cfg(CONFIG_ARM64)]
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn mshv_shim_vtl_return_smccc(cancel: *mut u32, reason: *mut u64) -> c_int;
+
+    /// The simulated hypervisor's EL2 code (`transport/sim/el2_arm64.S`): its start, end and
+    /// the routine the stub's `HVC_SOFT_RESTART` reaches at install.
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) static mshv_sim_el2_start: u8;
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) static mshv_sim_el2_end: u8;
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) static mshv_sim_el2_read_vbar: u8;
+
+    /// The simulated VTL0's vectors and programs, at EL1 (`transport/sim/el2_arm64.S`).
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_vtl0_vectors();
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_vtl0_intercept();
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_vtl0_spin();
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_vtl0_reason();
+
+    /// An `HVC #0` of the simulator's own (`transport/sim/el2_arm64.S`): x0 and x1 back.
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_call(x0: u64, x1: u64, x2: u64, x3: u64) -> SmcccRet;
+
+    /// Whether the kernel hyp stub owns EL2, to lend it (`transport/sim/el2_glue.c`).
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_possible() -> bool;
+
+    /// A physically contiguous copy of `len` bytes of code at `code`, cleaned to the point of
+    /// coherency: its physical address (0 on failure), the allocation in `*handle`.
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_code_alloc(code: *const u8, len: usize, handle: *mut *mut c_void)
+        -> u64;
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_code_free(handle: *mut c_void, len: usize);
+
+    /// `len` zeroed bytes, physically contiguous, mapped non-cacheable: the mapping (null on
+    /// failure), the physical address in `*pa`, the allocation in `*handle`.
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_state_alloc(len: usize, pa: *mut u64, handle: *mut *mut c_void)
+        -> *mut c_void;
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_state_free(va: *mut c_void, handle: *mut c_void, len: usize);
+
+    /// Calls `resumed` on a CPU back from a low-power state (the CPU PM notifier).
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_pm_register(resumed: unsafe extern "C" fn()) -> c_int;
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_pm_unregister();
+
+    /// The EL2 state's layout facts (`transport/sim/el2_arm64.h`).
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) fn mshv_sim_el2_facts(len: *mut usize) -> *const MshvShimFact;
 
     /// The simulated hypervisor's VTL-return entry (`transport/sim/vtl_x86.S`, `mshv_vtl`).
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_X86_64))]

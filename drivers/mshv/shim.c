@@ -38,6 +38,7 @@
 #endif
 
 #include "shim.h"
+#include "hv/smccc.h"
 
 int mshv_shim_hv_partition_type(void)
 {
@@ -674,6 +675,18 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("OPAQUE_INTERCEPT", HVMSG_OPAQUE_INTERCEPT),
 	FACT_CONST("X64_IO_PORT_INTERCEPT", HVMSG_X64_IO_PORT_INTERCEPT),
 	FACT_CONST("X64_HALT", HVMSG_X64_HALT),
+	FACT_CONST("HYPERCALL_INTERCEPT", HVMSG_HYPERCALL_INTERCEPT),
+	FACT_CONST("SMCCC_CALL_UID", MSHV_SMCCC_CALL_UID),
+	FACT_CONST("SMCCC_CALL_REVISION", MSHV_SMCCC_CALL_REVISION),
+	FACT_CONST("SMCCC_FEATURES", MSHV_SMCCC_FEATURES),
+	FACT_CONST("SMCCC_VTL_RETURN", MSHV_SMCCC_VTL_RETURN),
+	FACT_CONST("SMCCC_VTL_REGISTER", MSHV_SMCCC_VTL_REGISTER),
+	FACT_CONST("SMCCC_FEATURE_VTL_RETURN", MSHV_SMCCC_FEATURE_VTL_RETURN),
+	FACT_CONST("SMCCC_CONTEXT_LAYOUT", MSHV_SMCCC_CONTEXT_LAYOUT),
+	FACT_CONST("SMCCC_CONTEXT_Q", MSHV_SMCCC_CONTEXT_Q),
+	FACT_CONST("SMCCC_CONTEXT_USED", MSHV_SMCCC_CONTEXT_USED),
+	FACT_CONST("SMCCC_NOT_SUPPORTED", (u64)MSHV_SMCCC_NOT_SUPPORTED),
+	FACT_CONST("SMCCC_INVALID_PARAMETER", (u64)MSHV_SMCCC_INVALID_PARAMETER),
 	FACT_CONST("UNRECOVERABLE_EXCEPTION", HVMSG_UNRECOVERABLE_EXCEPTION),
 	FACT_CONST("UNMAPPED_GPA", HVMSG_UNMAPPED_GPA),
 	FACT_CONST("EXPLICIT_SUSPEND", HV_REGISTER_EXPLICIT_SUSPEND),
@@ -954,17 +967,26 @@ void mshv_shim_preempt_enable(void)
 	preempt_enable();
 }
 
+unsigned long mshv_shim_local_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void mshv_shim_local_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
 void mshv_shim_cond_resched(void)
 {
 	cond_resched();
 }
 
-#if defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
-/* The VTL switch (arch/x86/entry.S) and what it needs. */
+#ifdef MSHV_SHIM_VTL
 #include <linux/entry-virt.h>
-#include <asm/fpu/api.h>
-#include "mshv_vtl.h"
-#include "arch/x86/vtl_context.h"
 
 /* Whether the task has work to do before entering a lower VTL (a signal, a reschedule). */
 static bool vtl_work_pending(void)
@@ -987,6 +1009,103 @@ int mshv_shim_vtl_handle_work(void)
 	return 0;
 #endif
 }
+#endif
+
+#if defined(MSHV_SHIM_VTL) && defined(CONFIG_ARM64)
+/* The arm64 VTL switch over SMCCC (arch/arm64/entry.S, vtl/smccc.rs). */
+#include <linux/arm-smccc.h>
+#include <asm/neon.h>
+#include <asm/simd.h>
+#include <asm/sysreg.h>
+
+/* A query of the vendor hypervisor service by HVC #0 (no argument): x0-x3 in res. */
+void mshv_shim_smccc_hvc(u64 fid, u64 *res)
+{
+	struct arm_smccc_res r;
+
+	arm_smccc_1_1_hvc(fid, &r);
+	res[0] = r.a0;
+	res[1] = r.a1;
+	res[2] = r.a2;
+	res[3] = r.a3;
+}
+
+/* Whether the Hyper-V UID is what the vendor hypervisor service answered. */
+bool mshv_shim_smccc_is_hyperv(u64 r0, u64 r1, u64 r2, u64 r3)
+{
+	uuid_t hyperv = UUID_INIT(0x58ba324d, 0x6447, 0x24cd,
+				  0x75, 0x6c, 0xef, 0x8e, 0x24, 0x70, 0x59, 0x16);
+	uuid_t uid;
+
+	/* The header's words (which the simulator answers) are this UUID's. */
+	uid = smccc_res_to_uuid(MSHV_SMCCC_HYPERV_UID_0, MSHV_SMCCC_HYPERV_UID_1,
+				MSHV_SMCCC_HYPERV_UID_2, MSHV_SMCCC_HYPERV_UID_3);
+	if (WARN_ON_ONCE(!uuid_equal(&uid, &hyperv)))
+		return false;
+	if ((long)r0 == SMCCC_RET_NOT_SUPPORTED)
+		return false;
+	uid = smccc_res_to_uuid(r0, r1, r2, r3);
+	return uuid_equal(&uid, &hyperv);
+}
+
+/* What the kernel-mode FP/SIMD state of the task in the loop is kept in (kernel_neon_begin). */
+static DEFINE_PER_CPU(struct user_fpsimd_state, vtl_fpsimd);
+
+int mshv_shim_vtl_return_smccc(u32 *cancel, u64 *reason)
+{
+	struct user_fpsimd_state *fp = this_cpu_ptr(&vtl_fpsimd);
+	struct mshv_smccc_ret res;
+	unsigned long flags;
+	int ret = 0;
+
+	/* The task's FP/SIMD/SVE/SME state goes to memory; the CPU's registers are free. */
+	if (!may_use_simd())
+		return -EBUSY;
+	kernel_neon_begin(fp);
+	local_irq_save(flags);
+	/* Work that came since the caller looked (a signal's IPI, say) is taken first. */
+	if (vtl_work_pending()) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	/* User space may set it at any time; it is never cleared here. */
+	if (READ_ONCE(*cancel)) {
+		ret = -EINTR;
+		goto out;
+	}
+	/* kernel_neon_begin() left streaming mode; the hypervisor refuses it too. */
+	if (system_supports_sme() && read_sysreg_s(SYS_SVCR)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	res = mshv_vtl_smccc_call(MSHV_SMCCC_VTL_RETURN, 0, 0, 0);
+	switch ((long)res.a0) {
+	case 0:
+		*reason = res.a1;
+		break;
+	case MSHV_SMCCC_NOT_SUPPORTED:
+		ret = -EOPNOTSUPP;
+		break;
+	case MSHV_SMCCC_INVALID_PARAMETER:
+		ret = -EINVAL;
+		break;
+	default:
+		/* Anything else (the hyp stub's HVC_STUB_ERR, say): no switch was made. */
+		ret = -EIO;
+		break;
+	}
+out:
+	local_irq_restore(flags);
+	kernel_neon_end(fp);
+	return ret;
+}
+#endif
+
+#if defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
+/* The VTL switch (arch/x86/entry.S) and what it needs. */
+#include <asm/fpu/api.h>
+#include "mshv_vtl.h"
+#include "arch/x86/vtl_context.h"
 
 /*
  * The hypervisor's VTL-return entry, which follows no C convention: only the switch jumps to

@@ -149,6 +149,8 @@ void *mshv_shim_hypercall_page_map(void);
 void mshv_shim_hypercall_page_unmap(void *addr);
 void mshv_shim_udelay(u32 us);
 void mshv_shim_preempt_disable(void);
+unsigned long mshv_shim_local_irq_save(void);
+void mshv_shim_local_irq_restore(unsigned long flags);
 void mshv_shim_preempt_enable(void);
 void mshv_shim_cond_resched(void);
 
@@ -174,6 +176,24 @@ void mshv_vtl_switch(struct mshv_vtl_cpu_context *ctx);
 int mshv_vtl_fxrstor(struct fxregs_state *fx);
 void mshv_vtl_fxsave(struct fxregs_state *fx);
 extern void *mshv_vtl_return_target;
+
+/*
+ * arm64: an SMCCC call by HVC #0 (arch/arm64/entry.S), x0 and x1 back; the callee may change
+ * x0-x17, as SMCCC 1.2 lets it and AAPCS64 lets a callee. Whether the UID the vendor
+ * hypervisor service answered is Hyper-V's. One VTL return over SMCCC (0, the entry reason
+ * in *reason; -EAGAIN, -EINTR as above; -EOPNOTSUPP, -EINVAL for the hypervisor's
+ * NOT_SUPPORTED and INVALID_PARAMETER, -EIO for any other answer; -EBUSY where FP/SIMD
+ * cannot be had).
+ */
+struct mshv_smccc_ret {
+	u64 a0;
+	u64 a1;
+};
+
+struct mshv_smccc_ret mshv_vtl_smccc_call(u64 fid, u64 a1, u64 a2, u64 a3);
+void mshv_shim_smccc_hvc(u64 fid, u64 *res);
+bool mshv_shim_smccc_is_hyperv(u64 r0, u64 r1, u64 r2, u64 r3);
+int mshv_shim_vtl_return_smccc(u32 *cancel, u64 *reason);
 
 /*
  * A poll file (MSHV_SET_POLL_FILE): watches file `fd`'s wait queue; each wake-up sets *cancel

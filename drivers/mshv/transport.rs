@@ -154,6 +154,12 @@ pub(crate) trait Hypervisor: Sync {
     #[allow(dead_code)]
     fn vtl_return_entry(&self, offset: u64) -> Option<VtlReturnEntry>;
 
+    /// Whether an SMCCC call by `HVC #0` reaches this hypervisor (arm64: where it is there
+    /// at all, as the Hyper-V core found it); which functions it offers, the caller asks it
+    /// (the vendor service's UID and features). False where no such call may be made.
+    #[allow(dead_code)] // The VTL personality's (arm64).
+    fn smccc_by_hvc(&self) -> bool;
+
     /// Writes SynIC register `register` of the calling CPU. Any context; it does not sleep.
     ///
     /// # Safety

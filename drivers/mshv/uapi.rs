@@ -369,6 +369,10 @@ pub(crate) const MSHV_CAP_CORE_API_STABLE: u32 = 0;
 pub(crate) const MSHV_CAP_REGISTER_PAGE: u32 = 1;
 pub(crate) const MSHV_CAP_VTL_RETURN_ACTION: u32 = 2;
 pub(crate) const MSHV_CAP_DR6_SHARED: u32 = 3;
+/// This driver's, in no upstream header (a proposal, `arm64-vtl-switch.rst`): 1 where the VTL
+/// switch over SMCCC is there (arm64). Upstream's numbers end at 3; OpenHCL's own
+/// capability 4 is left free.
+pub(crate) const MSHV_CAP_SMCCC_VTL_SWITCH: u32 = 16;
 /// `MSHV_MAX_RUN_MSG_SIZE`: a run page's message and return-action buffers.
 pub(crate) const MSHV_MAX_RUN_MSG_SIZE: usize = 256;
 

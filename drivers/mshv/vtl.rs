@@ -18,6 +18,8 @@ mod memory;
 mod reg_page;
 mod run;
 mod sint;
+#[cfg(CONFIG_ARM64)]
+mod smccc;
 mod synic;
 
 use kernel::{
@@ -50,6 +52,7 @@ use crate::{
         MSHV_CAP_CORE_API_STABLE,
         MSHV_CAP_DR6_SHARED,
         MSHV_CAP_REGISTER_PAGE,
+        MSHV_CAP_SMCCC_VTL_SWITCH,
         MSHV_CAP_VTL_RETURN_ACTION,
         MSHV_CHECK_EXTENSION,
         MSHV_CREATE_VTL, //
@@ -135,6 +138,8 @@ impl Vsm {
             MSHV_CAP_REGISTER_PAGE => reg_page,
             MSHV_CAP_VTL_RETURN_ACTION => self.has(vsm_capability::RETURN_ACTION_AVAILABLE),
             MSHV_CAP_DR6_SHARED => self.has(vsm_capability::DR6_SHARED),
+            // This driver's (arm64): the VTL switch over SMCCC is there.
+            MSHV_CAP_SMCCC_VTL_SWITCH => cfg!(CONFIG_ARM64) && run::switch_ready(),
             _ => return Err(EOPNOTSUPP),
         };
         Ok(isize::from(has))
@@ -166,7 +171,7 @@ fn run_pages() -> Result<Arc<run::RunPages>> {
 /// pages (also in [`RUN_PAGES`] while this lives), the hypervisor's VTL-return entry and the
 /// VTL0 memory added.
 struct Prepared {
-    _entry: Option<run::VtlReturnEntryHolder>,
+    entry: Option<run::SwitchHolder>,
     _added: memory::Added,
 }
 
@@ -200,16 +205,16 @@ impl Prepared {
             None
         };
         let pages = Arc::pin_init(run::RunPages::new(reg)?, GFP_KERNEL)?;
-        // SAFETY: Called once, from module init, before any other use of `RUN_PAGES`.
-        unsafe { RUN_PAGES.init() };
-        *RUN_PAGES.lock() = Some(pages);
-        let entry = run::set_return_entry(&vsm)
+        let entry = run::set_return_entry(&vsm, &pages)
             .inspect_err(|_| {
                 pr_info!("no VTL switch here: MSHV_RETURN_TO_LOWER_VTL answers EOPNOTSUPP\n")
             })
             .ok();
+        // SAFETY: Called once, from module init, before any other use of `RUN_PAGES`.
+        unsafe { RUN_PAGES.init() };
+        *RUN_PAGES.lock() = Some(pages);
         Ok(Self {
-            _entry: entry,
+            entry,
             // SAFETY: Once, from module init, before the devices exist.
             _added: unsafe { memory::Added::new() },
         })
@@ -219,7 +224,9 @@ impl Prepared {
 impl Drop for Prepared {
     fn drop(&mut self) {
         // The devices are gone, and the VTL files with them (each held the module): so are
-        // their references to the run pages, and the switch is not in use.
+        // their references to the run pages, and the switch is not in use. The hypervisor
+        // lets go of the pages (arm64: the context blocks in them) before they are freed.
+        drop(self.entry.take());
         *RUN_PAGES.lock() = None;
     }
 }

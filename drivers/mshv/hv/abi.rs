@@ -161,6 +161,35 @@ pub(crate) mod message_type {
     pub(crate) const X64_IO_PORT_INTERCEPT: u32 = 0x8001_0000;
     pub(crate) const X64_APIC_EOI: u32 = 0x8001_0004;
     pub(crate) const X64_HALT: u32 = 0x8001_0007;
+    /// A lower VTL's hypercall, intercepted.
+    pub(crate) const HYPERCALL_INTERCEPT: u32 = 0x8000_0050;
+}
+
+/// The arm64 VTL switch's SMCCC functions (`hv/smccc.h`, the proposal in
+/// `Documentation/mshv-rs/arm64-vtl-switch.rst`): fast calls of the vendor hypervisor service,
+/// numbers that are placeholders until the owner of the Hyper-V UID allocates them.
+#[allow(dead_code)] // arm64's.
+pub(crate) mod smccc {
+    /// The service's UID query (SMC32): x0-x3 the UID.
+    pub(crate) const SMCCC_CALL_UID: u64 = 0x8600_ff01;
+    /// The service's revision query (SMC32): x0 major, x1 minor.
+    pub(crate) const SMCCC_CALL_REVISION: u64 = 0x8600_ff03;
+    /// x1 back: the features bitmap.
+    pub(crate) const SMCCC_FEATURES: u64 = 0xc600_0011;
+    /// x1 = flags (0): runs VTL0 until its next exit; x1 back: the entry reason.
+    pub(crate) const SMCCC_VTL_RETURN: u64 = 0xc600_0012;
+    /// x1 = the context block's IPA, x2 = its size (0: none), x3 = its layout.
+    pub(crate) const SMCCC_VTL_REGISTER: u64 = 0xc600_0013;
+    /// Feature bit: the VTL switch, with a registered context block of layout 1.
+    pub(crate) const SMCCC_FEATURE_VTL_RETURN: u64 = 0x1;
+    /// Layout 1: x0-x30 at 0, a reserved word, q0-q31 at [`SMCCC_CONTEXT_Q`].
+    pub(crate) const SMCCC_CONTEXT_LAYOUT: u64 = 1;
+    pub(crate) const SMCCC_CONTEXT_Q: usize = 256;
+    /// The bytes of the block layout 1 uses.
+    pub(crate) const SMCCC_CONTEXT_USED: usize = 768;
+    /// SMCCC's return codes, as x0 holds them.
+    pub(crate) const SMCCC_NOT_SUPPORTED: u64 = -1i64 as u64;
+    pub(crate) const SMCCC_INVALID_PARAMETER: u64 = -3i64 as u64;
 }
 
 /// Register names (`enum hv_register_name`).
@@ -712,6 +741,7 @@ pub(crate) const FACTS: &[Fact] = {
     use vp_state::*;
     use vsm_capability::*;
     use vsm_partition_config::*;
+    use smccc::*;
     &[
         fact!(size "hv_input_create_partition", CreatePartitionIn, 56),
         fact!(offset "hv_input_create_partition.compatibility_version", CreatePartitionIn, compatibility_version, 16),
@@ -885,6 +915,18 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const OPAQUE_INTERCEPT, 0x8000_003f),
         fact!(const X64_IO_PORT_INTERCEPT, 0x8001_0000),
         fact!(const X64_HALT, 0x8001_0007),
+        fact!(const HYPERCALL_INTERCEPT, 0x8000_0050),
+        fact!(const SMCCC_CALL_UID, 0x8600_ff01),
+        fact!(const SMCCC_CALL_REVISION, 0x8600_ff03),
+        fact!(const SMCCC_FEATURES, 0xc600_0011),
+        fact!(const SMCCC_VTL_RETURN, 0xc600_0012),
+        fact!(const SMCCC_VTL_REGISTER, 0xc600_0013),
+        fact!(const SMCCC_FEATURE_VTL_RETURN, 0x1),
+        fact!(const SMCCC_CONTEXT_LAYOUT, 1),
+        fact!(const SMCCC_CONTEXT_Q, 256),
+        fact!(const SMCCC_CONTEXT_USED, 768),
+        fact!(const SMCCC_NOT_SUPPORTED, 0xffff_ffff_ffff_ffff),
+        fact!(const SMCCC_INVALID_PARAMETER, 0xffff_ffff_ffff_fffd),
         fact!(const UNRECOVERABLE_EXCEPTION, 0x8000_0021),
         fact!(const UNMAPPED_GPA, 0x8000_0000),
         fact!(const EXPLICIT_SUSPEND, 0x0),

@@ -94,6 +94,13 @@ impl Hypervisor for Real {
         unsafe { ffi::mshv_shim_vp_assist_page(cpu) }
     }
 
+    fn smccc_by_hvc(&self) -> bool {
+        // The Hyper-V core's hypercalls are SMCCC calls by HVC #0 on arm64, once it found
+        // Hyper-V (by its SMCCC UID, or ACPI).
+        // SAFETY: Reads the Hyper-V core's state only.
+        cfg!(CONFIG_ARM64) && unsafe { ffi::mshv_shim_hv_vtl() } != 0
+    }
+
     fn vtl_return_entry(&self, offset: u64) -> Option<VtlReturnEntry> {
         if offset >= kernel::page::PAGE_SIZE as u64 {
             return None;

@@ -42,6 +42,10 @@ use crate::hv::{
 };
 
 mod debugfs;
+// The VTL module's (arm64): the root module hosts no VTL2 partition.
+#[cfg(CONFIG_ARM64)]
+#[allow(dead_code)]
+mod el2;
 mod fail;
 mod interrupt;
 mod machine;
@@ -85,7 +89,8 @@ pub(crate) fn start(hosted: Hosted, intercept_page: bool) -> Result<Pin<KBox<Deb
     // SAFETY: Called once, from module init, before any other use of `MACHINE`.
     unsafe { MACHINE.init() };
     MACHINE.lock().hosted = hosted;
-    vsm::offer_intercept_page(intercept_page);
+    // The intercept page is x86_64's: on arm64 intercepts come on SINT0.
+    vsm::offer_intercept_page(intercept_page && cfg!(CONFIG_X86_64));
     sint::start()?;
     if hosted == Hosted::Vtl2 {
         vtl0::power_on();
@@ -93,12 +98,36 @@ pub(crate) fn start(hosted: Hosted, intercept_page: bool) -> Result<Pin<KBox<Deb
             sint::power_off();
             vtl0::power_off();
         })?;
+        el2_power_on().inspect_err(|_| {
+            sint::power_off();
+            vtl0::power_off();
+            vtl2_synic::power_off();
+        })?;
     }
     KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| {
         sint::power_off();
         vtl0::power_off();
         vtl2_synic::power_off();
+        el2_power_off();
     })
+}
+
+/// Powers the machine's EL2 on (arm64), where the kernel's hyp stub lends it.
+fn el2_power_on() -> Result {
+    #[cfg(CONFIG_ARM64)]
+    {
+        el2::power_on()
+    }
+    #[cfg(not(CONFIG_ARM64))]
+    {
+        Ok(())
+    }
+}
+
+/// Gives EL2 back to the kernel's hyp stub (arm64).
+fn el2_power_off() {
+    #[cfg(CONFIG_ARM64)]
+    el2::power_off();
 }
 
 /// Powers the machine off: every page deposited and not withdrawn goes back to the kernel, and
@@ -107,6 +136,7 @@ pub(crate) fn start(hosted: Hosted, intercept_page: bool) -> Result<Pin<KBox<Deb
 pub(crate) fn stop() {
     MACHINE.lock().power_off();
     sint::power_off();
+    el2_power_off();
     vtl0::power_off();
     vtl2_synic::power_off();
 }
@@ -140,6 +170,17 @@ impl Hypervisor for Simulator {
 
     fn vp_assist_page(&self, cpu: u32) -> *mut core::ffi::c_void {
         vtl0::vp_assist_page(cpu)
+    }
+
+    fn smccc_by_hvc(&self) -> bool {
+        #[cfg(CONFIG_ARM64)]
+        {
+            el2::installed()
+        }
+        #[cfg(not(CONFIG_ARM64))]
+        {
+            false
+        }
     }
 
     fn vtl_return_entry(&self, _offset: u64) -> Option<super::VtlReturnEntry> {

@@ -33,15 +33,16 @@ use kernel::{
 };
 
 use super::reg_page::RegPages;
+#[cfg(CONFIG_X86_64)]
+use crate::transport::{
+    hv,
+    VtlReturnEntry, //
+};
 use crate::{
     ffi,
     hv::abi::{
         vsm_capability,
         vtl_entry_reason, //
-    },
-    transport::{
-        hv,
-        VtlReturnEntry, //
     },
     uapi::{
         self,
@@ -218,8 +219,8 @@ impl RunPages {
     /// message in the run page), the run page's cancel flag is set or a signal comes (`EINTR`);
     /// `EINVAL` if VTL0's FP state in the run page cannot be loaded.
     pub(crate) fn return_to_lower_vtl(&self) -> Result<isize> {
-        // Not on arm64 yet, nor where the hypervisor has no VTL-return entry.
-        if !SWITCH_READY.load(Ordering::Acquire) {
+        // Not where the hypervisor has no VTL switch.
+        if !switch_ready() {
             return Err(EOPNOTSUPP);
         }
         // Without the intercept page, intercepts come through the SynIC, if the module has it.
@@ -252,28 +253,17 @@ impl RunPages {
         let Some(run) = self.run(cpu as usize) else {
             return Some(Err(EINVAL));
         };
-        let hvp = hv().vp_assist_page(cpu);
-        if hvp.is_null() {
-            return Some(Err(EOPNOTSUPP));
-        }
-        let actions = super::vsm().has(vsm_capability::RETURN_ACTION_AVAILABLE);
-        // SAFETY: Both pages are this CPU's, for as long as the module is loaded, and
-        // preemption is off: no other VTL return uses them meanwhile.
-        match unsafe { switch(run.cast(), hvp, actions) } {
-            0 => {}
+        // SAFETY: Preemption is off (the loop's), and the loop found the switch ready; it stays
+        // so while a VTL file exists.
+        let exit = match unsafe { switch(run, cpu) } {
+            Ok(exit) => exit,
             // Work came just before the switch: take it and go round again.
-            e if e == EAGAIN.to_errno() => return None,
-            // VTL0's FP state in the run page does not load (a reserved MXCSR bit).
-            e if e == EINVAL.to_errno() => return Some(Err(EINVAL)),
-            _ => return Some(Err(EINTR)),
-        }
-        let hvp = hvp.cast::<crate::hv::abi::VpAssistPage>();
-        // SAFETY: The hypervisor wrote the entry reason before VTL2 resumed; the page is this
-        // CPU's and stays mapped.
-        let reason = unsafe { core::ptr::addr_of!((*hvp).vtl_entry_reason).read_volatile() };
+            Err(e) if e == EAGAIN => return None,
+            Err(e) => return Some(Err(e)),
+        };
         let intercept_page = super::vsm().has(vsm_capability::INTERCEPT_PAGE_AVAILABLE);
         let taken;
-        let message = match reason {
+        let message = match exit.reason {
             vtl_entry_reason::INTERRUPT if intercept_page => return None,
             // Without the intercept page, an intercept is a SINT0 message, which interrupted
             // VTL0 (upstream's fallback); any other interrupt: go round again.
@@ -281,9 +271,9 @@ impl RunPages {
                 taken = super::synic::take_intercept()?;
                 core::ptr::from_ref(&taken).cast::<u8>()
             }
-            vtl_entry_reason::INTERCEPT if intercept_page => {
+            vtl_entry_reason::INTERCEPT if intercept_page && !exit.hvp.is_null() => {
                 // SAFETY: The page is this CPU's and stays mapped.
-                unsafe { core::ptr::addr_of!((*hvp).intercept_message).cast::<u8>() }
+                unsafe { core::ptr::addr_of!((*exit.hvp).intercept_message).cast::<u8>() }
             }
             _ => {
                 // Upstream panics here (or, for an intercept it has no page for, warns); a
@@ -303,19 +293,39 @@ impl RunPages {
         };
         Some(Ok(0))
     }
+
+    /// Each possible CPU's VTL0 context block: its run page's `cpu_context`, by physical
+    /// address.
+    #[cfg_attr(not(CONFIG_ARM64), allow(dead_code))]
+    fn context_blocks(&self) -> Result<KVec<u64>> {
+        let mut blocks = KVec::with_capacity(self.pages.len(), GFP_KERNEL)?;
+        for page in self.pages.iter() {
+            // SAFETY: The page is allocated; the shim only reads its frame.
+            let pfn = unsafe { ffi::mshv_shim_page_to_pfn(page.as_ptr().cast()) };
+            let pa = (pfn << 12) + core::mem::offset_of!(VtlRun, cpu_context) as u64;
+            blocks.push(pa, GFP_KERNEL)?;
+        }
+        Ok(blocks)
+    }
 }
 
-/// Points the VTL switch at the hypervisor's VTL-return entry (at `offset` in its hypercall
-/// page), which must live until the module goes. `EOPNOTSUPP` where there is none.
-pub(crate) fn set_return_entry(vsm: &super::Vsm) -> Result<VtlReturnEntryHolder> {
-    let entry = hv()
-        .vtl_return_entry(vsm.vtl_return_offset())
-        .ok_or(EOPNOTSUPP)?;
-    if !cfg!(CONFIG_X86_64) {
-        return Err(EOPNOTSUPP);
-    }
+/// How a VTL return ended: the entry reason, and the VP assist page that holds the intercept
+/// message where the hypervisor has one (x86_64; null on arm64).
+struct Exit {
+    reason: u32,
+    hvp: *const crate::hv::abi::VpAssistPage,
+}
+
+/// Points the VTL switch at the hypervisor: on x86_64 its VTL-return entry (at `offset` in
+/// its hypercall page), on arm64 its SMCCC VTL switch, with each CPU's context block
+/// registered. No switch is made once the holder is dropped. `EOPNOTSUPP` where there is none.
+pub(crate) fn set_return_entry(vsm: &super::Vsm, pages: &RunPages) -> Result<SwitchHolder> {
     #[cfg(CONFIG_X86_64)]
     {
+        let _ = pages;
+        let entry = hv()
+            .vtl_return_entry(vsm.vtl_return_offset())
+            .ok_or(EOPNOTSUPP)?;
         let mut why: *const kernel::ffi::c_char = core::ptr::null();
         // SAFETY: Only compares addresses and reads the CPU's features.
         if !unsafe { ffi::mshv_shim_vtl_entry_usable(entry.addr(), &mut why) } {
@@ -324,47 +334,89 @@ pub(crate) fn set_return_entry(vsm: &super::Vsm) -> Result<VtlReturnEntryHolder>
             pr_warn!("no VTL switch: {}\n", why.to_str().unwrap_or("?"));
             return Err(EOPNOTSUPP);
         }
+        // SAFETY: `entry` is the hypervisor's VTL-return sequence, which the switch calls with
+        // the VTL-return convention; the holder keeps it for as long as a switch may be made.
+        unsafe { ffi::mshv_shim_vtl_set_return_entry(entry.addr()) };
+        SWITCH_READY.store(true, Ordering::Release);
+        Ok(SwitchHolder { _entry: entry })
     }
-    #[cfg(CONFIG_X86_64)]
-    // SAFETY: `entry` is the hypervisor's VTL-return sequence, which the switch calls with
-    // the VTL-return convention; the caller keeps it for as long as a switch may be made.
-    unsafe {
-        ffi::mshv_shim_vtl_set_return_entry(entry.addr())
-    };
-    SWITCH_READY.store(true, Ordering::Release);
-    Ok(VtlReturnEntryHolder { _entry: entry })
+    #[cfg(CONFIG_ARM64)]
+    {
+        let _ = vsm;
+        super::smccc::probe()?;
+        let registration = super::smccc::Registration::new(pages.context_blocks()?)?;
+        SWITCH_READY.store(true, Ordering::Release);
+        Ok(SwitchHolder { _registration: registration })
+    }
 }
 
-/// Whether [`set_return_entry`] pointed the switch at an entry.
+/// Whether [`set_return_entry`] pointed the switch at the hypervisor.
 static SWITCH_READY: AtomicBool = AtomicBool::new(false);
 
-/// The entry the switch is pointed at: no switch is made once it is dropped.
-pub(crate) struct VtlReturnEntryHolder {
-    _entry: VtlReturnEntry,
+/// Whether the VTL switch is there (`MSHV_CAP_SMCCC_VTL_SWITCH` on arm64).
+pub(crate) fn switch_ready() -> bool {
+    SWITCH_READY.load(Ordering::Acquire)
 }
 
-impl Drop for VtlReturnEntryHolder {
+/// What the switch is pointed at: no switch is made once it is dropped.
+pub(crate) struct SwitchHolder {
+    #[cfg(CONFIG_X86_64)]
+    _entry: VtlReturnEntry,
+    #[cfg(CONFIG_ARM64)]
+    _registration: super::smccc::Registration,
+}
+
+impl Drop for SwitchHolder {
     fn drop(&mut self) {
         SWITCH_READY.store(false, Ordering::Release);
     }
 }
 
-/// Runs VTL0 once from `run` (x86_64), handing the return actions over if `actions`.
+/// Runs VTL0 once from `run` on CPU `cpu`, whose run page it is.
 ///
 /// # Safety
 ///
-/// `run` and `hvp` are the calling CPU's run page and VP assist page, preemption is off, and
-/// [`set_return_entry`] succeeded.
-unsafe fn switch(run: *mut c_void, hvp: *mut c_void, actions: bool) -> i32 {
+/// Preemption is off, and [`set_return_entry`] succeeded.
+unsafe fn switch(run: *mut VtlRun, cpu: u32) -> Result<Exit> {
     #[cfg(CONFIG_X86_64)]
     {
-        // SAFETY: As this function's contract.
-        unsafe { ffi::mshv_shim_vtl_return(run, hvp, actions) }
+        let hvp = hv().vp_assist_page(cpu);
+        if hvp.is_null() {
+            return Err(EOPNOTSUPP);
+        }
+        let actions = super::vsm().has(vsm_capability::RETURN_ACTION_AVAILABLE);
+        // SAFETY: Both pages are this CPU's, for as long as the module is loaded, and
+        // preemption is off (the caller's): no other VTL return uses them meanwhile.
+        match unsafe { ffi::mshv_shim_vtl_return(run.cast(), hvp, actions) } {
+            0 => {}
+            e if e == EAGAIN.to_errno() => return Err(EAGAIN),
+            // VTL0's FP state in the run page does not load (a reserved MXCSR bit).
+            e if e == EINVAL.to_errno() => return Err(EINVAL),
+            _ => return Err(EINTR),
+        }
+        let hvp = hvp.cast::<crate::hv::abi::VpAssistPage>();
+        // SAFETY: The hypervisor wrote the entry reason before VTL2 resumed; the page is this
+        // CPU's and stays mapped.
+        let reason = unsafe { core::ptr::addr_of!((*hvp).vtl_entry_reason).read_volatile() };
+        Ok(Exit { reason, hvp })
     }
-    #[cfg(not(CONFIG_X86_64))]
+    #[cfg(CONFIG_ARM64)]
     {
-        let _ = (run, hvp, actions);
-        EOPNOTSUPP.to_errno()
+        let _ = cpu;
+        let mut reason = 0u64;
+        // SAFETY: The cancel flag is a u32 of this CPU's run page; preemption is off (the
+        // caller's) and each CPU's block was registered (`set_return_entry`).
+        let status = unsafe {
+            ffi::mshv_shim_vtl_return_smccc(core::ptr::addr_of_mut!((*run).cancel), &mut reason)
+        };
+        if status != 0 {
+            return Err(Error::from_errno(status));
+        }
+        // A reason that is no u32 is no reason the loop knows.
+        Ok(Exit {
+            reason: u32::try_from(reason).unwrap_or(u32::MAX),
+            hvp: core::ptr::null(),
+        })
     }
 }
 
@@ -375,15 +427,8 @@ unsafe fn switch(run: *mut c_void, hvp: *mut c_void, actions: bool) -> i32 {
 ///
 /// May sleep: no spinlock held, preemption on.
 unsafe fn handle_work() -> i32 {
-    #[cfg(CONFIG_X86_64)]
-    {
-        // SAFETY: As this function's contract.
-        unsafe { ffi::mshv_shim_vtl_handle_work() }
-    }
-    #[cfg(not(CONFIG_X86_64))]
-    {
-        0
-    }
+    // SAFETY: As this function's contract.
+    unsafe { ffi::mshv_shim_vtl_handle_work() }
 }
 
 /// The run page's layout facts, checked against `drivers/hv/mshv_vtl.h` (x86_64).

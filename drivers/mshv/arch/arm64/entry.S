@@ -17,3 +17,20 @@ SYM_FUNC_START(mshv_arch_abi_check)
 	mvn	x0, x0
 	ret
 SYM_FUNC_END(mshv_arch_abi_check)
+
+#ifdef MSHV_SHIM_VTL
+/*
+ * struct mshv_smccc_ret mshv_vtl_smccc_call(u64 fid, u64 a1, u64 a2, u64 a3)
+ *
+ * One SMCCC call by HVC #0: the function and its arguments in x0-x3, x0 and x1 back as the
+ * result (AAPCS64 returns a 16-byte struct in x0:x1). The VTL switch itself (fid
+ * MSHV_SMCCC_VTL_RETURN) is one such call: the hypervisor saves, switches and restores every
+ * piece of state, so nothing here touches another register, the stack or a SIMD register.
+ * The callee may change x0-x17 (SMCCC 1.2 and AAPCS64 agree); x18-x30, SP and PSTATE come
+ * back as they were, which keeps x29's frame record chain valid throughout.
+ */
+SYM_FUNC_START(mshv_vtl_smccc_call)
+	hvc	#0
+	ret
+SYM_FUNC_END(mshv_vtl_smccc_call)
+#endif /* MSHV_SHIM_VTL */

@@ -101,6 +101,8 @@ pub(crate) struct Debugfs {
     _vtl0: File<Vtl0>,
     #[pin]
     _synic: File<Synic>,
+    #[pin]
+    _el2: File<El2>,
 }
 
 impl Debugfs {
@@ -119,6 +121,7 @@ impl Debugfs {
             _deliveries <- dir.read_only_file(c"deliveries", Deliveries),
             _vtl0 <- dir.read_write_file(c"vtl0", Vtl0),
             _synic <- dir.read_write_file(c"synic", Synic),
+            _el2 <- dir.read_write_file(c"el2", El2),
             _dir: dir,
         })
     }
@@ -375,11 +378,57 @@ impl Reader for Vtl0 {
         if end > cpus {
             return Err(EINVAL);
         }
-        for c in &vtl0::CPUS[first..end] {
+        for (i, c) in vtl0::CPUS[first..end].iter().enumerate() {
             c.arg.store(arg, Relaxed);
             c.program.store(program, Relaxed);
+            // arm64: VTL0 is real code at EL1, which the machine's EL2 enters.
+            #[cfg(CONFIG_ARM64)]
+            super::el2::set_program(first + i, program, arg);
+            #[cfg(not(CONFIG_ARM64))]
+            let _ = i;
         }
         Ok(())
+    }
+}
+
+/// The `el2` file: the machine's EL2 (arm64), see [`super::el2`]; elsewhere `installed 0`.
+struct El2;
+
+impl fmt::Debug for El2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(CONFIG_ARM64)]
+        {
+            super::el2::show(f)
+        }
+        #[cfg(not(CONFIG_ARM64))]
+        {
+            writeln!(f, "installed 0")
+        }
+    }
+}
+
+impl Reader for El2 {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 64];
+        let line = read_line(reader, &mut buf)?;
+        let mut words = line.split_whitespace();
+        let what = words.next().ok_or(EINVAL)?;
+        let value = match words.next() {
+            Some(w) => number(Some(w))?,
+            None => 0,
+        };
+        if words.next().is_some() {
+            return Err(EINVAL);
+        }
+        #[cfg(CONFIG_ARM64)]
+        {
+            super::el2::steer(what, value)
+        }
+        #[cfg(not(CONFIG_ARM64))]
+        {
+            let _ = (what, value);
+            Err(ENODEV)
+        }
     }
 }
 

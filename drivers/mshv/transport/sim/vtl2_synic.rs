@@ -299,7 +299,12 @@ pub(super) fn write(register: SynicRegister, value: u64) {
     let c = &mut vtl2.cpus[cpu];
     match register {
         SynicRegister::Scontrol => c.scontrol = value,
-        SynicRegister::Simp => c.simp = value,
+        SynicRegister::Simp => {
+            c.simp = value;
+            // arm64: the machine's EL2 writes VTL0's intercepts into SINT0's slot.
+            #[cfg(CONFIG_ARM64)]
+            super::el2::set_simp(value);
+        }
         SynicRegister::Siefp => c.siefp = value,
         // The end of a message: the next may be delivered.
         SynicRegister::Eom => (),

@@ -189,21 +189,27 @@ static inline int sim_vtl0_program(const char *cpu, int program, unsigned int ar
 	return sim_write("vtl0", line);
 }
 
-/* A number from CPU `cpu`'s line of the vtl0 file: the one after `word`; -1 without it. */
-static inline long sim_vtl0_count(int cpu, const char *word)
+/* A number from CPU `cpu`'s line of debugfs file `file`: the one after `word`; -1 without it. */
+static inline long sim_cpu_count(const char *file, int cpu, const char *word)
 {
-	char buf[4096], want[16], *line, *at;
+	char buf[8192], want[16], *line, *at;
 
-	if (!sim_read("vtl0", buf, sizeof(buf)))
+	if (!sim_read(file, buf, sizeof(buf)))
 		return -1;
 	snprintf(want, sizeof(want), "%d ", cpu);
 	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		if (strncmp(line, want, strlen(want)))
 			continue;
 		at = strstr(line, word);
-		return at ? strtol(at + strlen(word), NULL, 10) : -1;
+		return at ? strtol(at + strlen(word), NULL, 0) : -1;
 	}
 	return -1;
+}
+
+/* A number from CPU `cpu`'s line of the vtl0 file: the one after `word`; -1 without it. */
+static inline long sim_vtl0_count(int cpu, const char *word)
+{
+	return sim_cpu_count("vtl0", cpu, word);
 }
 
 /*
