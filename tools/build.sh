@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the project's parts for one arch against its test kernel, into build/<arch>/.
 #
-#   tools/build.sh ARCH [module|clippy|runner-module|init|selftests|all]...
+#   tools/build.sh ARCH [module|clippy|runner-module|init|selftests|bench|all]...
 #
 # Needs the test kernel (tools/setup/setup.sh kernel ARCH).
 set -euo pipefail
@@ -80,6 +80,17 @@ build_selftests() {
 	done
 }
 
+# The benchmarks (tools/bench/*.c), static, against this arch's uapi headers.
+build_bench() {
+	build_headers
+	local src
+	for src in "$MSHV_ROOT"/tools/bench/*.c; do
+		"$ucc" -static -O2 -Wall -Wextra -Werror -isystem "$out/usr/include" \
+			-I "$MSHV_ROOT/tools/testing/selftests/mshv" \
+			-o "$out/$(basename "$src" .c)" "$src"
+	done
+}
+
 # The test suite of rust-vmm's mshv-ioctls 0.7.1 (x86_64 only: most of its tests are), built
 # static from the crate cargo fetches, its dependencies pinned by tools/mshv-ioctls/suite.Cargo.lock.
 build_mshv_ioctls() {
@@ -117,6 +128,7 @@ for what in "$@"; do
 	runner-module) build_runner_module ;;
 	init) build_init ;;
 	selftests) build_selftests ;;
+	bench) build_bench ;;
 	mshv-ioctls) build_mshv_ioctls ;;
 	sample) build_sample ;;
 	all)

@@ -353,16 +353,22 @@ extern "C" {
     /// A physically contiguous copy of `len` bytes of code at `code`, cleaned to the point of
     /// coherency: its physical address (0 on failure), the allocation in `*handle`.
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
-    pub(crate) fn mshv_sim_el2_code_alloc(code: *const u8, len: usize, handle: *mut *mut c_void)
-        -> u64;
+    pub(crate) fn mshv_sim_el2_code_alloc(
+        code: *const u8,
+        len: usize,
+        handle: *mut *mut c_void,
+    ) -> u64;
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
     pub(crate) fn mshv_sim_el2_code_free(handle: *mut c_void, len: usize);
 
     /// `len` zeroed bytes, physically contiguous, mapped non-cacheable: the mapping (null on
     /// failure), the physical address in `*pa`, the allocation in `*handle`.
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
-    pub(crate) fn mshv_sim_el2_state_alloc(len: usize, pa: *mut u64, handle: *mut *mut c_void)
-        -> *mut c_void;
+    pub(crate) fn mshv_sim_el2_state_alloc(
+        len: usize,
+        pa: *mut u64,
+        handle: *mut *mut c_void,
+    ) -> *mut c_void;
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
     pub(crate) fn mshv_sim_el2_state_free(va: *mut c_void, handle: *mut c_void, len: usize);
 

@@ -738,10 +738,10 @@ pub(crate) const FACTS: &[Fact] = {
     use message_type::*;
     use property::*;
     use register::*;
+    use smccc::*;
     use vp_state::*;
     use vsm_capability::*;
     use vsm_partition_config::*;
-    use smccc::*;
     &[
         fact!(size "hv_input_create_partition", CreatePartitionIn, 56),
         fact!(offset "hv_input_create_partition.compatibility_version", CreatePartitionIn, compatibility_version, 16),

@@ -346,7 +346,9 @@ pub(crate) fn set_return_entry(vsm: &super::Vsm, pages: &RunPages) -> Result<Swi
         super::smccc::probe()?;
         let registration = super::smccc::Registration::new(pages.context_blocks()?)?;
         SWITCH_READY.store(true, Ordering::Release);
-        Ok(SwitchHolder { _registration: registration })
+        Ok(SwitchHolder {
+            _registration: registration,
+        })
     }
 }
 

@@ -83,7 +83,8 @@ impl Registration {
         BLOCKS.store(core::ptr::from_ref(&*blocks).cast_mut(), Ordering::Release);
         // SAFETY: The name is static; the callbacks reach the blocks through `BLOCKS`, which
         // holds them until the state is removed.
-        let state = unsafe { ffi::mshv_shim_cpuhp_add(c"mshv_vtl/smccc".as_ptr(), online, offline) };
+        let state =
+            unsafe { ffi::mshv_shim_cpuhp_add(c"mshv_vtl/smccc".as_ptr(), online, offline) };
         if state < 0 {
             BLOCKS.store(null_mut(), Ordering::Release);
             return Err(Error::from_errno(state));

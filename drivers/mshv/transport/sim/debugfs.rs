@@ -343,7 +343,7 @@ impl fmt::Debug for Vtl0 {
                 "{i} program {} arg {} returns {} irqs {} {} actions {}",
                 c.program.load(Relaxed),
                 c.arg.load(Relaxed),
-                c.returns.load(Relaxed),
+                vtl0::returns(i),
                 c.raised_irqs.load(Relaxed),
                 c.taken_irqs.load(Relaxed),
                 c.actions.load(Relaxed)

@@ -81,8 +81,10 @@ mod off {
     pub(super) const EL2_FEATURES: usize = 0x3d0;
     pub(super) const EL2_EXIT: usize = 0x3d8;
     pub(super) const EL2_ENTRY_X0: usize = 0x3e0;
+    pub(super) const EL2_VTL0_PC: usize = 0x3e8;
     pub(super) const EL2_CPU_SIZE: usize = 0x400;
     pub(super) const EL2_N_COUNTS: usize = 8;
+    pub(super) const EL2_N_ENTERED: usize = 1;
     pub(super) const EL2_SIM_INIT: u64 = 0x7e5;
 }
 use off::*;
@@ -111,8 +113,10 @@ const FACTS: &[Fact] = &[
     fact!(const EL2_FEATURES, 0x3d0),
     fact!(const EL2_EXIT, 0x3d8),
     fact!(const EL2_ENTRY_X0, 0x3e0),
+    fact!(const EL2_VTL0_PC, 0x3e8),
     fact!(const EL2_CPU_SIZE, 0x400),
     fact!(const EL2_N_COUNTS, 8),
+    fact!(const EL2_N_ENTERED, 1),
     fact!(const EL2_SIM_INIT, 0x7e5),
 ];
 
@@ -205,12 +209,21 @@ fn install_here() {
     let flags = unsafe { ffi::mshv_shim_local_irq_save() };
     let set_vectors = call(HVC_SET_VECTORS, CODE_PA.load(Ordering::Relaxed), 0, 0);
     let ok = set_vectors.a0 == 0
-        && call(EL2_SIM_INIT, STATE_PA.load(Ordering::Relaxed) + state as u64, 0, 0).a0 == 0;
+        && call(
+            EL2_SIM_INIT,
+            STATE_PA.load(Ordering::Relaxed) + state as u64,
+            0,
+            0,
+        )
+        .a0 == 0;
     // SAFETY: Undoes the save above.
     unsafe { ffi::mshv_shim_local_irq_restore(flags) };
     INSTALLED[cpu].store(ok, Ordering::Release);
     if !ok {
-        pr_warn!("simulated EL2: installing on CPU {cpu} failed ({:#x})\n", set_vectors.a0);
+        pr_warn!(
+            "simulated EL2: installing on CPU {cpu} failed ({:#x})\n",
+            set_vectors.a0
+        );
     }
 }
 
@@ -233,7 +246,10 @@ unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
 /// CPU PM: a CPU back from a low-power state (or not gone into it).
 unsafe extern "C" fn resumed() {
     let cpu = CpuId::current().as_u32() as usize;
-    if INSTALLED.get(cpu).is_some_and(|i| i.load(Ordering::Acquire)) {
+    if INSTALLED
+        .get(cpu)
+        .is_some_and(|i| i.load(Ordering::Acquire))
+    {
         install_here();
     }
 }
@@ -303,7 +319,10 @@ pub(super) fn power_on() -> Result {
     }
     HOTPLUG.store(state, Ordering::Release);
     // SAFETY: The callback is this file's; unregistered at power off.
-    PM.store(unsafe { ffi::mshv_sim_el2_pm_register(resumed) } == 0, Ordering::Release);
+    PM.store(
+        unsafe { ffi::mshv_sim_el2_pm_register(resumed) } == 0,
+        Ordering::Release,
+    );
     pr_info!("simulated EL2: installed (the stub's vectors at {stub:#x})\n");
     Ok(())
 }
@@ -327,7 +346,9 @@ fn free() {
     let handle = STATE_HANDLE.swap(0, Ordering::AcqRel);
     if state != 0 {
         // SAFETY: Allocated by `power_on`; no CPU has the machine's vectors any more.
-        unsafe { ffi::mshv_sim_el2_state_free(state as *mut c_void, handle as *mut c_void, state_len()) };
+        unsafe {
+            ffi::mshv_sim_el2_state_free(state as *mut c_void, handle as *mut c_void, state_len())
+        };
     }
     let handle = CODE_HANDLE.swap(0, Ordering::AcqRel);
     if handle != 0 {
@@ -342,6 +363,11 @@ pub(super) fn installed() -> bool {
     HOTPLUG.load(Ordering::Acquire) > 0
 }
 
+/// How often the machine entered CPU `cpu`'s VTL0.
+pub(super) fn returns(cpu: usize) -> u64 {
+    get(cpu, EL2_COUNTS + 8 * EL2_N_ENTERED)
+}
+
 /// CPU `cpu`'s VTL0 runs `program` (with `arg`) from its next entry.
 pub(super) fn set_program(cpu: usize, which: u32, arg: u32) {
     let code = match which {
@@ -351,6 +377,8 @@ pub(super) fn set_program(cpu: usize, which: u32, arg: u32) {
     };
     set(cpu, EL2_REASON_ARG, arg.into());
     set(cpu, EL2_PROGRAM, code as u64);
+    // The next entry starts it, wherever an interrupt stopped the one before.
+    set(cpu, EL2_VTL0_PC, 0);
 }
 
 /// VTL2 set the calling CPU's SIMP page (`union hv_synic_simp`): SINT0's slot is its first.
@@ -371,7 +399,10 @@ pub(super) fn steer(what: &str, value: u64) -> Result {
         "answer" => (EL2_ANSWER, 0..vtl0::cpus()),
         "features" => (EL2_FEATURES, 0..vtl0::cpus()),
         "forget" => {
-            let cpu = usize::try_from(value).ok().filter(|&c| c < vtl0::cpus()).ok_or(EINVAL)?;
+            let cpu = usize::try_from(value)
+                .ok()
+                .filter(|&c| c < vtl0::cpus())
+                .ok_or(EINVAL)?;
             set(cpu, EL2_BLOCK_SIZE, 0);
             (EL2_BLOCK, cpu..cpu + 1)
         }

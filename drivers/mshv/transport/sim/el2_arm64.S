@@ -68,12 +68,13 @@
 .endm
 
 /*
- * Puts the pending intercept message in SINT0's slot of the SIMP page, if there is a page and
- * the slot is free (as the hypervisor, it then stops being pending); clobbers x2-x6.
+ * Puts the pending intercept message in SINT0's slot of the SIMP page if the slot is free (it
+ * then stops being pending); without a SIMP page it is lost, as the hypervisor would lose it.
+ * Clobbers x2-x6.
  */
 .macro deliver
 	ldr	x2, [sp, #EL2_SIMP]
-	cbz	x2, 9991f
+	cbz	x2, 9994f
 	mov	x3, #256
 	poc_range x2, x3, x4, x5, x6
 	ldr	w3, [x2]
@@ -93,14 +94,15 @@
 	str	x3, [x2]
 	mov	x3, #256
 	poc_range x2, x3, x4, x5, x6
-	str	xzr, [sp, #EL2_PENDING]
+9994:	str	xzr, [sp, #EL2_PENDING]
 9991:
 .endm
 
 /*
  * Walks VTL2's frame records from x29, translating each address with VTL2's own stage 1
  * (AT S1E1R; VTL2's PAR_EL1 is kept): how many, and whether the chain ended at the final
- * record (a frame pointer of 0) with each record 16-byte aligned and above the one before.
+ * record (a frame pointer of 0) with each record 8-byte aligned (as the kernel's unwinder
+ * wants it) and above the one before.
  * Clobbers x2-x7.
  */
 .macro frame_walk
@@ -109,7 +111,7 @@
 	mov	x3, xzr
 	mov	x6, xzr
 9993:	cbz	x2, 9995f
-	tst	x2, #0xf
+	tst	x2, #0x7
 	b.ne	9996f
 	cmp	x3, #64
 	b.hs	9996f
@@ -421,8 +423,6 @@ vtl_return:
 	ldr	x2, [sp, #EL2_BLOCK]
 	ldr	x3, [sp, #EL2_BLOCK_SIZE]
 	poc_range x2, x3, x4, x5, x6
-	ldr	x3, [x2]
-	str	x3, [sp, #EL2_ENTRY_X0]
 	ldr	x3, [sp, #EL2_VTL0_FPCR]
 	ldr	x4, [sp, #EL2_VTL0_FPSR]
 	msr	fpcr, x3
@@ -448,10 +448,17 @@ vtl_return:
 	msr	vbar_el1, x3
 	ldr	x3, [sp, #EL2_VTL0_SP]
 	msr	sp_el1, x3
+	/* Where an interrupt stopped VTL0, else its program from the start. */
+	ldr	x3, [sp, #EL2_VTL0_PC]
+	ldr	x4, [sp, #EL2_VTL0_SPSR]
+	cbnz	x3, 1f
+	/* x0 as the program got it, for the intercept's message. */
+	ldr	x3, [x2]
+	str	x3, [sp, #EL2_ENTRY_X0]
 	ldr	x3, [sp, #EL2_PROGRAM]
-	msr	elr_el2, x3
-	mov	x3, #VTL0_SPSR
-	msr	spsr_el2, x3
+	mov	x4, #VTL0_SPSR
+1:	msr	elr_el2, x3
+	msr	spsr_el2, x4
 	mrs	x3, hcr_el2
 	orr	x3, x3, #HCR_IMO_BIT
 	msr	hcr_el2, x3
@@ -500,6 +507,15 @@ lower_irq:
 	/* x1 = how VTL0's run ended; every register but x0-x3 is still VTL0's. */
 vtl0_exit:
 	str	x1, [sp, #EL2_EXIT]
+	/* An interrupt stopped VTL0 where it was; its hvc ended its program. */
+	mov	x2, xzr
+	mov	x3, xzr
+	cmp	x1, #VTL0_EXIT_IRQ
+	b.ne	1f
+	mrs	x2, elr_el2
+	mrs	x3, spsr_el2
+1:	str	x2, [sp, #EL2_VTL0_PC]
+	str	x3, [sp, #EL2_VTL0_SPSR]
 	ldr	x0, [sp, #EL2_BLOCK]
 	stp	x4, x5, [x0, #32]
 	stp	x6, x7, [x0, #48]
@@ -619,10 +635,16 @@ SYM_CODE_END(mshv_sim_vtl0_vectors)
 
 /* Computes on every register (x[n] += n + 1, q[n] = ~q[n]), then intercepts. */
 SYM_CODE_START(mshv_sim_vtl0_intercept)
-	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 	add	x\n, x\n, #(\n + 1)
 	.endr
-	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+	.irp	n, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+	add	x\n, x\n, #(\n + 1)
+	.endr
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	not	v\n\().16b, v\n\().16b
+	.endr
+	.irp	n, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	not	v\n\().16b, v\n\().16b
 	.endr
 1:	hvc	#VTL0_EXIT_INTERCEPT

@@ -29,7 +29,7 @@
 #define EL2_VTL0_SP		0x308
 #define EL2_VTL0_FPCR		0x310
 #define EL2_VTL0_FPSR		0x318
-#define EL2_ANSWER		0x320	/* x0 the VTL-return call answers with, no switch; 0: none */
+#define EL2_ANSWER		0x320	/* x0 every VTL-return call answers (no switch); 0: none */
 #define EL2_REASON_ARG		0x328	/* the entry reason of VTL0's EXIT_REASON */
 #define EL2_SIMP		0x330	/* SINT0's message slot (PA); 0: no SIMP page */
 #define EL2_MSG_TYPE		0x338	/* the intercept message's type */
@@ -46,7 +46,9 @@
 #define EL2_STUB_VBAR		0x3c8	/* the kernel hyp stub's vectors (PA) */
 #define EL2_FEATURES		0x3d0	/* what the features call answers */
 #define EL2_EXIT		0x3d8	/* how VTL0's last run ended (VTL0_EXIT_*) */
-#define EL2_ENTRY_X0		0x3e0	/* x0 as VTL0 got it at its last entry */
+#define EL2_ENTRY_X0		0x3e0	/* x0 as VTL0's program got it, at its start */
+#define EL2_VTL0_PC		0x3e8	/* where an interrupt stopped VTL0; 0: at its program */
+#define EL2_VTL0_SPSR		0x3f0	/* and its PSTATE */
 #define EL2_CPU_SIZE		0x400
 
 /* The counters. */

@@ -50,15 +50,20 @@ pub(crate) enum Hosted {
     Vtl2,
 }
 
-/// What the machine offers VTL2 (`HV_REGISTER_VSM_CAPABILITIES`): return actions, and
-/// intercept messages in the VP assist page unless it was started without; DR6 is not shared.
+/// What the machine offers VTL2 (`HV_REGISTER_VSM_CAPABILITIES`): on x86_64 return actions,
+/// and intercept messages in the VP assist page unless it was started without; DR6 is not
+/// shared. On arm64 neither (both live in the x86 VP assist page): intercepts come on SINT0.
 fn capabilities() -> u64 {
     let page = if OFFERS_INTERCEPT_PAGE.load(Relaxed) {
         vsm_capability::INTERCEPT_PAGE_AVAILABLE
     } else {
         0
     };
-    page | vsm_capability::RETURN_ACTION_AVAILABLE
+    if cfg!(CONFIG_X86_64) {
+        page | vsm_capability::RETURN_ACTION_AVAILABLE
+    } else {
+        page
+    }
 }
 
 /// Whether the machine offers the intercept page; set when it starts.

@@ -198,6 +198,19 @@ pub(super) fn set_register_page(vp: u32, value: u64) -> bool {
     true
 }
 
+/// CPU `cpu`'s VTL returns so far: on arm64, how often the machine's EL2 entered VTL0.
+pub(super) fn returns(cpu: usize) -> u64 {
+    #[cfg(CONFIG_ARM64)]
+    {
+        super::el2::returns(cpu)
+    }
+    #[cfg(not(CONFIG_ARM64))]
+    {
+        CPUS.get(cpu)
+            .map_or(0, |c| c.returns.load(Ordering::Relaxed))
+    }
+}
+
 /// VP `vp`'s register page shows its registers as they are now (after a hypercall set one).
 pub(super) fn show_registers(vp: u32) {
     if let Some(cpu) = CPUS.get(vp as usize) {
