@@ -324,13 +324,16 @@ extern "C" {
     pub(crate) fn mshv_shim_vtl_return_smccc(cancel: *mut u32, reason: *mut u64) -> c_int;
 
     /// The simulated hypervisor's EL2 code (`transport/sim/el2_arm64.S`): its start, end and
-    /// the routine the stub's `HVC_SOFT_RESTART` reaches at install.
+    /// the routines the stub's `HVC_SOFT_RESTART` reaches at install (labels: only their
+    /// addresses are used).
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
     pub(crate) static mshv_sim_el2_start: u8;
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
     pub(crate) static mshv_sim_el2_end: u8;
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
     pub(crate) static mshv_sim_el2_read_vbar: u8;
+    #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]
+    pub(crate) static mshv_sim_el2_init: u8;
 
     /// The simulated VTL0's vectors and programs, at EL1 (`transport/sim/el2_arm64.S`).
     #[cfg(all(CONFIG_MSHV_RUST_SIMULATOR, CONFIG_ARM64))]

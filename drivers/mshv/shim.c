@@ -1014,6 +1014,7 @@ int mshv_shim_vtl_handle_work(void)
 #if defined(MSHV_SHIM_VTL) && defined(CONFIG_ARM64)
 /* The arm64 VTL switch over SMCCC (arch/arm64/entry.S, vtl/smccc.rs). */
 #include <linux/arm-smccc.h>
+#include <asm/daifflags.h>
 #include <asm/neon.h>
 #include <asm/simd.h>
 #include <asm/sysreg.h>
@@ -1053,16 +1054,23 @@ static DEFINE_PER_CPU(struct user_fpsimd_state, vtl_fpsimd);
 
 int mshv_shim_vtl_return_smccc(u32 *cancel, u64 *reason)
 {
-	struct user_fpsimd_state *fp = this_cpu_ptr(&vtl_fpsimd);
+	struct user_fpsimd_state *fp;
 	struct mshv_smccc_ret res;
 	unsigned long flags;
 	int ret = 0;
 
+	/* The per-CPU buffer is this task's until kernel_neon_end(). */
+	lockdep_assert_preemption_disabled();
+	fp = this_cpu_ptr(&vtl_fpsimd);
 	/* The task's FP/SIMD/SVE/SME state goes to memory; the CPU's registers are free. */
 	if (!may_use_simd())
 		return -EBUSY;
 	kernel_neon_begin(fp);
-	local_irq_save(flags);
+	/*
+	 * PSTATE.I set, with pseudo-NMIs too (local_irq_save() would only raise PMR): the
+	 * interrupt that ends VTL0's run must stay pending, and one pending now must show.
+	 */
+	flags = local_daif_save();
 	/* Work that came since the caller looked (a signal's IPI, say) is taken first. */
 	if (vtl_work_pending()) {
 		ret = -EAGAIN;
@@ -1095,7 +1103,7 @@ int mshv_shim_vtl_return_smccc(u32 *cancel, u64 *reason)
 		break;
 	}
 out:
-	local_irq_restore(flags);
+	local_daif_restore(flags);
 	kernel_neon_end(fp);
 	return ret;
 }

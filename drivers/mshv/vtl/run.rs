@@ -29,7 +29,10 @@ use kernel::{
         PAGE_SIZE, //
     },
     prelude::*,
-    sync::Mutex,
+    sync::{
+        Arc,
+        Mutex, //
+    },
 };
 
 use super::reg_page::RegPages;
@@ -297,7 +300,7 @@ impl RunPages {
     /// Each possible CPU's VTL0 context block: its run page's `cpu_context`, by physical
     /// address.
     #[cfg_attr(not(CONFIG_ARM64), allow(dead_code))]
-    fn context_blocks(&self) -> Result<KVec<u64>> {
+    pub(super) fn context_blocks(&self) -> Result<KVec<u64>> {
         let mut blocks = KVec::with_capacity(self.pages.len(), GFP_KERNEL)?;
         for page in self.pages.iter() {
             // SAFETY: The page is allocated; the shim only reads its frame.
@@ -319,7 +322,7 @@ struct Exit {
 /// Points the VTL switch at the hypervisor: on x86_64 its VTL-return entry (at `offset` in
 /// its hypercall page), on arm64 its SMCCC VTL switch, with each CPU's context block
 /// registered. No switch is made once the holder is dropped. `EOPNOTSUPP` where there is none.
-pub(crate) fn set_return_entry(vsm: &super::Vsm, pages: &RunPages) -> Result<SwitchHolder> {
+pub(crate) fn set_return_entry(vsm: &super::Vsm, pages: &Arc<RunPages>) -> Result<SwitchHolder> {
     #[cfg(CONFIG_X86_64)]
     {
         let _ = pages;
@@ -344,7 +347,7 @@ pub(crate) fn set_return_entry(vsm: &super::Vsm, pages: &RunPages) -> Result<Swi
     {
         let _ = vsm;
         super::smccc::probe()?;
-        let registration = super::smccc::Registration::new(pages.context_blocks()?)?;
+        let registration = super::smccc::Registration::new(pages)?;
         SWITCH_READY.store(true, Ordering::Release);
         Ok(SwitchHolder {
             _registration: registration,

@@ -23,8 +23,10 @@ use kernel::{
         c_uint, //
     },
     prelude::*,
+    sync::Arc,
 };
 
+use super::run::RunPages;
 use crate::{
     ffi,
     hv::abi::smccc::*,
@@ -70,17 +72,27 @@ pub(super) fn probe() -> Result {
 static BLOCKS: AtomicPtr<KVec<u64>> = AtomicPtr::new(null_mut());
 
 /// The blocks, registered on every CPU online, as long as this lives.
+///
+/// # Invariants
+///
+/// The blocks are in `pages`' run pages, which this holds until every CPU's registration is
+/// undone.
 pub(super) struct Registration {
     blocks: KBox<KVec<u64>>,
     /// The CPU hotplug state.
     state: c_int,
+    _pages: Arc<RunPages>,
 }
 
 impl Registration {
-    /// Registers CPU `n`'s block at `blocks[n]` while CPU `n` is online. One at a time.
-    pub(super) fn new(blocks: KVec<u64>) -> Result<Self> {
-        let blocks = KBox::new(blocks, GFP_KERNEL)?;
-        BLOCKS.store(core::ptr::from_ref(&*blocks).cast_mut(), Ordering::Release);
+    /// Registers each CPU's block in `pages` while the CPU is online. `EBUSY` if another
+    /// registration lives.
+    pub(super) fn new(pages: &Arc<RunPages>) -> Result<Self> {
+        let blocks = KBox::new(pages.context_blocks()?, GFP_KERNEL)?;
+        let ptr = core::ptr::from_ref(&*blocks).cast_mut();
+        BLOCKS
+            .compare_exchange(null_mut(), ptr, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| EBUSY)?;
         // SAFETY: The name is static; the callbacks reach the blocks through `BLOCKS`, which
         // holds them until the state is removed.
         let state =
@@ -89,7 +101,12 @@ impl Registration {
             BLOCKS.store(null_mut(), Ordering::Release);
             return Err(Error::from_errno(state));
         }
-        Ok(Self { blocks, state })
+        // INVARIANT: The blocks are `pages`' run pages', held here.
+        Ok(Self {
+            blocks,
+            state,
+            _pages: pages.clone(),
+        })
     }
 }
 
@@ -133,7 +150,11 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
 /// A CPU goes offline, or the module unloads (run on it): its block unregistered.
 unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
     if block(cpu).is_some() {
-        register(0, 0);
+        let status = register(0, 0);
+        if status != 0 {
+            // The hypervisor keeps a block of a page about to be freed: say so, loudly.
+            pr_err!("CPU {cpu}: the hypervisor refused to let go of its VTL0 context block ({status:#x})\n");
+        }
     }
     0
 }

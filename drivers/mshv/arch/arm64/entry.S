@@ -26,8 +26,10 @@ SYM_FUNC_END(mshv_arch_abi_check)
  * result (AAPCS64 returns a 16-byte struct in x0:x1). The VTL switch itself (fid
  * MSHV_SMCCC_VTL_RETURN) is one such call: the hypervisor saves, switches and restores every
  * piece of state, so nothing here touches another register, the stack or a SIMD register.
- * The callee may change x0-x17 (SMCCC 1.2 and AAPCS64 agree); x18-x30, SP and PSTATE come
- * back as they were, which keeps x29's frame record chain valid throughout.
+ * The results are x0 and x1, x2 and x3 come back unknown, and SMCCC has the callee keep
+ * x4-x17; being an AAPCS64 function, the stub lets its callers assume x0-x17 changed either
+ * way. x18-x30, SP and PSTATE come back as they were, which keeps x29's frame record chain
+ * valid throughout.
  */
 SYM_FUNC_START(mshv_vtl_smccc_call)
 	hvc	#0

@@ -7,8 +7,10 @@
 //! EL2. At power on the machine copies its EL2 code (`el2_arm64.S`) into a physically
 //! contiguous, 2 KiB-aligned allocation cleaned to the point of coherency, asks the stub for
 //! its own vectors (`HVC_SOFT_RESTART` into a two-instruction routine of that copy, which reads
-//! `VBAR_EL2` and returns), and installs its vectors on every CPU with the stub's
-//! `HVC_SET_VECTORS`, then its state with its own first call. CPUs that come online and CPUs
+//! `VBAR_EL2` and returns), and installs itself on every CPU through the stub's
+//! `HVC_SOFT_RESTART` into another routine of the copy, which sets the CPU's state (SP_EL2,
+//! TPIDR_EL2) and the vectors at once: the vectors are never live without their state. CPUs
+//! that come online and CPUs
 //! back from a low-power state came up through the stub again: a CPU hotplug state and the CPU
 //! PM notifier install it again. Power off puts the stub's vectors back (`HVC_RESET_VECTORS`,
 //! which the machine's code answers as KVM's does).
@@ -82,10 +84,10 @@ mod off {
     pub(super) const EL2_EXIT: usize = 0x3d8;
     pub(super) const EL2_ENTRY_X0: usize = 0x3e0;
     pub(super) const EL2_VTL0_PC: usize = 0x3e8;
-    pub(super) const EL2_CPU_SIZE: usize = 0x400;
+    pub(super) const EL2_RUN_BLOCK: usize = 0x470;
+    pub(super) const EL2_CPU_SIZE: usize = 0x800;
     pub(super) const EL2_N_COUNTS: usize = 8;
     pub(super) const EL2_N_ENTERED: usize = 1;
-    pub(super) const EL2_SIM_INIT: u64 = 0x7e5;
 }
 use off::*;
 
@@ -114,10 +116,10 @@ const FACTS: &[Fact] = &[
     fact!(const EL2_EXIT, 0x3d8),
     fact!(const EL2_ENTRY_X0, 0x3e0),
     fact!(const EL2_VTL0_PC, 0x3e8),
-    fact!(const EL2_CPU_SIZE, 0x400),
+    fact!(const EL2_RUN_BLOCK, 0x470),
+    fact!(const EL2_CPU_SIZE, 0x800),
     fact!(const EL2_N_COUNTS, 8),
     fact!(const EL2_N_ENTERED, 1),
-    fact!(const EL2_SIM_INIT, 0x7e5),
 ];
 
 /// The counters' names, in `el2_arm64.h`'s order.
@@ -133,7 +135,6 @@ const COUNTS: [&str; EL2_N_COUNTS] = [
 ];
 
 /// The kernel hyp stub's calls (`asm/virt.h`).
-const HVC_SET_VECTORS: u64 = 0;
 const HVC_SOFT_RESTART: u64 = 1;
 const HVC_RESET_VECTORS: u64 = 2;
 /// The stub's answer to a call it does not know.
@@ -142,10 +143,21 @@ const HVC_STUB_ERR: u64 = 0xbadc_a11;
 /// VTL0's stack, per CPU (its programs use none; SP_EL1 is VTL0's own all the same).
 const VTL0_STACK: usize = 256;
 
+/// Memory VTL0 may write (through SP_EL1), so not the immutable data of a plain static.
 #[repr(C, align(16))]
-struct Vtl0Stacks([[u8; VTL0_STACK]; vtl0::MAX_CPUS]);
+struct Vtl0Stacks(core::cell::UnsafeCell<[[u8; VTL0_STACK]; vtl0::MAX_CPUS]>);
 
-static VTL0_STACKS: Vtl0Stacks = Vtl0Stacks([[0; VTL0_STACK]; vtl0::MAX_CPUS]);
+// SAFETY: Only VTL0, each CPU's on its own stack, ever touches the memory; Rust only takes
+// its address.
+unsafe impl Sync for Vtl0Stacks {}
+
+static VTL0_STACKS: Vtl0Stacks =
+    Vtl0Stacks(core::cell::UnsafeCell::new([[0; VTL0_STACK]; vtl0::MAX_CPUS]));
+
+/// The top of CPU `cpu`'s VTL0 stack (16-byte aligned).
+fn vtl0_stack_top(cpu: usize) -> u64 {
+    (VTL0_STACKS.0.get() as usize + (cpu + 1) * VTL0_STACK) as u64
+}
 
 /// What power on set up; 0 when the machine has no EL2.
 static STATE: AtomicUsize = AtomicUsize::new(0);
@@ -159,13 +171,17 @@ static PM: AtomicBool = AtomicBool::new(false);
 /// Each CPU's: whether the machine's vectors are installed there.
 static INSTALLED: [AtomicBool; vtl0::MAX_CPUS] = [const { AtomicBool::new(false) }; vtl0::MAX_CPUS];
 
-fn code() -> &'static [u8] {
-    // SAFETY: Both symbols are of the one object (`el2_arm64.S`), start before end.
-    unsafe {
-        let start = &raw const ffi::mshv_sim_el2_start;
-        let end = &raw const ffi::mshv_sim_el2_end;
-        core::slice::from_raw_parts(start, end.offset_from(start) as usize)
-    }
+/// The EL2 code's address and length (`el2_arm64.S`'s labels: their addresses are used, never
+/// a Rust reference to their bytes).
+fn code() -> (*const u8, usize) {
+    let start = core::ptr::addr_of!(ffi::mshv_sim_el2_start);
+    let end = core::ptr::addr_of!(ffi::mshv_sim_el2_end) as usize;
+    (start, end - start as usize)
+}
+
+/// Where `label` of `el2_arm64.S` is in the EL2 code.
+fn code_offset(label: *const u8) -> u64 {
+    (label as usize - code().0 as usize) as u64
 }
 
 fn state_len() -> usize {
@@ -192,38 +208,33 @@ fn set(cpu: usize, offset: usize, value: u64) {
 }
 
 /// Makes one call at EL2.
-fn call(x0: u64, x1: u64, x2: u64, x3: u64) -> ffi::SmcccRet {
-    // SAFETY: Every caller has the machine's EL2, or the stub, answer: neither touches memory
-    // of the kernel's but the state given to it.
+///
+/// # Safety
+///
+/// What the call does at EL2 is the caller's to answer for: `HVC_SOFT_RESTART` branches to
+/// any physical address. The calls here name routines of the machine's own copy, or reset to
+/// the stub's vectors.
+unsafe fn call(x0: u64, x1: u64, x2: u64, x3: u64) -> ffi::SmcccRet {
+    // SAFETY: As this function's contract.
     unsafe { ffi::mshv_sim_el2_call(x0, x1, x2, x3) }
 }
 
-/// Installs the machine's vectors and state on the calling CPU, interrupts off: nothing may
-/// reach EL2 between the two calls.
+/// Installs the machine's vectors and state on the calling CPU.
 fn install_here() {
     let cpu = CpuId::current().as_u32() as usize;
     let Some(state) = cpu.checked_mul(EL2_CPU_SIZE).filter(|_| cpu < vtl0::cpus()) else {
         return;
     };
-    // SAFETY: Undone below.
-    let flags = unsafe { ffi::mshv_shim_local_irq_save() };
-    let set_vectors = call(HVC_SET_VECTORS, CODE_PA.load(Ordering::Relaxed), 0, 0);
-    let ok = set_vectors.a0 == 0
-        && call(
-            EL2_SIM_INIT,
-            STATE_PA.load(Ordering::Relaxed) + state as u64,
-            0,
-            0,
-        )
-        .a0 == 0;
-    // SAFETY: Undoes the save above.
-    unsafe { ffi::mshv_shim_local_irq_restore(flags) };
-    INSTALLED[cpu].store(ok, Ordering::Release);
-    if !ok {
-        pr_warn!(
-            "simulated EL2: installing on CPU {cpu} failed ({:#x})\n",
-            set_vectors.a0
-        );
+    let code = CODE_PA.load(Ordering::Relaxed);
+    let init = code + code_offset(core::ptr::addr_of!(ffi::mshv_sim_el2_init));
+    let state = STATE_PA.load(Ordering::Relaxed) + state as u64;
+    // SAFETY: The stub's HVC_SOFT_RESTART (or the machine's own, which does the same) branches
+    // to the copy's init routine with x0 = this CPU's state and x1 = the copy's vectors, which
+    // it sets at once before it returns; both allocations live until power off.
+    let answer = unsafe { call(HVC_SOFT_RESTART, init, state, code) }.a0;
+    INSTALLED[cpu].store(answer == 0, Ordering::Release);
+    if answer != 0 {
+        pr_warn!("simulated EL2: installing on CPU {cpu} failed ({answer:#x})\n");
     }
 }
 
@@ -237,7 +248,8 @@ unsafe extern "C" fn online(_cpu: c_uint) -> c_int {
 unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
     if let Some(installed) = INSTALLED.get(cpu as usize) {
         if installed.swap(false, Ordering::AcqRel) {
-            call(HVC_RESET_VECTORS, 0, 0, 0);
+            // SAFETY: The machine's own code answers it: the stub's vectors again.
+            unsafe { call(HVC_RESET_VECTORS, 0, 0, 0) };
         }
     }
     0
@@ -273,10 +285,11 @@ pub(super) fn power_on() -> Result {
         pr_err!("simulated EL2: VTL0's vectors are not 2 KiB aligned\n");
         return Err(EINVAL);
     }
-    let code = code();
+    let (code, len) = code();
     let mut handle = core::ptr::null_mut();
-    // SAFETY: Copies the code into a fresh allocation.
-    let code_pa = unsafe { ffi::mshv_sim_el2_code_alloc(code.as_ptr(), code.len(), &mut handle) };
+    // SAFETY: Copies the `len` bytes at `code` (one object, `el2_arm64.S`) into a fresh
+    // allocation.
+    let code_pa = unsafe { ffi::mshv_sim_el2_code_alloc(code, len, &mut handle) };
     if code_pa == 0 {
         return Err(ENOMEM);
     }
@@ -294,9 +307,10 @@ pub(super) fn power_on() -> Result {
     STATE.store(state as usize, Ordering::Release);
     // The stub's vectors, from EL2 itself: HVC_SOFT_RESTART branches to the routine, which
     // returns VBAR_EL2 to this call.
-    let read_vbar = (&raw const ffi::mshv_sim_el2_read_vbar as usize)
-        - (&raw const ffi::mshv_sim_el2_start as usize);
-    let stub = call(HVC_SOFT_RESTART, code_pa + read_vbar as u64, 0, 0).a0;
+    let read_vbar = code_offset(core::ptr::addr_of!(ffi::mshv_sim_el2_read_vbar));
+    // SAFETY: The stub branches to the copy's two-instruction routine, which returns VBAR_EL2
+    // and changes nothing.
+    let stub = unsafe { call(HVC_SOFT_RESTART, code_pa + read_vbar, 0, 0) }.a0;
     if stub == 0 || stub % 2048 != 0 || stub == HVC_STUB_ERR || stub >> 52 != 0 {
         pr_info!("simulated EL2: no kernel hyp stub answers ({stub:#x}): no EL2\n");
         free();
@@ -307,22 +321,20 @@ pub(super) fn power_on() -> Result {
         set(cpu, EL2_FEATURES, SMCCC_FEATURE_VTL_RETURN);
         set(cpu, EL2_MSG_TYPE, message_type::HYPERCALL_INTERCEPT.into());
         set(cpu, EL2_VTL0_VBAR, vectors as u64);
-        let stack = VTL0_STACKS.0[cpu].as_ptr_range().end as u64;
-        set(cpu, EL2_VTL0_SP, stack);
+        set(cpu, EL2_VTL0_SP, vtl0_stack_top(cpu));
         set_program(cpu, program::INTERCEPT, 0);
     }
+    // Before any CPU has the machine's EL2: no CPU back from a low-power state misses it.
+    // SAFETY: The callback is this file's; unregistered at power off.
+    let pm = unsafe { ffi::mshv_sim_el2_pm_register(resumed) } == 0;
+    PM.store(pm, Ordering::Release);
     // SAFETY: The callbacks are this file's; the state is removed at power off.
     let state = unsafe { ffi::mshv_shim_cpuhp_add(c"mshv_sim/el2".as_ptr(), online, offline) };
     if state < 0 {
-        free();
+        power_off();
         return Err(Error::from_errno(state));
     }
     HOTPLUG.store(state, Ordering::Release);
-    // SAFETY: The callback is this file's; unregistered at power off.
-    PM.store(
-        unsafe { ffi::mshv_sim_el2_pm_register(resumed) } == 0,
-        Ordering::Release,
-    );
     pr_info!("simulated EL2: installed (the stub's vectors at {stub:#x})\n");
     Ok(())
 }
@@ -353,7 +365,7 @@ fn free() {
     let handle = CODE_HANDLE.swap(0, Ordering::AcqRel);
     if handle != 0 {
         // SAFETY: As above.
-        unsafe { ffi::mshv_sim_el2_code_free(handle as *mut c_void, code().len()) };
+        unsafe { ffi::mshv_sim_el2_code_free(handle as *mut c_void, code().1) };
     }
     CODE_PA.store(0, Ordering::Relaxed);
 }

@@ -8,8 +8,10 @@
  * it reaches memory by physical address only, as Device-nGnRnE memory (aligned accesses, no
  * exclusives, no DC ZVA). Memory that EL1 reaches through its cacheable mappings (the context
  * block, the SIMP page, the kernel stack it walks) is cleaned and invalidated to the point of
- * coherency around each access. SP_EL2 and TPIDR_EL2 hold the CPU's state (el2_arm64.h),
- * which the simulator's own first call (EL2_SIM_INIT) sets.
+ * coherency around each access. SP_EL2 and TPIDR_EL2 hold the CPU's state (el2_arm64.h):
+ * mshv_sim_el2_init sets them together with VBAR_EL2, reached through the stub's
+ * HVC_SOFT_RESTART, so that the vectors are never live without them. Nothing VTL0 or VTL2
+ * can call changes them.
  *
  * Besides Hyper-V's functions it answers the kernel hyp stub's own calls exactly as the stub
  * does (HVC_SET_VECTORS, HVC_SOFT_RESTART, HVC_RESET_VECTORS, which puts the stub's vectors
@@ -33,6 +35,10 @@
 #define VTL0_SPSR	0x3c5
 /* ISR_EL1: an SError, IRQ or FIQ pending. */
 #define ISR_PENDING	0x1c0
+/* EL2_STATE: VTL2 runs; a VTL-return call is in progress; VTL0 runs. */
+#define STATE_VTL2	0
+#define STATE_CALL	2
+#define STATE_VTL0	1
 
 /* x\tmp = the physical address of EL2 state field \off. */
 .macro state_addr tmp, off
@@ -107,6 +113,7 @@
  */
 .macro frame_walk
 	mrs	x7, par_el1
+	str	x7, [sp, #EL2_VTL2_PAR]
 	mov	x2, x29
 	mov	x3, xzr
 	mov	x6, xzr
@@ -137,7 +144,19 @@
 	msr	par_el1, x7
 .endm
 
-/* Puts VTL2's EL1 and EL2 state back from this CPU's state; clobbers x2, x3. */
+/* VTL2's x4-x17 back, as the call found them; clobbers x2. */
+.macro restore_vtl2_x4
+	state_addr x2, EL2_VTL2_X4
+	ldp	x4, x5, [x2, #0]
+	ldp	x6, x7, [x2, #16]
+	ldp	x8, x9, [x2, #32]
+	ldp	x10, x11, [x2, #48]
+	ldp	x12, x13, [x2, #64]
+	ldp	x14, x15, [x2, #80]
+	ldp	x16, x17, [x2, #96]
+.endm
+
+/* Puts all of VTL2's state back (x4-x30 last) and ends the switch; clobbers x2, x3. */
 .macro restore_vtl2
 	ldr	x2, [sp, #EL2_HCR]
 	msr	hcr_el2, x2
@@ -179,12 +198,8 @@
 	ldp	x2, x3, [sp, #EL2_VTL2_ELR]
 	msr	elr_el2, x2
 	msr	spsr_el2, x3
-	str	xzr, [sp, #EL2_STATE]
 	isb
-.endm
-
-/* VTL2's x18-x30 back; clobbers x2. */
-.macro restore_vtl2_gprs
+	restore_vtl2_x4
 	state_addr x2, EL2_VTL2_X18
 	ldp	x18, x19, [x2, #0]
 	ldp	x20, x21, [x2, #16]
@@ -193,6 +208,8 @@
 	ldp	x26, x27, [x2, #64]
 	ldp	x28, x29, [x2, #80]
 	ldr	x30, [x2, #96]
+	/* Only now: a fault from here on finds nothing of VTL0's left in a register. */
+	str	xzr, [sp, #EL2_STATE]
 .endm
 
 /* The vector table (assembler.h's ventry: 16 entries of 128 bytes), at the copy's start. */
@@ -219,13 +236,11 @@ SYM_DATA_START(mshv_sim_el2_start)
 	.balign	128
 
 lower_sync:
-	/* The simulator's first call on this CPU: nothing but registers may be used before it. */
-	cmp	x0, #EL2_SIM_INIT
-	b.eq	sim_init
 	stp	x0, x1, [sp, #EL2_SCRATCH]
 	stp	x2, x3, [sp, #EL2_SCRATCH + 16]
 	ldr	x0, [sp, #EL2_STATE]
-	cbnz	x0, vtl0_sync
+	cmp	x0, #STATE_VTL0
+	b.eq	vtl0_sync
 	mrs	x0, elr_el2
 	mrs	x1, spsr_el2
 	stp	x0, x1, [sp, #EL2_VTL2_ELR]
@@ -285,12 +300,6 @@ stub_restore:
 	ldp	x2, x3, [sp, #EL2_SCRATCH + 16]
 	eret
 
-sim_init:
-	msr	tpidr_el2, x1
-	mov	sp, x1
-	mov	x0, xzr
-	eret
-
 not_supported:
 	mov	x0, #MSHV_SMCCC_NOT_SUPPORTED
 	eret
@@ -320,9 +329,10 @@ features:
 	/* x1 = the block (16-byte aligned, within a page), x2 = its size (0: none), x3 = 1. */
 vtl_register:
 	ldp	x2, x3, [sp, #EL2_SCRATCH + 16]
+	/* Unregistering always works, whatever the features say now. */
+	cbz	x2, 1f
 	ldr	x0, [sp, #EL2_FEATURES]
 	tbz	x0, #0, not_supported
-	cbz	x2, 1f
 	cmp	x3, #MSHV_SMCCC_CONTEXT_LAYOUT
 	b.ne	invalid_parameter
 	cbz	x1, invalid_parameter
@@ -344,21 +354,41 @@ vtl_register:
 	mov	x0, xzr
 	eret
 
-	/* x1 = flags. */
+	/*
+	 * x1 = flags. SMCCC has the callee keep x4-x17 (the results are x0 and x1; x2 and x3 come
+	 * back unknown): they are saved first and put back on every way out (call_done, or
+	 * restore_vtl2 after a switch).
+	 */
 vtl_return:
+	state_addr x2, EL2_VTL2_X4
+	stp	x4, x5, [x2, #0]
+	stp	x6, x7, [x2, #16]
+	stp	x8, x9, [x2, #32]
+	stp	x10, x11, [x2, #48]
+	stp	x12, x13, [x2, #64]
+	stp	x14, x15, [x2, #80]
+	stp	x16, x17, [x2, #96]
+	mov	x2, #STATE_CALL
+	str	x2, [sp, #EL2_STATE]
 	el2_count EL2_N_CALLS, x2, x3
+	frame_walk
+	mov	x0, #MSHV_SMCCC_NOT_SUPPORTED
 	ldr	x2, [sp, #EL2_FEATURES]
-	tbz	x2, #0, not_supported
-	cbnz	x1, invalid_parameter
+	tbz	x2, #0, refused
+	mov	x0, #MSHV_SMCCC_INVALID_PARAMETER
+	cbnz	x1, refused
+	/* The block, read once: what EL1 changes meanwhile is for the next call. */
 	ldr	x2, [sp, #EL2_BLOCK]
-	cbz	x2, invalid_parameter
-	ldr	x2, [sp, #EL2_ANSWER]
-	cbz	x2, 1f
-	el2_count EL2_N_REFUSED, x3, x4
-	mov	x0, x2
-	eret
+	ldr	x3, [sp, #EL2_BLOCK_SIZE]
+	cbz	x2, refused
+	cmp	x3, #MSHV_SMCCC_CONTEXT_USED
+	b.lo	refused
+	str	x2, [sp, #EL2_RUN_BLOCK]
+	str	x3, [sp, #EL2_RUN_SIZE]
+	ldr	x0, [sp, #EL2_ANSWER]
+	cbnz	x0, refused
 	/* An intercept that SINT0's slot could not take: now, if it can, and VTL0 stays out. */
-1:	ldr	x2, [sp, #EL2_PENDING]
+	ldr	x2, [sp, #EL2_PENDING]
 	cbz	x2, 2f
 	deliver
 	b	at_once
@@ -366,9 +396,22 @@ vtl_return:
 2:	mrs	x2, isr_el1
 	tst	x2, #ISR_PENDING
 	b.ne	at_once
+	b	switch
 
-	frame_walk
+at_once:
+	el2_count EL2_N_AT_ONCE, x2, x3
+	mov	x0, xzr
+	mov	x1, #VTL_ENTRY_INTERRUPT
+	b	call_done
+refused:
+	el2_count EL2_N_REFUSED, x2, x3
+	/* x0 (and x1): the answer to a VTL-return call that made no switch. */
+call_done:
+	restore_vtl2_x4
+	str	xzr, [sp, #EL2_STATE]
+	eret
 
+switch:
 	/* VTL2's state, which nothing below may change until it is restored. */
 	state_addr x2, EL2_VTL2_X18
 	stp	x18, x19, [x2, #0]
@@ -415,13 +458,13 @@ vtl_return:
 	stp	q30, q31, [x2, #480]
 	mrs	x3, hcr_el2
 	str	x3, [sp, #EL2_HCR]
-	mov	x3, #1
+	mov	x3, #STATE_VTL0
 	str	x3, [sp, #EL2_STATE]
 
 	/* VTL0's state: its copy of the block, read once. */
 	el2_count EL2_N_ENTERED, x2, x3
-	ldr	x2, [sp, #EL2_BLOCK]
-	ldr	x3, [sp, #EL2_BLOCK_SIZE]
+	ldr	x2, [sp, #EL2_RUN_BLOCK]
+	ldr	x3, [sp, #EL2_RUN_SIZE]
 	poc_range x2, x3, x4, x5, x6
 	ldr	x3, [sp, #EL2_VTL0_FPCR]
 	ldr	x4, [sp, #EL2_VTL0_FPSR]
@@ -482,12 +525,6 @@ vtl_return:
 	ldr	x2, [x2, #16]
 	eret
 
-at_once:
-	el2_count EL2_N_AT_ONCE, x2, x3
-	mov	x0, xzr
-	mov	x1, #VTL_ENTRY_INTERRUPT
-	eret
-
 	/* From VTL0 (x0-x3 in the scratch words): its hvc ends its run, the immediate says how. */
 vtl0_sync:
 	mrs	x0, esr_el2
@@ -501,7 +538,8 @@ lower_irq:
 	stp	x0, x1, [sp, #EL2_SCRATCH]
 	stp	x2, x3, [sp, #EL2_SCRATCH + 16]
 	ldr	x0, [sp, #EL2_STATE]
-	cbz	x0, el2_fault
+	cmp	x0, #STATE_VTL0
+	b.ne	el2_fault
 	mov	x1, #VTL0_EXIT_IRQ
 
 	/* x1 = how VTL0's run ended; every register but x0-x3 is still VTL0's. */
@@ -516,7 +554,7 @@ vtl0_exit:
 	mrs	x3, spsr_el2
 1:	str	x2, [sp, #EL2_VTL0_PC]
 	str	x3, [sp, #EL2_VTL0_SPSR]
-	ldr	x0, [sp, #EL2_BLOCK]
+	ldr	x0, [sp, #EL2_RUN_BLOCK]
 	stp	x4, x5, [x0, #32]
 	stp	x6, x7, [x0, #48]
 	stp	x8, x9, [x0, #64]
@@ -556,11 +594,10 @@ vtl0_exit:
 	mrs	x3, fpsr
 	str	x2, [sp, #EL2_VTL0_FPCR]
 	str	x3, [sp, #EL2_VTL0_FPSR]
-	ldr	x1, [sp, #EL2_BLOCK_SIZE]
+	ldr	x1, [sp, #EL2_RUN_SIZE]
 	poc_range x0, x1, x2, x3, x4
-	restore_vtl2
 
-	/* The entry reason. */
+	/* The entry reason (in x7), and an intercept's message, while x0-x17 are still free. */
 	ldr	x0, [sp, #EL2_EXIT]
 	cmp	x0, #VTL0_EXIT_IRQ
 	b.eq	3f
@@ -569,7 +606,7 @@ vtl0_exit:
 	b.eq	1f
 	cmp	x0, #VTL0_EXIT_REASON
 	b.eq	2f
-	mov	x1, #VTL_ENTRY_UNKNOWN
+	mov	x7, #VTL_ENTRY_UNKNOWN
 	b	4f
 	/* An intercept: a message on SINT0, whose interrupt ends the run (no intercept page). */
 1:	ldr	x2, [sp, #EL2_COUNTS + 8 * EL2_N_ENTERED]
@@ -579,14 +616,16 @@ vtl0_exit:
 	mov	x2, #1
 	str	x2, [sp, #EL2_PENDING]
 	deliver
-	mov	x1, #VTL_ENTRY_INTERRUPT
+	mov	x7, #VTL_ENTRY_INTERRUPT
 	b	4f
-2:	ldr	x1, [sp, #EL2_REASON_ARG]
+2:	ldr	x7, [sp, #EL2_REASON_ARG]
 	b	4f
 3:	el2_count EL2_N_IRQ_EXITS, x2, x3
-	mov	x1, #VTL_ENTRY_INTERRUPT
+	mov	x7, #VTL_ENTRY_INTERRUPT
 4:	mov	x0, xzr
-	restore_vtl2_gprs
+	mov	x1, x7
+	/* VTL2's state back, its x4-x30 last: from here on only x0-x3 are used. */
+	restore_vtl2
 	eret
 
 	/*
@@ -602,19 +641,40 @@ el2_fault:
 	str	x0, [sp, #EL2_FAULT_FAR]
 	el2_count EL2_N_FAULTS, x0, x1
 	ldr	x0, [sp, #EL2_STATE]
-	cbz	x0, 1f
+	cmp	x0, #STATE_VTL0
+	b.ne	1f
+	/* In a switch: all of VTL2 back. */
 	restore_vtl2
-	restore_vtl2_gprs
-	b	2f
+	b	3f
 1:	ldp	x0, x1, [sp, #EL2_VTL2_ELR]
 	msr	elr_el2, x0
 	msr	spsr_el2, x1
-2:	mov	x0, #MSHV_SMCCC_NOT_SUPPORTED
+	ldr	x0, [sp, #EL2_STATE]
+	cbz	x0, 3f
+	/* In a VTL-return call that made no switch: x4-x17 and PAR_EL1 back. */
+	ldr	x0, [sp, #EL2_VTL2_PAR]
+	msr	par_el1, x0
+	restore_vtl2_x4
+	str	xzr, [sp, #EL2_STATE]
+	/* No SMCCC answer: the caller's -EIO. */
+3:	mov_q	x0, HVC_STUB_ERR
 	eret
 
 	/* Reached through the stub's HVC_SOFT_RESTART at install: the stub's vectors. */
 SYM_INNER_LABEL(mshv_sim_el2_read_vbar, SYM_L_GLOBAL)
 	mrs	x0, vbar_el2
+	eret
+
+	/*
+	 * Reached through HVC_SOFT_RESTART (the stub's, or this code's, which does the same) with
+	 * x0 = this CPU's state, x1 = these vectors: both set at once.
+	 */
+SYM_INNER_LABEL(mshv_sim_el2_init, SYM_L_GLOBAL)
+	msr	tpidr_el2, x0
+	mov	sp, x0
+	msr	vbar_el2, x1
+	isb
+	mov	x0, xzr
 	eret
 SYM_INNER_LABEL(mshv_sim_el2_end, SYM_L_GLOBAL)
 SYM_DATA_END(mshv_sim_el2_start)

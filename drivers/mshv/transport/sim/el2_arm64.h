@@ -6,7 +6,7 @@
 #ifndef MSHV_SIM_EL2_ARM64_H
 #define MSHV_SIM_EL2_ARM64_H
 
-/* Per-CPU state, 1 KiB each: EL2 reaches it by physical address (SP_EL2, TPIDR_EL2). */
+/* Per-CPU state, 2 KiB each: EL2 reaches it by physical address (SP_EL2, TPIDR_EL2). */
 #define EL2_SCRATCH		0x000	/* x0-x3 at an exception's entry */
 #define EL2_VTL2_X18		0x020	/* VTL2's x18-x30 during a VTL0 run */
 #define EL2_VTL2_SP_EL1		0x088
@@ -23,7 +23,7 @@
 #define EL2_VTL2_Q		0x0e0	/* q0-q31, 512 bytes */
 #define EL2_BLOCK		0x2e0	/* VTL0's context block (PA), 0: none registered */
 #define EL2_BLOCK_SIZE		0x2e8
-#define EL2_STATE		0x2f0	/* 0: VTL2 runs; 1: a VTL0 run is in progress */
+#define EL2_STATE		0x2f0	/* 0: VTL2 runs; 2: in a VTL-return call; 1: VTL0 runs */
 #define EL2_PROGRAM		0x2f8	/* VTL0's code (EL1 VA) */
 #define EL2_VTL0_VBAR		0x300
 #define EL2_VTL0_SP		0x308
@@ -49,7 +49,11 @@
 #define EL2_ENTRY_X0		0x3e0	/* x0 as VTL0's program got it, at its start */
 #define EL2_VTL0_PC		0x3e8	/* where an interrupt stopped VTL0; 0: at its program */
 #define EL2_VTL0_SPSR		0x3f0	/* and its PSTATE */
-#define EL2_CPU_SIZE		0x400
+#define EL2_VTL2_X4		0x400	/* VTL2's x4-x17 during a VTL-return call */
+#define EL2_RUN_BLOCK		0x470	/* the block (and its size) this call uses, read once */
+#define EL2_RUN_SIZE		0x478
+#define EL2_VTL2_PAR		0x480	/* VTL2's PAR_EL1, which the frame walk uses */
+#define EL2_CPU_SIZE		0x800
 
 /* The counters. */
 #define EL2_N_CALLS		0	/* VTL-return calls */
@@ -61,9 +65,6 @@
 #define EL2_N_FAULTS		6	/* exceptions taken at EL2 itself */
 #define EL2_N_REGISTERS		7	/* context block registrations */
 #define EL2_N_COUNTS		8
-
-/* The simulator's own call (not Hyper-V's): x1 = this CPU's state (PA). */
-#define EL2_SIM_INIT		0x7e5
 
 /* How a VTL0 run ends: VTL0's hvc immediate, or an interrupt. */
 #define VTL0_EXIT_INTERCEPT	1

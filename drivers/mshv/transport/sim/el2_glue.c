@@ -7,6 +7,7 @@
 #include <linux/cpu_pm.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <asm/cpufeature.h>
@@ -120,6 +121,8 @@ int mshv_sim_el2_pm_register(void (*resumed)(void))
 void mshv_sim_el2_pm_unregister(void)
 {
 	cpu_pm_unregister_notifier(&el2_pm_nb);
+	/* cpu_pm_notify() walks the chain under RCU: no walk may still be in this module. */
+	synchronize_rcu();
 }
 
 #define EL2_FACT(c)	{ "const:" #c, c }
@@ -133,8 +136,7 @@ static const struct mshv_shim_fact el2_facts[] = {
 	EL2_FACT(EL2_FAULT_FAR), EL2_FACT(EL2_FRAMES), EL2_FACT(EL2_FRAMES_OK),
 	EL2_FACT(EL2_STUB_VBAR), EL2_FACT(EL2_FEATURES), EL2_FACT(EL2_EXIT),
 	EL2_FACT(EL2_ENTRY_X0), EL2_FACT(EL2_CPU_SIZE), EL2_FACT(EL2_N_COUNTS),
-	EL2_FACT(EL2_N_ENTERED), EL2_FACT(EL2_VTL0_PC),
-	EL2_FACT(EL2_SIM_INIT),
+	EL2_FACT(EL2_N_ENTERED), EL2_FACT(EL2_VTL0_PC), EL2_FACT(EL2_RUN_BLOCK),
 };
 
 const struct mshv_shim_fact *mshv_sim_el2_facts(size_t *len)
