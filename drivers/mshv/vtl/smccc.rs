@@ -96,7 +96,7 @@ impl Registration {
         // SAFETY: The name is static; the callbacks reach the blocks through `BLOCKS`, which
         // holds them until the state is removed.
         let state =
-            unsafe { ffi::mshv_shim_cpuhp_add(c"mshv_vtl/smccc".as_ptr(), online, offline) };
+            unsafe { ffi::mshv_shim_cpuhp_add(c"mshv_vtl/smccc".as_char_ptr(), online, offline) };
         if state < 0 {
             BLOCKS.store(null_mut(), Ordering::Release);
             return Err(Error::from_errno(state));
@@ -136,6 +136,10 @@ fn block(cpu: c_uint) -> Option<u64> {
 }
 
 /// A CPU came online (run on it): its block registered.
+///
+/// # Safety
+///
+/// None beyond the hotplug state's: runs on CPU `cpu`.
 unsafe extern "C" fn online(cpu: c_uint) -> c_int {
     if let Some(pa) = block(cpu) {
         let status = register(pa, RUN_CONTEXT_SIZE);
@@ -148,12 +152,16 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
 }
 
 /// A CPU goes offline, or the module unloads (run on it): its block unregistered.
+///
+/// # Safety
+///
+/// As [`online`].
 unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
     if block(cpu).is_some() {
         let status = register(0, 0);
         if status != 0 {
             // The hypervisor keeps a block of a page about to be freed: say so, loudly.
-            pr_err!("CPU {cpu}: the hypervisor refused to let go of its VTL0 context block ({status:#x})\n");
+            pr_err!("CPU {cpu}: the hypervisor kept its VTL0 context block ({status:#x})\n");
         }
     }
     0

@@ -138,7 +138,7 @@ const COUNTS: [&str; EL2_N_COUNTS] = [
 const HVC_SOFT_RESTART: u64 = 1;
 const HVC_RESET_VECTORS: u64 = 2;
 /// The stub's answer to a call it does not know.
-const HVC_STUB_ERR: u64 = 0xbadc_a11;
+const HVC_STUB_ERR: u64 = 0x0bad_ca11;
 
 /// VTL0's stack, per CPU (its programs use none; SP_EL1 is VTL0's own all the same).
 const VTL0_STACK: usize = 256;
@@ -151,8 +151,9 @@ struct Vtl0Stacks(core::cell::UnsafeCell<[[u8; VTL0_STACK]; vtl0::MAX_CPUS]>);
 // its address.
 unsafe impl Sync for Vtl0Stacks {}
 
-static VTL0_STACKS: Vtl0Stacks =
-    Vtl0Stacks(core::cell::UnsafeCell::new([[0; VTL0_STACK]; vtl0::MAX_CPUS]));
+static VTL0_STACKS: Vtl0Stacks = Vtl0Stacks(core::cell::UnsafeCell::new(
+    [[0; VTL0_STACK]; vtl0::MAX_CPUS],
+));
 
 /// The top of CPU `cpu`'s VTL0 stack (16-byte aligned).
 fn vtl0_stack_top(cpu: usize) -> u64 {
@@ -239,12 +240,20 @@ fn install_here() {
 }
 
 /// CPU hotplug: a CPU came online through the stub.
+///
+/// # Safety
+///
+/// None beyond the hotplug state's: runs on CPU `cpu`.
 unsafe extern "C" fn online(_cpu: c_uint) -> c_int {
     install_here();
     0
 }
 
 /// CPU hotplug: a CPU goes offline, or the machine powers off: the stub's vectors back.
+///
+/// # Safety
+///
+/// As [`online`].
 unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
     if let Some(installed) = INSTALLED.get(cpu as usize) {
         if installed.swap(false, Ordering::AcqRel) {
@@ -256,6 +265,10 @@ unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
 }
 
 /// CPU PM: a CPU back from a low-power state (or not gone into it).
+///
+/// # Safety
+///
+/// None beyond the notifier's: runs on the CPU, interrupts off.
 unsafe extern "C" fn resumed() {
     let cpu = CpuId::current().as_u32() as usize;
     if INSTALLED
@@ -329,7 +342,7 @@ pub(super) fn power_on() -> Result {
     let pm = unsafe { ffi::mshv_sim_el2_pm_register(resumed) } == 0;
     PM.store(pm, Ordering::Release);
     // SAFETY: The callbacks are this file's; the state is removed at power off.
-    let state = unsafe { ffi::mshv_shim_cpuhp_add(c"mshv_sim/el2".as_ptr(), online, offline) };
+    let state = unsafe { ffi::mshv_shim_cpuhp_add(c"mshv_sim/el2".as_char_ptr(), online, offline) };
     if state < 0 {
         power_off();
         return Err(Error::from_errno(state));
@@ -430,8 +443,9 @@ pub(super) fn steer(what: &str, value: u64) -> Result {
 /// The `el2` file: whether the machine has EL2, then a line per CPU.
 pub(super) fn show(f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
     writeln!(f, "installed {}", u8::from(installed()))?;
-    for cpu in 0..vtl0::cpus().min(nr_cpu_ids() as usize) {
-        if !INSTALLED[cpu].load(Ordering::Acquire) {
+    let cpus = vtl0::cpus().min(nr_cpu_ids() as usize);
+    for (cpu, installed) in INSTALLED.iter().enumerate().take(cpus) {
+        if !installed.load(Ordering::Acquire) {
             continue;
         }
         write!(f, "{cpu}")?;
