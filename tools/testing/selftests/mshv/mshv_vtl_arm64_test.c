@@ -12,14 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/mshv.h>
+#ifdef __aarch64__
+#include <asm/hwcap.h>
+#else
+#define HWCAP2_SME 0
+#endif
 
 #include "kselftest_harness.h"
 #include "mshv_sim.h"
@@ -304,6 +312,73 @@ TEST_F(el2, the_callers_state_survives_the_switch)
 	EXPECT_EQ(HVMSG_HYPERCALL_INTERCEPT, *(__u32 *)self->run->exit_message);
 }
 
+/*
+ * SME's ZA array, live in the task (SVCR.ZA set) across the ioctl: written row by row with
+ * `LDR ZA[w12, 0]`, read back with `STR`, SVCR read after the call. Encoded with .inst, for
+ * assemblers without SME.
+ */
+static long ioctl_with_za(int fd, const __u8 *in, __u8 *out, long svl, __u64 *svcr)
+{
+#ifdef __aarch64__
+	register long x0 asm("x0") = fd;
+	register long x1 asm("x1") = MSHV_RETURN_TO_LOWER_VTL;
+	register long x2 asm("x2") = 0;
+	register long x8 asm("x8") = __NR_ioctl;
+	register const __u8 *pin asm("x9") = in;
+	register __u8 *pout asm("x10") = out;
+	register __u64 *psvcr asm("x11") = svcr;
+	register long x13 asm("x13") = svl;
+
+	asm volatile(".inst 0xd503457f\n\t"		/* smstart za */
+		     "mov w12, #0\n"
+		     "1:\t.inst 0xe1000120\n\t"	/* ldr za[w12, 0], [x9] */
+		     "add x9, x9, x13\n\tadd w12, w12, #1\n\t"
+		     "cmp w12, w13\n\tb.lo 1b\n\t"
+		     "svc #0\n\t"
+		     "mrs x14, S3_3_C4_C2_2\n\tstr x14, [x11]\n\t"	/* SVCR */
+		     "mov w12, #0\n"
+		     "2:\t.inst 0xe1200140\n\t"	/* str za[w12, 0], [x10] */
+		     "add x10, x10, x13\n\tadd w12, w12, #1\n\t"
+		     "cmp w12, w13\n\tb.lo 2b\n\t"
+		     ".inst 0xd503447f\n\t"		/* smstop za */
+		     : "+r" (x0), "+r" (pin), "+r" (pout)
+		     : "r" (x1), "r" (x2), "r" (x8), "r" (psvcr), "r" (x13)
+		     : "x12", "x14", "memory", "cc");
+	return x0;
+#else
+	(void)fd;
+	(void)in;
+	(void)out;
+	(void)svl;
+	(void)svcr;
+	return -1;
+#endif
+}
+
+TEST_F(el2, a_tasks_sme_za_state_survives_the_switch)
+{
+	long svl = prctl(PR_SME_GET_VL);
+	__u64 svcr = 0;
+	__u8 *in, *out;
+
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_SME) || svl < 0)
+		SKIP(return, "the CPU has no SME");
+	svl &= PR_SME_VL_LEN_MASK;
+	in = malloc(svl * svl);
+	out = calloc(svl, svl);
+	ASSERT_NE(NULL, in);
+	ASSERT_NE(NULL, out);
+	for (long i = 0; i < svl * svl; i++)
+		in[i] = (__u8)(i * 7 + i / svl + 1);
+	ASSERT_EQ(0, ioctl_with_za(self->vtl, in, out, svl, &svcr));
+	/* ZA still on, not streaming; every row as the task left it. */
+	EXPECT_EQ(2, svcr);
+	EXPECT_EQ(0, memcmp(in, out, svl * svl));
+	EXPECT_EQ(HVMSG_HYPERCALL_INTERCEPT, *(__u32 *)self->run->exit_message);
+	free(in);
+	free(out);
+}
+
 TEST_F(el2, vtl2s_frame_records_are_valid_at_the_call)
 {
 	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
@@ -394,6 +469,33 @@ TEST_F(el2, entry_reasons_it_does_not_know_are_eio)
 	EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	EXPECT_EQ(EINTR, errno);
 	EXPECT_EQ(0, el2(self->cpu, "faults "));
+}
+
+TEST_F(el2, vtl0s_hvc_only_ends_its_run)
+{
+	/*
+	 * Whatever VTL0 puts in x0 and x1 (user space chooses them, in the run page): the
+	 * stub's calls, Hyper-V's functions, the number an earlier install call had. VTL0's
+	 * HVC ends its run, nothing else; the hypervisor's EL2 stays as it was.
+	 */
+	static const __u64 calls[] = { 0, 1, 2, 3, 4, 0x7e5, 0xc6000011, 0xc6000012,
+				       0xc6000013, 0x8600ff01, ~0ULL };
+	long exits = el2(self->cpu, "hvc_exits ");
+
+	ASSERT_EQ(0, sim_vtl0_program("all", PROGRAM_REASON, VTL_ENTRY_INTERCEPT));
+	for (unsigned int i = 0; i < ARRAY_SIZE(calls); i++) {
+		self->run->ctx.x[0] = calls[i];
+		self->run->ctx.x[1] = 0;
+		self->run->ctx.x[2] = 0;
+		EXPECT_EQ(-1, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
+		EXPECT_EQ(EIO, errno) TH_LOG("x0 %#llx", (unsigned long long)calls[i]);
+		/* And VTL0's registers came back as it left them. */
+		EXPECT_EQ(calls[i], self->run->ctx.x[0]);
+	}
+	EXPECT_EQ(exits + ARRAY_SIZE(calls), el2(self->cpu, "hvc_exits "));
+	EXPECT_EQ(0, el2(self->cpu, "faults "));
+	ASSERT_EQ(0, sim_vtl0_program("all", PROGRAM_INTERCEPT, 0));
+	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 }
 
 TEST_F(el2, a_cpu_back_online_has_its_el2_and_block_again)
