@@ -10,8 +10,8 @@
  * block, the SIMP page, the kernel stack it walks) is cleaned and invalidated to the point of
  * coherency around each access. SP_EL2 and TPIDR_EL2 hold the CPU's state (el2_arm64.h):
  * mshv_sim_el2_init sets them together with VBAR_EL2, reached through the stub's
- * HVC_SOFT_RESTART, so that the vectors are never live without them. Nothing VTL0 or VTL2
- * can call changes them.
+ * HVC_SOFT_RESTART, so that the vectors are never live without them. Nothing VTL0 can reach
+ * changes them (VTL2 can, with the stub's own calls, as it can under the stub).
  *
  * Besides Hyper-V's functions it answers the kernel hyp stub's own calls exactly as the stub
  * does (HVC_SET_VECTORS, HVC_SOFT_RESTART, HVC_RESET_VECTORS, which puts the stub's vectors
@@ -113,7 +113,6 @@
  */
 .macro frame_walk
 	mrs	x7, par_el1
-	str	x7, [sp, #EL2_VTL2_PAR]
 	mov	x2, x29
 	mov	x3, xzr
 	mov	x6, xzr
@@ -368,6 +367,8 @@ vtl_return:
 	stp	x12, x13, [x2, #64]
 	stp	x14, x15, [x2, #80]
 	stp	x16, x17, [x2, #96]
+	mrs	x2, par_el1
+	str	x2, [sp, #EL2_VTL2_PAR]
 	mov	x2, #STATE_CALL
 	str	x2, [sp, #EL2_STATE]
 	el2_count EL2_N_CALLS, x2, x3
@@ -494,10 +495,9 @@ switch:
 	/* Where an interrupt stopped VTL0, else its program from the start. */
 	ldr	x3, [sp, #EL2_VTL0_PC]
 	ldr	x4, [sp, #EL2_VTL0_SPSR]
-	cbnz	x3, 1f
-	/* x0 as the program got it, for the intercept's message. */
-	ldr	x3, [x2]
-	str	x3, [sp, #EL2_ENTRY_X0]
+	/* Z, kept until the end: the program starts (nothing below sets the flags). */
+	cmp	x3, #0
+	b.ne	1f
 	ldr	x3, [sp, #EL2_PROGRAM]
 	mov	x4, #VTL0_SPSR
 1:	msr	elr_el2, x3
@@ -522,7 +522,10 @@ switch:
 	ldp	x4, x5, [x2, #32]
 	ldr	x3, [x2, #24]
 	ldp	x0, x1, [x2, #0]
-	ldr	x2, [x2, #16]
+	/* x0 as the program got it, from this one read of the block, for the intercept. */
+	b.ne	9f
+	str	x0, [sp, #EL2_ENTRY_X0]
+9:	ldr	x2, [x2, #16]
 	eret
 
 	/* From VTL0 (x0-x3 in the scratch words): its hvc ends its run, the immediate says how. */
@@ -630,7 +633,7 @@ vtl0_exit:
 
 	/*
 	 * An exception this code took, or one it does not expect: recorded, and VTL2's call
-	 * answered NOT_SUPPORTED with VTL2's state back, so that the fault is reported, not hung.
+	 * answered HVC_STUB_ERR with VTL2's state back, so that the fault is reported, not hung.
 	 */
 el2_fault:
 	mrs	x0, esr_el2
