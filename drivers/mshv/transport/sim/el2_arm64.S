@@ -40,6 +40,46 @@
 #define STATE_CALL	2
 #define STATE_VTL0	1
 
+/* x4-x17, x18-x29 at [\base, #0] (\op: ldp or stp). */
+.macro x4_x17 op, base
+	\op	x4, x5, [\base, #0]
+	\op	x6, x7, [\base, #16]
+	\op	x8, x9, [\base, #32]
+	\op	x10, x11, [\base, #48]
+	\op	x12, x13, [\base, #64]
+	\op	x14, x15, [\base, #80]
+	\op	x16, x17, [\base, #96]
+.endm
+
+.macro x18_x29 op, base
+	\op	x18, x19, [\base, #0]
+	\op	x20, x21, [\base, #16]
+	\op	x22, x23, [\base, #32]
+	\op	x24, x25, [\base, #48]
+	\op	x26, x27, [\base, #64]
+	\op	x28, x29, [\base, #80]
+.endm
+
+/* q0-q31 at [\base, #0] (\op: ldp or stp): 512 bytes, 16-byte aligned. */
+.macro q_pairs op, base
+	\op	q0, q1, [\base, #0]
+	\op	q2, q3, [\base, #32]
+	\op	q4, q5, [\base, #64]
+	\op	q6, q7, [\base, #96]
+	\op	q8, q9, [\base, #128]
+	\op	q10, q11, [\base, #160]
+	\op	q12, q13, [\base, #192]
+	\op	q14, q15, [\base, #224]
+	\op	q16, q17, [\base, #256]
+	\op	q18, q19, [\base, #288]
+	\op	q20, q21, [\base, #320]
+	\op	q22, q23, [\base, #352]
+	\op	q24, q25, [\base, #384]
+	\op	q26, q27, [\base, #416]
+	\op	q28, q29, [\base, #448]
+	\op	q30, q31, [\base, #480]
+.endm
+
 /* x\tmp = the physical address of EL2 state field \off. */
 .macro state_addr tmp, off
 	add	\tmp, sp, #\off
@@ -146,13 +186,7 @@
 /* VTL2's x4-x17 back, as the call found them; clobbers x2. */
 .macro restore_vtl2_x4
 	state_addr x2, EL2_VTL2_X4
-	ldp	x4, x5, [x2, #0]
-	ldp	x6, x7, [x2, #16]
-	ldp	x8, x9, [x2, #32]
-	ldp	x10, x11, [x2, #48]
-	ldp	x12, x13, [x2, #64]
-	ldp	x14, x15, [x2, #80]
-	ldp	x16, x17, [x2, #96]
+	x4_x17	ldp, x2
 .endm
 
 /* Puts all of VTL2's state back (x4-x30 last) and ends the switch; clobbers x2, x3. */
@@ -178,34 +212,14 @@
 	ldr	x2, [sp, #EL2_VTL2_FPSR]
 	msr	fpsr, x2
 	state_addr x2, EL2_VTL2_Q
-	ldp	q0, q1, [x2, #0]
-	ldp	q2, q3, [x2, #32]
-	ldp	q4, q5, [x2, #64]
-	ldp	q6, q7, [x2, #96]
-	ldp	q8, q9, [x2, #128]
-	ldp	q10, q11, [x2, #160]
-	ldp	q12, q13, [x2, #192]
-	ldp	q14, q15, [x2, #224]
-	ldp	q16, q17, [x2, #256]
-	ldp	q18, q19, [x2, #288]
-	ldp	q20, q21, [x2, #320]
-	ldp	q22, q23, [x2, #352]
-	ldp	q24, q25, [x2, #384]
-	ldp	q26, q27, [x2, #416]
-	ldp	q28, q29, [x2, #448]
-	ldp	q30, q31, [x2, #480]
+	q_pairs	ldp, x2
 	ldp	x2, x3, [sp, #EL2_VTL2_ELR]
 	msr	elr_el2, x2
 	msr	spsr_el2, x3
 	isb
 	restore_vtl2_x4
 	state_addr x2, EL2_VTL2_X18
-	ldp	x18, x19, [x2, #0]
-	ldp	x20, x21, [x2, #16]
-	ldp	x22, x23, [x2, #32]
-	ldp	x24, x25, [x2, #48]
-	ldp	x26, x27, [x2, #64]
-	ldp	x28, x29, [x2, #80]
+	x18_x29	ldp, x2
 	ldr	x30, [x2, #96]
 	/* Only now: a fault from here on finds nothing of VTL0's left in a register. */
 	str	xzr, [sp, #EL2_STATE]
@@ -360,13 +374,7 @@ vtl_register:
 	 */
 vtl_return:
 	state_addr x2, EL2_VTL2_X4
-	stp	x4, x5, [x2, #0]
-	stp	x6, x7, [x2, #16]
-	stp	x8, x9, [x2, #32]
-	stp	x10, x11, [x2, #48]
-	stp	x12, x13, [x2, #64]
-	stp	x14, x15, [x2, #80]
-	stp	x16, x17, [x2, #96]
+	x4_x17	stp, x2
 	mrs	x2, par_el1
 	str	x2, [sp, #EL2_VTL2_PAR]
 	mov	x2, #STATE_CALL
@@ -415,12 +423,7 @@ call_done:
 switch:
 	/* VTL2's state, which nothing below may change until it is restored. */
 	state_addr x2, EL2_VTL2_X18
-	stp	x18, x19, [x2, #0]
-	stp	x20, x21, [x2, #16]
-	stp	x22, x23, [x2, #32]
-	stp	x24, x25, [x2, #48]
-	stp	x26, x27, [x2, #64]
-	stp	x28, x29, [x2, #80]
+	x18_x29	stp, x2
 	str	x30, [x2, #96]
 	mrs	x3, sp_el1
 	str	x3, [sp, #EL2_VTL2_SP_EL1]
@@ -441,22 +444,7 @@ switch:
 	mrs	x3, fpsr
 	str	x3, [sp, #EL2_VTL2_FPSR]
 	state_addr x2, EL2_VTL2_Q
-	stp	q0, q1, [x2, #0]
-	stp	q2, q3, [x2, #32]
-	stp	q4, q5, [x2, #64]
-	stp	q6, q7, [x2, #96]
-	stp	q8, q9, [x2, #128]
-	stp	q10, q11, [x2, #160]
-	stp	q12, q13, [x2, #192]
-	stp	q14, q15, [x2, #224]
-	stp	q16, q17, [x2, #256]
-	stp	q18, q19, [x2, #288]
-	stp	q20, q21, [x2, #320]
-	stp	q22, q23, [x2, #352]
-	stp	q24, q25, [x2, #384]
-	stp	q26, q27, [x2, #416]
-	stp	q28, q29, [x2, #448]
-	stp	q30, q31, [x2, #480]
+	q_pairs	stp, x2
 	mrs	x3, hcr_el2
 	str	x3, [sp, #EL2_HCR]
 	mov	x3, #STATE_VTL0
@@ -472,22 +460,7 @@ switch:
 	msr	fpcr, x3
 	msr	fpsr, x4
 	add	x3, x2, #MSHV_SMCCC_CONTEXT_Q
-	ldp	q0, q1, [x3, #0]
-	ldp	q2, q3, [x3, #32]
-	ldp	q4, q5, [x3, #64]
-	ldp	q6, q7, [x3, #96]
-	ldp	q8, q9, [x3, #128]
-	ldp	q10, q11, [x3, #160]
-	ldp	q12, q13, [x3, #192]
-	ldp	q14, q15, [x3, #224]
-	ldp	q16, q17, [x3, #256]
-	ldp	q18, q19, [x3, #288]
-	ldp	q20, q21, [x3, #320]
-	ldp	q22, q23, [x3, #352]
-	ldp	q24, q25, [x3, #384]
-	ldp	q26, q27, [x3, #416]
-	ldp	q28, q29, [x3, #448]
-	ldp	q30, q31, [x3, #480]
+	q_pairs	ldp, x3
 	ldr	x3, [sp, #EL2_VTL0_VBAR]
 	msr	vbar_el1, x3
 	ldr	x3, [sp, #EL2_VTL0_SP]
@@ -577,22 +550,7 @@ vtl0_exit:
 	ldp	x2, x3, [sp, #EL2_SCRATCH + 16]
 	stp	x2, x3, [x0, #16]
 	add	x2, x0, #MSHV_SMCCC_CONTEXT_Q
-	stp	q0, q1, [x2, #0]
-	stp	q2, q3, [x2, #32]
-	stp	q4, q5, [x2, #64]
-	stp	q6, q7, [x2, #96]
-	stp	q8, q9, [x2, #128]
-	stp	q10, q11, [x2, #160]
-	stp	q12, q13, [x2, #192]
-	stp	q14, q15, [x2, #224]
-	stp	q16, q17, [x2, #256]
-	stp	q18, q19, [x2, #288]
-	stp	q20, q21, [x2, #320]
-	stp	q22, q23, [x2, #352]
-	stp	q24, q25, [x2, #384]
-	stp	q26, q27, [x2, #416]
-	stp	q28, q29, [x2, #448]
-	stp	q30, q31, [x2, #480]
+	q_pairs	stp, x2
 	mrs	x2, fpcr
 	mrs	x3, fpsr
 	str	x2, [sp, #EL2_VTL0_FPCR]

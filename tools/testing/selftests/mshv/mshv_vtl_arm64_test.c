@@ -65,15 +65,6 @@ struct vtl_run {
 	__u8 vtl_ret_actions[256];
 };
 
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
 static long el2(int cpu, const char *word)
 {
 	return sim_cpu_count("el2", cpu, word);
@@ -82,20 +73,6 @@ static long el2(int cpu, const char *word)
 static int el2_steer(const char *line)
 {
 	return sim_write("el2", line);
-}
-
-static int set_cpu_online(int cpu, int online)
-{
-	char path[64];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ret = write(fd, online ? "1" : "0", 1) == 1 ? 0 : -1;
-	close(fd);
-	return ret;
 }
 
 FIXTURE(el2) {

@@ -150,20 +150,6 @@ TEST_F(sint, pausing_masks_the_sint_on_every_cpu)
 		EXPECT_NE(0, sint_register(cpu) & (1 << 16));
 }
 
-static int set_online(int cpu, int online)
-{
-	char path[64];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ret = write(fd, online ? "1" : "0", 1) == 1 ? 0 : -1;
-	close(fd);
-	return ret;
-}
-
 TEST_F(sint, a_cpu_that_comes_back_has_the_synic_again)
 {
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -172,13 +158,13 @@ TEST_F(sint, a_cpu_that_comes_back_has_the_synic_again)
 		SKIP(return, "CPU 1 cannot go offline here");
 	ASSERT_LE(0, efd);
 	ASSERT_EQ(0, pause_stream(self->fd, 0));
-	ASSERT_EQ(0, set_online(1, 0));
+	ASSERT_EQ(0, set_cpu_online(1, 0));
 	/* Gone: its SynIC disabled, its pages no longer the hypervisor's to write. */
 	EXPECT_EQ(0, sim_synic_count(1, "scontrol "));
 	EXPECT_EQ(0, sim_synic_count(1, "simp ") & 1);
 	EXPECT_EQ(0, sim_synic_count(1, "siefp ") & 1);
 	EXPECT_NE(0, sint_register(1) & (1 << 16));
-	ASSERT_EQ(0, set_online(1, 1));
+	ASSERT_EQ(0, set_cpu_online(1, 1));
 	/* Back: enabled again, unmasked as the other CPUs are, and its flags signal. */
 	EXPECT_EQ(1, sim_synic_count(1, "scontrol "));
 	EXPECT_EQ(1, sim_synic_count(1, "simp ") & 1);

@@ -71,15 +71,6 @@ static bool switch_there(int mshv)
 #define X86_64 0
 #endif
 
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
 static int set_register(int vtl, __u32 name, __u64 lo, __u64 hi)
 {
 	struct hv_register_assoc assoc = { .name = name, .value = { lo, hi } };
