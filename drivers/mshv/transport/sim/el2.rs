@@ -85,6 +85,7 @@ mod off {
     pub(super) const EL2_ENTRY_X0: usize = 0x3e0;
     pub(super) const EL2_VTL0_PC: usize = 0x3e8;
     pub(super) const EL2_RUN_BLOCK: usize = 0x470;
+    pub(super) const EL2_VP_INDEX: usize = 0x498;
     pub(super) const EL2_CPU_SIZE: usize = 0x800;
     pub(super) const EL2_N_COUNTS: usize = 8;
     pub(super) const EL2_N_ENTERED: usize = 1;
@@ -117,6 +118,7 @@ const FACTS: &[Fact] = &[
     fact!(const EL2_ENTRY_X0, 0x3e0),
     fact!(const EL2_VTL0_PC, 0x3e8),
     fact!(const EL2_RUN_BLOCK, 0x470),
+    fact!(const EL2_VP_INDEX, 0x498),
     fact!(const EL2_CPU_SIZE, 0x800),
     fact!(const EL2_N_COUNTS, 8),
     fact!(const EL2_N_ENTERED, 1),
@@ -331,6 +333,7 @@ pub(super) fn power_on() -> Result {
     }
     for cpu in 0..vtl0::cpus() {
         set(cpu, EL2_STUB_VBAR, stub);
+        set(cpu, EL2_VP_INDEX, cpu as u64);
         set(cpu, EL2_FEATURES, SMCCC_FEATURE_VTL_RETURN);
         set(cpu, EL2_MSG_TYPE, message_type::HYPERCALL_INTERCEPT.into());
         set(cpu, EL2_VTL0_VBAR, vectors as u64);

@@ -35,6 +35,12 @@
 #define VTL0_SPSR	0x3c5
 /* ISR_EL1: an SError, IRQ or FIQ pending. */
 #define ISR_PENDING	0x1c0
+/*
+ * The intercept header's second word's bits 32-63 (instruction length 4, access type
+ * HV_INTERCEPT_ACCESS_EXECUTE, execution state: EL1 of VTL0), and the payload's size.
+ */
+#define MSG_HEADER_WORD	(4 | (2 << 8) | (1 << 16))
+#define MSG_PAYLOAD	48
 /* EL2_STATE: VTL2 runs; a VTL-return call is in progress; VTL0 runs. */
 #define STATE_VTL2	0
 #define STATE_CALL	2
@@ -125,17 +131,29 @@
 	poc_range x2, x3, x4, x5, x6
 	ldr	w3, [x2]
 	cbnz	w3, 9991f
+	/*
+	 * struct hv_arm64_intercept_message_header: the VP, a 4-byte instruction, executed, at
+	 * EL1 of VTL0; VTL0's PC and PSTATE. Then the simulator's own words.
+	 */
+	ldr	x3, [sp, #EL2_VP_INDEX]
+	mov_q	x4, MSG_HEADER_WORD
+	orr	x3, x3, x4, lsl #32
+	str	x3, [x2, #16]
+	ldr	x3, [sp, #EL2_PEND_PC]
+	ldr	x4, [sp, #EL2_PEND_CPSR]
+	stp	x3, x4, [x2, #24]
 	ldr	x3, [sp, #EL2_PEND_RETURNS]
 	ldr	x4, [sp, #EL2_PEND_X0]
-	stp	x3, x4, [x2, #16]
-	add	x3, x2, #32
+	stp	x3, x4, [x2, #40]
+	str	xzr, [x2, #56]
+	add	x3, x2, #64
 	add	x4, x2, #256
 9992:	stp	xzr, xzr, [x3], #16
 	cmp	x3, x4
 	b.lo	9992b
 	str	xzr, [x2, #8]
 	ldr	w3, [sp, #EL2_MSG_TYPE]
-	mov	x4, #16
+	mov	x4, #MSG_PAYLOAD
 	orr	x3, x3, x4, lsl #32
 	str	x3, [x2]
 	mov	x3, #256
@@ -574,6 +592,12 @@ vtl0_exit:
 	ldr	x3, [sp, #EL2_ENTRY_X0]
 	str	x2, [sp, #EL2_PEND_RETURNS]
 	str	x3, [sp, #EL2_PEND_X0]
+	/* The hvc's own address (ELR_EL2 is the next instruction's) and VTL0's PSTATE. */
+	mrs	x2, elr_el2
+	sub	x2, x2, #4
+	mrs	x3, spsr_el2
+	str	x2, [sp, #EL2_PEND_PC]
+	str	x3, [sp, #EL2_PEND_CPSR]
 	mov	x2, #1
 	str	x2, [sp, #EL2_PENDING]
 	deliver

@@ -34,7 +34,7 @@
 #define EL2_SIMP		0x330	/* SINT0's message slot (PA); 0: no SIMP page */
 #define EL2_MSG_TYPE		0x338	/* the intercept message's type */
 #define EL2_PENDING		0x340	/* 1: an intercept message SINT0's slot did not take yet */
-#define EL2_PEND_RETURNS	0x348	/* its payload: VTL0 entries so far, */
+#define EL2_PEND_RETURNS	0x348	/* its words after the header: VTL0 entries so far, */
 #define EL2_PEND_X0		0x350	/* and x0 as VTL0 got it */
 #define EL2_HCR			0x358	/* HCR_EL2 while VTL2 runs */
 #define EL2_COUNTS		0x360	/* counters, 8 bytes each (EL2_N_*) */
@@ -53,6 +53,9 @@
 #define EL2_RUN_BLOCK		0x470	/* the block (and its size) this call uses, read once */
 #define EL2_RUN_SIZE		0x478
 #define EL2_VTL2_PAR		0x480	/* VTL2's PAR_EL1, which the frame walk uses */
+#define EL2_PEND_PC		0x488	/* the pending intercept's header: VTL0's PC and PSTATE */
+#define EL2_PEND_CPSR		0x490
+#define EL2_VP_INDEX		0x498	/* this CPU's VP index */
 #define EL2_CPU_SIZE		0x800
 
 /* The counters. */

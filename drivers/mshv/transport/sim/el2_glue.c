@@ -137,6 +137,7 @@ static const struct mshv_shim_fact el2_facts[] = {
 	EL2_FACT(EL2_STUB_VBAR), EL2_FACT(EL2_FEATURES), EL2_FACT(EL2_EXIT),
 	EL2_FACT(EL2_ENTRY_X0), EL2_FACT(EL2_CPU_SIZE), EL2_FACT(EL2_N_COUNTS),
 	EL2_FACT(EL2_N_ENTERED), EL2_FACT(EL2_VTL0_PC), EL2_FACT(EL2_RUN_BLOCK),
+	EL2_FACT(EL2_VP_INDEX),
 };
 
 const struct mshv_shim_fact *mshv_sim_el2_facts(size_t *len)

@@ -48,6 +48,19 @@
 #define VTL_ENTRY_INTERRUPT		2
 #define VTL_ENTRY_INTERCEPT		3
 
+/*
+ * The message's payload (at 16): struct hv_arm64_intercept_message_header, then the
+ * simulator's own words.
+ */
+#define MSG_VP_INDEX			16
+#define MSG_INSTRUCTION_LENGTH		20
+#define MSG_ACCESS_TYPE			21
+#define MSG_EXECUTION_STATE		22
+#define MSG_PC				24
+#define MSG_CPSR			32
+#define MSG_RETURNS			40
+#define MSG_X0				48
+
 /* The run page, with layout 1 of the arm64 context block. */
 struct vtl_run {
 	__u32 cancel;
@@ -144,7 +157,7 @@ TEST_F(el2, an_intercept_comes_back_with_vtl0s_registers)
 {
 	struct vtl_run *run = self->run;
 	long entered = el2(self->cpu, "entered "), exits = el2(self->cpu, "hvc_exits ");
-	__u64 got, q[2];
+	__u64 got, pc, q[2];
 	__u32 type;
 	int n;
 
@@ -162,15 +175,27 @@ TEST_F(el2, an_intercept_comes_back_with_vtl0s_registers)
 		EXPECT_EQ(~q[1], run->ctx.q[n][1]) TH_LOG("q%d", n);
 	}
 	/*
-	 * Its intercept came on SINT0: the VTL0 entries so far (a tick may have stopped VTL0
-	 * first: it went on where it was), then x0 as VTL0's program got it.
+	 * Its intercept came on SINT0, with the arm64 intercept header (this VP, a 4-byte
+	 * instruction executed at EL1 of VTL0, its PC, PSTATE EL1h with DAIF masked); then the
+	 * simulator's words: the VTL0 entries so far (a tick may have stopped VTL0 first: it
+	 * went on where it was), and x0 as VTL0's program got it.
 	 */
 	memcpy(&type, run->exit_message, sizeof(type));
 	EXPECT_EQ(HVMSG_HYPERCALL_INTERCEPT, type);
-	memcpy(&got, run->exit_message + 16, sizeof(got));
+	EXPECT_EQ(48, run->exit_message[4]);
+	EXPECT_EQ(self->cpu, *(__u32 *)(run->exit_message + MSG_VP_INDEX));
+	EXPECT_EQ(4, run->exit_message[MSG_INSTRUCTION_LENGTH]);
+	EXPECT_EQ(2, run->exit_message[MSG_ACCESS_TYPE]);
+	EXPECT_EQ(1, *(__u16 *)(run->exit_message + MSG_EXECUTION_STATE));
+	memcpy(&pc, run->exit_message + MSG_PC, sizeof(pc));
+	EXPECT_EQ(0, pc & 3);
+	EXPECT_NE(0, pc);
+	memcpy(&got, run->exit_message + MSG_CPSR, sizeof(got));
+	EXPECT_EQ(0x3c5, got);
+	memcpy(&got, run->exit_message + MSG_RETURNS, sizeof(got));
 	EXPECT_EQ(el2(self->cpu, "entered "), got);
 	EXPECT_LE(entered + 1, got);
-	memcpy(&got, run->exit_message + 24, sizeof(got));
+	memcpy(&got, run->exit_message + MSG_X0, sizeof(got));
 	EXPECT_EQ(0x1000000000ULL, got);
 	EXPECT_EQ(exits + 1, el2(self->cpu, "hvc_exits "));
 	EXPECT_EQ(0, el2(self->cpu, "faults "));
@@ -180,8 +205,11 @@ TEST_F(el2, an_intercept_comes_back_with_vtl0s_registers)
 	EXPECT_EQ(0x1f000000000ULL + 30 + 62, run->ctx.x[30]);
 	q_fill(q, 31, 0x5a);
 	EXPECT_EQ(q[0], run->ctx.q[31][0]);
-	memcpy(&got, run->exit_message + 24, sizeof(got));
+	memcpy(&got, run->exit_message + MSG_X0, sizeof(got));
 	EXPECT_EQ(0x1000000000ULL + 1, got);
+	/* The same HVC intercepted. */
+	memcpy(&got, run->exit_message + MSG_PC, sizeof(got));
+	EXPECT_EQ(pc, got);
 	EXPECT_EQ(exits + 2, el2(self->cpu, "hvc_exits "));
 }
 
