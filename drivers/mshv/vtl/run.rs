@@ -220,7 +220,9 @@ impl RunPages {
 
     /// `MSHV_RETURN_TO_LOWER_VTL`: runs VTL0 on the calling CPU until it intercepts (0, the
     /// message in the run page), the run page's cancel flag is set or a signal comes (`EINTR`);
-    /// `EINVAL` if VTL0's FP state in the run page cannot be loaded.
+    /// x86_64: `EINVAL` if VTL0's FP state in the run page cannot be loaded; arm64:
+    /// `EOPNOTSUPP`, `EINVAL` for the hypervisor's `NOT_SUPPORTED`, `INVALID_PARAMETER`, `EIO`
+    /// for any other answer or an entry reason the loop does not know.
     pub(crate) fn return_to_lower_vtl(&self) -> Result<isize> {
         // Not where the hypervisor has no VTL switch.
         if !switch_ready() {
