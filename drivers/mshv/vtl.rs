@@ -317,6 +317,9 @@ mod tests {
         }
         assert_eq!(all.extension(MSHV_CAP_REGISTER_PAGE, false), Ok(0));
         assert_eq!(none.extension(MSHV_CAP_REGISTER_PAGE, true), Ok(1));
+        // This driver's own: whether the arm64 switch is there, never on x86_64.
+        let smccc = isize::from(cfg!(CONFIG_ARM64) && run::switch_ready());
+        assert_eq!(none.extension(MSHV_CAP_SMCCC_VTL_SWITCH, false), Ok(smccc));
         for cap in [4, 5, 0x100, u32::MAX] {
             assert_eq!(all.extension(cap, true), Err(EOPNOTSUPP));
         }
