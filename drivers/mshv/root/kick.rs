@@ -85,9 +85,62 @@ impl Kick {
     }
 }
 
+/// The VPs that can be kicked: per partition, by VP index, so that an intercept finds its VP
+/// without looking at any other partition's VPs or at any other VP of its own.
+struct Table(KVec<PartitionKicks>);
+
+/// One partition's VPs, at their VP index (below `MSHV_MAX_VPS`, which `MSHV_CREATE_VP`
+/// checks).
+struct PartitionKicks {
+    id: u64,
+    vps: KVec<Option<Arc<Kick>>>,
+}
+
+impl Table {
+    const fn new() -> Self {
+        Self(KVec::new())
+    }
+
+    /// Lets VP `vp_index` of partition `partition_id` be kicked (in place of a VP of that
+    /// index before it). Does not sleep.
+    fn register(&mut self, partition_id: u64, vp_index: u32, kick: Arc<Kick>) -> Result {
+        let at = match self.0.iter().position(|p| p.id == partition_id) {
+            Some(at) => at,
+            None => {
+                self.0.push(
+                    PartitionKicks {
+                        id: partition_id,
+                        vps: KVec::new(),
+                    },
+                    GFP_ATOMIC,
+                )?;
+                self.0.len() - 1
+            }
+        };
+        let vps = &mut self.0[at].vps;
+        let index = vp_index as usize;
+        if vps.len() <= index {
+            vps.resize(index + 1, None, GFP_ATOMIC)?;
+        }
+        vps[index] = Some(kick);
+        Ok(())
+    }
+
+    /// Forgets every VP of a partition.
+    fn unregister_partition(&mut self, partition_id: u64) {
+        self.0.retain(|p| p.id != partition_id);
+    }
+
+    /// The VP an intercept names.
+    fn find(&self, partition_id: u64, vp_index: u32) -> Option<Arc<Kick>> {
+        let partition = self.0.iter().find(|p| p.id == partition_id)?;
+        partition.vps.get(vp_index as usize)?.clone()
+    }
+}
+
 global_lock! {
     // SAFETY: `init` initialises the lock before the message handler is installed, once.
-    unsafe(uninit) static VPS: SpinLockIrq<KVec<(u64, u32, Arc<Kick>)>> = KVec::new();
+    unsafe(uninit) static VPS: SpinLockIrq<Table> = Table::new();
 }
 
 /// Makes VP kicks possible. Must run once, before any message can arrive.
@@ -98,30 +151,65 @@ pub(super) fn init() {
 
 /// Forgets every VP (the module is going away).
 pub(super) fn clear() {
-    *VPS.lock() = KVec::new();
+    *VPS.lock() = Table::new();
 }
 
 /// Lets VP `vp_index` of partition `partition_id` be kicked.
 pub(crate) fn register(partition_id: u64, vp_index: u32, kick: Arc<Kick>) -> Result {
-    VPS.lock()
-        .push((partition_id, vp_index, kick), GFP_ATOMIC)?;
-    Ok(())
+    VPS.lock().register(partition_id, vp_index, kick)
 }
 
 /// Forgets every VP of a partition.
 pub(crate) fn unregister_partition(partition_id: u64) {
-    VPS.lock().retain(|(p, _, _)| *p != partition_id);
+    VPS.lock().unregister_partition(partition_id);
 }
 
 /// Takes an opaque intercept message (possibly in interrupt context): wakes the VP it names.
 pub(super) fn on_intercept(message: &Message) {
     let (partition_id, vp_index) = (message.sender, message.payload[0] as u32);
-    let kick = VPS
-        .lock()
-        .iter()
-        .find(|(p, v, _)| *p == partition_id && *v == vp_index)
-        .map(|(_, _, k)| k.clone());
+    let kick = VPS.lock().find(partition_id, vp_index);
     if let Some(kick) = kick {
         kick.kick();
+    }
+}
+
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
+#[kunit_tests(mshv_rs_kick)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_intercept_finds_its_vp_and_only_it() {
+        let mut table = Table::new();
+        let kicks: KVec<Arc<Kick>> = {
+            let mut v = KVec::new();
+            for _ in 0..4 {
+                v.push(Kick::new().unwrap(), GFP_KERNEL).unwrap();
+            }
+            v
+        };
+        table.register(7, 0, kicks[0].clone()).unwrap();
+        table.register(7, 255, kicks[1].clone()).unwrap();
+        table.register(9, 3, kicks[2].clone()).unwrap();
+        table.register(9, 0, kicks[3].clone()).unwrap();
+        let is = |got: Option<Arc<Kick>>, want: &Arc<Kick>| {
+            got.is_some_and(|k| core::ptr::eq(&*k, &**want))
+        };
+        assert!(is(table.find(7, 0), &kicks[0]));
+        assert!(is(table.find(7, 255), &kicks[1]));
+        assert!(is(table.find(9, 3), &kicks[2]));
+        assert!(is(table.find(9, 0), &kicks[3]));
+        // Indices nobody has, partitions nobody has.
+        for (p, v) in [(7, 1), (7, 256), (9, 2), (9, 4), (8, 0), (u64::MAX, 0)] {
+            assert!(table.find(p, v).is_none());
+        }
+        // A partition's VPs go with it, and no other's.
+        table.unregister_partition(7);
+        assert!(table.find(7, 0).is_none());
+        assert!(table.find(7, 255).is_none());
+        assert!(is(table.find(9, 3), &kicks[2]));
+        // A VP of the same index again replaces the one before.
+        table.register(9, 3, kicks[0].clone()).unwrap();
+        assert!(is(table.find(9, 3), &kicks[0]));
     }
 }
