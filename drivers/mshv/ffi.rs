@@ -259,12 +259,6 @@ extern "C" {
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
     pub(crate) fn mshv_shim_cond_resched();
 
-    /// `local_irq_save()`: the flags `mshv_shim_local_irq_restore` takes back.
-    #[allow(dead_code)] // The simulated EL2's (arm64).
-    pub(crate) fn mshv_shim_local_irq_save() -> usize;
-    #[allow(dead_code)] // The simulated EL2's (arm64).
-    pub(crate) fn mshv_shim_local_irq_restore(flags: usize);
-
     /// Points the VTL switch at `entry`, the hypervisor's VTL-return entry (x86_64, `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.

@@ -967,19 +967,6 @@ void mshv_shim_preempt_enable(void)
 	preempt_enable();
 }
 
-unsigned long mshv_shim_local_irq_save(void)
-{
-	unsigned long flags;
-
-	local_irq_save(flags);
-	return flags;
-}
-
-void mshv_shim_local_irq_restore(unsigned long flags)
-{
-	local_irq_restore(flags);
-}
-
 void mshv_shim_cond_resched(void)
 {
 	cond_resched();

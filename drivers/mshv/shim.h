@@ -149,8 +149,6 @@ void *mshv_shim_hypercall_page_map(void);
 void mshv_shim_hypercall_page_unmap(void *addr);
 void mshv_shim_udelay(u32 us);
 void mshv_shim_preempt_disable(void);
-unsigned long mshv_shim_local_irq_save(void);
-void mshv_shim_local_irq_restore(unsigned long flags);
 void mshv_shim_preempt_enable(void);
 void mshv_shim_cond_resched(void);
 
