@@ -3,26 +3,36 @@
 # memory, for the 1 GiB guest-memory figure) and prints the benchmark's ratios; then
 # tools/bench/mshv_vtl_bench.c against the VTL personality, in a second VM, and once more on
 # arm64 (its VTL switch: an HVC #0 the simulated hypervisor takes at EL2). Not part of
-# `make check`. The test kernel has all its debugging on (KASAN, lockdep, kmemleak), and QEMU's
-# TCG says nothing of real timing: absolute times are slow; the ratios are measured in one run
-# on the same kernel.
+# `make check`.
+#
+# Each runs twice: on the test kernel, which has all its debugging on (KASAN, lockdep,
+# kmemleak), and on the "release" kernel (MSHV_KERNEL_VARIANT=base: the same fragments without
+# the debugging ones; built here the first time, about as long as the test kernel). QEMU's TCG
+# says nothing of real timing: absolute times are slow; the ratios are measured in one run on
+# the same kernel. MSHV_BENCH_VARIANTS="debug" (or "base") runs one kernel only.
 set -euo pipefail
 source "$(dirname "$0")/setup/env.sh"
 
-for arch in x86_64 arm64; do
-	"$MSHV_ROOT/tools/setup/setup.sh" kernel "$arch"
-	"$MSHV_ROOT/tools/build.sh" "$arch" module init bench
+vmrun="$MSHV_ROOT/tools/vm/vmrun.py"
+for variant in ${MSHV_BENCH_VARIANTS:-debug base}; do
+	if [ "$variant" = debug ]; then unset MSHV_KERNEL_VARIANT; else export MSHV_KERNEL_VARIANT=$variant; fi
+	suffix=${MSHV_KERNEL_VARIANT:+-$MSHV_KERNEL_VARIANT}
+	for arch in x86_64 arm64; do
+		"$MSHV_ROOT/tools/setup/setup.sh" kernel "$arch"
+		"$MSHV_ROOT/tools/build.sh" "$arch" module init bench
+	done
+	echo "== $variant kernel, x86_64:"
+	out="$MSHV_ROOT/build/x86_64$suffix"
+	kernel=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir x86_64)
+	# The root personality's figures, then the VTL personality's, each in a VM of its own
+	# (both register /dev/mshv).
+	"$vmrun" run --arch x86_64 --memory 3072 --kernel "$kernel" \
+		--init "$out/init" --module "$out/mshv/mshv_rs.ko" -- "$out/mshv_bench"
+	"$vmrun" run --arch x86_64 --kernel "$kernel" --cmdline noxsave \
+		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" -- "$out/mshv_vtl_bench"
+	echo "== $variant kernel, arm64:"
+	out="$MSHV_ROOT/build/arm64$suffix"
+	kernel=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir arm64)
+	"$vmrun" run --arch arm64 --kernel "$kernel" \
+		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" -- "$out/mshv_vtl_bench"
 done
-out="$MSHV_ROOT/build/x86_64"
-kernel=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir x86_64)
-# The root personality's figures, then the VTL personality's, each in a VM of its own (both
-# register /dev/mshv).
-"$MSHV_ROOT/tools/vm/vmrun.py" run --arch x86_64 --memory 3072 --kernel "$kernel" \
-	--init "$out/init" --module "$out/mshv/mshv_rs.ko" -- "$out/mshv_bench"
-"$MSHV_ROOT/tools/vm/vmrun.py" run --arch x86_64 --kernel "$kernel" --cmdline noxsave \
-	--init "$out/init" --module "$out/mshv/mshv_vtl.ko" -- "$out/mshv_vtl_bench"
-out="$MSHV_ROOT/build/arm64"
-kernel=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir arm64)
-echo "arm64:"
-exec "$MSHV_ROOT/tools/vm/vmrun.py" run --arch arm64 --kernel "$kernel" \
-	--init "$out/init" --module "$out/mshv/mshv_vtl.ko" -- "$out/mshv_vtl_bench"

@@ -14,7 +14,8 @@ ksrc=$(ksrc)
 need_kernel() {
 	[ -f "$kobj/.mshv-built" ] || die "no $arch test kernel: run tools/setup/setup.sh kernel $arch"
 }
-out="$MSHV_ROOT/build/$arch"
+# A kernel variant (MSHV_KERNEL_VARIANT=base: no debugging) has its own outputs.
+out="$MSHV_ROOT/build/$arch${MSHV_KERNEL_VARIANT:+-$MSHV_KERNEL_VARIANT}"
 mkdir -p "$out"
 
 case "$arch" in
