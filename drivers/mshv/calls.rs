@@ -22,6 +22,7 @@ use crate::{
             CreateVpIn,
             DepositMemoryIn,
             GetPartitionPropertyIn,
+            GetSystemPropertyIn,
             GpaPagesIn,
             MapVpStatePageIn,
             MapVpStatePageOut,
@@ -596,6 +597,18 @@ fn vp_registers_in(partition_id: u64, vp_index: u32, vtl: u8) -> VpRegistersIn {
         rsvd_z8: 0,
         rsvd_z16: 0,
     }
+}
+
+/// `HVCALL_GET_SYSTEM_PROPERTY` of a property whose value is a `u32` (the output's first).
+pub(crate) fn get_system_property_u32(pages: &mut HvPages, property_id: u32) -> Result<u32> {
+    let input = GetSystemPropertyIn {
+        property_id,
+        reserved: 0,
+        arg: 0,
+    };
+    // SAFETY: A get-property input names no host frame.
+    unsafe { simple(pages, code::GET_SYSTEM_PROPERTY, &input) }?.to_result()?;
+    pages.output.read(0)
 }
 
 /// `HVCALL_GET_PARTITION_PROPERTY`.

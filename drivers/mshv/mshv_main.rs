@@ -53,7 +53,7 @@ module! {
     params: {
         hypervisor: u32 {
             default: 0,
-            description: "0: the real hypervisor in a Hyper-V root partition, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated; 3: as 2 (for mshv_vtl: simulated without VTL2's intercept page)",
+            description: "0: the real hypervisor in a Hyper-V root partition, else the simulated one (if built in) where there is no Microsoft hypervisor, else not loading; 1: real; 2: simulated; 3: simulated, as a host whose root scheduler runs the VPs (for mshv_vtl: as one without VTL2's intercept page)",
         },
     },
 }
@@ -66,6 +66,8 @@ struct MshvModule {
     _root: MiscDeviceRegistration<root::RootDevice>,
     /// The hypervisor's messages to the root, taken until the devices are gone.
     _messages: root::messages::Messages,
+    /// The scheduler that runs the VPs, as the hypervisor said at load.
+    _scheduler: root::scheduler::Scheduler,
     /// The chosen hypervisor; dropped last.
     _hypervisor: transport::Selected,
 }
@@ -76,6 +78,7 @@ impl kernel::InPlaceModule for MshvModule {
 
         try_pin_init!(Self {
             _hypervisor: selected?,
+            _scheduler: root::scheduler::probe()?,
             _messages: root::messages::Messages::start(),
             _root <- root::register(),
         })

@@ -13,6 +13,7 @@ mod memory;
 pub(crate) mod messages;
 mod partition;
 mod passthru;
+pub(crate) mod scheduler;
 mod vp;
 mod vp_state;
 

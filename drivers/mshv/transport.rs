@@ -255,9 +255,10 @@ pub(crate) enum Choice {
     Real,
     /// The simulated hypervisor.
     Simulated,
-    /// The simulated hypervisor, as one that offers VTL2 no intercept page (intercepts come as
-    /// SINT0 messages); the root's machine is the same.
-    SimulatedWithoutInterceptPage,
+    /// The simulated hypervisor as the other kind of host it can be: for VTL2, one that offers
+    /// no intercept page (intercepts come as SINT0 messages); for the root, one whose scheduler
+    /// is the root's (`HV_SCHEDULER_TYPE_ROOT`).
+    SimulatedAlternate,
 }
 
 impl Choice {
@@ -267,7 +268,7 @@ impl Choice {
             0 => Ok(Self::Auto),
             1 => Ok(Self::Real),
             2 => Ok(Self::Simulated),
-            3 => Ok(Self::SimulatedWithoutInterceptPage),
+            3 => Ok(Self::SimulatedAlternate),
             _ => Err(EINVAL),
         }
     }
@@ -358,10 +359,8 @@ pub(crate) fn pick(
 ) -> core::result::Result<Pick, Refusal> {
     match choice {
         Choice::Real => Ok(Pick::Real),
-        Choice::Simulated | Choice::SimulatedWithoutInterceptPage if simulator => {
-            Ok(Pick::Simulated)
-        }
-        Choice::Simulated | Choice::SimulatedWithoutInterceptPage => Err(Refusal::NoSimulator),
+        Choice::Simulated | Choice::SimulatedAlternate if simulator => Ok(Pick::Simulated),
+        Choice::Simulated | Choice::SimulatedAlternate => Err(Refusal::NoSimulator),
         Choice::Auto if personality.belongs(env) => Ok(Pick::Real),
         Choice::Auto if simulator && env.partition == PartitionType::NoHypervisor => {
             Ok(Pick::Simulated)
@@ -394,9 +393,7 @@ pub(crate) fn select(
     let picked = pick(choice, env, simulator, personality);
     let selected = match picked {
         Ok(Pick::Real) => real(),
-        Ok(Pick::Simulated) => {
-            simulated(personality, choice != Choice::SimulatedWithoutInterceptPage)?
-        }
+        Ok(Pick::Simulated) => simulated(personality, choice == Choice::SimulatedAlternate)?,
         Err(Refusal::NotHere) => {
             pr_err!(
                 "not running in {} ({}): not loading\n",
@@ -445,19 +442,19 @@ fn real() -> Selected {
 
 /// The simulated hypervisor, hosting the kernel where `personality` belongs.
 #[cfg(CONFIG_MSHV_RUST_SIMULATOR)]
-fn simulated(personality: Personality, intercept_page: bool) -> Result<Selected> {
+fn simulated(personality: Personality, alternate: bool) -> Result<Selected> {
     let hosted = match personality {
         Personality::Root => sim::Hosted::Root,
         Personality::Vtl => sim::Hosted::Vtl2,
     };
     Ok(Selected {
         hv: &sim::SIMULATOR,
-        sim: Some(sim::start(hosted, intercept_page)?),
+        sim: Some(sim::start(hosted, alternate)?),
     })
 }
 
 #[cfg(not(CONFIG_MSHV_RUST_SIMULATOR))]
-fn simulated(_personality: Personality, _intercept_page: bool) -> Result<Selected> {
+fn simulated(_personality: Personality, _alternate: bool) -> Result<Selected> {
     Err(ENODEV)
 }
 
@@ -544,7 +541,7 @@ mod tests {
                 assert_eq!(sim, Ok(Pick::Simulated));
                 let without = pick(Choice::Simulated, &env, false, personality);
                 assert_eq!(without, Err(Refusal::NoSimulator));
-                let plain = Choice::SimulatedWithoutInterceptPage;
+                let plain = Choice::SimulatedAlternate;
                 assert_eq!(pick(plain, &env, true, personality), Ok(Pick::Simulated));
                 let without = pick(plain, &env, false, personality);
                 assert_eq!(without, Err(Refusal::NoSimulator));

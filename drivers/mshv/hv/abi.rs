@@ -122,6 +122,7 @@ pub(crate) mod code {
     pub(crate) const DISCONNECT_PORT: u16 = 0x005b;
     pub(crate) const POST_MESSAGE: u16 = 0x005c;
     pub(crate) const SIGNAL_EVENT: u16 = 0x005d;
+    pub(crate) const GET_SYSTEM_PROPERTY: u16 = 0x007b;
     pub(crate) const NOTIFY_PORT_RING_EMPTY: u16 = 0x008b;
     pub(crate) const SIGNAL_EVENT_DIRECT: u16 = 0x00c0;
     pub(crate) const POST_MESSAGE_DIRECT: u16 = 0x00c1;
@@ -132,6 +133,21 @@ pub(crate) mod code {
     pub(crate) const SET_VP_STATE: u16 = 0x00e4;
     pub(crate) const GET_VP_CPUID_VALUES: u16 = 0x00f4;
     pub(crate) const GET_PARTITION_PROPERTY_EX: u16 = 0x0101;
+}
+
+/// `HV_SYSTEM_PROPERTY_SCHEDULER_TYPE`: which scheduler runs the VPs.
+pub(crate) const SYSTEM_PROPERTY_SCHEDULER_TYPE: u32 = 15;
+
+/// `enum hv_scheduler_type`.
+pub(crate) mod scheduler_type {
+    /// Classic, without SMT.
+    pub(crate) const LP: u32 = 1;
+    /// Classic, with SMT.
+    pub(crate) const LP_SMT: u32 = 2;
+    /// The core scheduler.
+    pub(crate) const CORE_SMT: u32 = 3;
+    /// The root's (integrated) scheduler: the root dispatches each VP (`HVCALL_DISPATCH_VP`).
+    pub(crate) const ROOT: u32 = 4;
 }
 
 /// `HV_PARTITION_CREATION_FLAG_*`.
@@ -582,6 +598,17 @@ abi_structs! {
         pub(crate) padding: u32,
     }
 
+    /// `struct hv_input_get_system_property`; the output's first `u32` is the answer here.
+    #[repr(C, packed)]
+    pub(crate) struct GetSystemPropertyIn {
+        /// `enum hv_system_property`.
+        pub(crate) property_id: u32,
+        /// Zero.
+        pub(crate) reserved: u32,
+        /// The property's argument (none for the scheduler's type).
+        pub(crate) arg: u64,
+    }
+
     /// `struct hv_input_get_partition_property_ex`.
     #[repr(C, packed)]
     pub(crate) struct GetPartitionPropertyExIn {
@@ -738,6 +765,7 @@ pub(crate) const FACTS: &[Fact] = {
     use message_type::*;
     use property::*;
     use register::*;
+    use scheduler_type::*;
     use smccc::*;
     use vp_state::*;
     use vsm_capability::*;
@@ -781,6 +809,12 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const MAX_XSAVE_DATA_SIZE, 0x0006_0008),
         fact!(size "hv_input_get_partition_property", GetPartitionPropertyIn, 16),
         fact!(size "hv_input_get_partition_property_ex", GetPartitionPropertyExIn, 24),
+        fact!(size "hv_input_get_system_property", GetSystemPropertyIn, 16),
+        fact!(const SYSTEM_PROPERTY_SCHEDULER_TYPE, 15),
+        fact!(const LP, 1),
+        fact!(const LP_SMT, 2),
+        fact!(const CORE_SMT, 3),
+        fact!(const ROOT, 4),
         fact!(size "hv_input_set_partition_property", SetPartitionPropertyIn, 24),
         fact!(size "hv_input_get_vp_registers", VpRegistersIn, 16),
         fact!(size "hv_input_set_vp_registers", VpRegistersIn, 16),
@@ -912,6 +946,7 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const SET_VP_STATE, 0xe4),
         fact!(const GET_VP_CPUID_VALUES, 0xf4),
         fact!(const GET_PARTITION_PROPERTY_EX, 0x101),
+        fact!(const GET_SYSTEM_PROPERTY, 0x7b),
         fact!(const OPAQUE_INTERCEPT, 0x8000_003f),
         fact!(const X64_IO_PORT_INTERCEPT, 0x8001_0000),
         fact!(const X64_HALT, 0x8001_0007),

@@ -34,6 +34,7 @@ use super::{
         root_hvcall,
         Caller, //
     },
+    scheduler,
     vp_state, //
 };
 use crate::{
@@ -136,7 +137,7 @@ impl Vp {
     /// intercept's message to user address `arg`. A signal while the VP runs suspends it and
     /// returns `EINTR`, unless an intercept was already on its way (then it is returned).
     fn run(&self, pages: &mut HvPages, partition: &Partition, arg: usize) -> Result<isize> {
-        if !messages::enabled() {
+        if !messages::enabled() || !scheduler::hypervisor_runs_vps() {
             return Err(EOPNOTSUPP);
         }
         let partition_id = partition.id;

@@ -35,6 +35,7 @@ use super::{
 use crate::hv::{
     abi::{
         code,
+        scheduler_type,
         SynicRegister, //
     },
     control::Control,
@@ -83,14 +84,23 @@ pub(crate) struct Simulator;
 /// The one instance.
 pub(crate) static SIMULATOR: Simulator = Simulator;
 
-/// Powers the simulated machine on, hosting the kernel in partition `hosted` (offering VTL2
-/// the intercept page if `intercept_page`): must run once, before the first call.
-pub(crate) fn start(hosted: Hosted, intercept_page: bool) -> Result<Pin<KBox<Debugfs>>> {
+/// Powers the simulated machine on, hosting the kernel in partition `hosted`, as the usual
+/// kind of host, or (`alternate`) the other kind: VTL2 offered no intercept page, or the root
+/// scheduler. Must run once, before the first call.
+pub(crate) fn start(hosted: Hosted, alternate: bool) -> Result<Pin<KBox<Debugfs>>> {
     // SAFETY: Called once, from module init, before any other use of `MACHINE`.
     unsafe { MACHINE.init() };
-    MACHINE.lock().hosted = hosted;
+    {
+        let mut machine = MACHINE.lock();
+        machine.hosted = hosted;
+        machine.scheduler = if hosted == Hosted::Root && alternate {
+            scheduler_type::ROOT
+        } else {
+            scheduler_type::CORE_SMT
+        };
+    }
     // The intercept page is x86_64's: on arm64 intercepts come on SINT0.
-    vsm::offer_intercept_page(intercept_page && cfg!(CONFIG_X86_64));
+    vsm::offer_intercept_page(!alternate && cfg!(CONFIG_X86_64));
     sint::start()?;
     if hosted == Hosted::Vtl2 {
         vtl0::power_on();

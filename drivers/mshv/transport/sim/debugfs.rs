@@ -26,6 +26,8 @@
 //! - `freed`: how many host frames a guest can reach (mapped with some access) whose page the
 //!   kernel has freed (its count is zero): always 0 unless the root let go of memory a guest
 //!   still maps;
+//! - `scheduler`: the scheduler type the root is told of (`enum hv_scheduler_type`): 3, the
+//!   core scheduler; 4, the root scheduler, with `hypervisor=3`;
 //! - `deliveries`: `delivered <n> hardirq <n>`: the messages handed to the root's handler so
 //!   far, and how many of them in hard interrupt context (all, as on a real host);
 //! - `fail` (read-write): failures injected into hypercalls, memory and fast calls alike. A
@@ -98,6 +100,8 @@ pub(crate) struct Debugfs {
     #[pin]
     _deliveries: File<Deliveries>,
     #[pin]
+    _scheduler: File<Scheduler>,
+    #[pin]
     _vtl0: File<Vtl0>,
     #[pin]
     _synic: File<Synic>,
@@ -119,6 +123,7 @@ impl Debugfs {
             _auto_halt <- dir.read_write_file(c"auto_halt", AutoHalt),
             _fail <- dir.read_write_file(c"fail", Fail),
             _deliveries <- dir.read_only_file(c"deliveries", Deliveries),
+            _scheduler <- dir.read_only_file(c"scheduler", Scheduler),
             _vtl0 <- dir.read_write_file(c"vtl0", Vtl0),
             _synic <- dir.read_write_file(c"synic", Synic),
             _el2 <- dir.read_write_file(c"el2", El2),
@@ -536,6 +541,15 @@ impl Reader for Fail {
 }
 
 /// The `deliveries` file.
+/// The `scheduler` file.
+struct Scheduler;
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", MACHINE.lock().scheduler)
+    }
+}
+
 struct Deliveries;
 
 impl fmt::Debug for Deliveries {

@@ -16,16 +16,19 @@ use crate::{
     hv::{
         abi::{
             code,
+            scheduler_type,
             CreatePartitionIn,
             DepositMemoryIn,
             GetPartitionPropertyExIn,
             GetPartitionPropertyIn,
+            GetSystemPropertyIn,
             GpaPagesIn,
             Message,
             PartitionIdOut,
             SetPartitionPropertyIn,
             WithdrawMemoryIn,
-            HV_PARTITION_ID_SELF, //
+            HV_PARTITION_ID_SELF,
+            SYSTEM_PROPERTY_SCHEDULER_TYPE, //
         },
         control::Control,
         status::{
@@ -221,6 +224,8 @@ pub(crate) struct Machine {
     pub(super) fail: Rules,
     /// The partition the kernel runs in.
     pub(super) hosted: Hosted,
+    /// The scheduler the root is told of (`HV_SYSTEM_PROPERTY_SCHEDULER_TYPE`).
+    pub(super) scheduler: u32,
     /// Its state, when it is a VTL2 partition.
     vtl2: Vtl2Partition,
 }
@@ -238,6 +243,7 @@ impl Machine {
             ports: KVec::new(),
             fail: Rules::new(),
             hosted: Hosted::Root,
+            scheduler: scheduler_type::CORE_SMT,
             vtl2: Vtl2Partition::new(),
         }
     }
@@ -341,6 +347,7 @@ impl Machine {
             code::CREATE_VP => self.create_vp(input),
             code::MAP_VP_STATE_PAGE => self.map_vp_state_page(input, output),
             code::UNMAP_VP_STATE_PAGE => self.unmap_vp_state_page(input),
+            code::GET_SYSTEM_PROPERTY => self.get_system_property(input, output),
             code::GET_PARTITION_PROPERTY => self.get_property(input, output),
             code::GET_PARTITION_PROPERTY_EX => self.get_property_ex(input, output),
             code::SET_PARTITION_PROPERTY => self.set_property(input),
@@ -555,6 +562,18 @@ impl Machine {
             }
         }
         Ok(count)
+    }
+
+    /// `HVCALL_GET_SYSTEM_PROPERTY`: of the system's properties, the scheduler's type.
+    fn get_system_property(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
+        let args: GetSystemPropertyIn = read(input, 0)?;
+        if args.reserved != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        match args.property_id {
+            SYSTEM_PROPERTY_SCHEDULER_TYPE => write(output, 0, &u64::from(self.scheduler)),
+            _ => Err((HvStatus::INVALID_PARAMETER, 0)),
+        }
     }
 
     fn get_property(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {

@@ -95,6 +95,17 @@ static int set_ip(int vp_fd, int vp, __u64 ip)
 	return ioctl(vp_fd, MSHV_ROOT_HVCALL, &args);
 }
 
+/* The scheduler type the simulated hypervisor reports (4: the root's), or -1. */
+static int sim_scheduler(void)
+{
+	char buf[32];
+
+	return sim_read("scheduler", buf, sizeof(buf)) ? atoi(buf) : -1;
+}
+
+#define HV_SCHEDULER_TYPE_ROOT 4
+#define HVCALL_SET_VP_REGISTERS 0x51
+
 FIXTURE(run) {
 	int mshv, pt, vp[2];
 	long id;
@@ -109,6 +120,8 @@ FIXTURE_SETUP(run)
 
 	if (!have_sim())
 		SKIP(return, "no simulated hypervisor: nothing can make a VP stop");
+	if (sim_scheduler() == HV_SCHEDULER_TYPE_ROOT)
+		SKIP(return, "the root scheduler (hypervisor=3): the driver runs no VP under it");
 	self->mshv = open("/dev/mshv", O_RDWR);
 	ASSERT_LE(0, self->mshv);
 	self->pt = ioctl(self->mshv, MSHV_CREATE_PARTITION, &args);
@@ -126,7 +139,7 @@ FIXTURE_SETUP(run)
 
 FIXTURE_TEARDOWN(run)
 {
-	if (!have_sim())
+	if (!have_sim() || sim_scheduler() == HV_SCHEDULER_TYPE_ROOT)
 		return;
 	close(self->vp[0]);
 	close(self->vp[1]);
@@ -393,6 +406,38 @@ TEST_F(run, a_kill_ends_the_wait_for_a_running_vp)
 	/* Reaped either way, so the next test starts clean. */
 	waitpid(waiter, NULL, 0);
 	waitpid(runner, NULL, 0);
+}
+
+/*
+ * Under the root scheduler the root must dispatch each VP itself (HVCALL_DISPATCH_VP), which
+ * the driver does not do: MSHV_RUN_VP says so (EOPNOTSUPP) at once, and makes no hypercall,
+ * rather than wait for a VP that never runs. Everything else works as under the hypervisor's
+ * schedulers. Runs with hypervisor=3 (make check's root-scheduler VM).
+ */
+TEST(the_root_scheduler_is_refused_by_run_vp)
+{
+	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
+	struct mshv_create_vp vp_args = { 0 };
+	struct mshv_run_vp msg;
+	long calls;
+	int mshv, pt, vp;
+
+	if (sim_scheduler() != HV_SCHEDULER_TYPE_ROOT)
+		SKIP(return, "needs the simulated root scheduler (hypervisor=3)");
+	mshv = open("/dev/mshv", O_RDWR);
+	ASSERT_LE(0, mshv);
+	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
+	ASSERT_LE(0, pt);
+	ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
+	vp = ioctl(pt, MSHV_CREATE_VP, &vp_args);
+	ASSERT_LE(0, vp);
+	calls = sim_calls(HVCALL_SET_VP_REGISTERS);
+	EXPECT_EQ(-1, ioctl(vp, MSHV_RUN_VP, &msg));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(calls, sim_calls(HVCALL_SET_VP_REGISTERS));
+	close(vp);
+	close(pt);
+	close(mshv);
 }
 
 TEST_HARNESS_MAIN

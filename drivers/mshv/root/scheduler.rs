@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Which scheduler runs the guests' VPs, as the hypervisor says at load
+//! (`HVCALL_GET_SYSTEM_PROPERTY`, `HV_SYSTEM_PROPERTY_SCHEDULER_TYPE`).
+//!
+//! Under the hypervisor's schedulers (classic, with or without SMT, and the core scheduler) a
+//! VP runs once its suspend registers are cleared, and `MSHV_RUN_VP` waits for its intercept.
+//! Under the root scheduler the root's thread must dispatch the VP itself
+//! (`HVCALL_DISPATCH_VP`), which this driver does not do yet: there `MSHV_RUN_VP` answers
+//! `EOPNOTSUPP` rather than wait for a VP that never runs. A type the driver does not know
+//! refuses the load, as upstream's does.
+
+use kernel::{
+    prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
+};
+
+use crate::{
+    calls,
+    hv::abi::{
+        scheduler_type,
+        SYSTEM_PROPERTY_SCHEDULER_TYPE, //
+    },
+    transport::HvPages,
+};
+
+/// The scheduler the hypervisor runs, once [`probe`] read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scheduler {
+    /// Classic, without SMT (`HV_SCHEDULER_TYPE_LP`).
+    Lp,
+    /// Classic, with SMT (`HV_SCHEDULER_TYPE_LP_SMT`).
+    LpSmt,
+    /// The core scheduler (`HV_SCHEDULER_TYPE_CORE_SMT`).
+    CoreSmt,
+    /// The root's (`HV_SCHEDULER_TYPE_ROOT`).
+    Root,
+}
+
+impl Scheduler {
+    /// The scheduler of type `raw`; `EOPNOTSUPP` for one the driver does not know.
+    fn from_raw(raw: u32) -> Result<Self> {
+        match raw {
+            scheduler_type::LP => Ok(Self::Lp),
+            scheduler_type::LP_SMT => Ok(Self::LpSmt),
+            scheduler_type::CORE_SMT => Ok(Self::CoreSmt),
+            scheduler_type::ROOT => Ok(Self::Root),
+            _ => Err(EOPNOTSUPP),
+        }
+    }
+
+    /// Its name, for the kernel log.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Lp => "LP",
+            Self::LpSmt => "LP SMT",
+            Self::CoreSmt => "core",
+            Self::Root => "root",
+        }
+    }
+}
+
+/// Whether the hypervisor runs the VPs itself (not the root scheduler). Written once, at load,
+/// before `/dev/mshv` exists.
+static HYPERVISOR_RUNS_VPS: Atomic<bool> = Atomic::new(false);
+
+/// Reads the hypervisor's scheduler type; fails the load (`EOPNOTSUPP`) for an unknown one, or
+/// with the call's errno.
+pub(crate) fn probe() -> Result<Scheduler> {
+    let raw = calls::get_system_property_u32(&mut HvPages::new()?, SYSTEM_PROPERTY_SCHEDULER_TYPE)
+        .inspect_err(|e| pr_err!("cannot read the scheduler type: {:?}\n", e))?;
+    let scheduler = Scheduler::from_raw(raw)
+        .inspect_err(|_| pr_err!("unknown scheduler type {}: not loading\n", raw))?;
+    if scheduler == Scheduler::Root {
+        pr_warn!("the root scheduler runs the VPs: MSHV_RUN_VP is not supported with it yet\n");
+    } else {
+        pr_info!(
+            "the hypervisor's {} scheduler runs the VPs\n",
+            scheduler.name()
+        );
+    }
+    HYPERVISOR_RUNS_VPS.store(scheduler != Scheduler::Root, Relaxed);
+    Ok(scheduler)
+}
+
+/// Whether `MSHV_RUN_VP` can run a VP: the hypervisor schedules it.
+pub(crate) fn hypervisor_runs_vps() -> bool {
+    HYPERVISOR_RUNS_VPS.load(Relaxed)
+}
+
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
+#[kunit_tests(mshv_rs_scheduler)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_four_known_types_and_no_other() {
+        assert_eq!(Scheduler::from_raw(1), Ok(Scheduler::Lp));
+        assert_eq!(Scheduler::from_raw(2), Ok(Scheduler::LpSmt));
+        assert_eq!(Scheduler::from_raw(3), Ok(Scheduler::CoreSmt));
+        assert_eq!(Scheduler::from_raw(4), Ok(Scheduler::Root));
+        for raw in [0, 5, 6, u32::MAX] {
+            assert_eq!(Scheduler::from_raw(raw), Err(EOPNOTSUPP));
+        }
+    }
+}
