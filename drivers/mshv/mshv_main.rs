@@ -66,19 +66,17 @@ struct MshvModule {
     _root: MiscDeviceRegistration<root::RootDevice>,
     /// The hypervisor's messages to the root, taken until the devices are gone.
     _messages: root::messages::Messages,
-    /// The scheduler that runs the VPs, as the hypervisor said at load.
-    _scheduler: root::scheduler::Scheduler,
     /// The chosen hypervisor; dropped last.
     _hypervisor: transport::Selected,
 }
 
 impl kernel::InPlaceModule for MshvModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let selected = transport::start(PERSONALITY, module_parameters::hypervisor.value());
+        let selected = transport::start(PERSONALITY, module_parameters::hypervisor.value())
+            .and_then(|selected| root::scheduler::probe().map(|()| selected));
 
         try_pin_init!(Self {
             _hypervisor: selected?,
-            _scheduler: root::scheduler::probe()?,
             _messages: root::messages::Messages::start(),
             _root <- root::register(),
         })

@@ -8,7 +8,8 @@
 //! Under the root scheduler the root's thread must dispatch the VP itself
 //! (`HVCALL_DISPATCH_VP`), which this driver does not do yet: there `MSHV_RUN_VP` answers
 //! `EOPNOTSUPP` rather than wait for a VP that never runs. A type the driver does not know
-//! refuses the load, as upstream's does.
+//! refuses the load, as upstream's does. An L1 virtual host does not ask: its hypervisor runs
+//! the core scheduler, as upstream assumes.
 
 use kernel::{
     prelude::*,
@@ -20,6 +21,10 @@ use kernel::{
 
 use crate::{
     calls,
+    env::{
+        HvEnvironment,
+        PartitionType, //
+    },
     hv::abi::{
         scheduler_type,
         SYSTEM_PROPERTY_SCHEDULER_TYPE, //
@@ -67,13 +72,13 @@ impl Scheduler {
 /// before `/dev/mshv` exists.
 static HYPERVISOR_RUNS_VPS: Atomic<bool> = Atomic::new(false);
 
-/// Reads the hypervisor's scheduler type; fails the load (`EOPNOTSUPP`) for an unknown one, or
-/// with the call's errno.
-pub(crate) fn probe() -> Result<Scheduler> {
-    let raw = calls::get_system_property_u32(&mut HvPages::new()?, SYSTEM_PROPERTY_SCHEDULER_TYPE)
-        .inspect_err(|e| pr_err!("cannot read the scheduler type: {:?}\n", e))?;
-    let scheduler = Scheduler::from_raw(raw)
-        .inspect_err(|_| pr_err!("unknown scheduler type {}: not loading\n", raw))?;
+/// Reads the hypervisor's scheduler type and remembers whether it runs the VPs; fails the load
+/// (`EOPNOTSUPP`) for an unknown type, or with the call's errno.
+pub(crate) fn probe() -> Result {
+    let scheduler = of(&HvEnvironment::probe(), || {
+        calls::get_system_property_u32(&mut HvPages::new()?, SYSTEM_PROPERTY_SCHEDULER_TYPE)
+            .inspect_err(|e| pr_err!("cannot read the scheduler type: {:?}\n", e))
+    })?;
     if scheduler == Scheduler::Root {
         pr_warn!("the root scheduler runs the VPs: MSHV_RUN_VP is not supported with it yet\n");
     } else {
@@ -83,7 +88,18 @@ pub(crate) fn probe() -> Result<Scheduler> {
         );
     }
     HYPERVISOR_RUNS_VPS.store(scheduler != Scheduler::Root, Relaxed);
-    Ok(scheduler)
+    Ok(())
+}
+
+/// The scheduler in `env`: the core scheduler on an L1 virtual host, whose hypervisor is not
+/// asked; elsewhere the type `read` returns.
+fn of(env: &HvEnvironment, read: impl FnOnce() -> Result<u32>) -> Result<Scheduler> {
+    if env.partition == PartitionType::L1vh {
+        return Ok(Scheduler::CoreSmt);
+    }
+    let raw = read()?;
+    Scheduler::from_raw(raw)
+        .inspect_err(|_| pr_err!("unknown scheduler type {}: not loading\n", raw))
 }
 
 /// Whether `MSHV_RUN_VP` can run a VP: the hypervisor schedules it.
@@ -104,6 +120,35 @@ mod tests {
         assert_eq!(Scheduler::from_raw(4), Ok(Scheduler::Root));
         for raw in [0, 5, 6, u32::MAX] {
             assert_eq!(Scheduler::from_raw(raw), Err(EOPNOTSUPP));
+        }
+    }
+
+    #[test]
+    fn an_l1_virtual_host_runs_the_core_scheduler_without_asking() {
+        let l1vh = HvEnvironment {
+            partition: PartitionType::L1vh,
+            vtl: 0,
+        };
+        let mut asked = false;
+        let scheduler = of(&l1vh, || {
+            asked = true;
+            Ok(4)
+        });
+        assert_eq!(scheduler, Ok(Scheduler::CoreSmt));
+        assert!(!asked);
+    }
+
+    #[test]
+    fn elsewhere_the_hypervisor_is_asked() {
+        for partition in [
+            PartitionType::Root,
+            PartitionType::Guest,
+            PartitionType::NoHypervisor,
+        ] {
+            let env = HvEnvironment { partition, vtl: 0 };
+            assert_eq!(of(&env, || Ok(4)), Ok(Scheduler::Root));
+            assert_eq!(of(&env, || Ok(9)), Err(EOPNOTSUPP));
+            assert_eq!(of(&env, || Err(EIO)), Err(EIO));
         }
     }
 }
