@@ -540,7 +540,6 @@ impl Reader for Fail {
     }
 }
 
-/// The `deliveries` file.
 /// The `scheduler` file.
 struct Scheduler;
 
@@ -550,6 +549,7 @@ impl fmt::Debug for Scheduler {
     }
 }
 
+/// The `deliveries` file.
 struct Deliveries;
 
 impl fmt::Debug for Deliveries {
