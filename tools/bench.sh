@@ -15,14 +15,17 @@ source "$(dirname "$0")/setup/env.sh"
 
 vmrun="$MSHV_ROOT/tools/vm/vmrun.py"
 for variant in ${MSHV_BENCH_VARIANTS:-debug base}; do
-	if [ "$variant" = debug ]; then unset MSHV_KERNEL_VARIANT; else export MSHV_KERNEL_VARIANT=$variant; fi
-	suffix=${MSHV_KERNEL_VARIANT:+-$MSHV_KERNEL_VARIANT}
+	case "$variant" in
+	debug) unset MSHV_KERNEL_VARIANT ;;
+	base) export MSHV_KERNEL_VARIANT=$variant ;;
+	*) die "MSHV_BENCH_VARIANTS: debug or base, not $variant" ;;
+	esac
 	for arch in x86_64 arm64; do
 		"$MSHV_ROOT/tools/setup/setup.sh" kernel "$arch"
 		"$MSHV_ROOT/tools/build.sh" "$arch" module init bench
 	done
 	echo "== $variant kernel, x86_64:"
-	out="$MSHV_ROOT/build/x86_64$suffix"
+	out=$(out_dir x86_64)
 	kernel=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir x86_64)
 	# The root personality's figures, then the VTL personality's, each in a VM of its own
 	# (both register /dev/mshv).
@@ -31,7 +34,7 @@ for variant in ${MSHV_BENCH_VARIANTS:-debug base}; do
 	"$vmrun" run --arch x86_64 --kernel "$kernel" --cmdline noxsave \
 		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" -- "$out/mshv_vtl_bench"
 	echo "== $variant kernel, arm64:"
-	out="$MSHV_ROOT/build/arm64$suffix"
+	out=$(out_dir arm64)
 	kernel=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir arm64)
 	"$vmrun" run --arch arm64 --kernel "$kernel" \
 		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" -- "$out/mshv_vtl_bench"

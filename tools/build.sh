@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the project's parts for one arch against its test kernel, into build/<arch>/.
+# Builds the project's parts for one arch against its test kernel, into build/<arch>/ (or
+# build/<arch>-<variant>/ with MSHV_KERNEL_VARIANT set: see out_dir in setup/env.sh).
 #
 #   tools/build.sh ARCH [module|clippy|runner-module|init|selftests|bench|all]...
 #
@@ -14,8 +15,7 @@ ksrc=$(ksrc)
 need_kernel() {
 	[ -f "$kobj/.mshv-built" ] || die "no $arch test kernel: run tools/setup/setup.sh kernel $arch"
 }
-# A kernel variant (MSHV_KERNEL_VARIANT=base: no debugging) has its own outputs.
-out="$MSHV_ROOT/build/$arch${MSHV_KERNEL_VARIANT:+-$MSHV_KERNEL_VARIANT}"
+out=$(out_dir "$arch")
 mkdir -p "$out"
 
 case "$arch" in

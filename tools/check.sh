@@ -86,7 +86,8 @@ expect_line() {
 # The runner must fail a run with a failing KUnit case, a WARN and a leak, naming each, and pass
 # it without them.
 runner_selftest() {
-	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
+	local arch=$1 out kobj
+	out=$(out_dir "$arch")
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
 	local ko="$out/vmrun-selftest/vmrun_selftest.ko"
 	local vmrun=("$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --kernel "$kobj"
@@ -122,7 +123,8 @@ suites_without() {
 # The root personality (mshv_rs) in one VM: every selftest but the VTL personality's (mshv_vtl_*),
 # rust-vmm's client tests and the sample VMM on x86_64.
 vm_tests() {
-	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
+	local arch=$1 out kobj
+	out=$(out_dir "$arch")
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
 	local args=() s p
 	for s in $(suites_without vtl); do args+=(--expect-kunit "$s"); done
@@ -145,7 +147,8 @@ vm_tests() {
 # <arch>-vtl.*: its selftests (mshv_vtl_*) with the simulated hypervisor hosting the kernel at
 # VTL2.
 vm_vtl_tests() {
-	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj
+	local arch=$1 out kobj
+	out=$(out_dir "$arch")
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
 	local args=() s p
 	for s in $(suites_without root); do args+=(--expect-kunit "$s"); done
@@ -163,14 +166,15 @@ vm_vtl_tests() {
 # hypervisor as a host whose root scheduler runs the VPs (hypervisor=3): MSHV_RUN_VP must say
 # it cannot (EOPNOTSUPP), the rest of the run tests skip.
 vm_root_sched_tests() {
-	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj rc=0
+	local arch=$1 out kobj rc=0
+	out=$(out_dir "$arch")
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-root-sched" \
 		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_rs.ko:hypervisor=3" \
 		--selftest "$out/selftests/mshv_run_test" \
 		--log "$logs/vm-root-sched-$arch.console" --results "$results" || rc=$?
 	local want="$arch-root-sched.selftest.mshv_run_test.global.the_root_scheduler_is_refused_by_run_vp"
-	grep -q "^PASS $want" "$results" || { echo "FAIL $want: did not pass" | tee -a "$results"; rc=1; }
+	grep -qxF "PASS $want" "$results" || { echo "FAIL $want: did not pass" | tee -a "$results"; rc=1; }
 	return $rc
 }
 
@@ -178,7 +182,8 @@ vm_root_sched_tests() {
 # hypervisor as one that offers no intercept page (hypervisor=3): intercepts come as SINT0
 # messages, and the VTL-return loop takes them from there (upstream's fallback).
 vm_vtl_sint0_tests() {
-	local arch=$1 out="$MSHV_ROOT/build/$arch" kobj rc=0
+	local arch=$1 out kobj rc=0
+	out=$(out_dir "$arch")
 	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-vtl-sint0" \
 		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_vtl.ko:hypervisor=3" \
@@ -190,7 +195,7 @@ vm_vtl_sint0_tests() {
 	# The run is about the SINT0 path: its own test must have passed, not skipped.
 	local want="$arch-vtl-sint0.selftest.mshv_vtl_test.run"
 	want+=".without_the_intercept_page_intercepts_come_on_sint0"
-	grep -q "^PASS $want" "$results" || { echo "FAIL $want: did not pass" | tee -a "$results"; rc=1; }
+	grep -qxF "PASS $want" "$results" || { echo "FAIL $want: did not pass" | tee -a "$results"; rc=1; }
 	return $rc
 }
 

@@ -18,7 +18,7 @@ boot() {
 	"$MSHV_ROOT/tools/build.sh" "$arch" init >/dev/null
 	for i in 1 2 3; do
 		out=$("$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --kernel "$kobj" \
-			--init "$MSHV_ROOT/build/$arch/init" --cmdline "$cmdline" || true)
+			--init "$(out_dir "$arch")/init" --cmdline "$cmdline" || true)
 		times+=("$(echo "$out" | sed -nE 's/^# .* VM: boot to init ([0-9.]+) s.*/\1/p')")
 	done
 	printf '%s\n' "${times[@]}" | sort -n | sed -n 2p

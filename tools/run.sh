@@ -7,4 +7,4 @@ source "$(dirname "$0")/setup/env.sh"
 
 "$MSHV_ROOT/tools/setup/setup.sh" kernel x86_64
 "$MSHV_ROOT/tools/build.sh" x86_64 init sample
-exec "$MSHV_ROOT/tools/vm/mshv-vm" --arch x86_64 "$MSHV_ROOT/build/x86_64/mshv-vmm"
+exec "$MSHV_ROOT/tools/vm/mshv-vm" --arch x86_64 "$(out_dir x86_64)/mshv-vmm"

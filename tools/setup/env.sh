@@ -31,6 +31,13 @@ karch() {
 	esac
 }
 
+# Where the project's parts for arch $1 are built: build/<arch>, or build/<arch>-<variant> for a
+# kernel variant (MSHV_KERNEL_VARIANT=base: no debugging), which has outputs of its own.
+out_dir() {
+	karch "$1" >/dev/null || return 1
+	echo "$MSHV_ROOT/build/$1${MSHV_KERNEL_VARIANT:+-$MSHV_KERNEL_VARIANT}"
+}
+
 # The unpacked kernel source tree (tools/setup/setup.sh source).
 ksrc() {
 	cat "$MSHV_CACHE/src/current" 2>/dev/null ||
