@@ -34,47 +34,71 @@
 #define HVCALL_MAP_GPA_PAGES 0x4b
 #define HVCALL_DEPOSIT_MEMORY 0x48
 
-/* The round trip of the last of `vps` VPs in a partition with `regions` 4 KiB regions, in us. */
+#define MAX_VPS 64
+
+/*
+ * The round trip of the last of `vps` VPs (at most MAX_VPS) in a partition with `regions`
+ * 4 KiB regions, in us; -1 after saying what failed.
+ */
 static double round_trip(int mshv, int vps, int regions, char *mem)
 {
 	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
 	struct mshv_user_mem_region region = { 0 };
 	struct mshv_create_vp vp_args = { 0 };
 	struct mshv_run_vp msg;
-	int pt, vp = -1, i, batch, runs = 1000, fds[64];
-	double t0, best = 0;
+	int pt, vp = -1, i, made = 0, batch, runs = 1000, fds[MAX_VPS];
+	double t0, best = -1;
 
+	if (vps < 1 || vps > MAX_VPS)
+		return fprintf(stderr, "round_trip: %d VPs\n", vps), -1;
 	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
-	if (pt < 0 || ioctl(pt, MSHV_INITIALIZE_PARTITION))
+	if (pt < 0)
 		return die("partition"), -1;
-	for (i = 0; i < vps; i++) {
-		vp_args.vp_index = i;
+	if (ioctl(pt, MSHV_INITIALIZE_PARTITION)) {
+		die("MSHV_INITIALIZE_PARTITION");
+		goto out;
+	}
+	for (made = 0; made < vps; made++) {
+		vp_args.vp_index = made;
 		vp = ioctl(pt, MSHV_CREATE_VP, &vp_args);
-		fds[i] = vp;
-		if (vp < 0)
-			return die("VP"), -1;
+		if (vp < 0) {
+			die("VP");
+			goto out;
+		}
+		fds[made] = vp;
 	}
 	region.size = PAGE;
 	region.flags = 1 << MSHV_SET_MEM_BIT_WRITABLE;
 	for (i = 0; i < regions; i++) {
 		region.guest_pfn = 0x100000 + 2 * i;
 		region.userspace_addr = (__u64)(uintptr_t)(mem + i * PAGE);
-		if (ioctl(pt, MSHV_SET_GUEST_MEMORY, &region))
-			return die("region"), -1;
+		if (ioctl(pt, MSHV_SET_GUEST_MEMORY, &region)) {
+			die("region");
+			goto out;
+		}
 	}
-	for (i = 0; i < 100; i++)
-		ioctl(vp, MSHV_RUN_VP, &msg);
+	for (i = 0; i < 100; i++) {
+		if (ioctl(vp, MSHV_RUN_VP, &msg)) {
+			die("MSHV_RUN_VP (warm-up)");
+			goto out;
+		}
+	}
 	/* The best of five batches: TCG's timing wanders by tens of percent between them. */
 	for (batch = 0; batch < 5; batch++) {
 		t0 = now();
-		for (i = 0; i < runs; i++)
-			if (ioctl(vp, MSHV_RUN_VP, &msg))
-				return die("MSHV_RUN_VP"), -1;
+		for (i = 0; i < runs; i++) {
+			if (ioctl(vp, MSHV_RUN_VP, &msg)) {
+				die("MSHV_RUN_VP");
+				best = -1;
+				goto out;
+			}
+		}
 		t0 = (now() - t0) / runs * 1e6;
-		if (!batch || t0 < best)
+		if (best < 0 || t0 < best)
 			best = t0;
 	}
-	for (i = 0; i < vps; i++)
+out:
+	for (i = 0; i < made; i++)
 		close(fds[i]);
 	close(pt);
 	return best;
@@ -197,14 +221,20 @@ int main(void)
 		static const int vps[] = { 1, 8, 64 }, regions[] = { 1, 64, 1024 };
 		double at[3], base;
 
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 3; i++) {
 			at[i] = round_trip(mshv, vps[i], 1, mem);
+			if (at[i] < 0)
+				return 1;
+		}
 		base = at[0];
 		printf("RUN_VP per intercept, last of 1/8/64 VPs: %.2f/%.2f/%.2f us; ",
 		       at[0], at[1], at[2]);
 		printf("64/1 ratio %.2f\n", at[2] / base);
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 3; i++) {
 			at[i] = round_trip(mshv, 1, regions[i], mem);
+			if (at[i] < 0)
+				return 1;
+		}
 		printf("RUN_VP per intercept, 1/64/1024 regions: %.2f/%.2f/%.2f us; ",
 		       at[0], at[1], at[2]);
 		printf("1024/1 ratio %.2f\n", at[2] / at[0]);
