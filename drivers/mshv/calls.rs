@@ -832,6 +832,13 @@ pub(crate) fn delete_port(port_id: u32) -> Result {
     .to_result()
 }
 
+/// `HVCALL_NOTIFY_PORT_RING_EMPTY` (fast): the calling CPU's event ring of SINT `sint` was
+/// found full and is empty now; the ports that did not fit may come in. Any context.
+pub(crate) fn notify_port_ring_empty(sint: u32) -> Result {
+    hv().fast_hypercall(code::NOTIFY_PORT_RING_EMPTY, sint.into(), 0)
+        .to_result()
+}
+
 /// `HVCALL_CLEAR_VIRTUAL_INTERRUPT`: withdraws the partition's pending EXTINT (x86).
 pub(crate) fn clear_virtual_interrupt(partition_id: u64) -> Result {
     hv().fast_hypercall(code::CLEAR_VIRTUAL_INTERRUPT, partition_id, 0)

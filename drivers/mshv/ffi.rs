@@ -428,7 +428,6 @@ extern "C" {
 
     /// A dynamic CPU hotplug state, `online(cpu)` run on each CPU online now and each that
     /// comes, `offline(cpu)` on each that goes: its number, or a negative errno.
-    #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_cpuhp_add(
         name: *const c_char,
         online: unsafe extern "C" fn(c_uint) -> c_int,
@@ -436,25 +435,33 @@ extern "C" {
     ) -> c_int;
 
     /// Removes a state [`mshv_shim_cpuhp_add`] added, `offline` run on each CPU online.
-    #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_cpuhp_remove(state: c_int);
 
     /// Writes the calling CPU's SynIC register `reg` (`MSHV_SHIM_SYNIC_*`).
-    #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_synic_write(reg: u32, value: u64);
 
     /// Reads the calling CPU's SynIC register `reg`.
-    #[allow(dead_code)] // The VTL module's.
     pub(crate) fn mshv_shim_synic_read(reg: u32) -> u64;
 
-    /// VMBus's SINT for the VTL personality, as upstream programs it, masked or not.
-    #[allow(dead_code)] // The VTL module's.
-    pub(crate) fn mshv_shim_vtl_sint(masked: bool) -> u64;
+    /// A SINT's value as upstream programs its own (the module's vector), masked or not.
+    pub(crate) fn mshv_shim_sint(masked: bool) -> u64;
 
-    /// Has `handler` run at each SynIC interrupt (before VMBus's own handler, if VMBus set the
-    /// SynIC up), or no more (null): 0, or `-EOPNOTSUPP` where the module cannot.
-    #[allow(dead_code)] // The VTL module's.
+    /// Has `handler` run at each SynIC interrupt (mshv_rs: as upstream's `mshv_isr`; mshv_vtl:
+    /// before VMBus's own handler, if VMBus set the SynIC up), or no more (null): 0, or
+    /// `-EOPNOTSUPP` where the module cannot.
     pub(crate) fn mshv_shim_set_synic_handler(handler: Option<extern "C" fn()>) -> c_int;
+
+    /// Whether VMBus runs (and so owns SCONTROL, SIMP and SIEFP).
+    #[allow(dead_code)] // The root module's.
+    pub(crate) fn mshv_shim_vmbus_exists() -> bool;
+
+    /// Maps page frame `pfn`, one the hypervisor provides, write-back; null on failure.
+    #[allow(dead_code)] // The root module's.
+    pub(crate) fn mshv_shim_memremap_page(pfn: u64) -> *mut c_void;
+
+    /// Unmaps what [`mshv_shim_memremap_page`] mapped.
+    #[allow(dead_code)] // The root module's.
+    pub(crate) fn mshv_shim_memunmap_page(addr: *mut c_void);
 
     /// VMBus's SynIC message and event flags pages of CPU `cpu`, if VMBus set them up.
     #[allow(dead_code)] // The VTL module's.

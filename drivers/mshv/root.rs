@@ -14,6 +14,7 @@ pub(crate) mod messages;
 mod partition;
 mod passthru;
 pub(crate) mod scheduler;
+mod synic;
 mod vp;
 mod vp_state;
 

@@ -28,6 +28,8 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include <linux/hyperv.h>
+#include <linux/io.h>
 #include <uapi/linux/mshv.h>
 #include <asm/mshyperv.h>
 #include <hyperv/hvhdk.h>
@@ -1426,20 +1428,29 @@ static unsigned int synic_msr(u32 reg)
 		return HV_MSR_SIEFP;
 	case MSHV_SHIM_SYNIC_EOM:
 		return HV_MSR_EOM;
+	case MSHV_SHIM_SYNIC_SIRBP:
+		return HV_MSR_SIRBP;
 	default:
 		return HV_MSR_SINT0 + (reg - MSHV_SHIM_SYNIC_SINT0);
 	}
 }
 
+/* Numbers between the named registers and SINT0 name none. */
+static bool synic_reg_valid(u32 reg)
+{
+	return reg <= MSHV_SHIM_SYNIC_SIRBP ||
+	       (reg >= MSHV_SHIM_SYNIC_SINT0 && reg < MSHV_SHIM_SYNIC_SINT0 + HV_SYNIC_SINT_COUNT);
+}
+
 void mshv_shim_synic_write(u32 reg, u64 value)
 {
-	if (reg < MSHV_SHIM_SYNIC_SINT0 + HV_SYNIC_SINT_COUNT)
+	if (synic_reg_valid(reg))
 		hv_set_msr(synic_msr(reg), value);
 }
 
 u64 mshv_shim_synic_read(u32 reg)
 {
-	return reg < MSHV_SHIM_SYNIC_SINT0 + HV_SYNIC_SINT_COUNT ? hv_get_msr(synic_msr(reg)) : 0;
+	return synic_reg_valid(reg) ? hv_get_msr(synic_msr(reg)) : 0;
 }
 
 #ifdef CONFIG_X86_64
@@ -1448,7 +1459,7 @@ u64 mshv_shim_synic_read(u32 reg)
 #define SYNIC_VECTOR	0
 #endif
 
-u64 mshv_shim_vtl_sint(bool masked)
+u64 mshv_shim_sint(bool masked)
 {
 	union hv_synic_sint sint = { .as_uint64 = 0 };
 
@@ -1512,10 +1523,25 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
 	*event = ctx->hyp_synic_event_page;
 	return true;
 }
+#elif !defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
+int mshv_shim_set_synic_handler(void (*handler)(void))
+{
+	/* sysvec_hyperv_callback calls it before VMBus's handler, as upstream's mshv_isr. */
+	hv_setup_mshv_handler(handler);
+	/* A run of the old handler (interrupts off) has ended once a grace period has. */
+	if (!handler)
+		synchronize_rcu();
+	return 0;
+}
+
+bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
+{
+	return false;
+}
 #else
 int mshv_shim_set_synic_handler(void (*handler)(void))
 {
-	/* The root's SINTs are not here (yet); arm64's VMBus interrupt is a per-CPU IRQ. */
+	/* arm64's SINT interrupt is a per-CPU IRQ (ACPI's), which the module does not take yet. */
 	return handler ? -EOPNOTSUPP : 0;
 }
 
@@ -1524,3 +1550,22 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
 	return false;
 }
 #endif
+
+bool mshv_shim_vmbus_exists(void)
+{
+#if IS_REACHABLE(CONFIG_HYPERV_VMBUS)
+	return hv_vmbus_exists();
+#else
+	return false;
+#endif
+}
+
+void *mshv_shim_memremap_page(u64 pfn)
+{
+	return memremap(pfn << HV_HYP_PAGE_SHIFT, HV_HYP_PAGE_SIZE, MEMREMAP_WB);
+}
+
+void mshv_shim_memunmap_page(void *addr)
+{
+	memunmap(addr);
+}

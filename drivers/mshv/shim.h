@@ -225,22 +225,29 @@ int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value);
 
 /*
  * The calling CPU's SynIC registers (hv_set_msr()/hv_get_msr(): x86's synthetic MSRs, arm64's
- * VP registers), by number; the value of VMBus's SINT for the VTL personality as upstream
- * programs it (x86: HYPERVISOR_CALLBACK_VECTOR, auto-EOI as recommended); the VTL
- * personality's SynIC interrupt handler, run (hard interrupt context) before VMBus's own when
- * VMBus set the SynIC up (x86_64, mshv_vtl only: -EOPNOTSUPP elsewhere), NULL to stop (it runs
- * no more once this returns); VMBus's SynIC pages of a CPU, if it set them up (mshv_vtl only).
+ * VP registers), by number; the value of a SINT as upstream programs its own (x86:
+ * HYPERVISOR_CALLBACK_VECTOR, auto-EOI as recommended); the module's SynIC interrupt handler,
+ * run in hard interrupt context (mshv_rs: upstream's mshv_isr, by hv_setup_mshv_handler(),
+ * x86_64 only; mshv_vtl: before VMBus's own when VMBus set the SynIC up, x86_64 only;
+ * -EOPNOTSUPP elsewhere), NULL to stop (it runs no more once this returns); VMBus's SynIC
+ * pages of a CPU, if it set them up (mshv_vtl only); whether VMBus runs (it then owns
+ * SCONTROL, SIMP and SIEFP). A page the hypervisor provides (the root's SynIC pages), mapped
+ * write-back by its frame, or NULL; and unmapped.
  */
 #define MSHV_SHIM_SYNIC_SCONTROL	0
 #define MSHV_SHIM_SYNIC_SIMP		1
 #define MSHV_SHIM_SYNIC_SIEFP		2
 #define MSHV_SHIM_SYNIC_EOM		3
+#define MSHV_SHIM_SYNIC_SIRBP		4
 #define MSHV_SHIM_SYNIC_SINT0		16
 void mshv_shim_synic_write(u32 reg, u64 value);
 u64 mshv_shim_synic_read(u32 reg);
-u64 mshv_shim_vtl_sint(bool masked);
+u64 mshv_shim_sint(bool masked);
 int mshv_shim_set_synic_handler(void (*handler)(void));
 bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event);
+bool mshv_shim_vmbus_exists(void);
+void *mshv_shim_memremap_page(u64 pfn);
+void mshv_shim_memunmap_page(void *addr);
 
 /*
  * VTL0's memory (vtl_memory.c, mshv_vtl only). The limits of a range: pfns aligned to

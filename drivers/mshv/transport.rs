@@ -31,10 +31,7 @@ use crate::{
         PartitionType, //
     },
     hv::{
-        abi::{
-            Message,
-            SynicRegister, //
-        },
+        abi::SynicRegister,
         control::Control,
         status::HvResult,
         HV_HYP_PAGE_SIZE, //
@@ -138,10 +135,6 @@ pub(crate) trait Hypervisor: Sync {
     /// names a host page frame can be made fast, so this is safe.
     fn fast_hypercall(&self, code: u16, input1: u64, input2: u64) -> HvResult;
 
-    /// Has the messages the hypervisor sends the root (SynIC SINT0) passed to `handler`, or
-    /// stops that (`None`). Fails when this hypervisor cannot deliver them.
-    fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result;
-
     /// The VP assist page the hypervisor overlays for CPU `cpu` (`struct hv_vp_assist_page`), or
     /// null where it has none. The hypervisor writes it (a VTL's entry reason and intercept
     /// message) and reads it (VTL0's rax and rcx, the return actions) at each VTL switch.
@@ -164,32 +157,32 @@ pub(crate) trait Hypervisor: Sync {
     ///
     /// # Safety
     ///
-    /// A value that enables a SynIC page (`Simp`, `Siefp`) names a page frame the hypervisor
-    /// writes from then on: it must be a page the caller holds for that until the register is
+    /// A value that enables a SynIC page (`Simp`, `Siefp`, `Sirbp`) names a page frame the
+    /// hypervisor writes from then on: it must be a page the caller holds for that (or the
+    /// one the hypervisor provided, which the register names already) until the register is
     /// written again (with another page, or disabled).
-    #[allow(dead_code)] // The VTL personality's (the root's SynIC is still to come).
     unsafe fn write_synic(&self, register: SynicRegister, value: u64);
 
     /// Reads SynIC register `register` of the calling CPU. Any context; it does not sleep.
-    #[allow(dead_code)] // As above.
     fn read_synic(&self, register: SynicRegister) -> u64;
 
     /// The SynIC message and event flags pages VMBus set up for CPU `cpu` with this
     /// hypervisor, if it did (the VTL personality reads them; it sets pages of its own up
     /// where VMBus did not).
-    #[allow(dead_code)] // As above.
+    #[allow(dead_code)] // The VTL personality's.
     fn vmbus_synic_pages(&self, cpu: u32) -> Option<(NonNull<c_void>, NonNull<c_void>)>;
 
-    /// Has `handler` run at each SynIC interrupt for the VTL personality (in hard interrupt
-    /// context, on the CPU interrupted; it reads the SynIC pages itself), or no more (`None`:
-    /// not once this has returned). Fails where this hypervisor's interrupt cannot be had.
-    #[allow(dead_code)] // As above.
-    fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result;
+    /// Whether VMBus runs with this hypervisor: it then owns SCONTROL, SIMP and SIEFP, which
+    /// the root personality reads but leaves as they are.
+    #[allow(dead_code)] // The root personality's.
+    fn vmbus_active(&self) -> bool;
 
-    /// Takes the next port the hypervisor queued on SINT `sint`'s event ring (see [`synic`]),
-    /// or `None` when the ring is empty. Called from the message handler, for the SINT a
-    /// `HVMSG_SYNIC_SINT_INTERCEPT` names; it must not sleep either.
-    fn take_queued_port(&self, sint: u32) -> Option<u32>;
+    /// Has `handler` run at each SynIC interrupt (in hard interrupt context, on the CPU
+    /// interrupted; it reads the SynIC pages itself), or no more (`None`: not once this has
+    /// returned). The root's is upstream's `mshv_isr` (x86: `hv_setup_mshv_handler()`), the
+    /// VTL personality's runs before VMBus's. Fails where this hypervisor's interrupt cannot
+    /// be had.
+    fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result;
 }
 
 /// Where the hypervisor's VTL-return sequence is, as long as this lives.
@@ -234,10 +227,6 @@ impl Drop for VtlReturnEntry {
         }
     }
 }
-
-/// Takes a message the hypervisor sent the root. It may be called in interrupt context: it
-/// must not sleep.
-pub(crate) type MessageHandler = fn(&Message);
 
 /// Runs at a SynIC interrupt, in hard interrupt context: it must not sleep.
 pub(crate) type SynicHandler = extern "C" fn();

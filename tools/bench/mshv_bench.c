@@ -50,7 +50,7 @@ static double round_trip(int mshv, int vps, int regions, char *mem)
 	double t0, best = -1;
 
 	if (vps < 1 || vps > MAX_VPS)
-		return fprintf(stderr, "round_trip: %d VPs\n", vps), -1;
+		return fprintf(stderr, "%s: %d VPs\n", __func__, vps), -1;
 	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
 	if (pt < 0)
 		return die("partition"), -1;

@@ -49,7 +49,7 @@ pub(crate) mod synic {
     pub(crate) const VTL2_VMBUS_SINT: u32 = 7;
     /// `HV_EVENT_FLAGS_COUNT`: event flags per SINT.
     pub(crate) const EVENT_FLAGS: usize = 2048;
-    /// SIMP and SIEFP: bit 0 enables the page; its frame is in bits 12-63.
+    /// SIMP, SIEFP and SIRBP: bit 0 enables the page; its frame is in bits 12-63.
     pub(crate) const PAGE_ENABLE: u64 = 1;
     /// SCONTROL: bit 0 enables the SynIC.
     pub(crate) const SCONTROL_ENABLE: u64 = 1;
@@ -57,6 +57,9 @@ pub(crate) mod synic {
     pub(crate) const SINT_VECTOR: u64 = 0xff;
     pub(crate) const SINT_MASKED: u64 = 1 << 16;
     pub(crate) const SINT_AUTO_EOI: u64 = 1 << 17;
+    /// `as_intercept`: the SINT's events reach the root as a `HVMSG_SYNIC_SINT_INTERCEPT`
+    /// message on SINT0 naming it.
+    pub(crate) const SINT_AS_INTERCEPT: u64 = 1 << 19;
 }
 
 /// A SynIC register of the calling VP (x86: a synthetic MSR; arm64: a VP register): each
@@ -69,6 +72,8 @@ pub(crate) enum SynicRegister {
     Simp,
     /// `HV_MSR_SIEFP`: the event flags page.
     Siefp,
+    /// `HV_MSR_SIRBP`: the event ring page (the root's).
+    Sirbp,
     /// `HV_MSR_EOM`: written, the end of a message (the hypervisor may deliver the next).
     Eom,
     /// `HV_MSR_SINT0 + n`.
@@ -83,6 +88,7 @@ impl SynicRegister {
             Self::Simp => 1,
             Self::Siefp => 2,
             Self::Eom => 3,
+            Self::Sirbp => 4,
             Self::Sint(n) => 16 + n,
         }
     }

@@ -3,8 +3,8 @@
 //! `MSHV_IOEVENTFD`: an eventfd the hypervisor signals when the guest writes to an MMIO
 //! address (a doorbell): each is a port of the root's that the partition is connected to.
 //! When guest writes ring doorbells, the hypervisor queues their ports on the doorbell SINT's
-//! event ring and sends the root a SINT intercept message; [`on_sint`] signals each port's
-//! eventfd.
+//! event ring and sends the root a SINT intercept message; the root's SynIC interrupt takes
+//! the ports from the ring, and [`on_port`] signals each one's eventfd.
 
 use core::ffi::c_void;
 
@@ -22,14 +22,7 @@ use kernel::{
 use crate::{
     calls,
     eventfd::Eventfd,
-    hv::abi::{
-        Message,
-        HV_SYNIC_DOORBELL_SINT_INDEX, //
-    },
-    transport::{
-        hv,
-        HvPages, //
-    },
+    transport::HvPages,
     uapi::{
         self,
         UserIoeventfd, //
@@ -76,21 +69,15 @@ pub(super) fn clear() {
     *PORTS.lock() = KVec::new();
 }
 
-/// Takes a SINT intercept message (possibly in interrupt context): for the doorbell SINT,
-/// signals the eventfd of every port queued on its event ring.
-pub(super) fn on_sint(message: &Message) {
-    // `struct hv_notification_message_payload`: the SINT, in the low half of the first word.
-    if message.payload[0] as u32 != HV_SYNIC_DOORBELL_SINT_INDEX {
-        return;
-    }
-    while let Some(port) = hv().take_queued_port(HV_SYNIC_DOORBELL_SINT_INDEX) {
-        let ports = PORTS.lock();
-        // A port not found was deassigned meanwhile.
-        if let Some((_, signal)) = ports.iter().find(|(p, _)| *p == port) {
-            // SAFETY: An entry's `Ioeventfd` removes it before its `Eventfd` goes, and the lock
-            // keeps it in.
-            unsafe { Eventfd::signal_raw(signal.0) };
-        }
+/// Signals the eventfd of port `port`, which the doorbell SINT's event ring held (in the
+/// SynIC's interrupt).
+pub(super) fn on_port(port: u32) {
+    let ports = PORTS.lock();
+    // A port not found was deassigned meanwhile.
+    if let Some((_, signal)) = ports.iter().find(|(p, _)| *p == port) {
+        // SAFETY: An entry's `Ioeventfd` removes it before its `Eventfd` goes, and the lock
+        // keeps it in.
+        unsafe { Eventfd::signal_raw(signal.0) };
     }
 }
 

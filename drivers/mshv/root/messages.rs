@@ -3,59 +3,69 @@
 //! The messages the hypervisor sends the root, and who takes each:
 //!
 //! - an opaque intercept: a VP stopped ([`kick`]);
-//! - a SINT intercept for the doorbell SINT: guest writes rang doorbells ([`ioeventfd`]);
+//! - a SINT intercept for the doorbell SINT: guest writes rang doorbells, whose ports the
+//!   SynIC's event ring holds ([`synic`] takes them, [`ioeventfd`] signals them);
 //! - an APIC EOI: a guest ended a level-triggered interrupt ([`irqfd`]'s resamplers).
 //!
-//! They arrive in hard interrupt context, on whichever CPU the hypervisor chose, whatever it
-//! was doing: on a real host from the SINT's interrupt vector, under the simulated hypervisor
-//! from its SINT's irq_work (never in the thread whose hypercall made the message; its
-//! debugfs `deliveries` counts those in hard interrupt context). So every taker only takes
-//! spinlocks, allocates nothing that could wait, and issues only fast hypercalls (the
+//! They arrive in SINT0's slot of the message page of whichever CPU the hypervisor chose, and
+//! its SynIC interrupt runs [`synic`]'s handler there, in hard interrupt context, whatever that
+//! CPU was doing: on a real host from the SINT's vector, under the simulated hypervisor from an
+//! irq_work queued on that CPU (never in the thread whose hypercall made the message; its
+//! debugfs `deliveries` counts the interrupts in hard interrupt context). So every taker only
+//! takes spinlocks, allocates nothing that could wait, and issues only fast hypercalls (the
 //! simulator takes those without its mutex). Lockdep sees that context as it is, but for one
-//! thing: the simulator's irq_work is not `IRQ_WORK_INIT_HARD`, so the `spinlock_t`s taken here
-//! are not reported as they would be in a raw-spinlock-only context (a real host's vector, or
-//! PREEMPT_RT).
+//! thing: the simulator's irq_work for the root is not `IRQ_WORK_INIT_HARD`, so the
+//! `spinlock_t`s taken here are not reported as they would be in a raw-spinlock-only context
+//! (a real host's vector, or PREEMPT_RT).
 
 use kernel::sync::atomic::{
     Atomic,
     Relaxed, //
 };
 
+use kernel::prelude::*;
+
 use super::{
     ioeventfd,
     irqfd,
-    kick, //
+    kick,
+    synic::Synic, //
 };
-use crate::{
-    hv::abi::{
-        message_type,
-        Message, //
-    },
-    transport::hv,
+use crate::hv::abi::{
+    message_type,
+    Message, //
 };
 
 /// Whether the hypervisor delivers messages: without them no VP can be run.
 static ENABLED: Atomic<bool> = Atomic::new(false);
 
 /// Messages taken while this lives (the module's lifetime).
-pub(crate) struct Messages;
+pub(crate) struct Messages {
+    /// The SynIC, set up on every CPU, if it could be.
+    synic: Option<Synic>,
+}
 
 impl Messages {
     /// Starts taking the hypervisor's messages. Must run once, before any partition exists.
+    /// Where the SynIC cannot be set up, no VP can be run (`MSHV_RUN_VP` says `EOPNOTSUPP`);
+    /// everything else works.
     pub(crate) fn start() -> Self {
         kick::init();
         ioeventfd::init();
         irqfd::init();
-        ENABLED.store(hv().set_message_handler(Some(on_message)).is_ok(), Relaxed);
-        Self
+        let synic = Synic::new()
+            .inspect_err(|e| pr_warn!("no SynIC ({:?}): MSHV_RUN_VP is not supported\n", e))
+            .ok();
+        ENABLED.store(synic.is_some(), Relaxed);
+        Self { synic }
     }
 }
 
 impl Drop for Messages {
     fn drop(&mut self) {
-        if ENABLED.load(Relaxed) {
-            let _ = hv().set_message_handler(None);
-        }
+        ENABLED.store(false, Relaxed);
+        // No message is taken once the SynIC is down.
+        drop(self.synic.take());
         kick::clear();
         ioeventfd::clear();
         irqfd::clear();
@@ -67,13 +77,18 @@ pub(crate) fn enabled() -> bool {
     ENABLED.load(Relaxed)
 }
 
-/// Takes a message from the hypervisor. Others (a scheduler's, an asynchronous call's) are not
-/// asked for by anything the driver does, and are dropped.
-fn on_message(message: &Message) {
+/// Takes a message from the hypervisor (but doorbells, which [`synic`] takes). Others (a
+/// scheduler's, an asynchronous call's) are not asked for by anything the driver does, and are
+/// dropped.
+pub(super) fn on_message(message: &Message) {
     match message.message_type {
         message_type::OPAQUE_INTERCEPT => kick::on_intercept(message),
-        message_type::SYNIC_SINT_INTERCEPT => ioeventfd::on_sint(message),
         message_type::X64_APIC_EOI => irqfd::on_eoi(message),
         _ => {}
     }
+}
+
+/// Signals doorbell port `port`'s eventfd.
+pub(super) fn on_doorbell(port: u32) {
+    ioeventfd::on_port(port);
 }

@@ -16,7 +16,6 @@ use kernel::{
 use super::{
     HvPage,
     Hypervisor,
-    MessageHandler,
     SynicHandler,
     VtlReturnEntry, //
 };
@@ -53,12 +52,6 @@ impl Hypervisor for Real {
         HvResult(unsafe { ffi::mshv_shim_fast_hypercall(code, input1, input2) })
     }
 
-    fn set_message_handler(&self, _handler: Option<MessageHandler>) -> Result {
-        // The root's SynIC (message pages and the hypervisor callback vector) is not set up
-        // yet: nothing can receive intercept notifications.
-        Err(EOPNOTSUPP)
-    }
-
     unsafe fn write_synic(&self, register: SynicRegister, value: u64) {
         // SAFETY: The register is the calling CPU's; the caller holds any page it names.
         unsafe { ffi::mshv_shim_synic_write(register.index(), value) }
@@ -84,9 +77,9 @@ impl Hypervisor for Real {
         to_result(unsafe { ffi::mshv_shim_set_synic_handler(handler) })
     }
 
-    fn take_queued_port(&self, _sint: u32) -> Option<u32> {
-        // No event ring page without the root's SynIC (and no message to ask for one).
-        None
+    fn vmbus_active(&self) -> bool {
+        // SAFETY: Reads the Hyper-V core's state only.
+        unsafe { ffi::mshv_shim_vmbus_exists() }
     }
 
     fn vp_assist_page(&self, cpu: u32) -> *mut c_void {

@@ -9,8 +9,10 @@
 //! withdrawals (a call answers `INSUFFICIENT_*MEMORY` until enough was deposited), VPs with
 //! registers and state pages taken from the pool, partition properties.
 //!
-//! Its messages reach the root as a real hypervisor's do: in the SINT's interrupt, in hard
-//! interrupt context, never in the caller's thread ([`sint`]).
+//! Its messages reach the root as a real hypervisor's do: written into the SINT's slot of the
+//! CPU's message page, a doorbell's port into the CPU's event ring page, and the SynIC's
+//! interrupt raised on that CPU, where the driver's handler runs in hard interrupt context,
+//! never in the caller's thread ([`hosted_synic`]).
 //!
 //! Tests read and steer it through debugfs ([`debugfs`]), and can make its calls fail as a
 //! hypervisor that refuses them would ([`fail`]).
@@ -23,13 +25,8 @@ use kernel::{
 };
 
 use super::{
-    synic::{
-        take_port,
-        Take, //
-    },
     HvPage,
     Hypervisor,
-    MessageHandler,
     SynicHandler, //
 };
 use crate::hv::{
@@ -57,11 +54,9 @@ mod slat;
 mod vp;
 mod vsm;
 // The VTL module's: the root module hosts no VTL2 partition.
+mod hosted_synic;
 #[allow(dead_code)]
 mod vtl0;
-// The VTL module's, but for the debugfs file.
-#[allow(dead_code)]
-mod vtl2_synic;
 
 pub(crate) use debugfs::Debugfs;
 use machine::Machine;
@@ -101,23 +96,17 @@ pub(crate) fn start(hosted: Hosted, alternate: bool) -> Result<Pin<KBox<Debugfs>
     }
     // The intercept page is x86_64's: on arm64 intercepts come on SINT0.
     vsm::offer_intercept_page(!alternate && cfg!(CONFIG_X86_64));
-    sint::start()?;
+    hosted_synic::power_on(hosted)?;
     if hosted == Hosted::Vtl2 {
         vtl0::power_on();
-        vtl2_synic::power_on().inspect_err(|_| {
-            sint::power_off();
-            vtl0::power_off();
-        })?;
         el2_power_on().inspect_err(|_| {
-            sint::power_off();
             vtl0::power_off();
-            vtl2_synic::power_off();
+            hosted_synic::power_off();
         })?;
     }
     KBox::pin_init(debugfs::Debugfs::new(), GFP_KERNEL).inspect_err(|_| {
-        sint::power_off();
         vtl0::power_off();
-        vtl2_synic::power_off();
+        hosted_synic::power_off();
         el2_power_off();
     })
 }
@@ -148,7 +137,7 @@ pub(crate) fn stop() {
     sint::power_off();
     el2_power_off();
     vtl0::power_off();
-    vtl2_synic::power_off();
+    hosted_synic::power_off();
 }
 
 impl Hypervisor for Simulator {
@@ -173,11 +162,6 @@ impl Hypervisor for Simulator {
         with_machine(|m| m.fast_hypercall(code, input1, input2))
     }
 
-    fn set_message_handler(&self, handler: Option<MessageHandler>) -> Result {
-        sint::set_handler(handler);
-        Ok(())
-    }
-
     fn vp_assist_page(&self, cpu: u32) -> *mut core::ffi::c_void {
         vtl0::vp_assist_page(cpu)
     }
@@ -198,11 +182,11 @@ impl Hypervisor for Simulator {
     }
 
     unsafe fn write_synic(&self, register: SynicRegister, value: u64) {
-        vtl2_synic::write(register, value);
+        hosted_synic::write(register, value);
     }
 
     fn read_synic(&self, register: SynicRegister) -> u64 {
-        vtl2_synic::read(register)
+        hosted_synic::read(register)
     }
 
     fn vmbus_synic_pages(
@@ -216,29 +200,14 @@ impl Hypervisor for Simulator {
         None
     }
 
-    fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result {
-        vtl2_synic::set_handler(handler);
-        Ok(())
+    fn vmbus_active(&self) -> bool {
+        // A VMBus the kernel may run is another hypervisor's.
+        false
     }
 
-    fn take_queued_port(&self, sint: u32) -> Option<u32> {
-        loop {
-            let take = {
-                let mut synic = sint::lock();
-                let (ring, tail) = synic.event_rings.ring(sint as usize)?;
-                // SAFETY: The ring is the SynIC's, which its lock keeps still; its consumer
-                // index is `tail`, used by nothing else.
-                unsafe { take_port(ring, tail) }
-            };
-            match take {
-                Take::Port(port) => return Some(port),
-                Take::Empty => return None,
-                Take::NotifyEmpty => {
-                    // Nothing to do if it fails: the ring then stays as it is.
-                    let _ = self.fast_hypercall(code::NOTIFY_PORT_RING_EMPTY, sint.into(), 0);
-                }
-            }
-        }
+    fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result {
+        hosted_synic::set_handler(handler);
+        Ok(())
     }
 }
 
@@ -280,9 +249,9 @@ fn lock_machine() -> impl DerefMut<Target = Machine> {
 }
 
 /// Hands the messages the machine made to the SynIC, in the machine's order (its lock is held);
-/// returns the last one's sequence number, for [`sint::wait_delivered`].
+/// returns the last one's sequence number, for [`hosted_synic::wait_delivered`].
 fn send(machine: &mut Machine) -> u64 {
-    let sent = sint::send(&machine.outbox);
+    let sent = hosted_synic::send_root(&machine.outbox);
     machine.outbox.clear();
     sent
 }

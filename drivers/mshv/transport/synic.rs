@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The consumer side of a SynIC event ring: the ports the hypervisor signalled on one SINT
-//! (for the root, doorbells on [`HV_SYNIC_DOORBELL_SINT_INDEX`]), in the order it queued them.
+//! The reader's side of the SynIC's pages: a CPU's message page ([`MessagePage`]), and an event
+//! ring ([`take_port`]).
+//!
+//! A message page holds a slot per SINT. The hypervisor writes a message into a free slot, its
+//! type last, and interrupts the CPU; the reader takes the message, frees the slot (its type
+//! cleared) and, if the hypervisor marked another one pending for it, signals the end of
+//! message (`EOM`) so that the next one comes.
+//!
+//! An event ring holds the ports the hypervisor signalled on one SINT (for the root, doorbells
+//! on [`HV_SYNIC_DOORBELL_SINT_INDEX`]), in the order it queued them.
 //!
 //! The hypervisor writes a port id into the first free slot and, unless the ring's signal is
 //! masked, masks it and sends the SINT's message. The consumer takes slots from its own tail
@@ -11,19 +19,18 @@
 //!
 //! [`HV_SYNIC_DOORBELL_SINT_INDEX`]: crate::hv::abi::HV_SYNIC_DOORBELL_SINT_INDEX
 
-// Only the simulated hypervisor delivers doorbells until the real transport sets up the root's
-// SynIC (its event ring pages); the consumer is shared by both.
-#![cfg_attr(not(CONFIG_MSHV_RUST_SIMULATOR), allow(dead_code))]
-
 use core::{
     ptr::{
         addr_of,
         addr_of_mut,
         read_volatile,
-        write_volatile, //
+        write_volatile,
+        NonNull, //
     },
     sync::atomic::{
         fence,
+        AtomicU32,
+        AtomicU8,
         Ordering, //
     },
 };
@@ -32,10 +39,98 @@ use core::{
 #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 use kernel::prelude::*;
 
-use crate::hv::abi::{
-    EventRing,
-    HV_SYNIC_EVENT_RING_MESSAGE_COUNT, //
+use crate::{
+    hv::abi::{
+        EventRing,
+        Message,
+        SynicRegister,
+        HV_SYNIC_EVENT_RING_MESSAGE_COUNT,
+        HV_SYNIC_SINT_COUNT, //
+    },
+    transport::hv,
 };
+
+/// Bytes of a message slot (and of a SINT's event flags, and of an event ring).
+pub(crate) const SLOT_BYTES: usize = 256;
+
+/// A CPU's SynIC message page, as its reader sees it.
+///
+/// # Invariants
+///
+/// `page` is the kernel address of a SynIC message page, which stays mapped while this lives.
+#[derive(Clone, Copy)]
+pub(crate) struct MessagePage {
+    page: NonNull<u8>,
+}
+
+// SAFETY: The page is the SynIC's, whose slots' types are accessed atomically from any CPU.
+unsafe impl Send for MessagePage {}
+// SAFETY: As above.
+unsafe impl Sync for MessagePage {}
+
+impl MessagePage {
+    /// The message page at `page`.
+    ///
+    /// # Safety
+    ///
+    /// `page` is the kernel address of a SynIC message page, mapped for as long as the value
+    /// (or a copy) lives.
+    pub(crate) unsafe fn new(page: NonNull<u8>) -> Self {
+        // INVARIANT: As the caller promises.
+        Self { page }
+    }
+
+    /// SINT `sint`'s slot (`sint` is taken modulo 16).
+    fn slot(&self, sint: u32) -> *mut u8 {
+        let sint = sint as usize % HV_SYNIC_SINT_COUNT;
+        // SAFETY: The 16 slots fill the page (the invariants).
+        unsafe { self.page.as_ptr().add(sint * SLOT_BYTES) }
+    }
+
+    /// SINT `sint`'s slot's type.
+    fn slot_type(&self, sint: u32) -> &AtomicU32 {
+        // SAFETY: The slot's first `u32`, aligned, within the page (the invariants); the
+        // hypervisor and this module access it atomically only.
+        unsafe { AtomicU32::from_ptr(self.slot(sint).cast()) }
+    }
+
+    /// Whether SINT `sint`'s slot holds a message.
+    pub(crate) fn has_message(&self, sint: u32) -> bool {
+        self.slot_type(sint).load(Ordering::Acquire) != 0
+    }
+
+    /// A copy of the message in SINT `sint`'s slot, if any; the slot stays taken until
+    /// [`Self::end`].
+    pub(crate) fn peek(&self, sint: u32) -> Option<Message> {
+        if !self.has_message(sint) {
+            return None;
+        }
+        // SAFETY: The slot holds a full message the hypervisor wrote (its type last) and leaves
+        // alone until its type is cleared; `Message` is plain bytes.
+        Some(unsafe { core::ptr::read_unaligned(self.slot(sint).cast::<Message>()) })
+    }
+
+    /// Frees SINT `sint`'s slot and, if another message is pending for it, signals the end
+    /// of message: the hypervisor may deliver the next. On the page's CPU.
+    pub(crate) fn end(&self, sint: u32) {
+        self.slot_type(sint).store(0, Ordering::SeqCst);
+        // SAFETY: The slot's flags byte (`message_flags`, offset 5), bit 0 `msg_pending`,
+        // within the page.
+        let flags = unsafe { AtomicU8::from_ptr(self.slot(sint).add(5)) };
+        if flags.load(Ordering::SeqCst) & 1 != 0 {
+            // SAFETY: EOM names no page.
+            unsafe { hv().write_synic(SynicRegister::Eom, 0) };
+        }
+    }
+
+    /// Takes the message in SINT `sint`'s slot, if any, and ends it. On the page's CPU.
+    #[allow(dead_code)] // The VTL module's.
+    pub(crate) fn take(&self, sint: u32) -> Option<Message> {
+        let message = self.peek(sint)?;
+        self.end(sint);
+        Some(message)
+    }
+}
 
 /// What the consumer found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +144,9 @@ pub(crate) enum Take {
     NotifyEmpty,
 }
 
-/// Takes the next port from `ring`, whose consumer index is `tail`.
+/// Takes the next port from `ring`, whose consumer index is `tail`. A `tail` out of step with
+/// the hypervisor's (the ring kept from before the module was loaded) steps to the oldest port:
+/// the first one after the free slots.
 ///
 /// # Safety
 ///
@@ -57,21 +154,29 @@ pub(crate) enum Take {
 /// simulator's copy of one), valid for reads and writes (and so aligned, as `EventRing` is);
 /// only this consumer, with this `tail`, takes from it.
 pub(crate) unsafe fn take_port(ring: *mut EventRing, tail: &mut u8) -> Take {
-    let t = usize::from(*tail) % HV_SYNIC_EVENT_RING_MESSAGE_COUNT;
-    // SAFETY: `t` is in bounds; the function's contract makes the slot valid, and aligned as
-    // `EventRing`'s fields are (no reference is taken: the hypervisor writes the ring).
-    let slot = unsafe { addr_of_mut!((*ring).data).cast::<u32>().add(t) };
-    // SAFETY: As above, for the flags (bytes).
-    let (masked, full) = unsafe {
+    const N: usize = HV_SYNIC_EVENT_RING_MESSAGE_COUNT;
+    // SAFETY: The function's contract makes the ring valid, and aligned as `EventRing`'s
+    // fields are (no reference is taken: the hypervisor writes the ring).
+    let (data, masked, full) = unsafe {
         (
+            addr_of_mut!((*ring).data).cast::<u32>(),
             addr_of_mut!((*ring).signal_masked),
             addr_of_mut!((*ring).ring_full),
         )
     };
-    // SAFETY: All three point into the ring, valid as the contract says; the hypervisor may
-    // write the slot at any time, so every access is volatile.
+    // SAFETY: `i % N` is in bounds of the ring's slots.
+    let slot = |i: usize| unsafe { data.add(i % N) };
+    let mut t = usize::from(*tail) % N;
+    // SAFETY: Every pointer points into the ring, valid as the contract says; the hypervisor
+    // may write the slots at any time, so every access is volatile.
     let port = unsafe {
-        let mut port = read_volatile(slot);
+        if read_volatile(slot(t)) == 0 {
+            // Where the oldest port is, if there is one not at `t`.
+            if let Some(i) = (t + 1..t + N).find(|&i| read_volatile(slot(i)) != 0) {
+                t = i % N;
+            }
+        }
+        let mut port = read_volatile(slot(t));
         if port == 0 {
             if read_volatile(full) != 0 {
                 write_volatile(full, 0);
@@ -80,16 +185,16 @@ pub(crate) unsafe fn take_port(ring: *mut EventRing, tail: &mut u8) -> Take {
             write_volatile(masked, 0);
             // The unmask must be seen before the last look at the slot.
             fence(Ordering::SeqCst);
-            port = read_volatile(slot);
+            port = read_volatile(slot(t));
             if port == 0 {
                 return Take::Empty;
             }
             write_volatile(masked, 1);
         }
-        write_volatile(slot, 0);
+        write_volatile(slot(t), 0);
         port
     };
-    *tail = ((t + 1) % HV_SYNIC_EVENT_RING_MESSAGE_COUNT) as u8;
+    *tail = ((t + 1) % N) as u8;
     Take::Port(port)
 }
 
@@ -158,5 +263,26 @@ mod tests {
             assert_eq!(take_port(p, &mut tail), Take::Empty);
         }
         assert_eq!({ r.ring_full }, 0);
+    }
+
+    #[test]
+    fn a_consumer_out_of_step_finds_the_oldest_port() {
+        let mut r = ring();
+        let mut data = r.data;
+        // The hypervisor queued 4, 5 and 6 (wrapping) after a consumer that stopped at 10.
+        data[HV_SYNIC_EVENT_RING_MESSAGE_COUNT - 1] = 4;
+        data[0] = 5;
+        data[1] = 6;
+        r.data = data;
+        let mut tail = 10;
+        let p: *mut EventRing = &raw mut *r;
+        // SAFETY: `r` is a ring only this test uses.
+        unsafe {
+            assert_eq!(take_port(p, &mut tail), Take::Port(4));
+            assert_eq!(take_port(p, &mut tail), Take::Port(5));
+            assert_eq!(take_port(p, &mut tail), Take::Port(6));
+            assert_eq!(take_port(p, &mut tail), Take::Empty);
+        }
+        assert_eq!(tail, 2);
     }
 }

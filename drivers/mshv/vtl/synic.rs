@@ -23,9 +23,7 @@ use core::{
     sync::atomic::{
         AtomicBool,
         AtomicPtr,
-        AtomicU32,
         AtomicU64,
-        AtomicU8,
         Ordering, //
     },
 };
@@ -56,11 +54,14 @@ use crate::{
         SynicRegister, //
         HV_SYNIC_INTERCEPTION_SINT_INDEX,
     },
-    transport::hv,
+    transport::{
+        hv,
+        synic::{
+            MessagePage,
+            SLOT_BYTES, //
+        },
+    },
 };
-
-/// Bytes of a message slot, and of a SINT's event flags.
-const SLOT_BYTES: usize = 256;
 
 /// One CPU's SynIC pages.
 ///
@@ -124,39 +125,17 @@ impl Pages {
         }
     }
 
-    /// SINT `sint`'s message slot's type (an aligned `u32` of the page).
-    fn slot_type(&self, sint: Slot) -> &AtomicU32 {
-        // SAFETY: The slot is within the message page (the invariants), at a `u32`'s
-        // alignment; the SynIC and this module access it atomically only.
-        unsafe { AtomicU32::from_ptr(self.slot(sint).cast()) }
-    }
-
-    /// SINT `sint`'s message slot.
-    fn slot(&self, sint: Slot) -> *mut u8 {
-        // SAFETY: Both SINTs' slots (< 16) are within the page.
-        unsafe { self.message.as_ptr().add(sint as usize * SLOT_BYTES) }
+    /// The message page.
+    fn messages(&self) -> MessagePage {
+        // SAFETY: The page stays mapped while `self` lives (the invariants), and the value
+        // returned is used only while `self` is borrowed.
+        unsafe { MessagePage::new(self.message) }
     }
 
     /// Takes the message in SINT `sint`'s slot, if any, and ends it (the SynIC may deliver the
     /// next). On the pages' CPU, which the caller keeps (preemption or interrupts off).
     fn take(&self, sint: Slot) -> Option<Message> {
-        let kind = self.slot_type(sint).load(Ordering::Acquire);
-        if kind == 0 {
-            return None;
-        }
-        // SAFETY: The slot is a full message the SynIC wrote (its type last) and leaves alone
-        // until its type is cleared; `Message` is plain bytes.
-        let message = unsafe { core::ptr::read_unaligned(self.slot(sint).cast::<Message>()) };
-        // The end of message, as the TLFS has it: the slot freed, then, if another message is
-        // pending for it, EOM.
-        self.slot_type(sint).store(0, Ordering::SeqCst);
-        // SAFETY: The slot's flags byte (`message_flags`, offset 5), bit 0 `msg_pending`.
-        let flags = unsafe { AtomicU8::from_ptr(self.slot(sint).add(5)) };
-        if flags.load(Ordering::SeqCst) & 1 != 0 {
-            // SAFETY: EOM names no page.
-            unsafe { hv().write_synic(SynicRegister::Eom, 0) };
-        }
-        Some(message)
+        self.messages().take(sint as u32)
     }
 
     /// Word `i` (< 32) of the SINT's event flags.
@@ -249,7 +228,7 @@ impl Synic {
     /// Whether CPU `cpu`'s VMBus SINT for VTL2's slot holds a message.
     pub(super) fn has_message(&self, cpu: usize) -> bool {
         self.pages(cpu)
-            .is_some_and(|p| p.slot_type(Slot::Vmbus).load(Ordering::Acquire) != 0)
+            .is_some_and(|p| p.messages().has_message(Slot::Vmbus as u32))
     }
 
     /// Takes the message in the calling CPU's VMBus SINT for VTL2's slot, if any, and ends it.
@@ -312,7 +291,7 @@ pub(super) fn set_masked(masked: bool) {
 /// Programs the calling CPU's VMBus SINT for VTL2 as upstream does, masked as [`MASKED`] says.
 fn program_sint() {
     // SAFETY: Computes the register's value only.
-    let value = unsafe { ffi::mshv_shim_vtl_sint(MASKED.load(Ordering::Acquire)) };
+    let value = unsafe { ffi::mshv_shim_sint(MASKED.load(Ordering::Acquire)) };
     // SAFETY: A SINT's value names no page.
     unsafe { hv().write_synic(SynicRegister::Sint(VTL2_VMBUS_SINT), value) };
 }
@@ -356,7 +335,7 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
         // As upstream: SINT0 unmasked, with the SINT's vector, for as long as the CPU is
         // online.
         // SAFETY: Computes the register's value only.
-        let value = unsafe { ffi::mshv_shim_vtl_sint(false) };
+        let value = unsafe { ffi::mshv_shim_sint(false) };
         // SAFETY: A SINT's value names no page.
         unsafe { hv().write_synic(SynicRegister::Sint(HV_SYNIC_INTERCEPTION_SINT_INDEX), value) };
     }
@@ -371,7 +350,7 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
 /// As [`online`].
 unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
     // SAFETY: Computes the register's value only.
-    let masked = unsafe { ffi::mshv_shim_vtl_sint(true) };
+    let masked = unsafe { ffi::mshv_shim_sint(true) };
     // SAFETY: Neither value names a page.
     unsafe { hv().write_synic(SynicRegister::Sint(VTL2_VMBUS_SINT), masked) };
     if intercepts_by_sint() {

@@ -28,8 +28,8 @@
 //!   still maps;
 //! - `scheduler`: the scheduler type the root is told of (`enum hv_scheduler_type`): 3, the
 //!   core scheduler; 4, the root scheduler, with `hypervisor=3`;
-//! - `deliveries`: `delivered <n> hardirq <n>`: the messages handed to the root's handler so
-//!   far, and how many of them in hard interrupt context (all, as on a real host);
+//! - `deliveries`: `delivered <n> hardirq <n>`: the SynIC interrupts the driver's handler took
+//!   so far, and how many of them in hard interrupt context (all, as on a real host);
 //! - `fail` (read-write): failures injected into hypercalls, memory and fast calls alike. A
 //!   line written sets a rule: `<code> <nth> <status>` fails the nth call of hypercall `code`
 //!   from now, once; `<code> every <n> <status>` every nth; `<code> fraction <per-mille>
@@ -42,11 +42,11 @@
 //! - `vtl0` (read-write; the VTL2 partition's VTL0, see [`super::vtl0`]): a line per CPU,
 //!   `<cpu> program <n> arg <n> returns <n> irqs <raised> <taken> actions <n>`; writing
 //!   `<cpu> <program> [<arg>]` (or `all` for every CPU) sets what VTL0 runs there;
-//! - `synic` (read-write; the VTL2 partition's SynIC, see [`super::vtl2_synic`]): a line per
-//!   CPU, `<cpu> scontrol <v> simp <v> siefp <v> queued <n> sint <v0> ... <v15>`, then
-//!   `interrupts <n> hardirq <n> delivered <n>`; writing `message <cpu> <sint> <type> [<word>
-//!   ...]` (at most 30 payload words) sends that SINT a message, `event <cpu> <sint> <flag>`
-//!   signals an event flag (`EBUSY`: the CPU's queue of 8 messages is full; `ENXIO`: no event
+//! - `synic` (read-write; the hosted partition's SynIC, see [`super::hosted_synic`]): a line
+//!   per CPU, `<cpu> scontrol <v> simp <v> siefp <v> sirbp <v> queued <n> sint <v0> ... <v15>`,
+//!   then `interrupts <n> hardirq <n> delivered <n>`; writing `message <cpu> <sint> <type>
+//!   [<word> ...]` (at most 30 payload words) sends that SINT a message, `event <cpu> <sint>
+//!   <flag>` signals an event flag (`EBUSY`: the CPU's queue of 16 messages is full; `ENXIO`: no event
 //!   flags page); `clear` drops every message queued and not delivered.
 
 use kernel::{
@@ -65,12 +65,11 @@ use super::{
         Rule,
         When, //
     },
+    hosted_synic,
     lock_machine,
     send,
-    sint,
     vp::Intercept,
     vtl0,
-    vtl2_synic,
     MACHINE, //
 };
 use crate::ffi;
@@ -309,7 +308,7 @@ impl Reader for Inject {
         };
         // The root's handler takes them in the SynIC's interrupt; the guest's act is over once
         // it has, so that a test sees what it caused (an eventfd signalled) when this returns.
-        sint::wait_delivered(sent);
+        hosted_synic::wait_delivered(sent);
         Ok(())
     }
 }
@@ -442,7 +441,7 @@ struct Synic;
 
 impl fmt::Debug for Synic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        vtl2_synic::show(f)
+        hosted_synic::show(f)
     }
 }
 
@@ -453,7 +452,7 @@ impl Reader for Synic {
         let mut words = line.split_whitespace();
         let what = words.next().ok_or(EINVAL)?;
         if what == "clear" && words.next().is_none() {
-            vtl2_synic::forget();
+            hosted_synic::forget();
             return Ok(());
         }
         let cpu = usize::try_from(number(words.next())?).map_err(|_| EINVAL)?;
@@ -464,7 +463,7 @@ impl Reader for Synic {
                 if words.next().is_some() {
                     return Err(EINVAL);
                 }
-                vtl2_synic::signal(cpu, sint, flag)
+                hosted_synic::signal(cpu, sint, flag)
             }
             "message" => {
                 let mut message = crate::hv::abi::Message {
@@ -482,7 +481,7 @@ impl Reader for Synic {
                 if message.message_type == 0 {
                     return Err(EINVAL);
                 }
-                vtl2_synic::send(cpu, sint, message)
+                hosted_synic::send(cpu, sint, message)
             }
             _ => Err(EINVAL),
         }
@@ -554,7 +553,7 @@ struct Deliveries;
 
 impl fmt::Debug for Deliveries {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (delivered, hardirq) = sint::deliveries();
+        let (delivered, hardirq) = hosted_synic::interrupts();
         writeln!(f, "delivered {delivered} hardirq {hardirq}")
     }
 }

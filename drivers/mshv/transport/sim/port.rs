@@ -9,31 +9,40 @@
 //! SINT. A port that finds the ring full waits, and the ring is marked full, until the root says
 //! it has room (`HVCALL_NOTIFY_PORT_RING_EMPTY`).
 //!
-//! The ports are the machine's; the event ring page is the SynIC's ([`sint`]): the root's
-//! message handler takes from it in interrupt context, under the SynIC's lock alone.
+//! The ports are the machine's; the event rings are in each CPU's event ring page (SIRBP), the
+//! SynIC's ([`hosted_synic`]): the root's interrupt handler takes from the ring of the CPU it
+//! runs on, and the hypervisor's side is under the SynIC's lock alone.
+
+use core::ptr::{
+    addr_of_mut,
+    read_volatile,
+    write_volatile, //
+};
 
 use super::ALLOC;
 #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 use kernel::prelude::*;
 
-use super::machine::{
-    read,
-    Machine,
-    RepResult, //
-};
-use super::sint::{
-    self,
-    Fifo, //
+use super::{
+    hosted_synic,
+    machine::{
+        read,
+        Machine,
+        RepResult, //
+    },
+    sint::{
+        self,
+        Fifo, //
+    },
+    vtl0::MAX_CPUS,
 };
 use crate::{
     hv::{
         abi::{
             code,
-            message_type,
             ConnectPortIn,
             CreatePortIn,
             EventRing,
-            Message,
             HV_PARTITION_ID_SELF,
             HV_PORT_TYPE_DOORBELL,
             HV_SYNIC_DOORBELL_SINT_INDEX,
@@ -79,85 +88,112 @@ impl Port {
     }
 }
 
-/// Ports that may wait for room in their ring at once, all SINTs together.
+/// Ports that may wait for room in their ring at once, all CPUs and SINTs together.
 const WAITING: usize = 256;
 
-/// The root's event ring page (one: the simulated SINTs are taken on whichever CPU asks) and
-/// both ends' indices. It never allocates: the root's handler uses it in interrupt context.
+/// The hypervisor's side of the root's event rings (each CPU's event ring page, SIRBP, holds
+/// one per SINT): where it writes next in each, and the ports that found theirs full. It never
+/// allocates: it is used under the SynIC's raw spinlock.
 pub(crate) struct EventRings {
-    rings: [EventRing; HV_SYNIC_SINT_COUNT],
-    /// Where the hypervisor writes next, by SINT.
-    heads: [u8; HV_SYNIC_SINT_COUNT],
-    /// Ports that found their ring full, oldest first: `(SINT, port)`.
-    waiting: Fifo<(usize, u32), WAITING>,
-    /// The root's consumer index, by SINT. It belongs to the root's side of the ring page, and
-    /// lives here only because the simulated page does.
-    pub(super) tails: [u8; HV_SYNIC_SINT_COUNT],
+    /// Where the hypervisor writes next, by CPU and SINT.
+    heads: [[u8; HV_SYNIC_SINT_COUNT]; MAX_CPUS],
+    /// Ports that found their ring full, oldest first: `(CPU, SINT, port)`.
+    waiting: Fifo<(u16, u8, u32), WAITING>,
 }
 
 impl EventRings {
     pub(super) const fn new() -> Self {
-        const EMPTY: EventRing = EventRing {
-            signal_masked: 0,
-            ring_full: 0,
-            reserved_z: 0,
-            data: [0; HV_SYNIC_EVENT_RING_MESSAGE_COUNT],
-        };
         Self {
-            rings: [EMPTY; HV_SYNIC_SINT_COUNT],
-            heads: [0; HV_SYNIC_SINT_COUNT],
-            waiting: Fifo::new((0, 0)),
-            tails: [0; HV_SYNIC_SINT_COUNT],
+            heads: [[0; HV_SYNIC_SINT_COUNT]; MAX_CPUS],
+            waiting: Fifo::new((0, 0, 0)),
         }
     }
 
-    /// SINT `sint`'s ring, for its consumer.
-    pub(super) fn ring(&mut self, sint: usize) -> Option<(*mut EventRing, &mut u8)> {
-        let ring = self.rings.get_mut(sint)?;
-        Some((core::ptr::from_mut(ring), &mut self.tails[sint]))
-    }
-
-    /// Queues `port` on SINT `sint`'s ring; whether the root is to be signalled.
-    fn queue(&mut self, sint: usize, port: u32) -> bool {
-        if !self.put(sint, port) {
+    /// Queues `port` on `ring`, CPU `cpu`'s ring of SINT `sint`; whether the root is to be
+    /// signalled (the ring's signal was not masked: it is now).
+    ///
+    /// # Safety
+    ///
+    /// `ring` is that ring, valid for reads and writes, and its consumer does not run
+    /// meanwhile.
+    pub(super) unsafe fn queue(
+        &mut self,
+        ring: *mut EventRing,
+        cpu: usize,
+        sint: usize,
+        port: u32,
+    ) -> bool {
+        // SAFETY: As the function's contract says.
+        if !unsafe { self.put(ring, cpu, sint, port) } {
             // Without room to wait the signal is lost, as a full ring's would be.
-            let _ = self.waiting.push((sint, port));
+            let _ = self.waiting.push((cpu as u16, sint as u8, port));
             return false;
         }
-        let ring = &mut self.rings[sint];
-        if ring.signal_masked != 0 {
-            return false;
+        // SAFETY: As above.
+        let masked = unsafe { addr_of_mut!((*ring).signal_masked) };
+        // SAFETY: As above; the consumer writes the flag too, so both sides are volatile.
+        unsafe {
+            if read_volatile(masked) != 0 {
+                return false;
+            }
+            write_volatile(masked, 1);
         }
-        ring.signal_masked = 1;
         true
     }
 
-    /// The root consumed SINT `sint`'s ring: the ports that waited go in while there is room.
-    fn notify_empty(&mut self, sint: usize) {
+    /// Unmasks `ring`'s signal: the signal [`Self::queue`] asked for was not sent.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::queue`].
+    pub(super) unsafe fn unmask(&mut self, ring: *mut EventRing) {
+        // SAFETY: As the function's contract says.
+        unsafe { write_volatile(addr_of_mut!((*ring).signal_masked), 0) };
+    }
+
+    /// The root consumed `ring`, CPU `cpu`'s ring of SINT `sint`: the ports that waited for it
+    /// go in while there is room.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::queue`].
+    pub(super) unsafe fn notify_empty(&mut self, ring: *mut EventRing, cpu: usize, sint: usize) {
         for _ in 0..self.waiting.len() {
-            let Some((s, port)) = self.waiting.pop() else {
+            let Some((c, s, port)) = self.waiting.pop() else {
                 break;
             };
-            if s != sint || !self.put(s, port) {
+            let here = usize::from(c) == cpu && usize::from(s) == sint;
+            // SAFETY: As the function's contract says.
+            if !here || !unsafe { self.put(ring, cpu, sint, port) } {
                 // Keeps its place: the ones behind it go back behind it (it was just taken
                 // out, so there is room).
-                let _ = self.waiting.push((s, port));
+                let _ = self.waiting.push((c, s, port));
             }
         }
     }
 
     /// Writes `port` into the ring's next slot, if free; else marks the ring full.
-    fn put(&mut self, sint: usize, port: u32) -> bool {
-        let head = usize::from(self.heads[sint]);
-        let ring = &mut self.rings[sint];
-        let mut data = ring.data;
-        if data[head] != 0 {
-            ring.ring_full = 1;
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::queue`].
+    unsafe fn put(&mut self, ring: *mut EventRing, cpu: usize, sint: usize, port: u32) -> bool {
+        let Some(head) = self.heads.get_mut(cpu).and_then(|h| h.get_mut(sint)) else {
             return false;
+        };
+        let at = usize::from(*head) % HV_SYNIC_EVENT_RING_MESSAGE_COUNT;
+        // SAFETY: `at` is in bounds of the ring, valid as the contract says (no reference is
+        // made: the consumer writes the ring too).
+        let slot = unsafe { addr_of_mut!((*ring).data).cast::<u32>().add(at) };
+        // SAFETY: As above.
+        unsafe {
+            if read_volatile(slot) != 0 {
+                write_volatile(addr_of_mut!((*ring).ring_full), 1);
+                return false;
+            }
+            write_volatile(slot, port);
         }
-        data[head] = port;
-        ring.data = data;
-        self.heads[sint] = ((head + 1) % HV_SYNIC_EVENT_RING_MESSAGE_COUNT) as u8;
+        *head = ((at + 1) % HV_SYNIC_EVENT_RING_MESSAGE_COUNT) as u8;
         true
     }
 
@@ -274,39 +310,30 @@ impl Machine {
         len: u32,
         value: u64,
     ) -> bool {
-        let sint = HV_SYNIC_DOORBELL_SINT_INDEX as usize;
+        let sint = HV_SYNIC_DOORBELL_SINT_INDEX;
         let mut rung = false;
         for i in 0..self.ports.len() {
             if !self.ports[i].rung_by(partition_id, gpa, len, value) {
                 continue;
             }
             rung = true;
-            let port = self.ports[i].id;
-            if sint::lock().event_rings.queue(sint, port) {
-                let mut m = Message::zeroed(message_type::SYNIC_SINT_INTERCEPT, 0);
-                // `struct hv_notification_message_payload`: the SINT.
-                m.payload_size = 4;
-                m.payload[0] = sint as u64;
-                // Without memory the signal is lost; the port stays queued for the next one.
-                let _ = self.outbox.push(m, ALLOC);
-            }
+            hosted_synic::ring_doorbell(sint, self.ports[i].id);
         }
         rung
     }
 }
 
-/// `HVCALL_NOTIFY_PORT_RING_EMPTY` (fast): the root emptied SINT `input1`'s ring. The root's
-/// message handler makes the call, in interrupt context: it is taken under the SynIC's lock
-/// alone, and counted (`calls`, `last`) when the machine next runs.
+/// `HVCALL_NOTIFY_PORT_RING_EMPTY` (fast): the root emptied the calling CPU's ring of SINT
+/// `input1`. The root's interrupt handler makes the call, in interrupt context: it is taken
+/// under the SynIC's lock alone, and counted (`calls`, `last`) when the machine next runs.
 pub(super) fn notify_port_ring_empty(input1: u64, input2: u64) -> HvResult {
-    let mut synic = sint::lock();
-    synic.count_later(code::NOTIFY_PORT_RING_EMPTY, input1, input2);
+    sint::lock().count_later(code::NOTIFY_PORT_RING_EMPTY, input1, input2);
     let status = match usize::try_from(input1)
         .ok()
         .filter(|&s| s < HV_SYNIC_SINT_COUNT)
     {
         Some(s) => {
-            synic.event_rings.notify_empty(s);
+            hosted_synic::ring_emptied(s);
             HvStatus::SUCCESS
         }
         None => HvStatus::INVALID_PARAMETER,
@@ -323,42 +350,42 @@ mod tests {
         Take, //
     };
 
-    /// Fresh rings, built in place from a constant: they are too big for a kernel stack.
-    fn new_rings() -> KBox<EventRings> {
-        static EMPTY: EventRings = EventRings::new();
-        let mut rings = KBox::<EventRings>::new_uninit(GFP_KERNEL).unwrap();
-        // SAFETY: The destination is a fresh allocation of one `EventRings`, the source a
-        // valid one (plain integers: a copy is a valid value).
-        unsafe {
-            rings.as_mut_ptr().copy_from_nonoverlapping(&EMPTY, 1);
-            rings.assume_init()
-        }
+    fn ring() -> KBox<EventRing> {
+        use kernel::transmute::FromBytes;
+        KBox::new(
+            EventRing::from_bytes(&[0u8; 256]).copied().unwrap(),
+            GFP_KERNEL,
+        )
+        .unwrap()
     }
 
     #[test]
     fn a_full_ring_keeps_ports_until_the_root_has_room() {
-        let mut rings = new_rings();
-        // The first port signals the root and masks the signal; the rest fill the ring.
-        assert!(rings.queue(5, 1));
-        for port in 2..=63 {
-            assert!(!rings.queue(5, port));
-        }
-        assert!(!rings.queue(5, 64));
-        let (ring, tail) = rings.ring(5).unwrap();
-        for port in 1..=63 {
-            // SAFETY: The ring is this test's, and so is its consumer index.
-            assert_eq!(unsafe { take_port(ring, tail) }, Take::Port(port));
-        }
-        // SAFETY: As above.
-        assert_eq!(unsafe { take_port(ring, tail) }, Take::NotifyEmpty);
-        rings.notify_empty(5);
-        let (ring, tail) = rings.ring(5).unwrap();
-        // SAFETY: As above.
+        let mut rings = KBox::new(EventRings::new(), GFP_KERNEL).unwrap();
+        let mut r = ring();
+        let ring: *mut EventRing = &raw mut *r;
+        let mut tail = 0;
+        // SAFETY: The ring is this test's, and so is its consumer index; the two sides take
+        // turns.
         unsafe {
-            assert_eq!(take_port(ring, tail), Take::Port(64));
-            assert_eq!(take_port(ring, tail), Take::Empty);
+            // The first port signals the root and masks the signal; the rest fill the ring.
+            assert!(rings.queue(ring, 1, 5, 1));
+            for port in 2..=63 {
+                assert!(!rings.queue(ring, 1, 5, port));
+            }
+            assert!(!rings.queue(ring, 1, 5, 64));
+            for port in 1..=63 {
+                assert_eq!(take_port(ring, &mut tail), Take::Port(port));
+            }
+            assert_eq!(take_port(ring, &mut tail), Take::NotifyEmpty);
+            // Another CPU's emptied ring lets none in.
+            rings.notify_empty(ring, 0, 5);
+            assert_eq!(take_port(ring, &mut tail), Take::Empty);
+            rings.notify_empty(ring, 1, 5);
+            assert_eq!(take_port(ring, &mut tail), Take::Port(64));
+            assert_eq!(take_port(ring, &mut tail), Take::Empty);
+            // Unmasked: the next port signals again.
+            assert!(rings.queue(ring, 1, 5, 65));
         }
-        // Unmasked: the next port signals again.
-        assert!(rings.queue(5, 65));
     }
 }

@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The simulated hypervisor's SynIC, as the root sees it: the messages the hypervisor sends the
-//! root, their delivery, and the root's event ring page.
+//! The simulated hypervisor's SynIC lock, and the fast calls the root's interrupt handler makes
+//! where the machine's mutex may not be taken.
 //!
-//! A real hypervisor writes a message into a CPU's SynIC message page and raises the SINT's
-//! interrupt there: the root's handler runs in hard interrupt context, whatever that CPU was
-//! doing. The simulator does the same. What the machine sends (under its mutex, in the caller's
-//! thread) goes into a queue here, and an irq_work (the SINT's interrupt, raised on the sending
-//! CPU) hands the queue to the root's handler, in the order it was sent, one message at a time,
-//! in hard interrupt context. Whatever the handler reaches in the simulator (this queue, the
-//! event rings, `HVCALL_NOTIFY_PORT_RING_EMPTY`) is under this module's raw spinlock, never the
-//! machine's mutex; another fast call it makes waits here for the machine (see [`defer`]).
+//! The SynIC itself ([`hosted_synic`]: the message, event flags and event ring pages, the SINTs,
+//! the interrupt) is under this module's raw spinlock, never the machine's mutex: the root's
+//! handler, which runs in hard interrupt context, reaches the simulator only through fast
+//! calls; `HVCALL_NOTIFY_PORT_RING_EMPTY` is taken under this lock alone, and any other waits
+//! here for the machine (see [`defer`]).
 //!
 //! The locks, outermost first: the machine's mutex, then the SynIC's raw spinlock (a sender
-//! queues under both); the root's handler runs with neither held.
+//! queues under both); the driver's handler runs with neither held.
+//!
+//! [`hosted_synic`]: super::hosted_synic
 
 use core::{
     cell::UnsafeCell,
@@ -24,35 +23,19 @@ use core::{
     },
 };
 
-use kernel::{
-    ffi::{
-        c_ulong,
-        c_void, //
-    },
-    prelude::*,
-    processor::cpu_relax, //
-};
+use kernel::ffi::c_ulong;
 
-use crate::irq_work::IrqWork;
-
-use super::{
-    port::EventRings,
-    vtl2_synic::Vtl2Synic, //
-};
+use super::hosted_synic::HostedSynic;
 use crate::{
     ffi,
-    hv::{
-        abi::Message,
-        status::{
-            HvResult,
-            HvStatus, //
-        },
+    hv::status::{
+        HvResult,
+        HvStatus, //
     },
-    transport::MessageHandler,
 };
 
-/// Whether the SINT's interrupt is an `IRQ_WORK_INIT_HARD` irq_work, run in hard interrupt
-/// context even under PREEMPT_RT. Either way it runs in hard interrupt context on other
+/// Whether the root's SynIC interrupt is an `IRQ_WORK_INIT_HARD` irq_work, run in hard interrupt
+/// context even under PREEMPT_RT (VTL2's always is). Either way it runs in hard interrupt context on other
 /// kernels, where a sleeping lock in the handler is reported; with it, lockdep also treats the
 /// handler as a raw-spinlock-only context (as a real host's SINT vector is), and reports any
 /// `spinlock_t` the handler takes (`Invalid wait context`, `PROVE_RAW_LOCK_NESTING`). The
@@ -60,9 +43,6 @@ use crate::{
 /// signals), so this stays off until they are raw.
 pub(super) const HARD_IRQ_WORK: bool = false;
 
-/// Messages sent and not yet delivered, at most: a sender that finds no room waits for the
-/// delivery to make some, as a hypervisor holds a message until the SINT's slot is free.
-const MESSAGES: usize = 64;
 /// Fast calls waiting for the machine, at most.
 const DEFERRED: usize = 64;
 
@@ -134,27 +114,10 @@ pub(super) fn in_hardirq() -> bool {
 
 /// The SynIC's state.
 pub(super) struct Synic {
-    /// Sent and not yet delivered, oldest first.
-    messages: Fifo<Message, MESSAGES>,
-    /// Messages sent since power on, and those of them delivered (or dropped): a sender that
-    /// needs its messages delivered waits for the second to reach the first.
-    sent: u64,
-    finished: u64,
-    /// Where the root takes its messages.
-    handler: Option<MessageHandler>,
-    /// A CPU is delivering: another one leaves the queue to it, which keeps the order.
-    delivering: bool,
-    /// The SINT's interrupt.
-    work: Option<IrqWork>,
-    /// The root's event ring page.
-    pub(super) event_rings: EventRings,
     /// Fast calls waiting for the machine, oldest first.
     deferred: Fifo<Deferred, DEFERRED>,
-    /// Messages handed to the root's handler, and those of them in hard interrupt context.
-    delivered: u64,
-    delivered_in_hardirq: u64,
-    /// The hosted VTL2 partition's SynIC.
-    pub(super) vtl2: Vtl2Synic,
+    /// The hosted partition's SynIC.
+    pub(super) hosted: HostedSynic,
 }
 
 impl Synic {
@@ -166,24 +129,9 @@ impl Synic {
             made: false,
         };
         Self {
-            messages: Fifo::new(Message::EMPTY),
-            sent: 0,
-            finished: 0,
-            handler: None,
-            delivering: false,
-            work: None,
-            event_rings: EventRings::new(),
             deferred: Fifo::new(NO_CALL),
-            delivered: 0,
-            delivered_in_hardirq: 0,
-            vtl2: Vtl2Synic::new(),
+            hosted: HostedSynic::new(),
         }
-    }
-
-    /// Drops the messages not delivered: nothing takes them.
-    fn drop_messages(&mut self) {
-        self.finished += self.messages.len() as u64;
-        self.messages.clear();
     }
 
     /// Has the machine count a fast call made outside it (without room, it goes uncounted).
@@ -248,123 +196,9 @@ impl Drop for Guard {
     }
 }
 
-/// Powers the SynIC on: its interrupt exists from now on.
-pub(super) fn start() -> Result {
-    // SAFETY: `deliver` ignores its argument and may run in any interrupt context.
-    let work = unsafe { IrqWork::new(deliver, core::ptr::null_mut(), HARD_IRQ_WORK)? };
-    // An earlier interrupt (there is none) would be freed here, outside the lock.
-    let _earlier = lock().work.replace(work);
-    Ok(())
-}
-
-/// Powers the SynIC off: what was not delivered is dropped, the event rings emptied, and the
-/// interrupt freed once a run in progress has ended. Process context.
+/// Forgets the fast calls waiting for the machine (power off). Process context.
 pub(super) fn power_off() {
-    let work = {
-        let mut synic = lock();
-        synic.handler = None;
-        synic.drop_messages();
-        synic.event_rings.clear();
-        synic.deferred.clear();
-        synic.work.take()
-    };
-    // Outside the lock: freeing waits for the interrupt's run in progress, if any.
-    drop(work);
-}
-
-/// Has the root's messages passed to `handler`, or dropped (`None`). Once this returns with
-/// `None`, the old handler runs no more. Process context.
-pub(super) fn set_handler(handler: Option<MessageHandler>) {
-    {
-        let mut synic = lock();
-        synic.handler = handler;
-        if handler.is_none() {
-            synic.drop_messages();
-        }
-    }
-    if handler.is_none() {
-        // A delivery may be in the old handler: it takes no other message after it.
-        while lock().delivering {
-            cpu_relax();
-        }
-    }
-}
-
-/// Sends the root `messages`, in order, after every message sent before; waits for room when
-/// the queue is full (process context). Returns the sequence number of the last one, for
-/// [`wait_delivered`].
-pub(super) fn send(messages: &[Message]) -> u64 {
-    let mut rest = messages;
-    loop {
-        let mut synic = lock();
-        if synic.handler.is_none() {
-            // Nothing takes them.
-            synic.sent += rest.len() as u64;
-            synic.finished += rest.len() as u64;
-            return synic.sent;
-        }
-        let mut queued = false;
-        while let Some((first, others)) = rest.split_first() {
-            if !synic.messages.push(*first) {
-                break;
-            }
-            synic.sent += 1;
-            rest = others;
-            queued = true;
-        }
-        if queued {
-            if let Some(work) = &synic.work {
-                // Already pending, its run (still to come) takes these too.
-                work.queue();
-            }
-        }
-        if rest.is_empty() {
-            return synic.sent;
-        }
-        // The delivery makes room; it needs no lock a sender holds but this one.
-        drop(synic);
-        cpu_relax();
-    }
-}
-
-/// Waits until the root's handler has returned from every message up to sequence number
-/// `sent` (or they were dropped). Process context, with interrupts on: on this CPU the
-/// interrupt may have to run.
-pub(super) fn wait_delivered(sent: u64) {
-    while lock().finished < sent {
-        cpu_relax();
-    }
-}
-
-/// The SINT's interrupt (the irq_work's function): hands the queued messages to the root's
-/// handler, oldest first, with no lock held.
-extern "C" fn deliver(_data: *mut c_void) {
-    let hard = in_hardirq();
-    let mut synic = lock();
-    // The CPU delivering already takes the messages this run was raised for, after its own.
-    if synic.delivering {
-        return;
-    }
-    synic.delivering = true;
-    loop {
-        let Some(handler) = synic.handler else {
-            synic.drop_messages();
-            break;
-        };
-        let Some(message) = synic.messages.pop() else {
-            break;
-        };
-        synic.delivered += 1;
-        if hard {
-            synic.delivered_in_hardirq += 1;
-        }
-        // The handler takes the lock itself (for the event rings, a fast call).
-        drop(synic);
-        handler(&message);
-        synic = lock();
-        synic.finished += 1;
-    }
-    synic.delivering = false;
+    lock().deferred.clear();
 }
 
 /// Takes fast call `code` made in interrupt context, where the machine's mutex may not be
@@ -390,22 +224,21 @@ pub(super) fn take_deferred() -> Option<Deferred> {
     lock().deferred.pop()
 }
 
-/// Messages handed to the root's handler since power on, and those of them in hard interrupt
-/// context.
-pub(super) fn deliveries() -> (u64, u64) {
-    let synic = lock();
-    (synic.delivered, synic.delivered_in_hardirq)
-}
-
 #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
-#[kunit_tests(mshv_rs_sim_sint)]
+#[kernel::prelude::kunit_tests(mshv_rs_sim_sint)]
 mod tests {
     use super::*;
-    use kernel::sync::atomic::{
-        Acquire,
-        Atomic,
-        Relaxed,
-        Release, //
+    use crate::irq_work::IrqWork;
+    use kernel::{
+        ffi::c_void,
+        prelude::*,
+        processor::cpu_relax,
+        sync::atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
     };
 
     #[test]

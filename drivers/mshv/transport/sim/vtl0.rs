@@ -366,7 +366,7 @@ pub(crate) unsafe extern "C" fn mshv_sim_vtl0_run(frame: *mut Vtl0Frame) {
                 // Without the intercept page, the intercept is a message on VTL2's SINT0,
                 // whose interrupt ends VTL0's run. One the SynIC cannot queue is lost: VTL0
                 // intercepts again at its next run.
-                let _ = super::vtl2_synic::send(index, HV_SYNIC_INTERCEPTION_SINT_INDEX, message);
+                let _ = super::hosted_synic::send(index, HV_SYNIC_INTERCEPTION_SINT_INDEX, message);
                 vtl_entry_reason::INTERRUPT
             }
         }

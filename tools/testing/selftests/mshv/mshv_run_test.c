@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -349,6 +350,88 @@ TEST_F(run, messages_arrive_in_hard_interrupt_context)
 	ASSERT_TRUE(sim_deliveries(&delivered, &hardirq));
 	EXPECT_LT(before, delivered);
 	EXPECT_EQ(delivered, hardirq);
+}
+
+#define SINT_MASKED		(1ULL << 16)
+#define SINT_AS_INTERCEPT	(1ULL << 19)
+
+/* Whether CPU `cpu`'s SynIC is set up as the root sets it up. */
+static bool synic_taken(int cpu)
+{
+	return (sim_synic_count(cpu, "scontrol ") & 1) && (sim_synic_count(cpu, "simp ") & 1) &&
+	       (sim_synic_count(cpu, "siefp ") & 1) && (sim_synic_count(cpu, "sirbp ") & 1) &&
+	       !(sim_synic_sint(cpu, 0) & SINT_MASKED) &&
+	       !(sim_synic_sint(cpu, 5) & SINT_MASKED) &&
+	       (sim_synic_sint(cpu, 5) & SINT_AS_INTERCEPT) &&
+	       (sim_synic_sint(cpu, 1) & SINT_MASKED);
+}
+
+/* Whether CPU `cpu`'s SynIC is as the hypervisor provided it: off, SINT0 and SINT5 masked. */
+static bool synic_left(int cpu)
+{
+	return !(sim_synic_count(cpu, "scontrol ") & 1) && !(sim_synic_count(cpu, "simp ") & 1) &&
+	       !(sim_synic_count(cpu, "siefp ") & 1) && !(sim_synic_count(cpu, "sirbp ") & 1) &&
+	       (sim_synic_count(cpu, "simp ") >> 12) && (sim_synic_count(cpu, "sirbp ") >> 12) &&
+	       (sim_synic_sint(cpu, 0) & SINT_MASKED) && (sim_synic_sint(cpu, 5) & SINT_MASKED);
+}
+
+static int set_online(int cpu, bool online)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, online ? "1" : "0", 1) == 1 ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* Runs VP vp from CPU `cpu` to the halt injected: whether it came, through a SynIC interrupt. */
+static bool halts_from(struct __test_metadata *_metadata, int id, int vp, int fd, int cpu)
+{
+	long before = sim_synic_count(-1, "interrupts ");
+	struct message m;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) || sim_inject(id, vp, "halt"))
+		return false;
+	m.type = 0;
+	if (ioctl(fd, MSHV_RUN_VP, &m))
+		return false;
+	return m.type == HVMSG_X64_HALT && sim_synic_count(-1, "interrupts ") > before;
+}
+
+/*
+ * The root's SynIC, as the hypervisor sees it: on each CPU online the message, event flags and
+ * event ring pages the hypervisor provided are enabled, SINT0 and the doorbell SINT (5,
+ * as_intercept) unmasked, the SynIC on, and a VP's intercept comes through them to a thread
+ * on that CPU. A CPU that goes offline has all of it undone (the pages stay the
+ * hypervisor's); one that comes back has it again.
+ */
+TEST_F(run, the_synic_is_set_up_on_each_cpu_online)
+{
+	cpu_set_t all;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	EXPECT_TRUE(synic_taken(0));
+	EXPECT_TRUE(synic_taken(1));
+	EXPECT_TRUE(halts_from(_metadata, self->id, 0, self->vp[0], 0));
+	EXPECT_TRUE(halts_from(_metadata, self->id, 1, self->vp[1], 1));
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+	if (set_online(1, false))
+		SKIP(return, "CPU 1 cannot go offline (%s)", strerror(errno));
+	EXPECT_TRUE(synic_left(1));
+	EXPECT_TRUE(synic_taken(0));
+	EXPECT_TRUE(halts_from(_metadata, self->id, 0, self->vp[0], 0));
+	ASSERT_EQ(0, set_online(1, true));
+	EXPECT_TRUE(synic_taken(1));
+	EXPECT_TRUE(halts_from(_metadata, self->id, 1, self->vp[1], 1));
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 }
 
 /* A child that makes one ioctl on fd and exits; its pid. */

@@ -249,4 +249,27 @@ static inline long sim_synic_count(int cpu, const char *word)
 	return at ? strtol(at + strlen(word), NULL, 0) : -1;
 }
 
+/* SINT `sint`'s register on CPU `cpu`, from the synic file, or -1. */
+static inline long long sim_synic_sint(int cpu, int sint)
+{
+	char buf[8192], want[16], *line, *at;
+	int i;
+
+	if (!sim_read("synic", buf, sizeof(buf)))
+		return -1;
+	snprintf(want, sizeof(want), "%d ", cpu);
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		at = strstr(line, " sint ");
+		if (!at)
+			return -1;
+		at += strlen(" sint ");
+		for (i = 0; i < sint; i++)
+			strtoll(at, &at, 0);
+		return strtoll(at, NULL, 0);
+	}
+	return -1;
+}
+
 #endif /* MSHV_SIM_H */

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The root's SynIC, per CPU, as upstream's `mshv_synic.c` sets it up: where the hypervisor's
+//! messages and doorbells reach the root, and the interrupt that says they came.
+//!
+//! On each CPU that is or comes online (a CPU hotplug state) the module maps the three pages
+//! the hypervisor provides the root, whose frames SIMP, SIEFP and SIRBP hold: the message page,
+//! the event flags page (enabled, not read) and the event ring page; on an L1 virtual host,
+//! which is given no event ring page, it brings one of its own. Where VMBus runs it owns
+//! SCONTROL, SIMP and SIEFP: the module maps the message page VMBus enabled and leaves the
+//! three registers as they are; elsewhere it enables them. Then SINT0 (intercepts and the
+//! hypervisor's other messages) and the doorbell SINT (`as_intercept`: its ports come as a
+//! message on SINT0) are unmasked, with the module's vector. All of it is undone on each CPU
+//! that goes offline, and on every CPU when the module unloads.
+//!
+//! The interrupt ([`isr`], x86: `hv_setup_mshv_handler()`) runs in hard interrupt context on
+//! the CPU the message came to. It reads SINT0's slot: a doorbell message has it drain the
+//! doorbell SINT's event ring, from that CPU's consumer index; any other message goes to
+//! [`messages::on_message`]. Then the slot is freed and, if the hypervisor marked another
+//! message pending, the end of message signalled. Unlike upstream, a message the module does
+//! not take is freed too: left in the slot, it would stop every later one.
+//!
+//! The simulated hypervisor provides the same pages and raises the interrupt by an irq_work on
+//! the target CPU (see `transport::sim::hosted_synic`); this code is the same for both.
+
+use core::{
+    ptr::{
+        null_mut,
+        NonNull, //
+    },
+    sync::atomic::{
+        AtomicPtr,
+        AtomicU8,
+        Ordering, //
+    },
+};
+
+use kernel::{
+    cpu::{
+        nr_cpu_ids,
+        CpuId, //
+    },
+    error::to_result,
+    ffi::{
+        c_int,
+        c_uint,
+        c_void, //
+    },
+    prelude::*,
+};
+
+use super::messages;
+use crate::{
+    calls,
+    env::{
+        HvEnvironment,
+        PartitionType, //
+    },
+    ffi,
+    hv::abi::{
+        message_type,
+        synic::{
+            PAGE_ENABLE,
+            SCONTROL_ENABLE,
+            SINT_AS_INTERCEPT,
+            SINT_MASKED, //
+        },
+        EventRing,
+        SynicRegister,
+        HV_SYNIC_DOORBELL_SINT_INDEX,
+        HV_SYNIC_INTERCEPTION_SINT_INDEX, //
+    },
+    transport::{
+        hv,
+        synic::{
+            take_port,
+            MessagePage,
+            Take,
+            SLOT_BYTES, //
+        },
+    },
+};
+
+/// A page frame's address bits in SIMP, SIEFP and SIRBP.
+const PAGE_FRAME: u64 = !0xfff;
+
+/// One CPU's SynIC pages, while the CPU is online.
+///
+/// # Invariants
+///
+/// `message` and `ring` are mappings of the CPU's message page and event ring page, made for
+/// this value and undone on drop (`ring` is the page itself when `own_ring` holds its frame:
+/// the module's own, freed on drop).
+struct Pages {
+    message: MessagePage,
+    message_map: NonNull<c_void>,
+    ring: NonNull<c_void>,
+    own_ring: Option<u64>,
+    /// The doorbell SINT's ring's consumer index.
+    tail: AtomicU8,
+}
+
+impl Pages {
+    /// Maps the calling CPU's pages, enabling those VMBus does not own.
+    fn map(vmbus: bool, l1vh: bool) -> Result<KBox<Self>> {
+        let mut simp = hv().read_synic(SynicRegister::Simp);
+        let mut siefp = hv().read_synic(SynicRegister::Siefp);
+        if !vmbus {
+            simp |= PAGE_ENABLE;
+            siefp |= PAGE_ENABLE;
+            // SAFETY: The hypervisor provided both pages: they are its, named already.
+            unsafe {
+                hv().write_synic(SynicRegister::Simp, simp);
+                hv().write_synic(SynicRegister::Siefp, siefp);
+            }
+        }
+        // SAFETY: Maps the page the hypervisor provided.
+        let message_map = NonNull::new(unsafe { ffi::mshv_shim_memremap_page(simp >> 12) })
+            .ok_or(EFAULT)
+            .inspect_err(|_| Self::disable(vmbus))?;
+        let unmap = |map: NonNull<c_void>| {
+            // SAFETY: Mapped above, and used no more.
+            unsafe { ffi::mshv_shim_memunmap_page(map.as_ptr()) }
+        };
+        let (ring, own_ring) = match Self::map_ring(l1vh) {
+            Ok(r) => r,
+            Err(e) => {
+                unmap(message_map);
+                Self::disable(vmbus);
+                return Err(e);
+            }
+        };
+        // INVARIANT: Both mappings were made for this value, which undoes them.
+        let pages = Self {
+            // SAFETY: The mapping lives as long as `Self`, which owns it.
+            message: unsafe { MessagePage::new(message_map.cast()) },
+            message_map,
+            ring,
+            own_ring,
+            tail: AtomicU8::new(0),
+        };
+        // On failure the value is dropped, and with it the mappings and the ring.
+        KBox::new(pages, GFP_KERNEL).map_err(|_| {
+            Self::disable(vmbus);
+            ENOMEM
+        })
+    }
+
+    /// The event ring page: the hypervisor's, mapped; on an L1 virtual host one of the
+    /// module's own. Enabled.
+    fn map_ring(l1vh: bool) -> Result<(NonNull<c_void>, Option<u64>)> {
+        let sirbp = hv().read_synic(SynicRegister::Sirbp);
+        let (ring, own, frame) = if l1vh {
+            // SAFETY: Allocates a zeroed page of the kernel's.
+            let pfn = unsafe { ffi::mshv_shim_pages_alloc(0) };
+            // SAFETY: The page was just allocated.
+            let page = NonNull::new(unsafe { ffi::mshv_shim_page_address(pfn) })
+                .filter(|_| pfn != 0)
+                .ok_or(ENOMEM)?;
+            (page, Some(pfn), pfn << 12)
+        } else {
+            // SAFETY: Maps the page the hypervisor provided.
+            let page =
+                NonNull::new(unsafe { ffi::mshv_shim_memremap_page(sirbp >> 12) }).ok_or(EFAULT)?;
+            (page, None, sirbp & PAGE_FRAME)
+        };
+        // SAFETY: The page is the hypervisor's, or the module's own, held until `Drop` has
+        // disabled the register.
+        unsafe { hv().write_synic(SynicRegister::Sirbp, frame | (sirbp & 0xffe) | PAGE_ENABLE) };
+        Ok((ring, own))
+    }
+
+    /// Disables SIMP and SIEFP where the module enabled them.
+    fn disable(vmbus: bool) {
+        if vmbus {
+            return;
+        }
+        // SAFETY: Disabling names no page.
+        unsafe {
+            let siefp = hv().read_synic(SynicRegister::Siefp);
+            hv().write_synic(SynicRegister::Siefp, siefp & !PAGE_ENABLE);
+            let simp = hv().read_synic(SynicRegister::Simp);
+            hv().write_synic(SynicRegister::Simp, simp & !PAGE_ENABLE);
+        }
+    }
+
+    /// The doorbell SINT's event ring.
+    fn doorbell_ring(&self) -> *mut EventRing {
+        let offset = HV_SYNIC_DOORBELL_SINT_INDEX as usize * SLOT_BYTES;
+        // SAFETY: The ring is within the mapped page (the invariants).
+        unsafe { self.ring.as_ptr().cast::<u8>().add(offset) }.cast()
+    }
+
+    /// Signals every port queued on the doorbell SINT's ring. On the pages' CPU, in its
+    /// interrupt.
+    fn drain_doorbells(&self) {
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: The ring is the CPU's, mapped (the invariants); this CPU's interrupt is
+            // its only consumer, and `tail` its index.
+            match unsafe { take_port(self.doorbell_ring(), &mut tail) } {
+                Take::Port(port) => messages::on_doorbell(port),
+                Take::Empty => break,
+                Take::NotifyEmpty => {
+                    // If it fails the ring stays full; the next doorbell message tries again.
+                    if calls::notify_port_ring_empty(HV_SYNIC_DOORBELL_SINT_INDEX).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.tail.store(tail, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        // SAFETY: The registers are the calling CPU's (the CPU these pages are): disabling
+        // names no page, and the hypervisor writes neither page after it.
+        unsafe {
+            let sirbp = hv().read_synic(SynicRegister::Sirbp) & !PAGE_ENABLE;
+            let sirbp = if self.own_ring.is_some() { 0 } else { sirbp };
+            hv().write_synic(SynicRegister::Sirbp, sirbp);
+        }
+        match self.own_ring {
+            // SAFETY: The module's own page (the invariants), no longer the SynIC's.
+            Some(pfn) => unsafe { ffi::mshv_shim_page_free(pfn) },
+            // SAFETY: Mapped by `map_ring` for this value.
+            None => unsafe { ffi::mshv_shim_memunmap_page(self.ring.as_ptr()) },
+        }
+        // SAFETY: Mapped by `map` for this value; the message page is read no more (the SINTs
+        // were masked, and the pointer to these pages withdrawn, on this CPU).
+        unsafe { ffi::mshv_shim_memunmap_page(self.message_map.as_ptr()) };
+    }
+}
+
+/// Each possible CPU's pages while it is online (null otherwise), read by its interrupt.
+struct Cpus(KVec<AtomicPtr<Pages>>);
+
+/// The per-CPU pages while the hotplug state exists.
+static CPUS: AtomicPtr<Cpus> = AtomicPtr::new(null_mut());
+/// Whether VMBus owns SCONTROL, SIMP and SIEFP; whether the root is an L1 virtual host. Set
+/// before the hotplug state is added.
+static VMBUS: AtomicU8 = AtomicU8::new(0);
+const VMBUS_ACTIVE: u8 = 1;
+const L1VH: u8 = 2;
+
+/// The SynIC, set up on every CPU online, and its interrupt, as long as this lives.
+pub(super) struct Synic {
+    /// What `CPUS` points to.
+    _cpus: KBox<Cpus>,
+    /// The CPU hotplug state.
+    state: c_int,
+}
+
+impl Synic {
+    /// Installs the interrupt handler, then sets the SynIC up on each CPU online now or
+    /// later. Once, at load.
+    pub(super) fn new() -> Result<Self> {
+        let mut cpus = KVec::with_capacity(nr_cpu_ids() as usize, GFP_KERNEL)?;
+        for _ in 0..nr_cpu_ids() {
+            cpus.push(AtomicPtr::new(null_mut()), GFP_KERNEL)?;
+        }
+        let cpus = KBox::new(Cpus(cpus), GFP_KERNEL)?;
+        let mut flags = 0;
+        if hv().vmbus_active() {
+            flags |= VMBUS_ACTIVE;
+        }
+        if HvEnvironment::probe().partition == PartitionType::L1vh {
+            flags |= L1VH;
+        }
+        VMBUS.store(flags, Ordering::Relaxed);
+        CPUS.store(core::ptr::from_ref(&*cpus).cast_mut(), Ordering::Release);
+        if let Err(e) = hv().set_synic_handler(Some(isr)) {
+            CPUS.store(null_mut(), Ordering::Release);
+            return Err(e);
+        }
+        // SAFETY: The name is static; the callbacks reach the pages through `CPUS`, which
+        // holds them until the state is removed.
+        let state = unsafe {
+            ffi::mshv_shim_cpuhp_add(c"mshv_rs/synic:online".as_char_ptr(), online, offline)
+        };
+        if let Err(e) = to_result(state) {
+            let _ = hv().set_synic_handler(None);
+            CPUS.store(null_mut(), Ordering::Release);
+            return Err(e);
+        }
+        Ok(Self { _cpus: cpus, state })
+    }
+}
+
+impl Drop for Synic {
+    fn drop(&mut self) {
+        // Undone on each CPU online (each that went was undone then).
+        // SAFETY: The state is this value's.
+        unsafe { ffi::mshv_shim_cpuhp_remove(self.state) };
+        // Every CPU's pointer is null now; a run of the handler in progress ends before this
+        // returns.
+        let _ = hv().set_synic_handler(None);
+        CPUS.store(null_mut(), Ordering::Release);
+    }
+}
+
+/// CPU `cpu`'s slot for its pages, while the hotplug state may use it.
+fn cpu_slot(cpu: u32) -> Option<&'static AtomicPtr<Pages>> {
+    // SAFETY: `Synic` publishes `CPUS` before it installs the handler and adds the hotplug
+    // state, and withdraws it after it removed both (which waits for their runs).
+    let cpus = unsafe { CPUS.load(Ordering::Acquire).as_ref() }?;
+    cpus.0.get(cpu as usize)
+}
+
+/// The value of a SINT the module takes, with its vector, unmasked.
+fn sint_value(as_intercept: bool) -> u64 {
+    // SAFETY: Computes the register's value only.
+    let value = unsafe { ffi::mshv_shim_sint(false) };
+    if as_intercept {
+        value | SINT_AS_INTERCEPT
+    } else {
+        value
+    }
+}
+
+/// A CPU came online (the hotplug state's callback, run on it): its pages mapped, its SINTs
+/// unmasked, the SynIC enabled where VMBus does not own it.
+///
+/// # Safety
+///
+/// None beyond the hotplug state's: runs on CPU `cpu`.
+unsafe extern "C" fn online(cpu: c_uint) -> c_int {
+    let Some(slot) = cpu_slot(cpu) else {
+        return 0;
+    };
+    let flags = VMBUS.load(Ordering::Relaxed);
+    let vmbus = flags & VMBUS_ACTIVE != 0;
+    let pages = match Pages::map(vmbus, flags & L1VH != 0) {
+        Ok(pages) => pages,
+        Err(e) => return e.to_errno(),
+    };
+    // Published before the SINTs can interrupt.
+    slot.store(KBox::into_raw(pages), Ordering::Release);
+    // SAFETY: A SINT's value names no page, nor does SCONTROL's.
+    unsafe {
+        hv().write_synic(
+            SynicRegister::Sint(HV_SYNIC_INTERCEPTION_SINT_INDEX),
+            sint_value(false),
+        );
+        hv().write_synic(
+            SynicRegister::Sint(HV_SYNIC_DOORBELL_SINT_INDEX),
+            sint_value(true),
+        );
+        if !vmbus {
+            let scontrol = hv().read_synic(SynicRegister::Scontrol);
+            hv().write_synic(SynicRegister::Scontrol, scontrol | SCONTROL_ENABLE);
+        }
+    }
+    0
+}
+
+/// A CPU goes offline, or the module unloads (run on the CPU): its SINTs masked, its pages
+/// unmapped and, where the module enabled them, disabled, as SCONTROL.
+///
+/// # Safety
+///
+/// As [`online`].
+unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
+    let Some(slot) = cpu_slot(cpu) else {
+        return 0;
+    };
+    for sint in [
+        HV_SYNIC_INTERCEPTION_SINT_INDEX,
+        HV_SYNIC_DOORBELL_SINT_INDEX,
+    ] {
+        let value = hv().read_synic(SynicRegister::Sint(sint));
+        // SAFETY: A SINT's value names no page.
+        unsafe { hv().write_synic(SynicRegister::Sint(sint), value | SINT_MASKED) };
+    }
+    // This CPU's interrupt, the pages' only other user, cannot be running: it would have
+    // interrupted this callback and ended first.
+    let pages = slot.swap(null_mut(), Ordering::AcqRel);
+    if !pages.is_null() {
+        // SAFETY: `online` made it from a `KBox`, and nothing else holds it now.
+        drop(unsafe { KBox::from_raw(pages) });
+        Pages::disable(VMBUS.load(Ordering::Relaxed) & VMBUS_ACTIVE != 0);
+    }
+    if VMBUS.load(Ordering::Relaxed) & VMBUS_ACTIVE == 0 {
+        let scontrol = hv().read_synic(SynicRegister::Scontrol);
+        // SAFETY: Disabling names no page.
+        unsafe { hv().write_synic(SynicRegister::Scontrol, scontrol & !SCONTROL_ENABLE) };
+    }
+    0
+}
+
+/// The SynIC interrupt, in hard interrupt context: takes the message in this CPU's SINT0 slot.
+extern "C" fn isr() {
+    let Some(slot) = cpu_slot(CpuId::current().as_u32()) else {
+        return;
+    };
+    // SAFETY: Set by `online` on this CPU and cleared by `offline` on it, which this interrupt
+    // does not overlap; freed only after it was cleared.
+    let Some(pages) = (unsafe { slot.load(Ordering::Acquire).as_ref() }) else {
+        return;
+    };
+    let sint = HV_SYNIC_INTERCEPTION_SINT_INDEX;
+    // Not a message of the root's: another interrupt on the same vector (VMBus's).
+    let Some(message) = pages.message.peek(sint) else {
+        return;
+    };
+    // `struct hv_notification_message_payload`: the SINT, in the low half of the first word.
+    let doorbell = message.message_type == message_type::SYNIC_SINT_INTERCEPT
+        && message.payload[0] as u32 == HV_SYNIC_DOORBELL_SINT_INDEX;
+    if doorbell {
+        pages.drain_doorbells();
+    } else {
+        messages::on_message(&message);
+    }
+    pages.message.end(sint);
+}
