@@ -352,8 +352,8 @@ TEST_F(run, messages_arrive_in_hard_interrupt_context)
 	EXPECT_EQ(delivered, hardirq);
 }
 
-#define SINT_MASKED		(1ULL << 16)
-#define SINT_AS_INTERCEPT	(1ULL << 19)
+#define SINT_MASKED		0x10000ULL	/* bit 16 */
+#define SINT_AS_INTERCEPT	0x80000ULL	/* bit 19 */
 
 /* Whether CPU `cpu`'s SynIC is set up as the root sets it up. */
 static bool synic_taken(int cpu)
