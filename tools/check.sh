@@ -162,9 +162,9 @@ vm_vtl_tests() {
 		--log "$logs/vm-vtl-$arch.console" --results "$results" "${args[@]}"
 }
 
-# The root personality once more (x86_64, results <arch>-root-sched.*), against the simulated
-# hypervisor as a host whose root scheduler runs the VPs (hypervisor=3): MSHV_RUN_VP must say
-# it cannot (EOPNOTSUPP), the rest of the run tests skip.
+# The root personality once more (results <arch>-root-sched.*), against the simulated
+# hypervisor as a host whose root scheduler runs the VPs (hypervisor=3): the run, doorbell and
+# resample tests again, MSHV_RUN_VP dispatching each VP (HVCALL_DISPATCH_VP).
 vm_root_sched_tests() {
 	local arch=$1 out kobj rc=0
 	out=$(out_dir "$arch")
@@ -172,8 +172,9 @@ vm_root_sched_tests() {
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-root-sched" \
 		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_rs.ko:hypervisor=3" \
 		--selftest "$out/selftests/mshv_run_test" \
+		--selftest "$out/selftests/mshv_partition_test" \
 		--log "$logs/vm-root-sched-$arch.console" --results "$results" || rc=$?
-	local want="$arch-root-sched.selftest.mshv_run_test.global.the_root_scheduler_is_refused_by_run_vp"
+	local want="$arch-root-sched.selftest.mshv_run_test.run.the_root_scheduler_has_the_vp_dispatched"
 	grep -qxF "PASS $want" "$results" || { echo "FAIL $want: did not pass" | tee -a "$results"; rc=1; }
 	return $rc
 }
@@ -226,7 +227,7 @@ for arch in $ARCHES; do
 	tool "vm-$arch" vm_tests "$arch"
 	tool "vm-vtl-$arch" vm_vtl_tests "$arch"
 	[ "$arch" != x86_64 ] || tool "vm-vtl-sint0-$arch" vm_vtl_sint0_tests "$arch"
-	[ "$arch" != x86_64 ] || tool "vm-root-sched-$arch" vm_root_sched_tests "$arch"
+	tool "vm-root-sched-$arch" vm_root_sched_tests "$arch"
 done
 # The runner's own test, on one arch: its logic does not depend on the arch, and the last one
 # (arm64 by default) boots fastest.

@@ -21,6 +21,8 @@ use crate::{
             CreatePortIn,
             CreateVpIn,
             DepositMemoryIn,
+            DispatchVpIn,
+            DispatchVpOut,
             GetPartitionPropertyIn,
             GetSystemPropertyIn,
             GpaPagesIn,
@@ -608,6 +610,27 @@ pub(crate) fn get_system_property_u32(pages: &mut HvPages, property_id: u32) -> 
     };
     // SAFETY: A get-property input names no host frame.
     unsafe { simple(pages, code::GET_SYSTEM_PROPERTY, &input) }?.to_result()?;
+    pages.output.read(0)
+}
+
+/// `HVCALL_DISPATCH_VP` (the root scheduler's): runs VP `vp_index` of partition
+/// `partition_id` in the calling thread until something happens (`flags`:
+/// `HV_DISPATCH_VP_FLAG_*`); the VP's state and the event that ended it.
+pub(crate) fn dispatch_vp(
+    pages: &mut HvPages,
+    partition_id: u64,
+    vp_index: u32,
+    flags: u32,
+) -> Result<DispatchVpOut> {
+    let input = DispatchVpIn {
+        partition_id,
+        vp_index,
+        flags,
+        time_slice: 0,
+        spec_ctrl: 0,
+    };
+    // SAFETY: A dispatch input names no host frame.
+    unsafe { simple(pages, code::DISPATCH_VP, &input) }?.to_result()?;
     pages.output.read(0)
 }
 

@@ -281,10 +281,9 @@ extern "C" {
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
     pub(crate) fn mshv_shim_vtl_entry_usable(entry: *mut c_void, why: *mut *const c_char) -> bool;
 
-    /// Takes the task's pending work before a VTL return: 0, or `-EINTR` for a signal
-    /// (`mshv_vtl`).
-    #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
-    pub(crate) fn mshv_shim_vtl_handle_work() -> c_int;
+    /// Takes the task's pending work before a guest runs (a VP dispatched, a lower VTL
+    /// entered): 0, or `-EINTR` for a signal. May sleep.
+    pub(crate) fn mshv_shim_guest_work() -> c_int;
 
     /// The run page's layout facts (x86_64, `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]

@@ -582,6 +582,25 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("LP_SMT", HV_SCHEDULER_TYPE_LP_SMT),
 	FACT_CONST("CORE_SMT", HV_SCHEDULER_TYPE_CORE_SMT),
 	FACT_CONST("ROOT", HV_SCHEDULER_TYPE_ROOT),
+	FACT_SIZE(hv_input_dispatch_vp),
+	FACT_OFF(hv_input_dispatch_vp, flags),
+	FACT_SIZE(hv_output_dispatch_vp),
+	FACT_CONST("DISPATCH_VP", HVCALL_DISPATCH_VP),
+	FACT_CONST("SCHEDULER_VP_SIGNAL_BITSET", HVMSG_SCHEDULER_VP_SIGNAL_BITSET),
+	FACT_CONST("SCHEDULER_VP_SIGNAL_PAIR", HVMSG_SCHEDULER_VP_SIGNAL_PAIR),
+	FACT_CONST("FLAG_CLEAR_INTERCEPT_SUSPEND", HV_DISPATCH_VP_FLAG_CLEAR_INTERCEPT_SUSPEND),
+	FACT_CONST("FLAG_SCAN_INTERRUPT_INJECTION", HV_DISPATCH_VP_FLAG_SCAN_INTERRUPT_INJECTION),
+	FACT_CONST("STATE_BLOCKED", HV_VP_DISPATCH_STATE_BLOCKED),
+	FACT_CONST("STATE_READY", HV_VP_DISPATCH_STATE_READY),
+	FACT_CONST("EVENT_SUSPEND", HV_VP_DISPATCH_EVENT_SUSPEND),
+	FACT_CONST("EVENT_INTERCEPT", HV_VP_DISPATCH_EVENT_INTERCEPT),
+	FACT_CONST("VP_SET_SPARSE_4K", HV_GENERIC_SET_SPARSE_4K),
+	FACT_CONST("MAX_PAIRS", HV_MESSAGE_MAX_PARTITION_VP_PAIR_COUNT),
+	FACT_SIZE(hv_vp_signal_pair_scheduler_message),
+	FACT_OFF(hv_vp_signal_pair_scheduler_message, partition_ids),
+	FACT_OFF(hv_vp_signal_pair_scheduler_message, vp_indexes),
+	FACT_SIZE(hv_vp_signal_bitset_scheduler_message),
+	FACT_OFF(hv_vp_signal_bitset_scheduler_message, vp_bitset),
 	FACT_SIZE(hv_input_set_partition_property),
 	FACT_SIZE(hv_input_get_vp_registers),
 	FACT_SIZE(hv_input_set_vp_registers),
@@ -610,6 +629,7 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_OFF(hv_vp_register_page, dirty),
 	FACT_OFF(hv_vp_register_page, rip),
 	FACT_OFF(hv_vp_register_page, rflags),
+	FACT_OFF(hv_vp_register_page, interrupt_vectors),
 	FACT_CONST("HV_X64_REGISTER_CLASS_IP", HV_X64_REGISTER_CLASS_IP),
 	FACT_CONST("HV_X64_REGISTER_CLASS_FLAGS", HV_X64_REGISTER_CLASS_FLAGS),
 	FACT_CONST("HV_X64_REGISTER_REG_PAGE", HV_X64_REGISTER_REG_PAGE),
@@ -981,20 +1001,9 @@ void mshv_shim_cond_resched(void)
 	cond_resched();
 }
 
-#ifdef MSHV_SHIM_VTL
 #include <linux/entry-virt.h>
 
-/* Whether the task has work to do before entering a lower VTL (a signal, a reschedule). */
-static bool vtl_work_pending(void)
-{
-#ifdef CONFIG_VIRT_XFER_TO_GUEST_WORK
-	return xfer_to_guest_mode_work_pending();
-#else
-	return signal_pending(current) || need_resched();
-#endif
-}
-
-int mshv_shim_vtl_handle_work(void)
+int mshv_shim_guest_work(void)
 {
 #ifdef CONFIG_VIRT_XFER_TO_GUEST_WORK
 	return __xfer_to_guest_mode_work_pending() ? xfer_to_guest_mode_handle_work() : 0;
@@ -1003,6 +1012,17 @@ int mshv_shim_vtl_handle_work(void)
 		return -EINTR;
 	cond_resched();
 	return 0;
+#endif
+}
+
+#ifdef MSHV_SHIM_VTL
+/* Whether the task has work to do before entering a lower VTL (a signal, a reschedule). */
+static bool vtl_work_pending(void)
+{
+#ifdef CONFIG_VIRT_XFER_TO_GUEST_WORK
+	return xfer_to_guest_mode_work_pending();
+#else
+	return signal_pending(current) || need_resched();
 #endif
 }
 #endif

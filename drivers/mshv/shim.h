@@ -151,6 +151,11 @@ void mshv_shim_udelay(u32 us);
 void mshv_shim_preempt_disable(void);
 void mshv_shim_preempt_enable(void);
 void mshv_shim_cond_resched(void);
+/*
+ * Takes the task's pending work before it lets a guest run (a VP dispatched, a lower VTL
+ * entered): 0, or -EINTR for a signal. May sleep.
+ */
+int mshv_shim_guest_work(void);
 
 /*
  * The VTL personality's switch (x86_64, mshv_vtl only): points the VTL switch at the
@@ -163,7 +168,6 @@ void mshv_shim_cond_resched(void);
  */
 void mshv_shim_vtl_set_return_entry(void *entry);
 bool mshv_shim_vtl_entry_usable(void *entry, const char **why);
-int mshv_shim_vtl_handle_work(void);
 int mshv_shim_vtl_return(void *run_page, void *vp_assist_page, bool return_actions);
 const struct mshv_shim_fact *mshv_shim_vtl_run_facts(size_t *len);
 

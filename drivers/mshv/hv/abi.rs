@@ -129,6 +129,7 @@ pub(crate) mod code {
     pub(crate) const POST_MESSAGE: u16 = 0x005c;
     pub(crate) const SIGNAL_EVENT: u16 = 0x005d;
     pub(crate) const GET_SYSTEM_PROPERTY: u16 = 0x007b;
+    pub(crate) const DISPATCH_VP: u16 = 0x00c2;
     pub(crate) const NOTIFY_PORT_RING_EMPTY: u16 = 0x008b;
     pub(crate) const SIGNAL_EVENT_DIRECT: u16 = 0x00c0;
     pub(crate) const POST_MESSAGE_DIRECT: u16 = 0x00c1;
@@ -185,6 +186,35 @@ pub(crate) mod message_type {
     pub(crate) const X64_HALT: u32 = 0x8001_0007;
     /// A lower VTL's hypercall, intercepted.
     pub(crate) const HYPERCALL_INTERCEPT: u32 = 0x8000_0050;
+    /// The root scheduler's: VPs that may be dispatched again, as a partition and a set of VP
+    /// indices (`struct hv_vp_signal_bitset_scheduler_message`) ...
+    pub(crate) const SCHEDULER_VP_SIGNAL_BITSET: u32 = 0x8000_0100;
+    /// ... or as (partition, VP index) pairs (`struct hv_vp_signal_pair_scheduler_message`).
+    pub(crate) const SCHEDULER_VP_SIGNAL_PAIR: u32 = 0x8000_0101;
+}
+
+/// `HVCALL_DISPATCH_VP` (the root scheduler's): its flags, and the VP's state and the event
+/// that ended the dispatch (`enum hv_vp_dispatch_state`, `enum hv_vp_dispatch_event`).
+pub(crate) mod dispatch {
+    /// Clears the VP's intercept suspend before it runs.
+    pub(crate) const FLAG_CLEAR_INTERCEPT_SUSPEND: u32 = 0x1;
+    /// Scans for an interrupt to inject before the VP runs.
+    pub(crate) const FLAG_SCAN_INTERRUPT_INJECTION: u32 = 0x40;
+    /// The VP cannot run until the hypervisor signals it (a scheduler message).
+    pub(crate) const STATE_BLOCKED: u32 = 1;
+    /// The VP may be dispatched again at once.
+    pub(crate) const STATE_READY: u32 = 2;
+    /// Blocked on its explicit suspend.
+    pub(crate) const EVENT_SUSPEND: u32 = 1;
+    /// Stopped on an intercept: the message is in its intercept message page.
+    pub(crate) const EVENT_INTERCEPT: u32 = 2;
+    /// `HV_GENERIC_SET_SPARSE_4K`: a VP set's banks of 64 VPs, present as a mask says.
+    pub(crate) const VP_SET_SPARSE_4K: u64 = 0;
+    /// `HV_MESSAGE_MAX_PARTITION_VP_PAIR_COUNT`: the pairs a pair message has room for.
+    pub(crate) const MAX_PAIRS: usize = 19;
+    /// VP set words a bitset message holds (`HV_GENERIC_SET_QWORD_COUNT(1024)`): the format,
+    /// the bank mask, and 16 banks.
+    pub(crate) const BITSET_WORDS: usize = 18;
 }
 
 /// The arm64 VTL switch's SMCCC functions (`hv/smccc.h`, the proposal in
@@ -258,6 +288,9 @@ pub(crate) mod vp_register_page {
     /// `HV_X64_REGISTER_CLASS_IP`, `HV_X64_REGISTER_CLASS_FLAGS`: bits of `dirty`.
     pub(crate) const CLASS_IP: u32 = 1;
     pub(crate) const CLASS_FLAGS: u32 = 4;
+    /// `interrupt_vectors` (u64): interrupts pending for the root scheduler's next dispatch
+    /// (nonzero: some).
+    pub(crate) const INTERRUPT_VECTORS: usize = 688;
 }
 
 /// Bits of `union hv_register_vsm_partition_config` the VTL personality sets at load.
@@ -615,6 +648,63 @@ abi_structs! {
         pub(crate) arg: u64,
     }
 
+    /// `struct hv_input_dispatch_vp`.
+    #[repr(C, packed)]
+    pub(crate) struct DispatchVpIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// The VP.
+        pub(crate) vp_index: u32,
+        /// `HV_DISPATCH_VP_FLAG_*`.
+        pub(crate) flags: u32,
+        /// 0: until something happens.
+        pub(crate) time_slice: u64,
+        /// The caller's speculation control (unused: zero).
+        pub(crate) spec_ctrl: u64,
+    }
+
+    /// `struct hv_output_dispatch_vp`.
+    #[repr(C, packed)]
+    pub(crate) struct DispatchVpOut {
+        /// `enum hv_vp_dispatch_state`.
+        pub(crate) dispatch_state: u32,
+        /// `enum hv_vp_dispatch_event`.
+        pub(crate) dispatch_event: u32,
+    }
+
+    /// `struct hv_vp_signal_bitset_scheduler_message`: a message's payload.
+    #[repr(C, packed)]
+    pub(crate) struct SignalBitset {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// Signals lost.
+        pub(crate) overflow_count: u32,
+        /// The VPs signalled.
+        pub(crate) vp_count: u16,
+        /// Zero.
+        pub(crate) reserved: u16,
+        /// `struct hv_vpset`: the format ([`dispatch::VP_SET_SPARSE_4K`]), the mask of the banks
+        /// present, then each bank present, in order: bit `n` of bank `b` is VP `64 * b + n`.
+        pub(crate) vp_bitset: [u64; dispatch::BITSET_WORDS],
+    }
+
+    /// `struct hv_vp_signal_pair_scheduler_message`: a message's payload.
+    #[repr(C, packed)]
+    pub(crate) struct SignalPair {
+        /// Signals lost.
+        pub(crate) overflow_count: u32,
+        /// The pairs that follow.
+        pub(crate) vp_count: u8,
+        /// Zero.
+        pub(crate) reserved1: [u8; 3],
+        /// Each pair's partition ...
+        pub(crate) partition_ids: [u64; dispatch::MAX_PAIRS],
+        /// ... and VP.
+        pub(crate) vp_indexes: [u32; dispatch::MAX_PAIRS],
+        /// Zero.
+        pub(crate) reserved2: [u8; 4],
+    }
+
     /// `struct hv_input_get_partition_property_ex`.
     #[repr(C, packed)]
     pub(crate) struct GetPartitionPropertyExIn {
@@ -817,6 +907,25 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(size "hv_input_get_partition_property_ex", GetPartitionPropertyExIn, 24),
         fact!(size "hv_input_get_system_property", GetSystemPropertyIn, 16),
         fact!(const SYSTEM_PROPERTY_SCHEDULER_TYPE, 15),
+        fact!(size "hv_input_dispatch_vp", DispatchVpIn, 32),
+        fact!(offset "hv_input_dispatch_vp.flags", DispatchVpIn, flags, 12),
+        fact!(size "hv_output_dispatch_vp", DispatchVpOut, 8),
+        fact!(@ "const:DISPATCH_VP", code::DISPATCH_VP, 0xc2),
+        fact!(@ "const:SCHEDULER_VP_SIGNAL_BITSET", message_type::SCHEDULER_VP_SIGNAL_BITSET, 0x8000_0100),
+        fact!(@ "const:SCHEDULER_VP_SIGNAL_PAIR", message_type::SCHEDULER_VP_SIGNAL_PAIR, 0x8000_0101),
+        fact!(@ "const:FLAG_CLEAR_INTERCEPT_SUSPEND", dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND, 1),
+        fact!(@ "const:FLAG_SCAN_INTERRUPT_INJECTION", dispatch::FLAG_SCAN_INTERRUPT_INJECTION, 0x40),
+        fact!(@ "const:STATE_BLOCKED", dispatch::STATE_BLOCKED, 1),
+        fact!(@ "const:STATE_READY", dispatch::STATE_READY, 2),
+        fact!(@ "const:EVENT_SUSPEND", dispatch::EVENT_SUSPEND, 1),
+        fact!(@ "const:EVENT_INTERCEPT", dispatch::EVENT_INTERCEPT, 2),
+        fact!(@ "const:VP_SET_SPARSE_4K", dispatch::VP_SET_SPARSE_4K, 0),
+        fact!(@ "const:MAX_PAIRS", dispatch::MAX_PAIRS, 19),
+        fact!(size "hv_vp_signal_pair_scheduler_message", SignalPair, 240),
+        fact!(offset "hv_vp_signal_pair_scheduler_message.partition_ids", SignalPair, partition_ids, 8),
+        fact!(offset "hv_vp_signal_pair_scheduler_message.vp_indexes", SignalPair, vp_indexes, 160),
+        fact!(size "hv_vp_signal_bitset_scheduler_message", SignalBitset, 160),
+        fact!(offset "hv_vp_signal_bitset_scheduler_message.vp_bitset", SignalBitset, vp_bitset, 16),
         fact!(const LP, 1),
         fact!(const LP_SMT, 2),
         fact!(const CORE_SMT, 3),
@@ -853,6 +962,8 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(@ "offsetof:hv_vp_register_page.rip", vp_register_page::RIP, 136),
         #[cfg(CONFIG_X86_64)]
         fact!(@ "offsetof:hv_vp_register_page.rflags", vp_register_page::RFLAGS, 144),
+        #[cfg(CONFIG_X86_64)]
+        fact!(@ "offsetof:hv_vp_register_page.interrupt_vectors", vp_register_page::INTERRUPT_VECTORS, 688),
         #[cfg(CONFIG_X86_64)]
         fact!(@ "const:HV_X64_REGISTER_CLASS_IP", vp_register_page::CLASS_IP, 1),
         #[cfg(CONFIG_X86_64)]

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! How a running VP learns that it stopped: the hypervisor sends the root an opaque intercept
-//! message naming the partition and VP, and [`on_intercept`] wakes the thread waiting in
-//! `MSHV_RUN_VP` for that VP.
+//! How a running VP's thread learns that it stopped, or may run again: under the hypervisor's
+//! schedulers the hypervisor sends the root an opaque intercept message naming the partition
+//! and VP, and [`on_intercept`] wakes the thread waiting in `MSHV_RUN_VP` for that VP; under
+//! the root scheduler it signals VPs a dispatch found blocked, in a scheduler message naming
+//! them ([`on_scheduler_signal`]).
 
 use kernel::{
     new_condvar, new_spinlock_irq,
@@ -19,7 +21,13 @@ use kernel::{
     },
 };
 
-use crate::hv::abi::Message;
+use crate::hv::abi::{
+    dispatch,
+    message_type,
+    Message,
+    SignalBitset,
+    SignalPair, //
+};
 
 /// How long, in milliseconds, a run waits without interruption for a notice the hypervisor
 /// said is coming.
@@ -173,6 +181,56 @@ pub(super) fn on_intercept(message: &Message) {
     }
 }
 
+/// Takes a scheduler message (in interrupt context): wakes every VP it signals.
+pub(super) fn on_scheduler_signal(message: &Message) {
+    let table = VPS.lock();
+    signalled(message, |partition_id, vp_index| {
+        if let Some(kick) = table.find(partition_id, vp_index) {
+            kick.kick();
+        }
+    });
+}
+
+/// Passes each (partition, VP index) a scheduler message signals to `f`, in order: a bitset
+/// message's set (of the sparse format only), or a pair message's pairs (at most as many as it
+/// has room for). A message of another type signals none.
+fn signalled(message: &Message, mut f: impl FnMut(u64, u32)) {
+    use kernel::transmute::FromBytes;
+    let payload = message.payload;
+    let bytes = kernel::transmute::AsBytes::as_bytes(&payload);
+    match message.message_type {
+        message_type::SCHEDULER_VP_SIGNAL_BITSET => {
+            let Some(m) = SignalBitset::from_bytes_copy(&bytes[..size_of::<SignalBitset>()]) else {
+                return;
+            };
+            let set = m.vp_bitset;
+            let (format, mask, banks) = (set[0], set[1], &set[2..]);
+            if format != dispatch::VP_SET_SPARSE_4K {
+                return;
+            }
+            // The banks present, in order; a mask naming more than the message holds stops
+            // at its end.
+            let present = (0..64u32).filter(|b| mask & (1 << b) != 0);
+            for (bank, &bits) in present.zip(banks) {
+                for bit in (0..64u32).filter(|n| bits & (1 << n) != 0) {
+                    f(m.partition_id, bank * 64 + bit);
+                }
+            }
+        }
+        message_type::SCHEDULER_VP_SIGNAL_PAIR => {
+            let Some(m) = SignalPair::from_bytes_copy(&bytes[..size_of::<SignalPair>()]) else {
+                return;
+            };
+            let (ids, indexes) = (m.partition_ids, m.vp_indexes);
+            let count = usize::from(m.vp_count).min(dispatch::MAX_PAIRS);
+            for (&id, &index) in ids.iter().zip(&indexes).take(count) {
+                f(id, index);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
 #[kunit_tests(mshv_rs_kick)]
 mod tests {
@@ -211,5 +269,65 @@ mod tests {
         // A VP of the same index again replaces the one before.
         table.register(9, 3, kicks[0].clone()).unwrap();
         assert!(is(table.find(9, 3), &kicks[0]));
+    }
+
+    /// An empty message of type `kind`.
+    fn message(kind: u32) -> Message {
+        Message {
+            message_type: kind,
+            ..Message::EMPTY
+        }
+    }
+
+    /// What a scheduler message signals, as a list.
+    fn signals(message: &Message) -> KVec<(u64, u32)> {
+        let mut got = KVec::new();
+        signalled(message, |p, v| got.push((p, v), GFP_KERNEL).unwrap());
+        got
+    }
+
+    #[test]
+    fn a_bitset_message_signals_its_set() {
+        let mut m = message(message_type::SCHEDULER_VP_SIGNAL_BITSET);
+        let mut payload = m.payload;
+        payload[0] = 7; // The partition.
+        payload[1] = 3 << 32; // Three VPs.
+        payload[2] = dispatch::VP_SET_SPARSE_4K;
+        payload[3] = 0b101; // Banks 0 and 2.
+        payload[4] = 1 << 1 | 1 << 63; // VPs 1 and 63.
+        payload[5] = 1; // VP 128.
+        m.payload = payload;
+        assert_eq!(&signals(&m)[..], &[(7, 1), (7, 63), (7, 128)]);
+        // Another format signals none.
+        payload[2] = 1;
+        m.payload = payload;
+        assert!(signals(&m).is_empty());
+        // A mask of every bank stops at the end of the message (16 banks).
+        payload[2] = dispatch::VP_SET_SPARSE_4K;
+        payload[3] = u64::MAX;
+        payload[4..].fill(0);
+        payload[4 + 15] = 1 << 5;
+        m.payload = payload;
+        assert_eq!(&signals(&m)[..], &[(7, 15 * 64 + 5)]);
+    }
+
+    #[test]
+    fn a_pair_message_signals_its_pairs() {
+        let mut m = message(message_type::SCHEDULER_VP_SIGNAL_PAIR);
+        let mut payload = m.payload;
+        payload[0] = 2 << 32; // Two pairs.
+        payload[1] = 7; // partition_ids[0]
+        payload[2] = 9; // partition_ids[1]
+                        // vp_indexes at byte 160: word 20.
+        payload[20] = 3 | 4 << 32;
+        m.payload = payload;
+        assert_eq!(&signals(&m)[..], &[(7, 3), (9, 4)]);
+        // A count beyond the room stops at the room.
+        payload[0] = 255 << 32;
+        m.payload = payload;
+        assert_eq!(signals(&m).len(), dispatch::MAX_PAIRS);
+        // Any other message signals none.
+        let other = message(message_type::OPAQUE_INTERCEPT);
+        assert!(signals(&other).is_empty());
     }
 }

@@ -3,6 +3,8 @@
 //! The messages the hypervisor sends the root, and who takes each:
 //!
 //! - an opaque intercept: a VP stopped ([`kick`]);
+//! - a scheduler's signal: VPs the root scheduler found blocked may be dispatched again
+//!   ([`kick`]);
 //! - a SINT intercept for the doorbell SINT: guest writes rang doorbells, whose ports the
 //!   SynIC's event ring holds ([`synic`] takes them, [`ioeventfd`] signals them);
 //! - an APIC EOI: a guest ended a level-triggered interrupt ([`irqfd`]'s resamplers).
@@ -77,12 +79,14 @@ pub(crate) fn enabled() -> bool {
     ENABLED.load(Relaxed)
 }
 
-/// Takes a message from the hypervisor (but doorbells, which [`synic`] takes). Others (a
-/// scheduler's, an asynchronous call's) are not asked for by anything the driver does, and are
-/// dropped.
+/// Takes a message from the hypervisor (but doorbells, which [`synic`] takes). Others (an
+/// asynchronous call's) are not asked for by anything the driver does, and are dropped.
 pub(super) fn on_message(message: &Message) {
     match message.message_type {
         message_type::OPAQUE_INTERCEPT => kick::on_intercept(message),
+        message_type::SCHEDULER_VP_SIGNAL_BITSET | message_type::SCHEDULER_VP_SIGNAL_PAIR => {
+            kick::on_scheduler_signal(message)
+        }
         message_type::X64_APIC_EOI => irqfd::on_eoi(message),
         _ => {}
     }

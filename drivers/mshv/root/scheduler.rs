@@ -5,10 +5,9 @@
 //!
 //! Under the hypervisor's schedulers (classic, with or without SMT, and the core scheduler) a
 //! VP runs once its suspend registers are cleared, and `MSHV_RUN_VP` waits for its intercept.
-//! Under the root scheduler the root's thread must dispatch the VP itself
-//! (`HVCALL_DISPATCH_VP`), which this driver does not do yet: there `MSHV_RUN_VP` answers
-//! `EOPNOTSUPP` rather than wait for a VP that never runs. A type the driver does not know
-//! refuses the load, as upstream's does. An L1 virtual host does not ask: its hypervisor runs
+//! Under the root scheduler the root's thread dispatches the VP itself (`HVCALL_DISPATCH_VP`,
+//! see `Vp::dispatch_once`). A type the driver does not know refuses the load, as upstream's
+//! does. An L1 virtual host does not ask: its hypervisor runs
 //! the core scheduler, as upstream assumes.
 
 use kernel::{
@@ -80,7 +79,7 @@ pub(crate) fn probe() -> Result {
             .inspect_err(|e| pr_err!("cannot read the scheduler type: {:?}\n", e))
     })?;
     if scheduler == Scheduler::Root {
-        pr_warn!("the root scheduler runs the VPs: MSHV_RUN_VP is not supported with it yet\n");
+        pr_info!("the root scheduler: MSHV_RUN_VP dispatches the VPs\n");
     } else {
         pr_info!(
             "the hypervisor's {} scheduler runs the VPs\n",
@@ -102,7 +101,7 @@ fn of(env: &HvEnvironment, read: impl FnOnce() -> Result<u32>) -> Result<Schedul
         .inspect_err(|_| pr_err!("unknown scheduler type {}: not loading\n", raw))
 }
 
-/// Whether `MSHV_RUN_VP` can run a VP: the hypervisor schedules it.
+/// Whether the hypervisor runs the VPs (else `MSHV_RUN_VP` dispatches them).
 pub(crate) fn hypervisor_runs_vps() -> bool {
     HYPERVISOR_RUNS_VPS.load(Relaxed)
 }

@@ -11,6 +11,7 @@ use core::{
 };
 
 use kernel::{
+    error::to_result,
     fs::File,
     mm::virt::VmaNew,
     new_mutex,
@@ -41,6 +42,7 @@ use crate::{
     anon_file::AnonFile,
     calls, ffi,
     hv::abi::{
+        dispatch,
         message_type,
         register,
         vp_state_page,
@@ -79,6 +81,12 @@ pub(crate) struct Vp {
     /// A run gave up waiting for an intercept's notice the hypervisor said was coming (see
     /// [`Vp::run_once`]): the next run takes it, before anything else. Under `run`.
     notice_owed: AtomicBool,
+    /// Under the root scheduler (see [`Vp::dispatch_once`]): the last dispatch ended on an
+    /// intercept, which the next one clears. Under `run`.
+    intercept_suspended: AtomicBool,
+    /// Under the root scheduler: a dispatch found the VP blocked and no signal has come since
+    /// (a run ended by a signal to the task left it so). Under `run`.
+    blocked: AtomicBool,
     /// Held for each of the VP's ioctls, `MSHV_RUN_VP`'s whole run included (upstream's
     /// `vp_mutex`): the pages for its hypercalls.
     #[pin]
@@ -119,6 +127,8 @@ impl Vp {
                     intercept_message_pfn,
                     kick,
                     notice_owed: AtomicBool::new(false),
+                    intercept_suspended: AtomicBool::new(false),
+                    blocked: AtomicBool::new(false),
                     run <- new_mutex!(pages),
                 }),
                 GFP_KERNEL,
@@ -136,14 +146,21 @@ impl Vp {
     /// `MSHV_RUN_VP`: lets the VP run until it stops on an intercept, and copies the
     /// intercept's message to user address `arg`. A signal while the VP runs suspends it and
     /// returns `EINTR`, unless an intercept was already on its way (then it is returned).
+    /// Under the hypervisor's schedulers the VP runs once its suspend registers are cleared
+    /// ([`Vp::run_once`]); under the root scheduler this thread dispatches it
+    /// ([`Vp::dispatch_once`]).
     fn run(&self, pages: &mut HvPages, partition: &Partition, arg: usize) -> Result<isize> {
-        if !messages::enabled() || !scheduler::hypervisor_runs_vps() {
+        if !messages::enabled() {
             return Err(EOPNOTSUPP);
         }
         let partition_id = partition.id;
         let (mut last_fault, mut repeats) = (None, 0);
         loop {
-            self.run_once(pages, partition_id)?;
+            if scheduler::hypervisor_runs_vps() {
+                self.run_once(pages, partition_id)?;
+            } else {
+                self.dispatch_once(pages, partition_id)?;
+            }
             let mut message = RunVp {
                 msg_buf: [0; uapi::MSHV_RUN_VP_BUF_SZ],
             };
@@ -222,6 +239,85 @@ impl Vp {
             }
         }
         Ok(())
+    }
+}
+
+impl Vp {
+    /// Lets the VP run until it stops on an intercept, under the root scheduler: this thread
+    /// dispatches it (`HVCALL_DISPATCH_VP`), again and again until a dispatch ends on an
+    /// intercept. A dispatch that finds the VP explicitly suspended (a new VP is) clears the
+    /// suspend; one that finds it blocked waits for the hypervisor's signal that it may run
+    /// (a scheduler message, which kicks it). A signal to the task ends that wait (`EINTR`),
+    /// and the next run waits for the hypervisor's signal before it dispatches; pending work
+    /// (a signal, a reschedule) is taken before each dispatch, as before a guest entry.
+    fn dispatch_once(&self, pages: &mut HvPages, partition_id: u64) -> Result {
+        if self.blocked.load(Ordering::Relaxed) {
+            self.wait_for_signal()?;
+        }
+        loop {
+            // SAFETY: No spinlock is held; the caller may sleep (it holds only the VP's mutex).
+            to_result(unsafe { ffi::mshv_shim_guest_work() })?;
+            let mut flags = 0;
+            if self.intercept_suspended.load(Ordering::Relaxed) {
+                flags |= dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND;
+            }
+            if self.interrupt_pending() {
+                flags |= dispatch::FLAG_SCAN_INTERRUPT_INJECTION;
+            }
+            let out = calls::dispatch_vp(pages, partition_id, self.index, flags)?;
+            self.intercept_suspended.store(false, Ordering::Relaxed);
+            match (out.dispatch_state, out.dispatch_event) {
+                (dispatch::STATE_BLOCKED, dispatch::EVENT_SUSPEND) => {
+                    calls::set_vp_registers(
+                        pages,
+                        partition_id,
+                        self.index,
+                        &[(register::EXPLICIT_SUSPEND, 0)],
+                    )?;
+                    self.wait_for_signal()?;
+                }
+                (dispatch::STATE_BLOCKED, _) => {
+                    self.blocked.store(true, Ordering::Relaxed);
+                    self.wait_for_signal()?;
+                }
+                (_, dispatch::EVENT_INTERCEPT) => {
+                    self.intercept_suspended.store(true, Ordering::Relaxed);
+                    return Ok(());
+                }
+                // Ready again (its time ran out, an interrupt came): dispatched again.
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits until the hypervisor signals the VP (or an interrupt is pending for it); `EINTR`
+    /// if a signal to the task comes first.
+    fn wait_for_signal(&self) -> Result {
+        if !self.interrupt_pending() {
+            self.kick.wait_interruptible()?;
+        }
+        self.blocked.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the hypervisor has interrupts to inject at the next dispatch (x86: the register
+    /// page's `interrupt_vectors`).
+    fn interrupt_pending(&self) -> bool {
+        #[cfg(CONFIG_X86_64)]
+        {
+            // SAFETY: The register page is the hypervisor's page for this VP, mapped for the
+            // root while the partition lives (the caller's file keeps it alive); the word is
+            // within it, aligned, and read volatile as the hypervisor writes it.
+            unsafe {
+                let page = ffi::mshv_shim_page_address(self.registers_pfn).cast::<u8>();
+                core::ptr::read_volatile(
+                    page.add(crate::hv::abi::vp_register_page::INTERRUPT_VECTORS)
+                        .cast::<u64>(),
+                ) != 0
+            }
+        }
+        #[cfg(not(CONFIG_X86_64))]
+        false
     }
 }
 

@@ -435,7 +435,7 @@ unsafe fn switch(run: *mut VtlRun, cpu: u32) -> Result<Exit> {
 /// May sleep: no spinlock held, preemption on.
 unsafe fn handle_work() -> i32 {
     // SAFETY: As this function's contract.
-    unsafe { ffi::mshv_shim_vtl_handle_work() }
+    unsafe { ffi::mshv_shim_guest_work() }
 }
 
 /// The run page's layout facts, checked against `drivers/hv/mshv_vtl.h` (x86_64).

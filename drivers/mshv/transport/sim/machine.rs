@@ -348,6 +348,7 @@ impl Machine {
             code::MAP_VP_STATE_PAGE => self.map_vp_state_page(input, output),
             code::UNMAP_VP_STATE_PAGE => self.unmap_vp_state_page(input),
             code::GET_SYSTEM_PROPERTY => self.get_system_property(input, output),
+            code::DISPATCH_VP => self.dispatch_vp(input, output),
             code::GET_PARTITION_PROPERTY => self.get_property(input, output),
             code::GET_PARTITION_PROPERTY_EX => self.get_property_ex(input, output),
             code::SET_PARTITION_PROPERTY => self.set_property(input),

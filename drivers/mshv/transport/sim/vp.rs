@@ -27,11 +27,15 @@ use crate::{
     ffi,
     hv::{
         abi::{
+            dispatch,
             message_type,
             register,
+            scheduler_type,
             vp_state,
             vp_state_page,
             CreateVpIn,
+            DispatchVpIn,
+            DispatchVpOut,
             MapVpStatePageIn,
             MapVpStatePageOut,
             Message,
@@ -71,6 +75,9 @@ pub(super) struct Vp {
     states: [KVec<u8>; 5],
     /// Level-triggered vectors in service, oldest first.
     pub(super) in_service: KVec<u32>,
+    /// Under the root scheduler: a dispatch found the VP blocked, and the root waits for the
+    /// signal that it may be dispatched again.
+    blocked: bool,
 }
 
 impl Vp {
@@ -152,6 +159,22 @@ impl Vp {
         notice.payload[0] = u64::from(self.index);
         Some(notice)
     }
+}
+
+/// The root scheduler's signal that VP `vp_index` of partition `partition_id` may be dispatched
+/// again: a bitset message naming it alone.
+fn signal(partition_id: u64, vp_index: u32) -> Message {
+    let mut m = Message::zeroed(message_type::SCHEDULER_VP_SIGNAL_BITSET, 0);
+    let mut payload = m.payload;
+    payload[0] = partition_id;
+    // `vp_count` (the upper half of the second word).
+    payload[1] = 1 << 32;
+    payload[2] = dispatch::VP_SET_SPARSE_4K;
+    payload[3] = 1 << (vp_index / 64);
+    payload[4] = 1 << (vp_index % 64);
+    m.payload = payload;
+    m.payload_size = 40;
+    m
 }
 
 /// A guest's write of `len` bytes of `value` at `gpa`, which reaches host frame `pfn`. Device
@@ -294,11 +317,78 @@ impl Machine {
         Ok(())
     }
 
-    /// Lets VP `vp_index` of partition `partition_id` run (see [`Vp::run`]).
+    /// Whether the root dispatches the VPs (`HV_SCHEDULER_TYPE_ROOT`).
+    pub(super) fn root_scheduler(&self) -> bool {
+        self.scheduler == scheduler_type::ROOT
+    }
+
+    /// Lets VP `vp_index` of partition `partition_id` run (see [`Vp::run`]): the message to
+    /// send the root, if any. Under the root scheduler the VP runs only when dispatched; this
+    /// signals it instead, if a dispatch found it blocked and it can run now.
     fn run_vp(&mut self, partition_id: u64, vp_index: u32) -> Option<Message> {
+        let root_scheduler = self.root_scheduler();
+        let auto_halt = self.auto_halt;
         let p = self.partition(partition_id).ok()?;
         let vp = p.vps.iter_mut().find(|vp| vp.index == vp_index)?;
-        vp.run(partition_id, &mut p.slat)
+        if !root_scheduler {
+            return vp.run(partition_id, &mut p.slat);
+        }
+        if !vp.blocked || !vp.running() || (vp.pending.is_empty() && !auto_halt) {
+            return None;
+        }
+        vp.blocked = false;
+        Some(signal(partition_id, vp_index))
+    }
+
+    /// `HVCALL_DISPATCH_VP` (the root scheduler's only): runs the VP in the caller's thread
+    /// until it takes an intercept (ready: the message is in its intercept message page) or
+    /// has nothing to do (blocked, until the root is signalled). A VP explicitly suspended is
+    /// blocked at once.
+    pub(super) fn dispatch_vp(&mut self, input: &HvPage, output: &mut HvPage) -> RepResult {
+        let args: DispatchVpIn = read(input, 0)?;
+        if !self.root_scheduler() {
+            return Err((HvStatus::ACCESS_DENIED, 0));
+        }
+        let known =
+            dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND | dispatch::FLAG_SCAN_INTERRUPT_INJECTION;
+        if args.flags & !known != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, 0));
+        }
+        let (partition_id, flags) = (args.partition_id, args.flags);
+        let auto_halt = self.auto_halt;
+        let p = self.partition(partition_id).map_err(|s| (s, 0))?;
+        let vp = p
+            .vps
+            .iter_mut()
+            .find(|vp| vp.index == args.vp_index)
+            .ok_or((HvStatus::INVALID_VP_INDEX, 0))?;
+        if flags & dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND != 0 {
+            let _ = vp.set_register(register::INTERCEPT_SUSPEND, [0, 0]);
+        }
+        let (state, event) = if vp.register(register::EXPLICIT_SUSPEND)[0] & 1 != 0 {
+            vp.blocked = true;
+            (dispatch::STATE_BLOCKED, dispatch::EVENT_SUSPEND)
+        } else if vp.register(register::INTERCEPT_SUSPEND)[0] & 1 != 0 {
+            // Still suspended on the intercept it took: the root did not clear it.
+            (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT)
+        } else {
+            if auto_halt && vp.pending.is_empty() {
+                let _ = vp.pending.push(Intercept::Halt, ALLOC);
+            }
+            // Under the root scheduler the intercept's notice is the dispatch's return.
+            match vp.run(partition_id, &mut p.slat) {
+                Some(_notice) => (dispatch::STATE_READY, dispatch::EVENT_INTERCEPT),
+                None => {
+                    vp.blocked = true;
+                    (dispatch::STATE_BLOCKED, 0)
+                }
+            }
+        };
+        let out = DispatchVpOut {
+            dispatch_state: state,
+            dispatch_event: event,
+        };
+        write(output, 0, &out)
     }
 
     /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa`: where nothing is mapped,
@@ -384,6 +474,7 @@ impl Machine {
             faulted_at: None,
             states: Default::default(),
             in_service: KVec::new(),
+            blocked: false,
         };
         // Room was reserved above.
         let _ = p.vps.push(vp, ALLOC);

@@ -105,7 +105,7 @@ static int sim_scheduler(void)
 }
 
 #define HV_SCHEDULER_TYPE_ROOT 4
-#define HVCALL_SET_VP_REGISTERS 0x51
+#define HVCALL_DISPATCH_VP 0xc2
 
 FIXTURE(run) {
 	int mshv, pt, vp[2];
@@ -121,8 +121,6 @@ FIXTURE_SETUP(run)
 
 	if (!have_sim())
 		SKIP(return, "no simulated hypervisor: nothing can make a VP stop");
-	if (sim_scheduler() == HV_SCHEDULER_TYPE_ROOT)
-		SKIP(return, "the root scheduler (hypervisor=3): the driver runs no VP under it");
 	self->mshv = open("/dev/mshv", O_RDWR);
 	ASSERT_LE(0, self->mshv);
 	self->pt = ioctl(self->mshv, MSHV_CREATE_PARTITION, &args);
@@ -140,7 +138,7 @@ FIXTURE_SETUP(run)
 
 FIXTURE_TEARDOWN(run)
 {
-	if (!have_sim() || sim_scheduler() == HV_SCHEDULER_TYPE_ROOT)
+	if (!have_sim())
 		return;
 	close(self->vp[0]);
 	close(self->vp[1]);
@@ -389,7 +387,11 @@ static int set_online(int cpu, bool online)
 	return ret;
 }
 
-/* Runs VP vp from CPU `cpu` to the halt injected: whether it came, through a SynIC interrupt. */
+/*
+ * Runs VP vp from CPU `cpu` to the halt injected: whether it came, through a SynIC interrupt
+ * (under the root scheduler, a VP dispatched before returns the intercept from its dispatch,
+ * with no interrupt).
+ */
 static bool halts_from(struct __test_metadata *_metadata, int id, int vp, int fd, int cpu)
 {
 	long before = sim_synic_count(-1, "interrupts ");
@@ -403,7 +405,8 @@ static bool halts_from(struct __test_metadata *_metadata, int id, int vp, int fd
 	m.type = 0;
 	if (ioctl(fd, MSHV_RUN_VP, &m))
 		return false;
-	return m.type == HVMSG_X64_HALT && sim_synic_count(-1, "interrupts ") > before;
+	return m.type == HVMSG_X64_HALT && (sim_scheduler() == HV_SCHEDULER_TYPE_ROOT ||
+					    sim_synic_count(-1, "interrupts ") > before);
 }
 
 /*
@@ -492,37 +495,35 @@ TEST_F(run, a_kill_ends_the_wait_for_a_running_vp)
 }
 
 /*
- * Under the root scheduler the root must dispatch each VP itself (HVCALL_DISPATCH_VP), which
- * the driver does not do: MSHV_RUN_VP says so (EOPNOTSUPP) at once, and makes no hypercall,
- * rather than wait for a VP that never runs. Everything else works as under the hypervisor's
- * schedulers. Runs with hypervisor=3 (make check's root-scheduler VM).
+ * Under the root scheduler MSHV_RUN_VP dispatches the VP itself (HVCALL_DISPATCH_VP): the
+ * first dispatch finds a new VP explicitly suspended and clears that, the next finds it with
+ * nothing to do (blocked) and waits for the hypervisor's signal, which the intercept brings;
+ * the dispatch after it returns the intercept. Under the hypervisor's schedulers no dispatch
+ * is made. make check runs every test here under both (hypervisor=3: the root scheduler).
  */
-TEST(the_root_scheduler_is_refused_by_run_vp)
+TEST_F(run, the_root_scheduler_has_the_vp_dispatched)
 {
-	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
-	struct mshv_create_vp vp_args = { 0 };
-	struct mshv_run_vp msg;
-	char before[8192], after[8192];
-	int mshv, pt, vp;
+	long before = sim_calls(HVCALL_DISPATCH_VP);
+	pid_t child;
+	int status;
+	struct message m;
 
-	if (sim_scheduler() != HV_SCHEDULER_TYPE_ROOT)
-		SKIP(return, "needs the simulated root scheduler (hypervisor=3)");
-	mshv = open("/dev/mshv", O_RDWR);
-	ASSERT_LE(0, mshv);
-	pt = ioctl(mshv, MSHV_CREATE_PARTITION, &args);
-	ASSERT_LE(0, pt);
-	ASSERT_EQ(0, ioctl(pt, MSHV_INITIALIZE_PARTITION));
-	vp = ioctl(pt, MSHV_CREATE_VP, &vp_args);
-	ASSERT_LE(0, vp);
-	/* Every hypercall's count, before and after: none may have been made. */
-	ASSERT_TRUE(sim_read("calls", before, sizeof(before)));
-	EXPECT_EQ(-1, ioctl(vp, MSHV_RUN_VP, &msg));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	ASSERT_TRUE(sim_read("calls", after, sizeof(after)));
-	EXPECT_STREQ(before, after);
-	close(vp);
-	close(pt);
-	close(mshv);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		usleep(200 * 1000);
+		_exit(sim_inject(self->id, 0, "halt") ? 1 : 0);
+	}
+	ASSERT_EQ(0, ioctl(self->vp[0], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_X64_HALT, m.type);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, status);
+	if (sim_scheduler() == HV_SCHEDULER_TYPE_ROOT) {
+		/* Suspended, then the halt (after the signal the intercept brought). */
+		EXPECT_LE(before + 2, sim_calls(HVCALL_DISPATCH_VP));
+	} else {
+		EXPECT_EQ(before, sim_calls(HVCALL_DISPATCH_VP));
+	}
 }
 
 TEST_HARNESS_MAIN
