@@ -3,6 +3,7 @@
 //! The root personality: `/dev/mshv`, through which a virtual machine monitor in the root
 //! partition creates and runs partitions.
 
+mod async_call;
 mod create;
 mod gpap;
 mod ioeventfd;

@@ -191,6 +191,9 @@ pub(crate) mod message_type {
     pub(crate) const SCHEDULER_VP_SIGNAL_BITSET: u32 = 0x8000_0100;
     /// ... or as (partition, VP index) pairs (`struct hv_vp_signal_pair_scheduler_message`).
     pub(crate) const SCHEDULER_VP_SIGNAL_PAIR: u32 = 0x8000_0101;
+    /// A call answered `HV_STATUS_CALL_PENDING` completed
+    /// (`struct hv_async_completion_message_payload`).
+    pub(crate) const ASYNC_CALL_COMPLETION: u32 = 0x8000_0070;
 }
 
 /// `HVCALL_DISPATCH_VP` (the root scheduler's): its flags, and the VP's state and the event
@@ -913,6 +916,9 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(@ "const:DISPATCH_VP", code::DISPATCH_VP, 0xc2),
         fact!(@ "const:SCHEDULER_VP_SIGNAL_BITSET", message_type::SCHEDULER_VP_SIGNAL_BITSET, 0x8000_0100),
         fact!(@ "const:SCHEDULER_VP_SIGNAL_PAIR", message_type::SCHEDULER_VP_SIGNAL_PAIR, 0x8000_0101),
+        fact!(@ "const:ASYNC_CALL_COMPLETION", message_type::ASYNC_CALL_COMPLETION, 0x8000_0070),
+        fact!(@ "sizeof:hv_async_completion_message_payload", 24usize, 24),
+        fact!(@ "offsetof:hv_async_completion_message_payload.status", 8usize, 8),
         fact!(@ "const:FLAG_CLEAR_INTERCEPT_SUSPEND", dispatch::FLAG_CLEAR_INTERCEPT_SUSPEND, 1),
         fact!(@ "const:FLAG_SCAN_INTERRUPT_INJECTION", dispatch::FLAG_SCAN_INTERRUPT_INJECTION, 0x40),
         fact!(@ "const:STATE_BLOCKED", dispatch::STATE_BLOCKED, 1),

@@ -7,7 +7,8 @@
 //!   ([`kick`]);
 //! - a SINT intercept for the doorbell SINT: guest writes rang doorbells, whose ports the
 //!   SynIC's event ring holds ([`synic`] takes them, [`ioeventfd`] signals them);
-//! - an APIC EOI: a guest ended a level-triggered interrupt ([`irqfd`]'s resamplers).
+//! - an APIC EOI: a guest ended a level-triggered interrupt ([`irqfd`]'s resamplers);
+//! - an asynchronous call's completion ([`async_call`]).
 //!
 //! They arrive in SINT0's slot of the message page of whichever CPU the hypervisor chose, and
 //! its SynIC interrupt runs [`synic`]'s handler there, in hard interrupt context, whatever that
@@ -28,6 +29,7 @@ use kernel::sync::atomic::{
 use kernel::prelude::*;
 
 use super::{
+    async_call,
     ioeventfd,
     irqfd,
     kick,
@@ -53,6 +55,7 @@ impl Messages {
     /// everything else works.
     pub(crate) fn start() -> Self {
         kick::init();
+        async_call::init();
         ioeventfd::init();
         irqfd::init();
         let synic = Synic::new()
@@ -69,6 +72,7 @@ impl Drop for Messages {
         // No message is taken once the SynIC is down.
         drop(self.synic.take());
         kick::clear();
+        async_call::clear();
         ioeventfd::clear();
         irqfd::clear();
     }
@@ -79,8 +83,8 @@ pub(crate) fn enabled() -> bool {
     ENABLED.load(Relaxed)
 }
 
-/// Takes a message from the hypervisor (but doorbells, which [`synic`] takes). Others (an
-/// asynchronous call's) are not asked for by anything the driver does, and are dropped.
+/// Takes a message from the hypervisor (but doorbells, which [`synic`] takes). Others are not
+/// asked for by anything the driver does, and are dropped.
 pub(super) fn on_message(message: &Message) {
     match message.message_type {
         message_type::OPAQUE_INTERCEPT => kick::on_intercept(message),
@@ -88,6 +92,7 @@ pub(super) fn on_message(message: &Message) {
             kick::on_scheduler_signal(message)
         }
         message_type::X64_APIC_EOI => irqfd::on_eoi(message),
+        message_type::ASYNC_CALL_COMPLETION => async_call::on_completion(message),
         _ => {}
     }
 }

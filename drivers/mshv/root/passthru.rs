@@ -11,6 +11,7 @@ use kernel::{
     },
 };
 
+use super::async_call::Pending;
 use crate::{
     calls::deposit_requested,
     hv::{
@@ -19,7 +20,10 @@ use crate::{
             HV_PARTITION_ID_SELF, //
         },
         control::Control,
-        status::HvStatus,
+        status::{
+            HvResult,
+            HvStatus, //
+        },
         HV_HYP_PAGE_SIZE,
     },
     hypercall::MAX_DEPOSIT_PAGES_PER_CALL,
@@ -129,10 +133,25 @@ pub(crate) fn root_hvcall(pages: &mut HvPages, caller: Caller, arg: usize) -> Re
         } else {
             Control::new(args.code)
         };
+        // A call that may complete asynchronously has its completion readied before it is
+        // made (`check` let it through only from the partition file, which holds its lock).
+        let pending = if ASYNC.contains(&args.code) {
+            Some(Pending::begin(partition_id)?)
+        } else {
+            None
+        };
         // SAFETY: `check` let through only the allow-listed codes, none of whose inputs names a
         // host page frame (they carry partition, VP and guest values), so the bytes user space
         // wrote cannot make the hypervisor touch the host's memory.
-        let result = unsafe { hv().hypercall(control, &io.input, &mut io.output) };
+        let mut result = unsafe { hv().hypercall(control, &io.input, &mut io.output) };
+        if result.status() == HvStatus::CALL_PENDING {
+            // No other call completes asynchronously: the hypervisor has none to complete.
+            let Some(pending) = pending else {
+                return Err(EBADFD);
+            };
+            // Its completion's status is the call's, as upstream has it.
+            result = HvResult::new(pending.wait(), 0);
+        }
         let status = result.status();
         if reps != 0 && status == HvStatus::SUCCESS {
             let now = result.reps_completed();
@@ -147,10 +166,6 @@ pub(crate) fn root_hvcall(pages: &mut HvPages, caller: Caller, arg: usize) -> Re
             }
         } else if reps != 0 {
             done = result.reps_completed().max(done);
-        }
-        if status == HvStatus::CALL_PENDING {
-            // Asynchronous completion is not taken: nothing is written back.
-            return Err(EBADFD);
         }
         if let Some(request) = status.deposit_request() {
             // Bounded as the driver's own calls are: user space chose the call.

@@ -20,6 +20,8 @@
 //!   has taken the messages it caused;
 //! - `auto_halt` (read-write, 0 or 1): when 1, a VP that runs with no intercept waiting halts
 //!   at once (a guest that only halts, for benchmarks of the run loop);
+//! - `async_calls` (read-write, 0 or 1): when 1, `SET_PARTITION_PROPERTY` completes
+//!   asynchronously (`HV_STATUS_CALL_PENDING`, then the status in a completion message);
 //! - `mapped`: one line per mapped range of guest memory: `<partition> <first gfn> <pages>
 //!   <flags>` (hex, decimal, hex; flags: bits 0-3 permissions, 4 no access, 5 not cached,
 //!   6 adjustable);
@@ -95,6 +97,8 @@ pub(crate) struct Debugfs {
     #[pin]
     _auto_halt: File<AutoHalt>,
     #[pin]
+    _async_calls: File<AsyncCalls>,
+    #[pin]
     _fail: File<Fail>,
     #[pin]
     _deliveries: File<Deliveries>,
@@ -120,6 +124,7 @@ impl Debugfs {
             _freed <- dir.read_only_file(c"freed", Freed),
             _inject <- dir.write_only_file(c"inject", Inject),
             _auto_halt <- dir.read_write_file(c"auto_halt", AutoHalt),
+            _async_calls <- dir.read_write_file(c"async_calls", AsyncCalls),
             _fail <- dir.read_write_file(c"fail", Fail),
             _deliveries <- dir.read_only_file(c"deliveries", Deliveries),
             _scheduler <- dir.read_only_file(c"scheduler", Scheduler),
@@ -324,14 +329,34 @@ impl fmt::Debug for AutoHalt {
 
 impl Reader for AutoHalt {
     fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
-        let mut buf = [0u8; 8];
-        let on = match read_line(reader, &mut buf)?.trim() {
-            "0" => false,
-            "1" => true,
-            _ => return Err(EINVAL),
-        };
-        MACHINE.lock().auto_halt = on;
+        MACHINE.lock().auto_halt = read_switch(reader)?;
         Ok(())
+    }
+}
+
+/// The `async_calls` file.
+struct AsyncCalls;
+
+impl fmt::Debug for AsyncCalls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", u8::from(MACHINE.lock().async_calls))
+    }
+}
+
+impl Reader for AsyncCalls {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        MACHINE.lock().async_calls = read_switch(reader)?;
+        Ok(())
+    }
+}
+
+/// A 0 or 1 written to a switch file.
+fn read_switch(reader: &mut UserSliceReader) -> Result<bool> {
+    let mut buf = [0u8; 8];
+    match read_line(reader, &mut buf)?.trim() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(EINVAL),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::{
     hv::{
         abi::{
             code,
+            message_type,
             scheduler_type,
             CreatePartitionIn,
             DepositMemoryIn,
@@ -214,10 +215,14 @@ pub(crate) struct Machine {
     pub(super) calls: [u64; COUNTED_CODES],
     /// The last call of each code.
     pub(super) last: KVec<(u16, LastCall)>,
-    /// Messages for the root, handed to the SynIC (`sint`) before the machine's lock is dropped.
+    /// Messages for the root, handed to the SynIC (`hosted_synic`) before the machine's lock is
+    /// dropped.
     pub(super) outbox: KVec<Message>,
     /// Every VP that runs with no intercept waiting halts at once (for benchmarks).
     pub(super) auto_halt: bool,
+    /// `SET_PARTITION_PROPERTY` completes asynchronously: it answers `CALL_PENDING`, and its
+    /// status comes in a completion message.
+    pub(super) async_calls: bool,
     /// The root's ports.
     pub(super) ports: KVec<Port>,
     /// The failures tests inject (debugfs `fail`).
@@ -240,6 +245,7 @@ impl Machine {
             last: KVec::new(),
             outbox: KVec::new(),
             auto_halt: false,
+            async_calls: false,
             ports: KVec::new(),
             fail: Rules::new(),
             hosted: Hosted::Root,
@@ -351,6 +357,7 @@ impl Machine {
             code::DISPATCH_VP => self.dispatch_vp(input, output),
             code::GET_PARTITION_PROPERTY => self.get_property(input, output),
             code::GET_PARTITION_PROPERTY_EX => self.get_property_ex(input, output),
+            code::SET_PARTITION_PROPERTY if self.async_calls => self.set_property_async(input),
             code::SET_PARTITION_PROPERTY => self.set_property(input),
             code::GET_VP_REGISTERS => self.get_vp_registers(input, output, start, count),
             code::SET_VP_REGISTERS => self.set_vp_registers(input, start, count),
@@ -636,6 +643,29 @@ impl Machine {
                 .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?,
         }
         Ok(0)
+    }
+
+    /// `HVCALL_SET_PARTITION_PROPERTY`, completed asynchronously: `CALL_PENDING` at once, then
+    /// a completion message with the call's status (`struct
+    /// hv_async_completion_message_payload`), as a hypervisor that takes its time does.
+    fn set_property_async(&mut self, input: &HvPage) -> RepResult {
+        let status = match self.set_property(input) {
+            Ok(_) => HvStatus::SUCCESS,
+            Err((status, _)) => status,
+        };
+        let partition_id =
+            read::<SetPartitionPropertyIn>(input, 0).map_or(0, |args| args.partition_id);
+        let mut m = Message::zeroed(message_type::ASYNC_CALL_COMPLETION, 0);
+        let mut payload = m.payload;
+        payload[0] = partition_id;
+        // The status, then `completion_count`.
+        payload[1] = u64::from(status.0) | 1 << 32;
+        m.payload = payload;
+        m.payload_size = 24;
+        self.outbox
+            .push(m, ALLOC)
+            .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
+        Err((HvStatus::CALL_PENDING, 0))
     }
 
     fn map_gpa_pages(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {

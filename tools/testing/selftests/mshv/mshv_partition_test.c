@@ -460,6 +460,44 @@ TEST_F(partition, root_hvcall_properties)
 	close(fd);
 }
 
+/*
+ * A hypervisor may complete SET_PARTITION_PROPERTY asynchronously (HV_STATUS_CALL_PENDING,
+ * then a completion message with the call's status): the ioctl waits for the message and
+ * answers with its status, as if the call had completed at once. The simulator does so with
+ * its async_calls switch on.
+ */
+TEST_F(partition, root_hvcall_set_property_completes_asynchronously)
+{
+	struct { __u64 pt; __u32 code; __u32 pad; __u64 value; } set = {
+		.code = PROPERTY_SYNTHETIC_PROC_FEATURES, .value = 0x5a5,
+	};
+	struct { __u64 pt; __u32 code; __u32 pad; } get = { 0, PROPERTY_SYNTHETIC_PROC_FEATURES };
+	struct mshv_root_hvcall args;
+	long delivered, hardirq, before;
+	__u64 out = 0;
+
+	if (!have_sim())
+		SKIP(return, "the simulated hypervisor's async_calls switch makes the calls pending");
+	ASSERT_TRUE(sim_deliveries(&before, &hardirq));
+	ASSERT_EQ(0, sim_write("async_calls", "1"));
+	EXPECT_EQ(0, hvcall(self->pt, HVCALL_SET_PARTITION_PROPERTY, 0, &set, sizeof(set), NULL, 0,
+			    &args));
+	EXPECT_EQ(0, args.status);
+	/* A failure comes in the completion too: an unknown property. */
+	set.code = 0x7fffffff;
+	EXPECT_EQ(-1, hvcall(self->pt, HVCALL_SET_PARTITION_PROPERTY, 0, &set, sizeof(set), NULL,
+			     0, &args));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(HV_STATUS_UNKNOWN_PROPERTY, args.status);
+	ASSERT_EQ(0, sim_write("async_calls", "0"));
+	/* Each completion came through the SynIC's interrupt. */
+	ASSERT_TRUE(sim_deliveries(&delivered, &hardirq));
+	EXPECT_LE(before + 2, delivered);
+	ASSERT_EQ(0, hvcall(self->pt, HVCALL_GET_PARTITION_PROPERTY, 0, &get, sizeof(get), &out,
+			    sizeof(out), &args));
+	EXPECT_EQ(0x5a5, out);
+}
+
 TEST_F(partition, root_hvcall_rep_vp_registers)
 {
 	struct {
