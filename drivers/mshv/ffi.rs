@@ -451,12 +451,16 @@ extern "C" {
     pub(crate) fn mshv_shim_set_synic_handler(handler: Option<extern "C" fn()>) -> c_int;
 
     /// Whether VMBus runs (and so owns SCONTROL, SIMP and SIEFP).
-    #[allow(dead_code)] // The root module's.
     pub(crate) fn mshv_shim_vmbus_exists() -> bool;
 
     /// Maps page frame `pfn`, one the hypervisor provides, write-back; null on failure.
     #[allow(dead_code)] // The root module's.
     pub(crate) fn mshv_shim_memremap_page(pfn: u64) -> *mut c_void;
+
+    /// The calling CPU's consumer indices of the root's event rings (one per SINT), kept by
+    /// the Hyper-V core on a root partition while the CPU is online; null elsewhere.
+    #[allow(dead_code)] // The root module's.
+    pub(crate) fn mshv_shim_eventring_tails() -> *mut u8;
 
     /// Unmaps what [`mshv_shim_memremap_page`] mapped.
     #[allow(dead_code)] // The root module's.

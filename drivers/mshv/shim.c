@@ -1465,15 +1465,28 @@ static bool synic_reg_valid(u32 reg)
 	       (reg >= MSHV_SHIM_SYNIC_SINT0 && reg < MSHV_SHIM_SYNIC_SINT0 + HV_SYNIC_SINT_COUNT);
 }
 
+/*
+ * The root's SynIC is the hypervisor's own, never a nested one's: upstream's mshv_root reaches
+ * it with the non-nested accessors (on a nested root hv_set_msr() would reach L0's SynIC,
+ * VMBus's). VTL2's is reached as the kernel's own code reaches it.
+ */
+#ifdef MSHV_SHIM_VTL
+#define synic_set_msr hv_set_msr
+#define synic_get_msr hv_get_msr
+#else
+#define synic_set_msr hv_set_non_nested_msr
+#define synic_get_msr hv_get_non_nested_msr
+#endif
+
 void mshv_shim_synic_write(u32 reg, u64 value)
 {
 	if (synic_reg_valid(reg))
-		hv_set_msr(synic_msr(reg), value);
+		synic_set_msr(synic_msr(reg), value);
 }
 
 u64 mshv_shim_synic_read(u32 reg)
 {
-	return synic_reg_valid(reg) ? hv_get_msr(synic_msr(reg)) : 0;
+	return synic_reg_valid(reg) ? synic_get_msr(synic_msr(reg)) : 0;
 }
 
 #ifdef CONFIG_X86_64
@@ -1592,3 +1605,13 @@ void mshv_shim_memunmap_page(void *addr)
 {
 	memunmap(addr);
 }
+
+#ifndef MSHV_SHIM_VTL
+/* The Hyper-V core's consumer indices of the root's event rings (drivers/hv/mshv_root.h). */
+extern u8 * __percpu *hv_synic_eventring_tail;
+
+u8 *mshv_shim_eventring_tails(void)
+{
+	return hv_synic_eventring_tail ? *this_cpu_ptr(hv_synic_eventring_tail) : NULL;
+}
+#endif

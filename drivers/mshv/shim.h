@@ -252,6 +252,12 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event);
 bool mshv_shim_vmbus_exists(void);
 void *mshv_shim_memremap_page(u64 pfn);
 void mshv_shim_memunmap_page(void *addr);
+/*
+ * The calling CPU's consumer indices of the root's event rings, one per SINT, which the Hyper-V
+ * core keeps on a root partition from the CPU's online to its offline (so that they outlive a
+ * module reload), or NULL (mshv_rs only).
+ */
+u8 *mshv_shim_eventring_tails(void);
 
 /*
  * VTL0's memory (vtl_memory.c, mshv_vtl only). The limits of a range: pfns aligned to

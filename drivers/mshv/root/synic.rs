@@ -29,6 +29,7 @@ use core::{
         NonNull, //
     },
     sync::atomic::{
+        AtomicBool,
         AtomicPtr,
         AtomicU8,
         Ordering, //
@@ -88,16 +89,20 @@ const PAGE_FRAME: u64 = !0xfff;
 ///
 /// # Invariants
 ///
-/// `message` and `ring` are mappings of the CPU's message page and event ring page, made for
-/// this value and undone on drop (`ring` is the page itself when `own_ring` holds its frame:
-/// the module's own, freed on drop).
+/// `message_map` and `ring` are mappings of the CPU's message page and event ring page, made
+/// for this value and undone on drop (`ring` is the page itself when `own_ring` holds its
+/// frame: the module's own, freed on drop). `tails`, when not null, is the Hyper-V core's array
+/// of the CPU's consumer indices, one per SINT, which lives while the CPU is online.
 struct Pages {
-    message: MessagePage,
     message_map: NonNull<c_void>,
     ring: NonNull<c_void>,
     own_ring: Option<u64>,
-    /// The doorbell SINT's ring's consumer index.
-    tail: AtomicU8,
+    /// Whether VMBus owned SCONTROL, SIMP and SIEFP when the CPU came online: if not, the
+    /// module enabled them, and disables them.
+    vmbus: bool,
+    tails: Option<NonNull<u8>>,
+    /// The doorbell ring's consumer index where the Hyper-V core keeps none.
+    own_tail: AtomicU8,
 }
 
 impl Pages {
@@ -118,26 +123,22 @@ impl Pages {
         let message_map = NonNull::new(unsafe { ffi::mshv_shim_memremap_page(simp >> 12) })
             .ok_or(EFAULT)
             .inspect_err(|_| Self::disable(vmbus))?;
-        let unmap = |map: NonNull<c_void>| {
+        let (ring, own_ring) = Self::map_ring(l1vh).inspect_err(|_| {
             // SAFETY: Mapped above, and used no more.
-            unsafe { ffi::mshv_shim_memunmap_page(map.as_ptr()) }
-        };
-        let (ring, own_ring) = match Self::map_ring(l1vh) {
-            Ok(r) => r,
-            Err(e) => {
-                unmap(message_map);
-                Self::disable(vmbus);
-                return Err(e);
-            }
-        };
-        // INVARIANT: Both mappings were made for this value, which undoes them.
+            unsafe { ffi::mshv_shim_memunmap_page(message_map.as_ptr()) };
+            Self::disable(vmbus);
+        })?;
+        // SAFETY: Reads the Hyper-V core's per-CPU pointer.
+        let tails = NonNull::new(unsafe { ffi::mshv_shim_eventring_tails() });
+        // INVARIANT: Both mappings were made for this value, which undoes them; the indices are
+        // the Hyper-V core's for this CPU, which is online.
         let pages = Self {
-            // SAFETY: The mapping lives as long as `Self`, which owns it.
-            message: unsafe { MessagePage::new(message_map.cast()) },
             message_map,
             ring,
             own_ring,
-            tail: AtomicU8::new(0),
+            vmbus,
+            tails,
+            own_tail: AtomicU8::new(0),
         };
         // On failure the value is dropped, and with it the mappings and the ring.
         KBox::new(pages, GFP_KERNEL).map_err(|_| {
@@ -153,11 +154,12 @@ impl Pages {
         let (ring, own, frame) = if l1vh {
             // SAFETY: Allocates a zeroed page of the kernel's.
             let pfn = unsafe { ffi::mshv_shim_pages_alloc(0) };
+            if pfn == 0 {
+                return Err(ENOMEM);
+            }
             // SAFETY: The page was just allocated.
-            let page = NonNull::new(unsafe { ffi::mshv_shim_page_address(pfn) })
-                .filter(|_| pfn != 0)
-                .ok_or(ENOMEM)?;
-            (page, Some(pfn), pfn << 12)
+            let page = unsafe { ffi::mshv_shim_page_address(pfn) };
+            (NonNull::new(page).ok_or(ENOMEM)?, Some(pfn), pfn << 12)
         } else {
             // SAFETY: Maps the page the hypervisor provided.
             let page =
@@ -170,7 +172,7 @@ impl Pages {
         Ok((ring, own))
     }
 
-    /// Disables SIMP and SIEFP where the module enabled them.
+    /// Disables SIMP and SIEFP where the module enabled them (VMBus did not own them).
     fn disable(vmbus: bool) {
         if vmbus {
             return;
@@ -184,6 +186,12 @@ impl Pages {
         }
     }
 
+    /// The message page, while `self` is borrowed.
+    fn messages(&self) -> MessagePage<'_> {
+        // SAFETY: Mapped while `self` lives (the invariants).
+        unsafe { MessagePage::new(self.message_map.cast()) }
+    }
+
     /// The doorbell SINT's event ring.
     fn doorbell_ring(&self) -> *mut EventRing {
         let offset = HV_SYNIC_DOORBELL_SINT_INDEX as usize * SLOT_BYTES;
@@ -191,10 +199,22 @@ impl Pages {
         unsafe { self.ring.as_ptr().cast::<u8>().add(offset) }.cast()
     }
 
+    /// The doorbell ring's consumer index.
+    fn tail(&self) -> &AtomicU8 {
+        match self.tails {
+            // SAFETY: The Hyper-V core's array has an index per SINT and lives while the CPU is
+            // online (the invariants), as `self` does; only this CPU's interrupt uses it.
+            Some(tails) => unsafe {
+                AtomicU8::from_ptr(tails.as_ptr().add(HV_SYNIC_DOORBELL_SINT_INDEX as usize))
+            },
+            None => &self.own_tail,
+        }
+    }
+
     /// Signals every port queued on the doorbell SINT's ring. On the pages' CPU, in its
     /// interrupt.
     fn drain_doorbells(&self) {
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut tail = self.tail().load(Ordering::Relaxed);
         loop {
             // SAFETY: The ring is the CPU's, mapped (the invariants); this CPU's interrupt is
             // its only consumer, and `tail` its index.
@@ -202,21 +222,22 @@ impl Pages {
                 Take::Port(port) => messages::on_doorbell(port),
                 Take::Empty => break,
                 Take::NotifyEmpty => {
-                    // If it fails the ring stays full; the next doorbell message tries again.
-                    if calls::notify_port_ring_empty(HV_SYNIC_DOORBELL_SINT_INDEX).is_err() {
-                        break;
+                    // Taken again either way: the ring's full flag is cleared, so the next
+                    // look at an empty ring unmasks it. Ports left out wait for the next call.
+                    if let Err(e) = calls::notify_port_ring_empty(HV_SYNIC_DOORBELL_SINT_INDEX) {
+                        kernel::pr_warn_once!("HVCALL_NOTIFY_PORT_RING_EMPTY: {:?}\n", e);
                     }
                 }
             }
         }
-        self.tail.store(tail, Ordering::Relaxed);
+        self.tail().store(tail, Ordering::Relaxed);
     }
 }
 
 impl Drop for Pages {
     fn drop(&mut self) {
         // SAFETY: The registers are the calling CPU's (the CPU these pages are): disabling
-        // names no page, and the hypervisor writes neither page after it.
+        // names no page, and the hypervisor writes the ring no more after it.
         unsafe {
             let sirbp = hv().read_synic(SynicRegister::Sirbp) & !PAGE_ENABLE;
             let sirbp = if self.own_ring.is_some() { 0 } else { sirbp };
@@ -228,8 +249,10 @@ impl Drop for Pages {
             // SAFETY: Mapped by `map_ring` for this value.
             None => unsafe { ffi::mshv_shim_memunmap_page(self.ring.as_ptr()) },
         }
-        // SAFETY: Mapped by `map` for this value; the message page is read no more (the SINTs
-        // were masked, and the pointer to these pages withdrawn, on this CPU).
+        // The message page is the hypervisor's (or VMBus's): unmapped here, it is disabled (if
+        // the module enabled it) by `disable`, after.
+        // SAFETY: Mapped by `map` for this value; read no more (the SINTs were masked, and the
+        // pointer to these pages withdrawn, on this CPU).
         unsafe { ffi::mshv_shim_memunmap_page(self.message_map.as_ptr()) };
     }
 }
@@ -239,11 +262,8 @@ struct Cpus(KVec<AtomicPtr<Pages>>);
 
 /// The per-CPU pages while the hotplug state exists.
 static CPUS: AtomicPtr<Cpus> = AtomicPtr::new(null_mut());
-/// Whether VMBus owns SCONTROL, SIMP and SIEFP; whether the root is an L1 virtual host. Set
-/// before the hotplug state is added.
-static VMBUS: AtomicU8 = AtomicU8::new(0);
-const VMBUS_ACTIVE: u8 = 1;
-const L1VH: u8 = 2;
+/// Whether the root is an L1 virtual host. Set before the hotplug state is added.
+static L1VH: AtomicBool = AtomicBool::new(false);
 
 /// The SynIC, set up on every CPU online, and its interrupt, as long as this lives.
 pub(super) struct Synic {
@@ -262,14 +282,10 @@ impl Synic {
             cpus.push(AtomicPtr::new(null_mut()), GFP_KERNEL)?;
         }
         let cpus = KBox::new(Cpus(cpus), GFP_KERNEL)?;
-        let mut flags = 0;
-        if hv().vmbus_active() {
-            flags |= VMBUS_ACTIVE;
-        }
-        if HvEnvironment::probe().partition == PartitionType::L1vh {
-            flags |= L1VH;
-        }
-        VMBUS.store(flags, Ordering::Relaxed);
+        L1VH.store(
+            HvEnvironment::probe().partition == PartitionType::L1vh,
+            Ordering::Relaxed,
+        );
         CPUS.store(core::ptr::from_ref(&*cpus).cast_mut(), Ordering::Release);
         if let Err(e) = hv().set_synic_handler(Some(isr)) {
             CPUS.store(null_mut(), Ordering::Release);
@@ -330,9 +346,9 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
     let Some(slot) = cpu_slot(cpu) else {
         return 0;
     };
-    let flags = VMBUS.load(Ordering::Relaxed);
-    let vmbus = flags & VMBUS_ACTIVE != 0;
-    let pages = match Pages::map(vmbus, flags & L1VH != 0) {
+    // As upstream, asked at each CPU's online: VMBus may have come since the last.
+    let vmbus = hv().vmbus_active();
+    let pages = match Pages::map(vmbus, L1VH.load(Ordering::Relaxed)) {
         Ok(pages) => pages,
         Err(e) => return e.to_errno(),
     };
@@ -377,12 +393,16 @@ unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
     // This CPU's interrupt, the pages' only other user, cannot be running: it would have
     // interrupted this callback and ended first.
     let pages = slot.swap(null_mut(), Ordering::AcqRel);
-    if !pages.is_null() {
-        // SAFETY: `online` made it from a `KBox`, and nothing else holds it now.
-        drop(unsafe { KBox::from_raw(pages) });
-        Pages::disable(VMBUS.load(Ordering::Relaxed) & VMBUS_ACTIVE != 0);
+    if pages.is_null() {
+        // `online` failed, and undid what it did.
+        return 0;
     }
-    if VMBUS.load(Ordering::Relaxed) & VMBUS_ACTIVE == 0 {
+    // SAFETY: `online` made it from a `KBox`, and nothing else holds it now.
+    let pages = unsafe { KBox::from_raw(pages) };
+    let vmbus = pages.vmbus;
+    drop(pages);
+    Pages::disable(vmbus);
+    if !vmbus {
         let scontrol = hv().read_synic(SynicRegister::Scontrol);
         // SAFETY: Disabling names no page.
         unsafe { hv().write_synic(SynicRegister::Scontrol, scontrol & !SCONTROL_ENABLE) };
@@ -401,8 +421,9 @@ extern "C" fn isr() {
         return;
     };
     let sint = HV_SYNIC_INTERCEPTION_SINT_INDEX;
+    let messages = pages.messages();
     // Not a message of the root's: another interrupt on the same vector (VMBus's).
-    let Some(message) = pages.message.peek(sint) else {
+    let Some(message) = messages.peek(sint) else {
         return;
     };
     // `struct hv_notification_message_payload`: the SINT, in the low half of the first word.
@@ -413,5 +434,5 @@ extern "C" fn isr() {
     } else {
         messages::on_message(&message);
     }
-    pages.message.end(sint);
+    messages.end(sint);
 }

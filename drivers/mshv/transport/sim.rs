@@ -45,6 +45,7 @@ mod debugfs;
 #[allow(dead_code)]
 mod el2;
 mod fail;
+mod hosted_synic;
 mod interrupt;
 mod machine;
 mod port;
@@ -54,7 +55,6 @@ mod slat;
 mod vp;
 mod vsm;
 // The VTL module's: the root module hosts no VTL2 partition.
-mod hosted_synic;
 #[allow(dead_code)]
 mod vtl0;
 
@@ -249,9 +249,9 @@ fn lock_machine() -> impl DerefMut<Target = Machine> {
 }
 
 /// Hands the messages the machine made to the SynIC, in the machine's order (its lock is held);
-/// returns the last one's sequence number, for [`hosted_synic::wait_delivered`].
-fn send(machine: &mut Machine) -> u64 {
-    let sent = hosted_synic::send_root(&machine.outbox);
+/// returns the last one's place, for [`hosted_synic::wait_delivered`].
+fn send(machine: &mut Machine) -> Option<hosted_synic::Sent> {
+    let sent = hosted_synic::send_root(&machine.outbox, machine.outbox_cpu.take());
     machine.outbox.clear();
     sent
 }

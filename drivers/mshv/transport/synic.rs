@@ -20,6 +20,7 @@
 //! [`HV_SYNIC_DOORBELL_SINT_INDEX`]: crate::hv::abi::HV_SYNIC_DOORBELL_SINT_INDEX
 
 use core::{
+    marker::PhantomData,
     ptr::{
         addr_of,
         addr_of_mut,
@@ -53,31 +54,29 @@ use crate::{
 /// Bytes of a message slot (and of a SINT's event flags, and of an event ring).
 pub(crate) const SLOT_BYTES: usize = 256;
 
-/// A CPU's SynIC message page, as its reader sees it.
+/// A CPU's SynIC message page, as its reader sees it, for `'a`.
 ///
 /// # Invariants
 ///
-/// `page` is the kernel address of a SynIC message page, which stays mapped while this lives.
-#[derive(Clone, Copy)]
-pub(crate) struct MessagePage {
+/// `page` is the kernel address of a SynIC message page, which stays mapped for `'a`.
+pub(crate) struct MessagePage<'a> {
     page: NonNull<u8>,
+    _mapped: PhantomData<&'a u8>,
 }
 
-// SAFETY: The page is the SynIC's, whose slots' types are accessed atomically from any CPU.
-unsafe impl Send for MessagePage {}
-// SAFETY: As above.
-unsafe impl Sync for MessagePage {}
-
-impl MessagePage {
+impl MessagePage<'_> {
     /// The message page at `page`.
     ///
     /// # Safety
     ///
-    /// `page` is the kernel address of a SynIC message page, mapped for as long as the value
-    /// (or a copy) lives.
+    /// `page` is the kernel address of a SynIC message page, mapped for the lifetime the
+    /// caller gives the value.
     pub(crate) unsafe fn new(page: NonNull<u8>) -> Self {
         // INVARIANT: As the caller promises.
-        Self { page }
+        Self {
+            page,
+            _mapped: PhantomData,
+        }
     }
 
     /// SINT `sint`'s slot (`sint` is taken modulo 16).
@@ -144,9 +143,7 @@ pub(crate) enum Take {
     NotifyEmpty,
 }
 
-/// Takes the next port from `ring`, whose consumer index is `tail`. A `tail` out of step with
-/// the hypervisor's (the ring kept from before the module was loaded) steps to the oldest port:
-/// the first one after the free slots.
+/// Takes the next port from `ring`, whose consumer index is `tail`.
 ///
 /// # Safety
 ///
@@ -166,16 +163,10 @@ pub(crate) unsafe fn take_port(ring: *mut EventRing, tail: &mut u8) -> Take {
     };
     // SAFETY: `i % N` is in bounds of the ring's slots.
     let slot = |i: usize| unsafe { data.add(i % N) };
-    let mut t = usize::from(*tail) % N;
+    let t = usize::from(*tail) % N;
     // SAFETY: Every pointer points into the ring, valid as the contract says; the hypervisor
     // may write the slots at any time, so every access is volatile.
     let port = unsafe {
-        if read_volatile(slot(t)) == 0 {
-            // Where the oldest port is, if there is one not at `t`.
-            if let Some(i) = (t + 1..t + N).find(|&i| read_volatile(slot(i)) != 0) {
-                t = i % N;
-            }
-        }
         let mut port = read_volatile(slot(t));
         if port == 0 {
             if read_volatile(full) != 0 {
@@ -263,26 +254,5 @@ mod tests {
             assert_eq!(take_port(p, &mut tail), Take::Empty);
         }
         assert_eq!({ r.ring_full }, 0);
-    }
-
-    #[test]
-    fn a_consumer_out_of_step_finds_the_oldest_port() {
-        let mut r = ring();
-        let mut data = r.data;
-        // The hypervisor queued 4, 5 and 6 (wrapping) after a consumer that stopped at 10.
-        data[HV_SYNIC_EVENT_RING_MESSAGE_COUNT - 1] = 4;
-        data[0] = 5;
-        data[1] = 6;
-        r.data = data;
-        let mut tail = 10;
-        let p: *mut EventRing = &raw mut *r;
-        // SAFETY: `r` is a ring only this test uses.
-        unsafe {
-            assert_eq!(take_port(p, &mut tail), Take::Port(4));
-            assert_eq!(take_port(p, &mut tail), Take::Port(5));
-            assert_eq!(take_port(p, &mut tail), Take::Port(6));
-            assert_eq!(take_port(p, &mut tail), Take::Empty);
-        }
-        assert_eq!(tail, 2);
     }
 }

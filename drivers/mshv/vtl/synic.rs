@@ -125,10 +125,9 @@ impl Pages {
         }
     }
 
-    /// The message page.
-    fn messages(&self) -> MessagePage {
-        // SAFETY: The page stays mapped while `self` lives (the invariants), and the value
-        // returned is used only while `self` is borrowed.
+    /// The message page, while `self` is borrowed.
+    fn messages(&self) -> MessagePage<'_> {
+        // SAFETY: The page stays mapped while `self` lives (the invariants).
         unsafe { MessagePage::new(self.message) }
     }
 

@@ -98,7 +98,10 @@ struct Cpu {
     len: usize,
     /// SINTs whose slot holds a message written here, not yet seen freed (a bit each).
     in_slot: u32,
-    /// Messages written here and seen freed, or dropped.
+    /// Messages queued here since power on (or dropped, as none could take them) ...
+    sent: u64,
+    /// ... and of them, those written and seen freed, or dropped: a SINT takes its messages in
+    /// order, so the first `finished` are done.
     finished: u64,
 }
 
@@ -114,6 +117,7 @@ impl Cpu {
             queued: [(0, Message::EMPTY); QUEUED],
             len: 0,
             in_slot: 0,
+            sent: 0,
             finished: 0,
         }
     }
@@ -284,9 +288,9 @@ pub(super) struct HostedSynic {
     provided: KVec<[u64; 3]>,
     /// The hypervisor's side of the root's event rings.
     pub(super) rings: EventRings,
-    /// Messages queued since power on, and those dropped before they were.
-    sent: u64,
-    dropped: u64,
+    /// The hosted partition is the root: the machine sends it messages, and the host side of
+    /// the debugfs file is VTL2's only.
+    root: bool,
     /// Interrupts taken, and of them in hard interrupt context; messages delivered.
     interrupts: u64,
     in_hardirq: u64,
@@ -302,8 +306,7 @@ impl HostedSynic {
             works: KVec::new(),
             provided: KVec::new(),
             rings: EventRings::new(),
-            sent: 0,
-            dropped: 0,
+            root: false,
             interrupts: 0,
             in_hardirq: 0,
             delivered: 0,
@@ -324,7 +327,7 @@ impl HostedSynic {
         if !c.push(sint, message) {
             return false;
         }
-        self.sent += 1;
+        c.sent += 1;
         if c.deliver() {
             self.delivered += 1;
             self.raise(cpu);
@@ -332,10 +335,41 @@ impl HostedSynic {
         true
     }
 
-    /// Messages delivered and freed, or dropped, since power on.
-    fn finished(&self) -> u64 {
-        self.dropped + self.cpus.iter().map(|c| c.finished).sum::<u64>()
+    /// Drops `message` for the root on CPU `cpu`, which no SINT takes: counted done. A
+    /// doorbell's signal lost unmasks its ring, so that the next port signals again.
+    fn drop_root(&mut self, cpu: usize, message: &Message) {
+        let c = &mut self.cpus[cpu];
+        c.sent += 1;
+        c.finished += 1;
+        if message.message_type == message_type::SYNIC_SINT_INTERCEPT {
+            self.unmask_ring(cpu, message.payload[0] as usize);
+        }
     }
+
+    /// Unmasks the signal of CPU `cpu`'s event ring of SINT `sint`, if it has one.
+    fn unmask_ring(&mut self, cpu: usize, sint: usize) {
+        let ring = (sint < HV_SYNIC_SINT_COUNT)
+            .then(|| self.cpus.get(cpu)?.ring(sint))
+            .flatten();
+        if let Some(ring) = ring {
+            // SAFETY: The ring is the CPU's, in its enabled event ring page; its consumer (the
+            // driver's interrupt on that CPU) only reads and clears the flag too.
+            unsafe { self.rings.unmask(ring) };
+        }
+    }
+}
+
+/// How long, in microseconds, the host waits for the root at most: for room in a CPU's queue,
+/// or for a message to be taken. A root that takes none (its handler gone, a slot never freed)
+/// has its messages dropped, or the waiter told (`ETIMEDOUT`), rather than the machine stuck.
+const WAIT_US: u32 = 1_000_000;
+
+/// A message sent to the root: the CPU it went to and its sequence number there, for
+/// [`wait_delivered`].
+#[derive(Clone, Copy)]
+pub(super) struct Sent {
+    cpu: usize,
+    seq: u64,
 }
 
 /// CPUs with a SynIC here.
@@ -401,6 +435,7 @@ pub(super) fn power_on(hosted: Hosted) -> Result {
         }
     }
     let mut synic = sint::lock();
+    synic.hosted.root = hosted == Hosted::Root;
     for (c, pages) in synic.hosted.cpus.iter_mut().zip(provided.iter()) {
         // Provisioned, not enabled: the root enables them.
         c.simp = pages[0] << 12;
@@ -458,14 +493,29 @@ pub(super) fn write(register: SynicRegister, value: u64) {
             super::el2::set_simp(value);
         }
         SynicRegister::Siefp => c.siefp = value,
-        SynicRegister::Sirbp => c.sirbp = value,
+        SynicRegister::Sirbp => {
+            let enabled = value & PAGE_ENABLE != 0 && c.sirbp & PAGE_ENABLE == 0;
+            c.sirbp = value;
+            if enabled {
+                // A ring page enabled starts empty, its rings at their first slot (as the
+                // Hyper-V core's consumer indices do when the CPU comes online).
+                if let Some(page) = Cpu::page(value) {
+                    // SAFETY: The page just enabled: the hypervisor's, or the driver's for it.
+                    unsafe { core::ptr::write_bytes(page, 0, crate::hv::HV_HYP_PAGE_SIZE) };
+                }
+                hosted.rings.reset(cpu);
+            }
+        }
         // The end of a message: the next may be delivered.
         SynicRegister::Eom => (),
         SynicRegister::Sint(n) if (n as usize) < HV_SYNIC_SINT_COUNT => c.sint[n as usize] = value,
         SynicRegister::Sint(_) => return,
     }
     c.sweep();
-    c.drop_untaken();
+    if hosted.root {
+        // The root masks its SINTs only to stop taking messages.
+        c.drop_untaken();
+    }
     let delivered = c.deliver();
     // An unmasked SINT's flags set while it was masked interrupt it now.
     let pending =
@@ -500,93 +550,104 @@ pub(super) fn send(cpu: usize, sint: u32, message: Message) -> Result {
     if cpu >= cpus() || sint as usize >= HV_SYNIC_SINT_COUNT {
         return Err(EINVAL);
     }
-    if sint::lock().hosted.queue(cpu, sint, message) {
+    let mut synic = sint::lock();
+    // The root's messages are the machine's to send.
+    if synic.hosted.root {
+        return Err(EPERM);
+    }
+    if synic.hosted.queue(cpu, sint, message) {
         Ok(())
     } else {
         Err(EBUSY)
     }
 }
 
-/// Sends the root `messages`, in order, on the SINT0 of the CPU that sends them; waits for room
-/// when that CPU's queue is full (process context, interrupts on: the root's handler on this
-/// CPU makes it). Returns the sequence number of the last one, for [`wait_delivered`].
-pub(super) fn send_root(messages: &[Message]) -> u64 {
+/// Sends the root `messages`, in order, on SINT0 of CPU `cpu` (the one whose event ring a
+/// doorbell rang), or else of the CPU that sends them; waits for room when that CPU's queue is
+/// full (process context, interrupts on: the root's handler on that CPU makes it), for at most
+/// [`WAIT_US`] (then the rest are dropped). The last one's place, for [`wait_delivered`].
+pub(super) fn send_root(messages: &[Message], cpu: Option<usize>) -> Option<Sent> {
+    if messages.is_empty() {
+        return None;
+    }
     let mut rest = messages;
+    let mut synic = sint::lock();
+    let cpu = cpu.unwrap_or_else(|| CpuId::current().as_u32() as usize);
+    if cpu >= cpus() {
+        return None;
+    }
+    let mut waited = 0;
     loop {
-        let mut synic = sint::lock();
         let hosted = &mut synic.hosted;
-        let cpu = CpuId::current().as_u32() as usize;
         while let Some((first, others)) = rest.split_first() {
-            if cpu >= cpus() || !hosted.cpus[cpu].takes_messages(ROOT_SINT) {
+            if waited >= WAIT_US || !hosted.cpus[cpu].takes_messages(ROOT_SINT) {
                 // Nothing takes it.
-                hosted.sent += 1;
-                hosted.dropped += 1;
+                hosted.drop_root(cpu, first);
             } else if !hosted.queue(cpu, ROOT_SINT as u32, *first) {
                 break;
             }
             rest = others;
         }
         if rest.is_empty() {
-            return hosted.sent;
+            return Some(Sent {
+                cpu,
+                seq: hosted.cpus[cpu].sent,
+            });
         }
         // The root's handler makes room; it takes no lock a sender holds but this one, which
         // it takes only for a fast call.
         drop(synic);
-        cpu_relax();
+        // SAFETY: Busy-waits, in any context.
+        unsafe { ffi::mshv_shim_udelay(1) };
+        waited += 1;
+        synic = sint::lock();
     }
 }
 
-/// Waits until the root has freed the slot of every message up to sequence number `sent` (or
-/// they were dropped). Process context, with interrupts on: on this CPU the interrupt may
-/// have to run.
-pub(super) fn wait_delivered(sent: u64) {
-    loop {
-        let mut synic = sint::lock();
-        let hosted = &mut synic.hosted;
-        for cpu in 0..cpus() {
-            hosted.cpus[cpu].sweep();
+/// Waits until the root has freed the slot of `sent` and of every message before it on its CPU
+/// (or they were dropped): `ETIMEDOUT` after [`WAIT_US`]. Process context, with interrupts on:
+/// on this CPU the interrupt may have to run.
+pub(super) fn wait_delivered(sent: Sent) -> Result {
+    for _ in 0..WAIT_US {
+        {
+            let mut synic = sint::lock();
+            let c = &mut synic.hosted.cpus[sent.cpu];
+            c.sweep();
+            if c.finished >= sent.seq {
+                return Ok(());
+            }
         }
-        if hosted.finished() >= sent {
-            return;
-        }
-        drop(synic);
-        cpu_relax();
+        // SAFETY: Busy-waits, in any context.
+        unsafe { ffi::mshv_shim_udelay(1) };
     }
+    Err(ETIMEDOUT)
 }
 
-/// A guest rang doorbell port `port` of SINT `sint`: it goes into the calling CPU's event ring
-/// and, if that ring's signal is not masked, the root is signalled by a SINT intercept message
-/// on the CPU's SINT0 (the doorbell SINT is `as_intercept`). Where the CPU has no event ring
-/// page or the SINT is masked, the port is lost.
-pub(super) fn ring_doorbell(sint: u32, port: u32) {
+/// A guest rang doorbell port `port` of SINT `sint`: it goes into the calling CPU's event ring.
+/// If that ring's signal was not masked (it is now), the root is to be signalled by a SINT
+/// intercept message on that CPU's SINT0 (the doorbell SINT is `as_intercept`): the CPU, for
+/// [`send_root`]. Where the CPU has no event ring page or the SINT is masked, the port is lost.
+pub(super) fn ring_doorbell(sint: u32, port: u32) -> Option<usize> {
     let mut synic = sint::lock();
     let hosted = &mut synic.hosted;
     let cpu = CpuId::current().as_u32() as usize;
-    let Some(c) = hosted.cpus.get(cpu) else {
-        return;
-    };
+    let c = hosted.cpus.get(cpu)?;
     let s = sint as usize;
-    let Some(ring) = (s < HV_SYNIC_SINT_COUNT && c.unmasked(s))
+    let ring = (s < HV_SYNIC_SINT_COUNT && c.unmasked(s))
         .then(|| c.ring(s))
-        .flatten()
-    else {
-        return;
-    };
-    let as_intercept = c.sint[s] & SINT_AS_INTERCEPT != 0;
+        .flatten()?;
+    if c.sint[s] & SINT_AS_INTERCEPT == 0 {
+        return None;
+    }
     // SAFETY: The ring is the CPU's, in its enabled event ring page; the driver takes from it
     // on this CPU, which cannot run it now (interrupts are off under the lock).
-    if !unsafe { hosted.rings.queue(ring, cpu, s, port) } || !as_intercept {
-        return;
-    }
-    let mut m = Message::zeroed(message_type::SYNIC_SINT_INTERCEPT, 0);
-    // `struct hv_notification_message_payload`: the SINT.
-    m.payload_size = 4;
-    m.payload[0] = sint.into();
-    if !hosted.cpus[cpu].takes_messages(ROOT_SINT) || !hosted.queue(cpu, ROOT_SINT as u32, m) {
-        // Not signalled: the next port signals again.
-        // SAFETY: As above.
-        unsafe { hosted.rings.unmask(ring) };
-    }
+    unsafe { hosted.rings.queue(ring, cpu, s, port) }.then_some(cpu)
+}
+
+/// The signal [`ring_doorbell`] asked for for CPU `cpu`'s SINT `sint` cannot be sent: its ring
+/// is unmasked, so that the next port signals again.
+pub(super) fn unsignalled(cpu: usize, sint: u32) {
+    sint::lock().hosted.unmask_ring(cpu, sint as usize);
 }
 
 /// The root emptied the calling CPU's ring of SINT `sint`: the ports that waited for room go
@@ -648,6 +709,9 @@ pub(super) fn signal(cpu: usize, sint: u32, flag: usize) -> Result {
         return Err(EINVAL);
     }
     let synic = sint::lock();
+    if synic.hosted.root {
+        return Err(EPERM);
+    }
     let c = &synic.hosted.cpus[cpu];
     let page = Cpu::page(c.siefp).ok_or(ENXIO)?;
     // SAFETY: The flag's word, within the SINT's part of the enabled page.

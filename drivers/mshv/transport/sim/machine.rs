@@ -218,6 +218,8 @@ pub(crate) struct Machine {
     /// Messages for the root, handed to the SynIC (`hosted_synic`) before the machine's lock is
     /// dropped.
     pub(super) outbox: KVec<Message>,
+    /// The CPU the outbox goes to: the one whose event ring a doorbell rang (else the caller's).
+    pub(super) outbox_cpu: Option<usize>,
     /// Every VP that runs with no intercept waiting halts at once (for benchmarks).
     pub(super) auto_halt: bool,
     /// `SET_PARTITION_PROPERTY` completes asynchronously: it answers `CALL_PENDING`, and its
@@ -244,6 +246,7 @@ impl Machine {
             calls: [0; COUNTED_CODES],
             last: KVec::new(),
             outbox: KVec::new(),
+            outbox_cpu: None,
             auto_halt: false,
             async_calls: false,
             ports: KVec::new(),
@@ -270,6 +273,7 @@ impl Machine {
         self.root_pool.used = 0;
         self.last = KVec::new();
         self.outbox = KVec::new();
+        self.outbox_cpu = None;
         self.ports = KVec::new();
         self.fail.clear();
         self.vtl2.clear();

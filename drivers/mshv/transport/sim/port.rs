@@ -40,9 +40,11 @@ use crate::{
     hv::{
         abi::{
             code,
+            message_type,
             ConnectPortIn,
             CreatePortIn,
             EventRing,
+            Message,
             HV_PARTITION_ID_SELF,
             HV_PORT_TYPE_DOORBELL,
             HV_SYNIC_DOORBELL_SINT_INDEX,
@@ -201,6 +203,21 @@ impl EventRings {
     pub(super) fn clear(&mut self) {
         *self = Self::new();
     }
+
+    /// Starts CPU `cpu`'s rings afresh (its ring page was enabled, empty): the ports that
+    /// waited for them are lost.
+    pub(super) fn reset(&mut self, cpu: usize) {
+        if let Some(heads) = self.heads.get_mut(cpu) {
+            *heads = [0; HV_SYNIC_SINT_COUNT];
+        }
+        for _ in 0..self.waiting.len() {
+            if let Some(w) = self.waiting.pop() {
+                if usize::from(w.0) != cpu {
+                    let _ = self.waiting.push(w);
+                }
+            }
+        }
+    }
 }
 
 impl Machine {
@@ -317,7 +334,20 @@ impl Machine {
                 continue;
             }
             rung = true;
-            hosted_synic::ring_doorbell(sint, self.ports[i].id);
+            let Some(cpu) = hosted_synic::ring_doorbell(sint, self.ports[i].id) else {
+                continue;
+            };
+            let mut m = Message::zeroed(message_type::SYNIC_SINT_INTERCEPT, 0);
+            // `struct hv_notification_message_payload`: the SINT.
+            m.payload_size = 4;
+            m.payload[0] = sint.into();
+            if self.outbox.push(m, ALLOC).is_err() {
+                // Without memory the signal is lost: the next port signals again.
+                hosted_synic::unsignalled(cpu, sint);
+                continue;
+            }
+            // The message goes to the CPU whose ring holds the port.
+            self.outbox_cpu = Some(cpu);
         }
         rung
     }

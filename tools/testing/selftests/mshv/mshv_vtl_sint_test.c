@@ -235,6 +235,26 @@ TEST_F(sint, a_message_while_paused_waits_for_the_stream)
 	EXPECT_EQ(0x42, m.type);
 }
 
+/* A masked SINT holds its messages whatever else is written to the SynIC meanwhile. */
+TEST_F(sint, messages_while_paused_outlast_other_register_writes)
+{
+	struct message m;
+
+	ASSERT_EQ(0, sim_synic_message(0, VMBUS_SINT, 0x43, 1, 2));
+	ASSERT_EQ(0, sim_synic_message(0, VMBUS_SINT, 0x44, 3, 4));
+	EXPECT_EQ(2, sim_synic_count(0, "queued "));
+	/* Paused again: the SINT's register written once more, on every CPU. */
+	ASSERT_EQ(0, pause_stream(self->fd, 1));
+	EXPECT_EQ(2, sim_synic_count(0, "queued "));
+	ASSERT_EQ(0, pause_stream(self->fd, 0));
+	EXPECT_TRUE(readable(self->fd, 1000));
+	ASSERT_EQ(sizeof(m), read(self->fd, &m, sizeof(m)));
+	EXPECT_EQ(0x43, m.type);
+	EXPECT_TRUE(readable(self->fd, 1000));
+	ASSERT_EQ(sizeof(m), read(self->fd, &m, sizeof(m)));
+	EXPECT_EQ(0x44, m.type);
+}
+
 static void *send_later(void *arg)
 {
 	(void)arg;
