@@ -477,7 +477,7 @@ TEST_F(partition, root_hvcall_set_property_completes_asynchronously)
 	__u64 out = 0;
 
 	if (!have_sim())
-		SKIP(return, "the simulated hypervisor's async_calls switch makes the calls pending");
+		SKIP(return, "needs the simulated hypervisor (its async_calls switch)");
 	ASSERT_TRUE(sim_deliveries(&before, &hardirq));
 	ASSERT_EQ(0, sim_write("async_calls", "1"));
 	EXPECT_EQ(0, hvcall(self->pt, HVCALL_SET_PARTITION_PROPERTY, 0, &set, sizeof(set), NULL, 0,
