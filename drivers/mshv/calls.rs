@@ -23,6 +23,7 @@ use crate::{
             DepositMemoryIn,
             DispatchVpIn,
             DispatchVpOut,
+            GetPartitionPropertyExIn,
             GetPartitionPropertyIn,
             GetSystemPropertyIn,
             GpaPagesIn,
@@ -647,6 +648,25 @@ pub(crate) fn get_partition_property(
     };
     // SAFETY: A get-property input names no host frame.
     unsafe { simple(pages, code::GET_PARTITION_PROPERTY, &input) }?.to_result()?;
+    pages.output.read(0)
+}
+
+/// `HVCALL_GET_PARTITION_PROPERTY_EX` of property `property_code` (with argument `arg`): the
+/// output's first `N` words.
+pub(crate) fn get_partition_property_ex<const N: usize>(
+    pages: &mut HvPages,
+    partition_id: u64,
+    property_code: u32,
+    arg: u64,
+) -> Result<[u64; N]> {
+    let input = GetPartitionPropertyExIn {
+        partition_id,
+        property_code,
+        padding: 0,
+        arg,
+    };
+    // SAFETY: A get-property input names no host frame.
+    unsafe { simple(pages, code::GET_PARTITION_PROPERTY_EX, &input) }?.to_result()?;
     pages.output.read(0)
 }
 

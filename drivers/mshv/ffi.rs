@@ -453,6 +453,9 @@ extern "C" {
     /// Whether VMBus runs (and so owns SCONTROL, SIMP and SIEFP).
     pub(crate) fn mshv_shim_vmbus_exists() -> bool;
 
+    /// The hypervisor's version (`hv_get_hypervisor_version()`): 0, or a negative errno.
+    pub(crate) fn mshv_shim_hv_version(major: *mut u16, minor: *mut u16, build: *mut u32) -> c_int;
+
     /// Maps page frame `pfn`, one the hypervisor provides, write-back; null on failure.
     #[allow(dead_code)] // The root module's.
     pub(crate) fn mshv_shim_memremap_page(pfn: u64) -> *mut c_void;

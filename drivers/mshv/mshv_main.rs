@@ -73,7 +73,7 @@ struct MshvModule {
 impl kernel::InPlaceModule for MshvModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let selected = transport::start(PERSONALITY, module_parameters::hypervisor.value())
-            .and_then(|selected| root::scheduler::probe().map(|()| selected));
+            .and_then(|selected| root::host::probe().map(|()| selected));
 
         try_pin_init!(Self {
             _hypervisor: selected?,

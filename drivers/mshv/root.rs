@@ -6,6 +6,7 @@
 mod async_call;
 mod create;
 mod gpap;
+pub(crate) mod host;
 mod ioeventfd;
 mod irq;
 mod irqfd;
@@ -14,7 +15,7 @@ mod memory;
 pub(crate) mod messages;
 mod partition;
 mod passthru;
-pub(crate) mod scheduler;
+mod scheduler;
 mod synic;
 mod vp;
 mod vp_state;

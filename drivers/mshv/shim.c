@@ -574,6 +574,9 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("SYNTHETIC_TIMERS_SIZE", sizeof(struct hv_synthetic_timers_state)),
 	FACT_CONST("XSAVE_STATES", HV_PARTITION_PROPERTY_XSAVE_STATES),
 	FACT_CONST("MAX_XSAVE_DATA_SIZE", HV_PARTITION_PROPERTY_MAX_XSAVE_DATA_SIZE),
+	FACT_CONST("INTEGRATED_SCHEDULER_ENABLED", HV_PARTITION_PROPERTY_INTEGRATED_SCHEDULER_ENABLED),
+	FACT_CONST("VMM_CAPABILITIES", HV_PARTITION_PROPERTY_VMM_CAPABILITIES),
+	FACT_SIZE(hv_partition_property_vmm_capabilities),
 	FACT_SIZE(hv_input_get_partition_property),
 	FACT_SIZE(hv_input_get_partition_property_ex),
 	FACT_SIZE(hv_input_get_system_property),
@@ -1586,6 +1589,19 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
 	return false;
 }
 #endif
+
+int mshv_shim_hv_version(u16 *major, u16 *minor, u32 *build)
+{
+	union hv_hypervisor_version_info info;
+	int ret = hv_get_hypervisor_version(&info);
+
+	if (ret)
+		return ret;
+	*major = info.major_version;
+	*minor = info.minor_version;
+	*build = info.build_number;
+	return 0;
+}
 
 bool mshv_shim_vmbus_exists(void)
 {

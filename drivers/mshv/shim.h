@@ -250,6 +250,7 @@ u64 mshv_shim_sint(bool masked);
 int mshv_shim_set_synic_handler(void (*handler)(void));
 bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event);
 bool mshv_shim_vmbus_exists(void);
+int mshv_shim_hv_version(u16 *major, u16 *minor, u32 *build);
 void *mshv_shim_memremap_page(u64 pfn);
 void mshv_shim_memunmap_page(void *addr);
 /*

@@ -172,6 +172,10 @@ pub(crate) trait Hypervisor: Sync {
     #[allow(dead_code)] // The VTL personality's.
     fn vmbus_synic_pages(&self, cpu: u32) -> Option<(NonNull<c_void>, NonNull<c_void>)>;
 
+    /// The hypervisor's version (x86: CPUID leaf `0x40000002`; arm64: its version register).
+    #[allow(dead_code)] // The root personality's.
+    fn version(&self) -> Result<HvVersion>;
+
     /// Whether VMBus runs with this hypervisor: it then owns SCONTROL, SIMP and SIEFP, which
     /// the root personality reads but leaves as they are.
     #[allow(dead_code)] // The root personality's.
@@ -226,6 +230,14 @@ impl Drop for VtlReturnEntry {
             unsafe { crate::ffi::mshv_shim_hypercall_page_unmap(self.mapping) };
         }
     }
+}
+
+/// A hypervisor's version (`union hv_hypervisor_version_info`, the parts the driver reads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HvVersion {
+    pub(crate) major: u16,
+    pub(crate) minor: u16,
+    pub(crate) build: u32,
 }
 
 /// Runs at a SynIC interrupt, in hard interrupt context: it must not sleep.

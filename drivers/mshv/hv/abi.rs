@@ -344,6 +344,18 @@ pub(crate) mod vp_state {
 pub(crate) mod property {
     pub(crate) const XSAVE_STATES: u32 = 0x0006_0007;
     pub(crate) const MAX_XSAVE_DATA_SIZE: u32 = 0x0006_0008;
+    /// Whether the root's (integrated) scheduler runs an L1 virtual host's guests' VPs.
+    pub(crate) const INTEGRATED_SCHEDULER_ENABLED: u32 = 0x0002_0005;
+    /// The root's VMM capabilities (`struct hv_partition_property_vmm_capabilities`, read with
+    /// `HVCALL_GET_PARTITION_PROPERTY_EX`): a bank count, then banks of capability bits.
+    pub(crate) const VMM_CAPABILITIES: u32 = 0x0009_0007;
+}
+
+/// Bits of the first bank of `struct hv_partition_property_vmm_capabilities`.
+pub(crate) mod vmm_capability {
+    /// `vmm_enable_integrated_scheduler`: the root's scheduler may run the VPs (an L1 virtual
+    /// host then asks `INTEGRATED_SCHEDULER_ENABLED`).
+    pub(crate) const ENABLE_INTEGRATED_SCHEDULER: u64 = 1 << 6;
 }
 
 /// Where a memory intercept message's payload has the guest physical address
@@ -906,6 +918,9 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const SYNTHETIC_TIMERS_SIZE, 200),
         fact!(const XSAVE_STATES, 0x0006_0007),
         fact!(const MAX_XSAVE_DATA_SIZE, 0x0006_0008),
+        fact!(const INTEGRATED_SCHEDULER_ENABLED, 0x0002_0005),
+        fact!(const VMM_CAPABILITIES, 0x0009_0007),
+        fact!(@ "sizeof:hv_partition_property_vmm_capabilities", 16usize, 16),
         fact!(size "hv_input_get_partition_property", GetPartitionPropertyIn, 16),
         fact!(size "hv_input_get_partition_property_ex", GetPartitionPropertyExIn, 24),
         fact!(size "hv_input_get_system_property", GetSystemPropertyIn, 16),

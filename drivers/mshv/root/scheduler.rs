@@ -7,8 +7,9 @@
 //! VP runs once its suspend registers are cleared, and `MSHV_RUN_VP` waits for its intercept.
 //! Under the root scheduler the root's thread dispatches the VP itself (`HVCALL_DISPATCH_VP`,
 //! see `Vp::dispatch_once`). A type the driver does not know refuses the load, as upstream's
-//! does. An L1 virtual host does not ask: its hypervisor runs
-//! the core scheduler, as upstream assumes.
+//! does. An L1 virtual host does not ask: its hypervisor runs the core scheduler, unless its
+//! VMM capabilities offer the integrated scheduler and the root's property
+//! `INTEGRATED_SCHEDULER_ENABLED` says it is on (then the root scheduler), as upstream has it.
 
 use kernel::{
     prelude::*,
@@ -25,7 +26,10 @@ use crate::{
         PartitionType, //
     },
     hv::abi::{
+        property,
         scheduler_type,
+        vmm_capability,
+        HV_PARTITION_ID_SELF,
         SYSTEM_PROPERTY_SCHEDULER_TYPE, //
     },
     transport::HvPages,
@@ -71,13 +75,23 @@ impl Scheduler {
 /// before `/dev/mshv` exists.
 static HYPERVISOR_RUNS_VPS: Atomic<bool> = Atomic::new(false);
 
-/// Reads the hypervisor's scheduler type and remembers whether it runs the VPs; fails the load
-/// (`EOPNOTSUPP`) for an unknown type, or with the call's errno.
-pub(crate) fn probe() -> Result {
-    let scheduler = of(&HvEnvironment::probe(), || {
-        calls::get_system_property_u32(&mut HvPages::new()?, SYSTEM_PROPERTY_SCHEDULER_TYPE)
-            .inspect_err(|e| pr_err!("cannot read the scheduler type: {:?}\n", e))
-    })?;
+/// Reads the hypervisor's scheduler type in `env` (the root's VMM capabilities `caps`) and
+/// remembers whether it runs the VPs; fails the load (`EOPNOTSUPP`) for an unknown type, or
+/// with a call's errno.
+pub(crate) fn probe(pages: &mut HvPages, env: &HvEnvironment, caps: u64) -> Result {
+    let scheduler = {
+        let mut read = |what: Read| match what {
+            Read::Type => calls::get_system_property_u32(pages, SYSTEM_PROPERTY_SCHEDULER_TYPE),
+            Read::Integrated => calls::get_partition_property_ex::<1>(
+                pages,
+                HV_PARTITION_ID_SELF,
+                property::INTEGRATED_SCHEDULER_ENABLED,
+                0,
+            )
+            .map(|[on]| u32::from(on != 0)),
+        };
+        of(env, caps, &mut read).inspect_err(|e| pr_err!("cannot tell the scheduler: {:?}\n", e))?
+    };
     if scheduler == Scheduler::Root {
         pr_info!("the root scheduler: MSHV_RUN_VP dispatches the VPs\n");
     } else {
@@ -90,13 +104,32 @@ pub(crate) fn probe() -> Result {
     Ok(())
 }
 
-/// The scheduler in `env`: the core scheduler on an L1 virtual host, whose hypervisor is not
-/// asked; elsewhere the type `read` returns.
-fn of(env: &HvEnvironment, read: impl FnOnce() -> Result<u32>) -> Result<Scheduler> {
+/// What [`of`] asks the hypervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    /// The scheduler type (`HV_SYSTEM_PROPERTY_SCHEDULER_TYPE`).
+    Type,
+    /// Whether the integrated scheduler is on (an L1 virtual host's): 1 or 0.
+    Integrated,
+}
+
+/// The scheduler in `env`, with VMM capabilities `caps`, asking `read` what it must.
+fn of(
+    env: &HvEnvironment,
+    caps: u64,
+    read: &mut impl FnMut(Read) -> Result<u32>,
+) -> Result<Scheduler> {
     if env.partition == PartitionType::L1vh {
-        return Ok(Scheduler::CoreSmt);
+        if caps & vmm_capability::ENABLE_INTEGRATED_SCHEDULER == 0 {
+            return Ok(Scheduler::CoreSmt);
+        }
+        return Ok(if read(Read::Integrated)? != 0 {
+            Scheduler::Root
+        } else {
+            Scheduler::CoreSmt
+        });
     }
-    let raw = read()?;
+    let raw = read(Read::Type)?;
     Scheduler::from_raw(raw)
         .inspect_err(|_| pr_err!("unknown scheduler type {}: not loading\n", raw))
 }
@@ -122,32 +155,47 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_l1_virtual_host_runs_the_core_scheduler_without_asking() {
-        let l1vh = HvEnvironment {
-            partition: PartitionType::L1vh,
-            vtl: 0,
-        };
-        let mut asked = false;
-        let scheduler = of(&l1vh, || {
-            asked = true;
-            Ok(4)
+    /// What `of` comes to, and what it asked.
+    fn decide(partition: PartitionType, caps: u64, answer: u32) -> (Result<Scheduler>, KVec<Read>) {
+        let env = HvEnvironment { partition, vtl: 0 };
+        let mut asked = KVec::new();
+        let got = of(&env, caps, &mut |what| {
+            asked.push(what, GFP_KERNEL).unwrap();
+            match answer {
+                u32::MAX => Err(EIO),
+                a => Ok(a),
+            }
         });
-        assert_eq!(scheduler, Ok(Scheduler::CoreSmt));
-        assert!(!asked);
+        (got, asked)
     }
 
     #[test]
-    fn elsewhere_the_hypervisor_is_asked() {
+    fn an_l1_virtual_host_asks_only_with_the_integrated_scheduler() {
+        let integrated = vmm_capability::ENABLE_INTEGRATED_SCHEDULER;
+        let (got, asked) = decide(PartitionType::L1vh, 0, 1);
+        assert_eq!(got, Ok(Scheduler::CoreSmt));
+        assert!(asked.is_empty());
+        let (got, asked) = decide(PartitionType::L1vh, integrated, 1);
+        assert_eq!(got, Ok(Scheduler::Root));
+        assert_eq!(&asked[..], &[Read::Integrated]);
+        let (got, _) = decide(PartitionType::L1vh, integrated, 0);
+        assert_eq!(got, Ok(Scheduler::CoreSmt));
+        let (got, _) = decide(PartitionType::L1vh, integrated, u32::MAX);
+        assert_eq!(got, Err(EIO));
+    }
+
+    #[test]
+    fn elsewhere_the_scheduler_type_is_asked() {
         for partition in [
             PartitionType::Root,
             PartitionType::Guest,
             PartitionType::NoHypervisor,
         ] {
-            let env = HvEnvironment { partition, vtl: 0 };
-            assert_eq!(of(&env, || Ok(4)), Ok(Scheduler::Root));
-            assert_eq!(of(&env, || Ok(9)), Err(EOPNOTSUPP));
-            assert_eq!(of(&env, || Err(EIO)), Err(EIO));
+            let (got, asked) = decide(partition, u64::MAX, 4);
+            assert_eq!(got, Ok(Scheduler::Root));
+            assert_eq!(&asked[..], &[Read::Type]);
+            assert_eq!(decide(partition, 0, 9).0, Err(EOPNOTSUPP));
+            assert_eq!(decide(partition, 0, u32::MAX).0, Err(EIO));
         }
     }
 }

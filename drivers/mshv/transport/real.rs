@@ -15,6 +15,7 @@ use kernel::{
 
 use super::{
     HvPage,
+    HvVersion,
     Hypervisor,
     SynicHandler,
     VtlReturnEntry, //
@@ -75,6 +76,17 @@ impl Hypervisor for Real {
         // SAFETY: The handler is a function, which may run in hard interrupt context (the
         // type's contract) until this returns with `None`.
         to_result(unsafe { ffi::mshv_shim_set_synic_handler(handler) })
+    }
+
+    fn version(&self) -> Result<HvVersion> {
+        let (mut major, mut minor, mut build) = (0, 0, 0);
+        // SAFETY: The shim writes the three locals only.
+        to_result(unsafe { ffi::mshv_shim_hv_version(&mut major, &mut minor, &mut build) })?;
+        Ok(HvVersion {
+            major,
+            minor,
+            build,
+        })
     }
 
     fn vmbus_active(&self) -> bool {

@@ -200,6 +200,15 @@ impl Hypervisor for Simulator {
         None
     }
 
+    fn version(&self) -> Result<super::HvVersion> {
+        // Hyper-V 10.0, of the first build upstream's driver validated.
+        Ok(super::HvVersion {
+            major: 10,
+            minor: 0,
+            build: 27744,
+        })
+    }
+
     fn vmbus_active(&self) -> bool {
         // A VMBus the kernel may run is another hypervisor's.
         false
