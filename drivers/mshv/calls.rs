@@ -362,19 +362,30 @@ pub(crate) fn unmap_vp_state_page(
     unsafe { simple(pages, code::UNMAP_VP_STATE_PAGE, &input) }?.to_result()
 }
 
+/// `HV_MAP_GPA_NO_ACCESS`: mapped, with no access (no frame named).
+const MAP_NO_ACCESS: u32 = 0x1_0000;
+/// `HV_MAP_GPA_LARGE_PAGE`: each entry maps a 2 MiB page (reps count 2 MiB pages).
+pub(crate) const MAP_LARGE_PAGE: u32 = 0x8000_0000;
+/// 4 KiB pages in a 2 MiB page, and its order.
+const LARGE_PAGES: usize = 512;
+const LARGE_ORDER: u32 = 9;
+
 /// `HVCALL_MAP_GPA_PAGES`: maps guest frames `gfn..gfn + count` to `pfn(0)..pfn(count - 1)`
-/// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] pages per call; deposits
-/// [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks for memory, if
-/// `may_deposit` (else that is `ENOMEM`: a caller that must not allocate), until it was given
-/// [`MAX_DEPOSIT_PAGES_PER_CALL`] with no page mapped since (`ENOMEM`). On failure, returns the
-/// error and how many pages were mapped (from the first).
+/// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] entries per call. Where 512
+/// frames from a 2 MiB-aligned guest frame are one 2 MiB page of the host's (a huge folio's,
+/// aligned), they are mapped as one large page (`HV_MAP_GPA_LARGE_PAGE`), as upstream; the rest
+/// 4 KiB at a time. Deposits [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks
+/// for memory, if `may_deposit` (else that is `ENOMEM`: a caller that must not allocate),
+/// until it was given [`MAX_DEPOSIT_PAGES_PER_CALL`] with no page mapped since (`ENOMEM`). On
+/// failure, returns the error and how many pages were mapped (from the first), at most.
 ///
 /// # Safety
 ///
 /// Unless `flags` is `HV_MAP_GPA_NO_ACCESS` (every frame then 0), each frame `pfn(i)` is one
 /// the caller holds for the guest (a user page pinned, or faulted in and watched by an MMU
 /// notifier that remaps it before it goes; or device memory, not RAM) until it unmaps or
-/// remaps guest frame `gfn + i`.
+/// remaps guest frame `gfn + i`; and the frames' pages stay what they are (so a huge folio
+/// stays one) while this runs.
 pub(crate) unsafe fn map_gpa_pages(
     pages: &mut HvPages,
     partition_id: u64,
@@ -384,7 +395,76 @@ pub(crate) unsafe fn map_gpa_pages(
     may_deposit: bool,
     pfn: impl Fn(usize) -> u64,
 ) -> core::result::Result<(), (Error, usize)> {
-    for (first, n) in batches(count, MAP_GPA_BATCH) {
+    // Whether frames `i..i + 512` go as one large page: a 2 MiB-aligned guest frame, and 512
+    // frames in a row from an aligned one of a folio of 2 MiB or more.
+    let large = |i: usize| {
+        let first = pfn(i);
+        flags & (MAP_NO_ACCESS | MAP_LARGE_PAGE) == 0
+            && (gfn + i as u64) % LARGE_PAGES as u64 == 0
+            && i + LARGE_PAGES <= count
+            && first % LARGE_PAGES as u64 == 0
+            // SAFETY: Looks the frame's folio up (none for a frame that is not RAM): the
+            // caller keeps the page what it is.
+            && unsafe { ffi::mshv_shim_pfn_order(first) } >= LARGE_ORDER
+            && (1..LARGE_PAGES).all(|k| pfn(i + k) == first + k as u64)
+    };
+    let mut at = 0;
+    while at < count {
+        let is_large = large(at);
+        let mut end = at;
+        if is_large {
+            while end < count && large(end) {
+                end += LARGE_PAGES;
+            }
+        } else {
+            end += 1;
+            while end < count && !((gfn + end as u64) % LARGE_PAGES as u64 == 0 && large(end)) {
+                end += 1;
+            }
+        }
+        let (shift, run_flags) = if is_large {
+            (LARGE_ORDER, flags | MAP_LARGE_PAGE)
+        } else {
+            (0, flags)
+        };
+        // SAFETY: The frames are `pfn`'s, which the caller vouches for.
+        unsafe {
+            map_run(
+                pages,
+                partition_id,
+                gfn + at as u64,
+                (end - at) >> shift,
+                shift,
+                run_flags,
+                may_deposit,
+                |i| pfn(at + i),
+            )
+        }
+        .map_err(|(e, done)| (e, at + done))?;
+        at = end;
+    }
+    Ok(())
+}
+
+/// Maps `reps` entries of `4 KiB << shift` each from guest frame `gfn`; `pfn(i)` is 4 KiB page
+/// `i`'s frame. As [`map_gpa_pages`]; on failure, the pages (4 KiB) mapped at most.
+///
+/// # Safety
+///
+/// As [`map_gpa_pages`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn map_run(
+    pages: &mut HvPages,
+    partition_id: u64,
+    gfn: u64,
+    reps: usize,
+    shift: u32,
+    flags: u32,
+    may_deposit: bool,
+    pfn: impl Fn(usize) -> u64,
+) -> core::result::Result<(), (Error, usize)> {
+    let page = |rep: usize| rep << shift;
+    for (first, n) in batches(reps, MAP_GPA_BATCH) {
         let mut done = 0u16;
         // Pages deposited since the call last mapped a page.
         let mut given = 0u32;
@@ -394,7 +474,7 @@ pub(crate) unsafe fn map_gpa_pages(
                     0,
                     &GpaPagesIn {
                         target_partition_id: partition_id,
-                        target_gpa_base: gfn + first as u64,
+                        target_gpa_base: gfn + page(first) as u64,
                         flags,
                         padding: 0,
                     },
@@ -402,11 +482,11 @@ pub(crate) unsafe fn map_gpa_pages(
                 for i in usize::from(done)..usize::from(n) {
                     pages
                         .input
-                        .write_u64(size_of::<GpaPagesIn>(), i, pfn(first + i))?;
+                        .write_u64(size_of::<GpaPagesIn>(), i, pfn(page(first + i)))?;
                 }
                 Ok(())
             };
-            fill(pages).map_err(|e| (e, first))?;
+            fill(pages).map_err(|e| (e, page(first)))?;
             let (input, output) = (&pages.input, &mut pages.output);
             let result = rep_call(code::MAP_GPA_PAGES, n, done, 0, |c| {
                 // SAFETY: The frames are `pfn`'s, which the caller vouches for.
@@ -414,7 +494,7 @@ pub(crate) unsafe fn map_gpa_pages(
             })
             // A hypervisor that reported no progress may have mapped any of the batch: the
             // caller undoes (or records) all of it.
-            .map_err(|e| (e, first + usize::from(n)))?;
+            .map_err(|e| (e, page(first + usize::from(n))))?;
             let status = result.status();
             if status == HvStatus::SUCCESS {
                 break;
@@ -423,7 +503,7 @@ pub(crate) unsafe fn map_gpa_pages(
                 given = 0;
             }
             done = result.reps_completed();
-            let at = first + usize::from(done);
+            let at = page(first + usize::from(done));
             if status.deposit_request().is_none() {
                 return Err((result.to_result().err().unwrap_or(EIO), at));
             }

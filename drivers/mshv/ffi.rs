@@ -67,6 +67,9 @@ extern "C" {
     /// Returns the linear-map address of a page of the kernel's memory.
     pub(crate) fn mshv_shim_page_address(pfn: u64) -> *mut c_void;
 
+    /// The order of the folio frame `pfn` is in (0 for a frame with no `struct page`).
+    pub(crate) fn mshv_shim_pfn_order(pfn: u64) -> u32;
+
     /// Returns the page frame of a `struct page` (passed opaque, as in
     /// [`mshv_shim_pfn_to_page`]).
     pub(crate) fn mshv_shim_page_to_pfn(page: *const c_void) -> u64;

@@ -98,6 +98,11 @@ void *mshv_shim_page_address(u64 pfn)
 	return page_address(pfn_to_page(pfn));
 }
 
+unsigned int mshv_shim_pfn_order(u64 pfn)
+{
+	return pfn_valid(pfn) ? folio_order(page_folio(pfn_to_page(pfn))) : 0;
+}
+
 u64 mshv_shim_page_to_pfn(const void *page)
 {
 	return page_to_pfn((const struct page *)page);

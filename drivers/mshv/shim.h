@@ -33,6 +33,8 @@ u64 mshv_shim_fast_hypercall(u16 code, u64 input1, u64 input2);
 u64 mshv_shim_pages_alloc(u32 order);
 void mshv_shim_page_free(u64 pfn);
 void *mshv_shim_page_address(u64 pfn);
+/* The order of the folio page frame @pfn is in (0 for a frame with no struct page). */
+unsigned int mshv_shim_pfn_order(u64 pfn);
 void *mshv_shim_pfn_to_page(u64 pfn);	/* a struct page * */
 u64 mshv_shim_page_to_pfn(const void *page);
 

@@ -675,10 +675,12 @@ impl Machine {
     fn map_gpa_pages(&mut self, input: &HvPage, start: usize, count: usize) -> RepResult {
         let header: GpaPagesIn = read(input, 0)?;
         let flags = header.flags;
-        // Large pages are not simulated; unknown bits are refused.
-        if flags & !map_flags::KNOWN != 0 || flags & map_flags::LARGE_PAGE != 0 {
+        // Unknown bits are refused; with `LARGE_PAGE` each entry maps 2 MiB (512 frames).
+        if flags & !map_flags::KNOWN != 0 {
             return Err((HvStatus::INVALID_PARAMETER, start));
         }
+        let large = flags & map_flags::LARGE_PAGE != 0;
+        let stride = if large { 512 } else { 1 };
         let p = self
             .partition(header.target_partition_id)
             .map_err(|s| (s, start))?;
@@ -690,20 +692,28 @@ impl Machine {
             let pfn = input
                 .read_u64(size_of::<GpaPagesIn>(), i)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
-            let gfn = base
-                .checked_add(i as u64)
+            let gfn = (i as u64)
+                .checked_mul(stride)
+                .and_then(|off| base.checked_add(off))
                 .filter(|gfn| *gfn < 1 << 40)
                 .ok_or((HvStatus::INVALID_PARAMETER, i))?;
             if pfn == 0 && flags & map_flags::NO_ACCESS == 0 {
                 return Err((HvStatus::INVALID_PARAMETER, i));
             }
+            if large && flags & map_flags::NO_ACCESS != 0 {
+                return Err((HvStatus::INVALID_PARAMETER, i));
+            }
             let pool = &mut p.pool;
-            p.slat
-                .map(gfn, pfn, flags, || {
-                    let mut page = pool.take(1, HvStatus::INSUFFICIENT_MEMORY)?;
-                    page.pop().ok_or(HvStatus::INSUFFICIENT_MEMORY)
-                })
-                .map_err(|s| (s, i))?;
+            let take_page = || {
+                let mut page = pool.take(1, HvStatus::INSUFFICIENT_MEMORY)?;
+                page.pop().ok_or(HvStatus::INSUFFICIENT_MEMORY)
+            };
+            if large {
+                p.slat.map_large(gfn, pfn, flags, take_page)
+            } else {
+                p.slat.map(gfn, pfn, flags, take_page)
+            }
+            .map_err(|s| (s, i))?;
         }
         Ok(count)
     }

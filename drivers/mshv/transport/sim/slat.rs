@@ -6,7 +6,12 @@
 //! hypervisor).
 //!
 //! An entry is zero when nothing is mapped, else `pfn << 12 | PRESENT | flags` with the low
-//! bits of [`Entry`].
+//! bits of [`Entry`]. A block mapped with one large (2 MiB) entry (`HV_MAP_GPA_LARGE_PAGE`)
+//! keeps it in its table's first entry, marked [`Entry::LARGE`]: its frame is the first of 512
+//! and its accessed and dirty bits are the whole page's. A map or unmap of a 4 KiB frame of it
+//! splits it first into 512 entries with its flags and bits, as the hypervisor splits a large
+//! page on a partial unmap (the table's page was taken when the block was first mapped, so a
+//! split needs no memory).
 
 use super::ALLOC;
 use kernel::prelude::*;
@@ -40,7 +45,9 @@ impl Entry {
     const NO_ACCESS: u64 = 1 << 4;
     const NOT_CACHED: u64 = 1 << 5;
     const ADJUSTABLE: u64 = 1 << 6;
-    const FLAGS: u64 = 0x7f;
+    const FLAGS: u64 = 0xff;
+    /// The table's first entry maps the whole block (2 MiB).
+    const LARGE: u64 = 1 << 7;
     const ACCESSED: u64 = 1 << 9;
     const DIRTY: u64 = 1 << 10;
 
@@ -72,6 +79,32 @@ impl Table {
         // aligned) and belongs to the hypervisor, which only touches it under the machine's
         // lock; `&mut self` makes this the only reference.
         unsafe { &mut *ffi::mshv_shim_page_address(self.pfn).cast::<[u64; ENTRIES]>() }
+    }
+
+    /// Whether the block is one large entry.
+    fn is_large(&mut self) -> bool {
+        self.entries()[0] & Entry::LARGE != 0
+    }
+
+    /// Slot `slot`'s entry as a 4 KiB one: a large entry's frame `slot`, with its bits.
+    fn entry(&mut self, slot: usize) -> u64 {
+        let first = self.entries()[0];
+        if first & Entry::LARGE != 0 {
+            first + ((slot as u64) << 12)
+        } else {
+            self.entries()[slot]
+        }
+    }
+
+    /// Splits a large entry into 512 with its flags and bits (none but the large bit lost).
+    fn split(&mut self) {
+        if !self.is_large() {
+            return;
+        }
+        let first = self.entries()[0] & !Entry::LARGE;
+        for (slot, e) in self.entries().iter_mut().enumerate() {
+            *e = first + ((slot as u64) << 12);
+        }
     }
 }
 
@@ -129,6 +162,7 @@ impl Slat {
         };
         let table = &mut self.tables[i];
         let slot = (gfn % ENTRIES as u64) as usize;
+        table.split();
         let entries = table.entries();
         let was_present = entries[slot] != 0;
         entries[slot] = Entry::encode(pfn, flags);
@@ -138,11 +172,39 @@ impl Slat {
         Ok(())
     }
 
+    /// Maps the 2 MiB block from guest frame `gfn` (2 MiB-aligned) to the 512 frames from `pfn`
+    /// (aligned too) with one large entry, in place of whatever the block mapped; a table page
+    /// from `take_page` if the block has none yet.
+    pub(super) fn map_large(
+        &mut self,
+        gfn: u64,
+        pfn: u64,
+        flags: u32,
+        take_page: impl FnOnce() -> core::result::Result<u64, HvStatus>,
+    ) -> core::result::Result<(), HvStatus> {
+        if gfn % ENTRIES as u64 != 0 || pfn % ENTRIES as u64 != 0 {
+            return Err(HvStatus::INVALID_PARAMETER);
+        }
+        // Takes the block's table (mapping its first frame), then makes it one entry.
+        self.map(gfn, pfn, flags, take_page)?;
+        let block = gfn / ENTRIES as u64;
+        let i = self
+            .tables
+            .binary_search_by_key(&block, |t| t.block)
+            .map_err(|_| HvStatus::INVALID_PARAMETER)?;
+        let table = &mut self.tables[i];
+        let entries = table.entries();
+        entries.fill(0);
+        entries[0] = Entry::encode(pfn, flags) | Entry::LARGE;
+        table.present = ENTRIES;
+        Ok(())
+    }
+
     /// Whether guest frame `gfn` has a mapping.
     pub(super) fn is_mapped(&mut self, gfn: u64) -> bool {
         let block = gfn / ENTRIES as u64;
         match self.tables.binary_search_by_key(&block, |t| t.block) {
-            Ok(i) => self.tables[i].entries()[(gfn % ENTRIES as u64) as usize] != 0,
+            Ok(i) => self.tables[i].entry((gfn % ENTRIES as u64) as usize) != 0,
             Err(_) => false,
         }
     }
@@ -160,16 +222,20 @@ impl Slat {
         let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
             return Err(Fault::Unmapped);
         };
-        let entry = &mut self.tables[i].entries()[(gfn % ENTRIES as u64) as usize];
-        if *entry == 0 {
+        let table = &mut self.tables[i];
+        let slot = (gfn % ENTRIES as u64) as usize;
+        let e = table.entry(slot);
+        if e == 0 {
             return Err(Fault::Unmapped);
         }
         let need = if write { WRITABLE } else { READABLE };
-        if *entry & Entry::NO_ACCESS != 0 || *entry & need == 0 {
+        if e & Entry::NO_ACCESS != 0 || e & need == 0 {
             return Err(Fault::Denied);
         }
-        *entry |= Entry::ACCESSED | if write { Entry::DIRTY } else { 0 };
-        Ok(*entry >> 12)
+        // A large entry's bits are the whole page's.
+        let at = if table.is_large() { 0 } else { slot };
+        table.entries()[at] |= Entry::ACCESSED | if write { Entry::DIRTY } else { 0 };
+        Ok(e >> 12)
     }
 
     /// Guest frame `gfn`'s access state (bit 0 accessed, bit 1 dirty; zero when unmapped),
@@ -180,7 +246,14 @@ impl Slat {
         let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
             return 0;
         };
-        let entry = &mut self.tables[i].entries()[(gfn % ENTRIES as u64) as usize];
+        let table = &mut self.tables[i];
+        // A large entry's bits are the whole page's.
+        let slot = if table.is_large() {
+            0
+        } else {
+            (gfn % ENTRIES as u64) as usize
+        };
+        let entry = &mut table.entries()[slot];
         if *entry == 0 {
             return 0;
         }
@@ -211,6 +284,7 @@ impl Slat {
         };
         let table = &mut self.tables[i];
         let slot = (gfn % ENTRIES as u64) as usize;
+        table.split();
         let entries = table.entries();
         if entries[slot] == 0 {
             return;
@@ -242,7 +316,8 @@ impl Slat {
         let mut run: Option<(u64, u64, u64)> = None;
         for t in self.tables.iter_mut() {
             let base = t.block * ENTRIES as u64;
-            for (slot, &e) in t.entries().iter().enumerate() {
+            for slot in 0..ENTRIES {
+                let e = t.entry(slot);
                 let gfn = base + slot as u64;
                 let flags = e & Entry::FLAGS;
                 match run {
@@ -269,7 +344,8 @@ impl Slat {
     /// access).
     pub(super) fn reachable_frames(&mut self, mut each: impl FnMut(u64)) {
         for t in self.tables.iter_mut() {
-            for &e in t.entries().iter() {
+            for slot in 0..ENTRIES {
+                let e = t.entry(slot);
                 if e & Entry::PRESENT != 0 && e & Entry::NO_ACCESS == 0 {
                     each(e >> 12);
                 }
@@ -280,5 +356,58 @@ impl Slat {
     /// How many table pages are in use.
     pub(super) fn tables(&self) -> usize {
         self.tables.len()
+    }
+}
+
+#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
+#[kunit_tests(mshv_rs_sim_slat)]
+mod tests {
+    use super::*;
+
+    /// A table page of the kernel's, as a deposit would give.
+    fn page() -> core::result::Result<u64, HvStatus> {
+        // SAFETY: Allocates a zeroed page; the test frees it.
+        match unsafe { ffi::mshv_shim_pages_alloc(0) } {
+            0 => Err(HvStatus::INSUFFICIENT_MEMORY),
+            pfn => Ok(pfn),
+        }
+    }
+
+    /// The mapped ranges, as a list.
+    fn ranges(slat: &mut Slat) -> KVec<(u64, u64, u64)> {
+        let mut got = KVec::new();
+        slat.ranges(|g, n, f| got.push((g, n, f), GFP_KERNEL).unwrap());
+        got
+    }
+
+    #[test]
+    fn a_large_entry_maps_2mib_and_splits_on_a_partial_unmap() {
+        const RW: u32 = 0x3;
+        let mut slat = Slat::new();
+        // Misaligned: refused.
+        assert_eq!(
+            slat.map_large(512, 0x1001, RW, page),
+            Err(HvStatus::INVALID_PARAMETER)
+        );
+        assert_eq!(slat.map_large(512, 0x1000, RW, page), Ok(()));
+        assert_eq!(&ranges(&mut slat)[..], &[(512, 512, 0x80 | 0x3)]);
+        // Every frame of it reaches its host frame; the bits are the page's.
+        assert_eq!(slat.guest_access(512 + 7, true), Ok(0x1007));
+        assert_eq!(slat.access_state(512 + 300, 0), 0b11);
+        // An unmap of one frame splits it, and keeps the rest as it was.
+        let mut given = false;
+        slat.unmap(512 + 5, |_| given = true);
+        assert!(!given);
+        assert!(!slat.is_mapped(512 + 5));
+        assert_eq!(slat.guest_access(512 + 6, false), Ok(0x1006));
+        assert_eq!(&ranges(&mut slat)[..], &[(512, 5, 0x3), (518, 506, 0x3)]);
+        assert_eq!(slat.access_state(512 + 300, 0), 0b11);
+        let mut left = 0;
+        slat.reachable_frames(|_| left += 1);
+        assert_eq!(left, 511);
+        for pfn in slat.clear() {
+            // SAFETY: The table's page, allocated by `page` and no longer the table's.
+            unsafe { ffi::mshv_shim_page_free(pfn) };
+        }
     }
 }

@@ -356,6 +356,59 @@ TEST_F(memory, movable_pages_come_on_the_guests_touch)
 }
 
 /*
+ * Large pages: where the guest's fault finds 2 MiB of a huge page of the VMM's at a 2 MiB
+ * guest frame, they are mapped as one large page (HV_MAP_GPA_LARGE_PAGE, one call for the
+ * whole 2 MiB; the simulator shows it as flag 0x80); once the kernel splits the huge page
+ * (a page of it replaced), the 2 MiB have no access again, and the next fault maps what is
+ * there now, 4 KiB pages.
+ */
+TEST_F(memory, a_huge_page_is_mapped_large)
+{
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	char buf[65536], mapped[4096];
+	long id = -1, maps;
+	char *raw, *mem;
+	int fd;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	raw = anon(8 * MIB, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, raw);
+	mem = (char *)(((uintptr_t)raw + 2 * MIB - 1) & ~(2 * MIB - 1));
+	madvise(mem, 4 * MIB, MADV_HUGEPAGE);
+	memset(mem, 1, 4 * MIB);
+	ASSERT_EQ(0, set_memory(self->pt, 0x200, mem, 4 * MIB, WRITABLE));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &id));
+	maps = sim_calls(HVCALL_MAP_GPA_PAGES);
+	ASSERT_EQ(0, sim_inject(id, 0, "write 0x200010 4 0xabcd"));
+	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
+	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
+	EXPECT_EQ(0xabcd, *(__u32 *)(mem + 0x10));
+	sim_mapped(mapped, sizeof(mapped));
+	if (!strcmp("0x200 512 0x43;0x400 512 0x10;", mapped))
+		SKIP(goto out, "the kernel gave no huge page (THP)");
+	EXPECT_STREQ("0x200 512 0xc3;0x400 512 0x10;", mapped);
+	EXPECT_EQ(maps + 1, sim_calls(HVCALL_MAP_GPA_PAGES));
+
+	/* A page of it replaced: the huge page is split, the 2 MiB have no access. */
+	ASSERT_EQ(mem + 4096, mmap(mem + 4096, 4096, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	sim_mapped(mapped, sizeof(mapped));
+	EXPECT_STREQ("0x200 1024 0x10;", mapped);
+	ASSERT_EQ(0, sim_inject(id, 0, "write 0x200010 4 0x1234"));
+	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
+	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
+	EXPECT_EQ(0x1234, *(__u32 *)(mem + 0x10));
+	sim_mapped(mapped, sizeof(mapped));
+	EXPECT_STREQ("0x200 512 0x43;0x400 512 0x10;", mapped);
+out:
+	close(fd);
+	munmap(raw, 8 * MIB);
+}
+
+/*
  * `pages` pages of a PCI memory BAR mapped through its sysfs resource file (VM_IO |
  * VM_PFNMAP), from page `offset` of the BAR; the BAR's first page frame, as the device's
  * `resource` file gives its physical address, in *bar_pfn. NULL if the machine has no memory
