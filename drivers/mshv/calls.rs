@@ -373,8 +373,10 @@ const LARGE_ORDER: u32 = 9;
 /// `HVCALL_MAP_GPA_PAGES`: maps guest frames `gfn..gfn + count` to `pfn(0)..pfn(count - 1)`
 /// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] entries per call. Where 512
 /// frames from a 2 MiB-aligned guest frame are one 2 MiB page of the host's (a huge folio's,
-/// aligned), they are mapped as one large page (`HV_MAP_GPA_LARGE_PAGE`), as upstream; the rest
-/// 4 KiB at a time. Deposits [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks
+/// aligned), they are mapped as one large page (`HV_MAP_GPA_LARGE_PAGE`), as upstream; so is
+/// each whole 2 MiB block mapped with no access (upstream does so where it remaps a huge page
+/// with no access; here also where a movable region is first mapped); the rest 4 KiB at a
+/// time. Deposits [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks
 /// for memory, if `may_deposit` (else that is `ENOMEM`: a caller that must not allocate),
 /// until it was given [`MAX_DEPOSIT_PAGES_PER_CALL`] with no page mapped since (`ENOMEM`). On
 /// failure, returns the error and how many pages were mapped (from the first), at most.
@@ -397,12 +399,19 @@ pub(crate) unsafe fn map_gpa_pages(
 ) -> core::result::Result<(), (Error, usize)> {
     // Whether frames `i..i + 512` go as one large page: a 2 MiB-aligned guest frame, and 512
     // frames in a row from an aligned one of a folio of 2 MiB or more.
+    // A mapping with no access names no frame: any whole 2 MiB block goes as one.
     let large = |i: usize| {
+        if flags & MAP_LARGE_PAGE != 0
+            || (gfn + i as u64) % LARGE_PAGES as u64 != 0
+            || i + LARGE_PAGES > count
+        {
+            return false;
+        }
+        if flags & MAP_NO_ACCESS != 0 {
+            return true;
+        }
         let first = pfn(i);
-        flags & (MAP_NO_ACCESS | MAP_LARGE_PAGE) == 0
-            && (gfn + i as u64) % LARGE_PAGES as u64 == 0
-            && i + LARGE_PAGES <= count
-            && first % LARGE_PAGES as u64 == 0
+        first % LARGE_PAGES as u64 == 0
             // SAFETY: Looks the frame's folio up (none for a frame that is not RAM): the
             // caller keeps the page what it is.
             && unsafe { ffi::mshv_shim_pfn_order(first) } >= LARGE_ORDER

@@ -700,9 +700,6 @@ impl Machine {
             if pfn == 0 && flags & map_flags::NO_ACCESS == 0 {
                 return Err((HvStatus::INVALID_PARAMETER, i));
             }
-            if large && flags & map_flags::NO_ACCESS != 0 {
-                return Err((HvStatus::INVALID_PARAMETER, i));
-            }
             let pool = &mut p.pool;
             let take_page = || {
                 let mut page = pool.take(1, HvStatus::INSUFFICIENT_MEMORY)?;

@@ -86,13 +86,16 @@ impl Table {
         self.entries()[0] & Entry::LARGE != 0
     }
 
-    /// Slot `slot`'s entry as a 4 KiB one: a large entry's frame `slot`, with its bits.
+    /// Slot `slot`'s entry as a 4 KiB one: a large entry's frame `slot` (none with no access),
+    /// with its bits.
     fn entry(&mut self, slot: usize) -> u64 {
         let first = self.entries()[0];
-        if first & Entry::LARGE != 0 {
-            first + ((slot as u64) << 12)
-        } else {
+        if first & Entry::LARGE == 0 {
             self.entries()[slot]
+        } else if first & Entry::NO_ACCESS != 0 {
+            first
+        } else {
+            first + ((slot as u64) << 12)
         }
     }
 
@@ -102,8 +105,9 @@ impl Table {
             return;
         }
         let first = self.entries()[0] & !Entry::LARGE;
+        let step = if first & Entry::NO_ACCESS != 0 { 0 } else { 1 };
         for (slot, e) in self.entries().iter_mut().enumerate() {
-            *e = first + ((slot as u64) << 12);
+            *e = first + ((slot as u64 * step) << 12);
         }
     }
 }
@@ -182,6 +186,7 @@ impl Slat {
         flags: u32,
         take_page: impl FnOnce() -> core::result::Result<u64, HvStatus>,
     ) -> core::result::Result<(), HvStatus> {
+        // With no access the frame is none (zero).
         if gfn % ENTRIES as u64 != 0 || pfn % ENTRIES as u64 != 0 {
             return Err(HvStatus::INVALID_PARAMETER);
         }
@@ -341,7 +346,7 @@ impl Slat {
     }
 
     /// Calls `each` with every host frame a guest access can reach (mapped, not with no
-    /// access).
+    /// access: a large entry with no access names no frame).
     pub(super) fn reachable_frames(&mut self, mut each: impl FnMut(u64)) {
         for t in self.tables.iter_mut() {
             for slot in 0..ENTRIES {
