@@ -24,7 +24,7 @@
 //!   asynchronously (`HV_STATUS_CALL_PENDING`, then the status in a completion message);
 //! - `mapped`: one line per mapped range of guest memory: `<partition> <first gfn> <pages>
 //!   <flags>` (hex, decimal, hex; flags: bits 0-3 permissions, 4 no access, 5 not cached,
-//!   6 adjustable);
+//!   6 adjustable, 7 a large entry's);
 //! - `freed`: how many host frames a guest can reach (mapped with some access) whose page the
 //!   kernel has freed (its count is zero): always 0 unless the root let go of memory a guest
 //!   still maps;
