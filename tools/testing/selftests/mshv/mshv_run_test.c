@@ -136,14 +136,12 @@ FIXTURE_SETUP(run)
 	}
 }
 
-static int set_online(int cpu, bool online);
-
 FIXTURE_TEARDOWN(run)
 {
 	if (!have_sim())
 		return;
 	/* Back online, should a test that took it offline have stopped half way. */
-	set_online(1, true);
+	set_cpu_online(1, 1);
 	close(self->vp[0]);
 	close(self->vp[1]);
 	close(self->pt);
@@ -377,20 +375,6 @@ static bool synic_left(int cpu)
 	       (sim_synic_sint(cpu, 0) & SINT_MASKED) && (sim_synic_sint(cpu, 5) & SINT_MASKED);
 }
 
-static int set_online(int cpu, bool online)
-{
-	char path[64];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ret = write(fd, online ? "1" : "0", 1) == 1 ? 0 : -1;
-	close(fd);
-	return ret;
-}
-
 /*
  * Runs VP vp from CPU `cpu` to the halt injected: whether it came, through a SynIC interrupt
  * (under the root scheduler, a VP dispatched before returns the intercept from its dispatch,
@@ -432,12 +416,12 @@ TEST_F(run, the_synic_is_set_up_on_each_cpu_online)
 	EXPECT_TRUE(halts_from(_metadata, self->id, 0, self->vp[0], 0));
 	EXPECT_TRUE(halts_from(_metadata, self->id, 1, self->vp[1], 1));
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
-	if (set_online(1, false))
+	if (set_cpu_online(1, 0))
 		SKIP(return, "CPU 1 cannot go offline (%s)", strerror(errno));
 	EXPECT_TRUE(synic_left(1));
 	EXPECT_TRUE(synic_taken(0));
 	EXPECT_TRUE(halts_from(_metadata, self->id, 0, self->vp[0], 0));
-	ASSERT_EQ(0, set_online(1, true));
+	ASSERT_EQ(0, set_cpu_online(1, 1));
 	EXPECT_TRUE(synic_taken(1));
 	EXPECT_TRUE(halts_from(_metadata, self->id, 1, self->vp[1], 1));
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));

@@ -272,4 +272,19 @@ static inline long long sim_synic_sint(int cpu, int sint)
 	return -1;
 }
 
+/* Takes CPU `cpu` offline (0) or brings it back (1): 0, or -1. */
+static inline int set_cpu_online(int cpu, int online)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, online ? "1" : "0", 1) == 1 ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
 #endif /* MSHV_SIM_H */

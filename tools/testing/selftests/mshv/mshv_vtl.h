@@ -87,21 +87,6 @@ static inline int pin(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* Takes CPU `cpu` offline (0) or brings it back (1): 0, or -1. */
-static inline int set_cpu_online(int cpu, int online)
-{
-	char path[64];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ret = write(fd, online ? "1" : "0", 1) == 1 ? 0 : -1;
-	close(fd);
-	return ret;
-}
-
 static inline int open_vtl(int *mshv)
 {
 	*mshv = open("/dev/mshv", O_RDWR | O_CLOEXEC);

@@ -106,29 +106,10 @@ TEST_F(sint, paused_the_stream_is_at_its_end)
 	EXPECT_FALSE(readable(self->fd, 0));
 }
 
-/* The SINT register of CPU `cpu`: the 8th value after "sint". */
+/* The SINT register of CPU `cpu`: VMBus's SINT's. */
 static long sint_register(int cpu)
 {
-	char buf[8192], want[16], *line, *at;
-	int i;
-
-	if (!sim_read("synic", buf, sizeof(buf)))
-		return -1;
-	snprintf(want, sizeof(want), "%d ", cpu);
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, want, strlen(want)))
-			continue;
-		at = strstr(line, "sint ");
-		if (!at)
-			return -1;
-		at += 5;
-		for (i = 0; i < VMBUS_SINT && at; i++) {
-			at = strchr(at, ' ');
-			at = at ? at + 1 : NULL;
-		}
-		return at ? strtol(at, NULL, 0) : -1;
-	}
-	return -1;
+	return sim_synic_sint(cpu, VMBUS_SINT);
 }
 
 TEST_F(sint, pausing_masks_the_sint_on_every_cpu)
