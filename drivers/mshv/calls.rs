@@ -362,61 +362,43 @@ pub(crate) fn unmap_vp_state_page(
     unsafe { simple(pages, code::UNMAP_VP_STATE_PAGE, &input) }?.to_result()
 }
 
-/// `HV_MAP_GPA_NO_ACCESS`: mapped, with no access (no frame named).
-const MAP_NO_ACCESS: u32 = 0x1_0000;
 /// `HV_MAP_GPA_LARGE_PAGE`: each entry maps a 2 MiB page (reps count 2 MiB pages).
 pub(crate) const MAP_LARGE_PAGE: u32 = 0x8000_0000;
+/// `HV_UNMAP_GPA_LARGE_PAGE`: each entry unmaps a 2 MiB page.
+const UNMAP_LARGE_PAGE: u32 = 0x2;
 /// 4 KiB pages in a 2 MiB page, and its order.
 const LARGE_PAGES: usize = 512;
 const LARGE_ORDER: u32 = 9;
 
-/// `HVCALL_MAP_GPA_PAGES`: maps guest frames `gfn..gfn + count` to `pfn(0)..pfn(count - 1)`
-/// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] entries per call. Where 512
-/// frames from a 2 MiB-aligned guest frame are one 2 MiB page of the host's (a huge folio's,
-/// aligned), they are mapped as one large page (`HV_MAP_GPA_LARGE_PAGE`), as upstream; so is
-/// each whole 2 MiB block mapped with no access (upstream does so where it remaps a huge page
-/// with no access; here also where a movable region is first mapped); the rest 4 KiB at a
-/// time. Deposits [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor asks
-/// for memory, if `may_deposit` (else that is `ENOMEM`: a caller that must not allocate),
-/// until it was given [`MAX_DEPOSIT_PAGES_PER_CALL`] with no page mapped since (`ENOMEM`). On
-/// failure, returns the error and how many pages were mapped (from the first), at most.
+/// Whether guest frames `gfn + i..gfn + i + 512` of `count` from `gfn` go to the hypervisor as one
+/// large page: a 2 MiB-aligned guest frame, and 512 frames of RAM in a row from an aligned one
+/// of a folio of 2 MiB or more.
 ///
 /// # Safety
 ///
-/// Unless `flags` is `HV_MAP_GPA_NO_ACCESS` (every frame then 0), each frame `pfn(i)` is one
-/// the caller holds for the guest (a user page pinned, or faulted in and watched by an MMU
-/// notifier that remaps it before it goes; or device memory, not RAM) until it unmaps or
-/// remaps guest frame `gfn + i`; and the frames' pages stay what they are (so a huge folio
-/// stays one) while this runs.
-pub(crate) unsafe fn map_gpa_pages(
-    pages: &mut HvPages,
-    partition_id: u64,
+/// The frames `pfn` names are held by the caller, and their pages stay what they are while
+/// this runs (a pinned page, or one under an MMU notifier's lock).
+unsafe fn large_at(gfn: u64, count: usize, pfn: &impl Fn(usize) -> u64, i: usize) -> bool {
+    if (gfn + i as u64) % LARGE_PAGES as u64 != 0 || i + LARGE_PAGES > count {
+        return false;
+    }
+    let first = pfn(i);
+    first % LARGE_PAGES as u64 == 0
+        // SAFETY: Both only look the frame up (its resource, its folio); the caller keeps the
+        // page what it is.
+        && unsafe { ffi::mshv_shim_pfn_is_ram(first) && ffi::mshv_shim_pfn_order(first) >= LARGE_ORDER }
+        && (1..LARGE_PAGES).all(|k| pfn(i + k) == first + k as u64)
+}
+
+/// Splits guest frames `0..count` from `gfn` into runs of large pages and of 4 KiB ones, as
+/// `large(i)` says of frames `i..i + 512`; `f(start, end, large)` for each run, in order.
+fn for_each_run<E>(
     gfn: u64,
     count: usize,
-    flags: u32,
-    may_deposit: bool,
-    pfn: impl Fn(usize) -> u64,
-) -> core::result::Result<(), (Error, usize)> {
-    // Whether frames `i..i + 512` go as one large page: a 2 MiB-aligned guest frame, and 512
-    // frames in a row from an aligned one of a folio of 2 MiB or more.
-    // A mapping with no access names no frame: any whole 2 MiB block goes as one.
-    let large = |i: usize| {
-        if flags & MAP_LARGE_PAGE != 0
-            || (gfn + i as u64) % LARGE_PAGES as u64 != 0
-            || i + LARGE_PAGES > count
-        {
-            return false;
-        }
-        if flags & MAP_NO_ACCESS != 0 {
-            return true;
-        }
-        let first = pfn(i);
-        first % LARGE_PAGES as u64 == 0
-            // SAFETY: Looks the frame's folio up (none for a frame that is not RAM): the
-            // caller keeps the page what it is.
-            && unsafe { ffi::mshv_shim_pfn_order(first) } >= LARGE_ORDER
-            && (1..LARGE_PAGES).all(|k| pfn(i + k) == first + k as u64)
-    };
+    large: impl Fn(usize) -> bool,
+    mut f: impl FnMut(usize, usize, bool) -> core::result::Result<(), E>,
+) -> core::result::Result<(), E> {
+    let aligned = |i: usize| (gfn + i as u64) % LARGE_PAGES as u64 == 0;
     let mut at = 0;
     while at < count {
         let is_large = large(at);
@@ -427,10 +409,46 @@ pub(crate) unsafe fn map_gpa_pages(
             }
         } else {
             end += 1;
-            while end < count && !((gfn + end as u64) % LARGE_PAGES as u64 == 0 && large(end)) {
+            while end < count && !(aligned(end) && large(end)) {
                 end += 1;
             }
         }
+        f(at, end, is_large)?;
+        at = end;
+    }
+    Ok(())
+}
+
+/// `HVCALL_MAP_GPA_PAGES`: maps guest frames `gfn..gfn + count` to `pfn(0)..pfn(count - 1)`
+/// with `HV_MAP_GPA_*` `flags`, a batch of [`MAP_GPA_BATCH`] entries per call. With `large`,
+/// where 512 frames from a 2 MiB-aligned guest frame are one 2 MiB run of a huge folio (see
+/// [`large_at`]), they are mapped as one large page (`HV_MAP_GPA_LARGE_PAGE`), as upstream; the
+/// rest 4 KiB at a time. Deposits [`MAP_GPA_DEPOSIT_PAGES`] and goes on whenever the hypervisor
+/// asks for memory, if `may_deposit` (else that is `ENOMEM`: a caller that must not allocate),
+/// until it was given [`MAX_DEPOSIT_PAGES_PER_CALL`] with no page mapped since (`ENOMEM`). On
+/// failure, returns the error and how many pages were mapped (from the first), at most.
+///
+/// # Safety
+///
+/// Unless `flags` is `HV_MAP_GPA_NO_ACCESS` (every frame then 0), each frame `pfn(i)` is one
+/// the caller holds for the guest (a user page pinned, or faulted in and watched by an MMU
+/// notifier that remaps it before it goes; or device memory, not RAM) until it unmaps or
+/// remaps guest frame `gfn + i`; with `large`, the frames' pages stay what they are (so a huge
+/// folio stays one) while this runs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn map_gpa_pages(
+    pages: &mut HvPages,
+    partition_id: u64,
+    gfn: u64,
+    count: usize,
+    flags: u32,
+    may_deposit: bool,
+    large: bool,
+    pfn: impl Fn(usize) -> u64,
+) -> core::result::Result<(), (Error, usize)> {
+    // SAFETY: With `large` the caller keeps the pages what they are.
+    let is_large = |i| large && unsafe { large_at(gfn, count, &pfn, i) };
+    for_each_run(gfn, count, is_large, |at, end, is_large| {
         let (shift, run_flags) = if is_large {
             (LARGE_ORDER, flags | MAP_LARGE_PAGE)
         } else {
@@ -449,10 +467,8 @@ pub(crate) unsafe fn map_gpa_pages(
                 |i| pfn(at + i),
             )
         }
-        .map_err(|(e, done)| (e, at + done))?;
-        at = end;
-    }
-    Ok(())
+        .map_err(|(e, done)| (e, at + done))
+    })
 }
 
 /// Maps `reps` entries of `4 KiB << shift` each from guest frame `gfn`; `pfn(i)` is 4 KiB page
@@ -533,13 +549,52 @@ pub(crate) fn unmap_gpa_pages(
     gfn: u64,
     count: usize,
 ) -> Result {
-    for (first, n) in batches(count, UNMAP_GPA_BATCH) {
+    unmap_run(pages, partition_id, gfn, count, 0)
+}
+
+/// Unmaps guest frames `gfn..gfn + count`, which [`map_gpa_pages`] mapped with `large` to
+/// `pfn(0)..`: the 2 MiB it mapped as large pages with `HV_UNMAP_GPA_LARGE_PAGE`, as upstream,
+/// the rest 4 KiB at a time.
+///
+/// # Safety
+///
+/// As for [`map_gpa_pages`] with `large`: the frames are still the caller's, and what they were
+/// when they were mapped.
+pub(crate) unsafe fn unmap_gpa_pages_of(
+    pages: &mut HvPages,
+    partition_id: u64,
+    gfn: u64,
+    count: usize,
+    pfn: impl Fn(usize) -> u64,
+) -> Result {
+    // SAFETY: As this function's contract says.
+    let is_large = |i| unsafe { large_at(gfn, count, &pfn, i) };
+    for_each_run(gfn, count, is_large, |at, end, is_large| {
+        let at_gfn = gfn + at as u64;
+        if is_large {
+            unmap_run(
+                pages,
+                partition_id,
+                at_gfn,
+                (end - at) / LARGE_PAGES,
+                LARGE_ORDER,
+            )
+        } else {
+            unmap_run(pages, partition_id, at_gfn, end - at, 0)
+        }
+    })
+}
+
+/// Unmaps `reps` entries of `4 KiB << shift` each from guest frame `gfn`.
+fn unmap_run(pages: &mut HvPages, partition_id: u64, gfn: u64, reps: usize, shift: u32) -> Result {
+    let flags = if shift == 0 { 0 } else { UNMAP_LARGE_PAGE };
+    for (first, n) in batches(reps, UNMAP_GPA_BATCH) {
         pages.input.write(
             0,
             &GpaPagesIn {
                 target_partition_id: partition_id,
-                target_gpa_base: gfn + first as u64,
-                flags: 0,
+                target_gpa_base: gfn + ((first as u64) << shift),
+                flags,
                 padding: 0,
             },
         )?;

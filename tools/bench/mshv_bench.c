@@ -39,6 +39,20 @@
 
 #define MAX_VPS 64
 
+/* Whether the simulator maps some guest memory with a large entry (its `mapped` flag 0x80). */
+static int mapped_large(char *buf, size_t size)
+{
+	unsigned long flags;
+	char *line;
+
+	if (!sim_read("mapped", buf, size))
+		return 0;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (sscanf(line, "%*s %*s %*s %lx", &flags) == 1 && (flags & 0x80))
+			return 1;
+	return 0;
+}
+
 /*
  * The round trip of the last of `vps` VPs (at most MAX_VPS) in a partition with `regions`
  * 4 KiB regions, in us; -1 after saying what failed.
@@ -209,9 +223,8 @@ int main(void)
 		return die("MSHV_RUN_VP");
 	fault_s = now() - t0;
 	maps = sim_calls(HVCALL_MAP_GPA_PAGES) - maps;
-	sim_read("mapped", buf, sizeof(buf));
 	printf("guest faults in 1 GiB (512 GPA intercepts, %ld map hypercalls, %s): %.3f s; ",
-	       maps, strstr(buf, " 0xc3") ? "large pages" : "4 KiB pages", fault_s);
+	       maps, mapped_large(buf, sizeof(buf)) ? "large pages" : "4 KiB pages", fault_s);
 	printf("touching 1 GiB from user space %.3f s; ratio %.2f\n", touch_s, fault_s / touch_s);
 	munmap(mem, GIB);
 	close(vp);

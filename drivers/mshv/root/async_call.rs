@@ -61,8 +61,13 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// Readies the completion of a call about to be made for partition `partition_id`:
-    /// `EBUSY` if one is in flight for it already.
+    /// `EBUSY` if one is in flight for it already (the partition's lock makes that none),
+    /// `EOPNOTSUPP` where no completion message can come (no SynIC).
     pub(crate) fn begin(partition_id: u64) -> Result<Self> {
+        // Without the SynIC no completion can come: the wait would never end.
+        if !super::messages::enabled() {
+            return Err(EOPNOTSUPP);
+        }
         let call = Arc::pin_init(
             pin_init!(Call {
                 done <- Completion::new(),

@@ -141,9 +141,17 @@ impl Region {
     /// Unmaps the region from the partition's address space (pinned pages stay pinned until the
     /// region is dropped).
     pub(super) fn unmap(&self, hv_pages: &mut HvPages, partition_id: u64) -> Result {
+        let count = self.pages as usize;
         match &self.backing {
             Backing::Movable(m) => m.unmap(),
-            _ => calls::unmap_gpa_pages(hv_pages, partition_id, self.gfn, self.pages as usize),
+            // SAFETY: The pages are still pinned (the region unpins them once unmapped), so
+            // they are what they were when mapped.
+            Backing::Pinned { _pinned } => unsafe {
+                calls::unmap_gpa_pages_of(hv_pages, partition_id, self.gfn, count, |i| {
+                    _pinned.pfn(i)
+                })
+            },
+            Backing::Mmio => calls::unmap_gpa_pages(hv_pages, partition_id, self.gfn, count),
         }
     }
 
@@ -213,32 +221,48 @@ fn map_mmio(
     // SAFETY: The frames are those the caller's device mapping (VM_IO or VM_PFNMAP) maps, none
     // of them RAM (checked above): no page the kernel's allocator hands out. As upstream, the
     // region does not watch the mapping afterwards (see "Not implemented yet" in root.rst).
-    unsafe { map_whole(hv_pages, partition_id, gfn, count, flags, |i| pfns[i]) }?;
+    unsafe {
+        map_whole(hv_pages, partition_id, gfn, count, flags, false, |i| {
+            pfns[i]
+        })
+    }?;
     Ok(())
 }
 
-/// Maps `count` guest frames from `gfn` to `pfn(0)..`, depositing as the hypervisor asks; on
-/// failure, unmaps what was mapped.
+/// Maps `count` guest frames from `gfn` to `pfn(0)..`, depositing as the hypervisor asks, with
+/// large pages where it can if `large`; on failure, unmaps what was mapped.
 ///
 /// # Safety
 ///
-/// As [`calls::map_gpa_pages`]: the frames are held for the guest until unmapped.
+/// As [`calls::map_gpa_pages`]: the frames are held for the guest until unmapped (and, with
+/// `large`, stay what they are until then).
 pub(super) unsafe fn map_whole(
     hv_pages: &mut HvPages,
     partition_id: u64,
     gfn: u64,
     count: usize,
     flags: u32,
+    large: bool,
     pfn: impl Fn(usize) -> u64,
 ) -> core::result::Result<(), MapFailed> {
     // SAFETY: As this function's contract says.
-    unsafe { calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, pfn) }.map_err(
-        |(error, done)| MapFailed {
+    let mapped = unsafe {
+        calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, large, &pfn)
+    };
+    mapped.map_err(|(error, done)| {
+        // SAFETY: The frames are still the caller's, as they were mapped.
+        let unmapped = done == 0
+            || if large {
+                unsafe { calls::unmap_gpa_pages_of(hv_pages, partition_id, gfn, done, &pfn) }
+            } else {
+                calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done)
+            }
+            .is_ok();
+        MapFailed {
             error,
-            still_mapped: done > 0
-                && calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done).is_err(),
-        },
-    )
+            still_mapped: !unmapped,
+        }
+    })
 }
 
 /// A [`map_whole`] that failed.
@@ -338,7 +362,9 @@ fn map(
                 // SAFETY: The frames are pinned for as long as the region, which unmaps them
                 // before it unpins them (or, if it cannot, never unpins them).
                 let mapped = unsafe {
-                    map_whole(hv_pages, partition_id, gfn, count, flags, |i| pinned.pfn(i))
+                    map_whole(hv_pages, partition_id, gfn, count, flags, true, |i| {
+                        pinned.pfn(i)
+                    })
                 };
                 if let Err(failed) = mapped {
                     if failed.still_mapped {

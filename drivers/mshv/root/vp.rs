@@ -293,7 +293,10 @@ impl Vp {
     /// Waits until the hypervisor signals the VP (or an interrupt is pending for it); `EINTR`
     /// if a signal to the task comes first.
     fn wait_for_signal(&self) -> Result {
-        if !self.interrupt_pending() {
+        if self.interrupt_pending() {
+            // As upstream, a signal that came meanwhile is spent too.
+            self.kick.reset();
+        } else {
             self.kick.wait_interruptible()?;
         }
         self.blocked.store(false, Ordering::Relaxed);

@@ -140,6 +140,7 @@ impl Shared {
                 count,
                 HV_MAP_GPA_NO_ACCESS,
                 false,
+                false,
                 |_| 0,
             )
         }
@@ -196,6 +197,7 @@ impl Movable {
                 gfn,
                 count,
                 HV_MAP_GPA_NO_ACCESS,
+                false,
                 |_| 0,
             )
         }?;
@@ -239,12 +241,19 @@ impl Movable {
     pub(super) fn unmap(&self) -> Result {
         let mut state = self.shared.state.lock();
         let state = &mut *state;
-        calls::unmap_gpa_pages(
-            &mut state.pages,
-            self.shared.partition_id,
-            self.shared.gfn,
-            self.shared.pages as usize,
-        )?;
+        let mapped = &state.mapped;
+        // SAFETY: The frames mapped are stable under the lock (an invalidation, which takes it,
+        // comes before they are split or freed), so they are what they were when the fault
+        // mapped them: the blocks it mapped large are found large again.
+        unsafe {
+            calls::unmap_gpa_pages_of(
+                &mut state.pages,
+                self.shared.partition_id,
+                self.shared.gfn,
+                self.shared.pages as usize,
+                |i| mapped[i] & !HELD,
+            )
+        }?;
         state.clear();
         state.live = false;
         Ok(())
@@ -326,6 +335,9 @@ impl Movable {
                     n as usize,
                     self.shared.map_flags,
                     false,
+                    // Large pages where the 2 MiB are a huge page's: the frames are stable
+                    // under this lock (splitting or freeing them needs an invalidation).
+                    true,
                     |i| pfns[i],
                 )
             };

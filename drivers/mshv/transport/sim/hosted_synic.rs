@@ -623,14 +623,15 @@ pub(super) fn wait_delivered(sent: Sent) -> Result {
     Err(ETIMEDOUT)
 }
 
-/// A guest rang doorbell port `port` of SINT `sint`: it goes into the calling CPU's event ring.
+/// A guest rang doorbell port `port` of SINT `sint`: it goes into CPU `cpu`'s event ring (the
+/// one this machine call's messages go to), else the calling CPU's.
 /// If that ring's signal was not masked (it is now), the root is to be signalled by a SINT
 /// intercept message on that CPU's SINT0 (the doorbell SINT is `as_intercept`): the CPU, for
 /// [`send_root`]. Where the CPU has no event ring page or the SINT is masked, the port is lost.
-pub(super) fn ring_doorbell(sint: u32, port: u32) -> Option<usize> {
+pub(super) fn ring_doorbell(sint: u32, port: u32, cpu: Option<usize>) -> Option<usize> {
     let mut synic = sint::lock();
     let hosted = &mut synic.hosted;
-    let cpu = CpuId::current().as_u32() as usize;
+    let cpu = cpu.unwrap_or_else(|| CpuId::current().as_u32() as usize);
     let c = hosted.cpus.get(cpu)?;
     let s = sint as usize;
     let ring = (s < HV_SYNIC_SINT_COUNT && c.unmasked(s))

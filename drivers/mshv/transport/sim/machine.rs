@@ -67,6 +67,8 @@ pub(super) const VP_PAGES: usize = 60;
 pub(super) const VP_CONTIGUOUS_PAGES: usize = HV_MAX_CONTIGUOUS_ALLOCATION_PAGES as usize;
 /// The most VPs a partition may have.
 pub(super) const MAX_VPS: u32 = 256;
+/// `HV_UNMAP_GPA_LARGE_PAGE`.
+const UNMAP_LARGE_PAGE: u32 = 0x2;
 /// Hypercall codes counted one by one; higher codes share the last counter.
 pub(super) const COUNTED_CODES: usize = 0x140;
 /// Bytes of input kept from the last call of each code.
@@ -692,10 +694,11 @@ impl Machine {
             let pfn = input
                 .read_u64(size_of::<GpaPagesIn>(), i)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            // Every frame the entry maps is within the guest's address space.
             let gfn = (i as u64)
                 .checked_mul(stride)
                 .and_then(|off| base.checked_add(off))
-                .filter(|gfn| *gfn < 1 << 40)
+                .filter(|gfn| gfn + stride <= 1 << 40)
                 .ok_or((HvStatus::INVALID_PARAMETER, i))?;
             if pfn == 0 && flags & map_flags::NO_ACCESS == 0 {
                 return Err((HvStatus::INVALID_PARAMETER, i));
@@ -721,15 +724,27 @@ impl Machine {
             .partition(header.target_partition_id)
             .map_err(|s| (s, start))?;
         let base = header.target_gpa_base;
+        // `HV_UNMAP_GPA_LARGE_PAGE`: each entry unmaps a large page; no other flag is known.
+        let large = match header.flags {
+            0 => false,
+            UNMAP_LARGE_PAGE => true,
+            _ => return Err((HvStatus::INVALID_PARAMETER, start)),
+        };
         for i in start..count {
             let pool = &mut p.pool;
-            p.slat.unmap(base.wrapping_add(i as u64), |pfn| {
+            let give_back = |pfn| {
                 let mut page = KVec::new();
                 // Room for one is all the give-back needs; without it the page stays used.
                 if page.push(pfn, ALLOC).is_ok() {
                     pool.give_back(page);
                 }
-            });
+            };
+            if large {
+                let gfn = base.wrapping_add((i as u64).wrapping_mul(512));
+                p.slat.unmap_large(gfn, give_back).map_err(|s| (s, i))?;
+            } else {
+                p.slat.unmap(base.wrapping_add(i as u64), give_back);
+            }
         }
         Ok(count)
     }

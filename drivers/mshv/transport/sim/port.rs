@@ -334,7 +334,9 @@ impl Machine {
                 continue;
             }
             rung = true;
-            let Some(cpu) = hosted_synic::ring_doorbell(sint, self.ports[i].id) else {
+            // One machine call's messages go to one CPU: the first doorbell's.
+            let at = self.outbox_cpu;
+            let Some(cpu) = hosted_synic::ring_doorbell(sint, self.ports[i].id, at) else {
                 continue;
             };
             let mut m = Message::zeroed(message_type::SYNIC_SINT_INTERCEPT, 0);

@@ -252,13 +252,17 @@ impl Slat {
             return 0;
         };
         let table = &mut self.tables[i];
-        // A large entry's bits are the whole page's.
-        let slot = if table.is_large() {
+        let slot = (gfn % ENTRIES as u64) as usize;
+        // A large entry's bits are the whole page's: each of its frames reports them, and a
+        // change comes at its last frame only, so that a query of the whole page sees them all
+        // (one of part of it over-reports, never loses a dirty page).
+        let large = table.is_large();
+        let flags = if large && slot != ENTRIES - 1 {
             0
         } else {
-            (gfn % ENTRIES as u64) as usize
+            flags
         };
-        let entry = &mut table.entries()[slot];
+        let entry = &mut table.entries()[if large { 0 } else { slot }];
         if *entry == 0 {
             return 0;
         }
@@ -301,6 +305,30 @@ impl Slat {
                 give_page(t.pfn);
             }
         }
+    }
+
+    /// Unmaps the large page at guest frame `gfn` (2 MiB-aligned): `INVALID_PARAMETER` where
+    /// the block is mapped 4 KiB at a time (nothing where it is not mapped), as
+    /// `HV_UNMAP_GPA_LARGE_PAGE` has it.
+    pub(super) fn unmap_large(
+        &mut self,
+        gfn: u64,
+        give_page: impl FnOnce(u64),
+    ) -> core::result::Result<(), HvStatus> {
+        if gfn % ENTRIES as u64 != 0 {
+            return Err(HvStatus::INVALID_PARAMETER);
+        }
+        let block = gfn / ENTRIES as u64;
+        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+            return Ok(());
+        };
+        if !self.tables[i].is_large() {
+            return Err(HvStatus::INVALID_PARAMETER);
+        }
+        if let Ok(t) = self.tables.remove(i) {
+            give_page(t.pfn);
+        }
+        Ok(())
     }
 
     /// Forgets every mapping and returns the table pages.

@@ -212,8 +212,7 @@ TEST_F(memory, mapping_asks_for_memory_and_gets_it)
 	ASSERT_EQ(0, set_memory(self->pt, 0x40000, big, size, WRITABLE));
 	EXPECT_LT(deposits, sim_calls(0x48));
 	sim_mapped(buf, sizeof(buf));
-	/* No access, 2 MiB at a time: 32 large entries. */
-	EXPECT_STREQ("0x40000 16384 0x90;", buf);
+	EXPECT_STREQ("0x40000 16384 0x10;", buf);
 	EXPECT_EQ(0, set_memory(self->pt, 0x40000, big, size, UNMAP));
 	munmap(big, size);
 }
@@ -388,22 +387,22 @@ TEST_F(memory, a_huge_page_is_mapped_large)
 	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
 	EXPECT_EQ(0xabcd, *(__u32 *)(mem + 0x10));
 	sim_mapped(mapped, sizeof(mapped));
-	if (!strcmp("0x200 512 0x43;0x400 512 0x90;", mapped))
+	if (!strcmp("0x200 512 0x43;0x400 512 0x10;", mapped))
 		SKIP(goto out, "the kernel gave no huge page (THP)");
-	EXPECT_STREQ("0x200 512 0xc3;0x400 512 0x90;", mapped);
+	EXPECT_STREQ("0x200 512 0xc3;0x400 512 0x10;", mapped);
 	EXPECT_EQ(maps + 1, sim_calls(HVCALL_MAP_GPA_PAGES));
 
 	/* A page of it replaced: the huge page is split, the 2 MiB have no access. */
 	ASSERT_EQ(mem + 4096, mmap(mem + 4096, 4096, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	sim_mapped(mapped, sizeof(mapped));
-	EXPECT_STREQ("0x200 1024 0x90;", mapped);
+	EXPECT_STREQ("0x200 1024 0x10;", mapped);
 	ASSERT_EQ(0, sim_inject(id, 0, "write 0x200010 4 0x1234"));
 	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
 	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
 	EXPECT_EQ(0x1234, *(__u32 *)(mem + 0x10));
 	sim_mapped(mapped, sizeof(mapped));
-	EXPECT_STREQ("0x200 512 0x43;0x400 512 0x90;", mapped);
+	EXPECT_STREQ("0x200 512 0x43;0x400 512 0x10;", mapped);
 out:
 	close(fd);
 	munmap(raw, 8 * MIB);
