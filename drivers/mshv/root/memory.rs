@@ -250,9 +250,9 @@ pub(super) unsafe fn map_whole(
         calls::map_gpa_pages(hv_pages, partition_id, gfn, count, flags, true, large, &pfn)
     };
     mapped.map_err(|(error, done)| {
-        // SAFETY: The frames are still the caller's, as they were mapped.
         let unmapped = done == 0
             || if large {
+                // SAFETY: The frames are still the caller's, as they were mapped.
                 unsafe { calls::unmap_gpa_pages_of(hv_pages, partition_id, gfn, done, &pfn) }
             } else {
                 calls::unmap_gpa_pages(hv_pages, partition_id, gfn, done)
