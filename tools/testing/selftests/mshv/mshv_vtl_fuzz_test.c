@@ -58,6 +58,9 @@ static __u64 word(const __u64 *values, size_t nvalues)
 	}
 }
 
+/* The random words of a call's argument. */
+#define ARGS 8
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -67,13 +70,19 @@ TEST(random_arguments_and_run_pages_get_errnos)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
 	struct itimerval timer = { .it_value = { .tv_usec = 20000 } };
+	/*
+	 * Whatever a call is pointed at may be written as far as the call's sizes say (a count of
+	 * registers, say): every buffer offered is static and large, so that no call can reach
+	 * the test's stack. The first ARGS words of `args` are the random ones.
+	 */
 	static __u8 bitmap[8192], buf[8192];
+	static __u64 args[8192 / 8];
 	struct mshv_vtl_hvcall_setup setup = {
 		.bitmap_array_size = sizeof(bitmap), .allow_bitmap_ptr = (uintptr_t)bitmap,
 	};
 	int mshv, vtl, hvcall, sint, efd, fds[4], calls = 0;
 	char text[96];
-	__u64 values[6], args[8];
+	__u64 values[6];
 	time_t end = time(NULL) + SECONDS;
 	unsigned long window = vtl0_ram(1);
 	cpu_set_t set;
@@ -119,7 +128,7 @@ TEST(random_arguments_and_run_pages_get_errnos)
 		unsigned long cmd = rand() % 8 ? commands[rand() % ARRAY_SIZE(commands)] :
 				    (unsigned long)rand();
 
-		for (i = 0; i < ARRAY_SIZE(args); i++)
+		for (i = 0; i < ARGS; i++)
 			args[i] = word(values, ARRAY_SIZE(values));
 		for (i = 0; i < sizeof(buf); i += 8)
 			*(__u64 *)(buf + i) = word(values, ARRAY_SIZE(values));
