@@ -192,11 +192,7 @@ impl Slat {
         }
         // Takes the block's table (mapping its first frame), then makes it one entry.
         self.map(gfn, pfn, flags, take_page)?;
-        let block = gfn / ENTRIES as u64;
-        let i = self
-            .tables
-            .binary_search_by_key(&block, |t| t.block)
-            .map_err(|_| HvStatus::INVALID_PARAMETER)?;
+        let (i, _) = self.find(gfn).ok_or(HvStatus::INVALID_PARAMETER)?;
         let table = &mut self.tables[i];
         let entries = table.entries();
         entries.fill(0);
@@ -205,13 +201,17 @@ impl Slat {
         Ok(())
     }
 
+    /// The table of guest frame `gfn`'s block, if it has one, and the frame's slot in it.
+    fn find(&self, gfn: u64) -> Option<(usize, usize)> {
+        let block = gfn / ENTRIES as u64;
+        let i = self.tables.binary_search_by_key(&block, |t| t.block).ok()?;
+        Some((i, (gfn % ENTRIES as u64) as usize))
+    }
+
     /// Whether guest frame `gfn` has a mapping.
     pub(super) fn is_mapped(&mut self, gfn: u64) -> bool {
-        let block = gfn / ENTRIES as u64;
-        match self.tables.binary_search_by_key(&block, |t| t.block) {
-            Ok(i) => self.tables[i].entry((gfn % ENTRIES as u64) as usize) != 0,
-            Err(_) => false,
-        }
+        self.find(gfn)
+            .is_some_and(|(i, slot)| self.tables[i].entry(slot) != 0)
     }
 
     /// A guest's access to frame `gfn` (a write if `write`): the host frame it reaches, its
@@ -223,12 +223,10 @@ impl Slat {
     ) -> core::result::Result<u64, Fault> {
         const READABLE: u64 = 0x1;
         const WRITABLE: u64 = 0x2;
-        let block = gfn / ENTRIES as u64;
-        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+        let Some((i, slot)) = self.find(gfn) else {
             return Err(Fault::Unmapped);
         };
         let table = &mut self.tables[i];
-        let slot = (gfn % ENTRIES as u64) as usize;
         let e = table.entry(slot);
         if e == 0 {
             return Err(Fault::Unmapped);
@@ -247,12 +245,10 @@ impl Slat {
     /// then changed as `flags` asks (`hv_gpa_page_access_state_flags`: bit 0 clear accessed,
     /// 1 set accessed, 2 clear dirty, 3 set dirty).
     pub(super) fn access_state(&mut self, gfn: u64, flags: u64) -> u8 {
-        let block = gfn / ENTRIES as u64;
-        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+        let Some((i, slot)) = self.find(gfn) else {
             return 0;
         };
         let table = &mut self.tables[i];
-        let slot = (gfn % ENTRIES as u64) as usize;
         // A large entry's bits are the whole page's: each of its frames reports them, and a
         // change comes at its last frame only, so that a query of the whole page sees them all
         // (one of part of it over-reports, never loses a dirty page).
@@ -287,12 +283,10 @@ impl Slat {
 
     /// Unmaps guest frame `gfn`, giving an emptied table's page to `give_page`.
     pub(super) fn unmap(&mut self, gfn: u64, give_page: impl FnOnce(u64)) {
-        let block = gfn / ENTRIES as u64;
-        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+        let Some((i, slot)) = self.find(gfn) else {
             return;
         };
         let table = &mut self.tables[i];
-        let slot = (gfn % ENTRIES as u64) as usize;
         table.split();
         let entries = table.entries();
         if entries[slot] == 0 {
@@ -318,8 +312,7 @@ impl Slat {
         if gfn % ENTRIES as u64 != 0 {
             return Err(HvStatus::INVALID_PARAMETER);
         }
-        let block = gfn / ENTRIES as u64;
-        let Ok(i) = self.tables.binary_search_by_key(&block, |t| t.block) else {
+        let Some((i, _)) = self.find(gfn) else {
             return Ok(());
         };
         if !self.tables[i].is_large() {
