@@ -9,7 +9,8 @@
 # kmemleak), and on the "release" kernel (MSHV_KERNEL_VARIANT=base: the same fragments without
 # the debugging ones; built here the first time, about as long as the test kernel). QEMU's TCG
 # says nothing of real timing: absolute times are slow; the ratios are measured in one run on
-# the same kernel. MSHV_BENCH_VARIANTS="debug" (or "base") runs one kernel only.
+# the same kernel. MSHV_BENCH_VARIANTS="debug" (or "base") runs one kernel only;
+# MSHV_BENCH_PROFILE=N also writes the function graph of N round trips (x86_64).
 set -euo pipefail
 source "$(dirname "$0")/setup/env.sh"
 
@@ -31,6 +32,15 @@ for variant in ${MSHV_BENCH_VARIANTS:-debug base}; do
 	# (both register /dev/mshv).
 	"$vmrun" run --arch x86_64 --memory 3072 --kernel "$kernel" \
 		--init "$out/init" --module "$out/mshv/mshv_rs.ko" -- "$out/mshv_bench"
+	# MSHV_BENCH_PROFILE=N: the function graph of N round trips (ftrace), into a file.
+	if [ -n "${MSHV_BENCH_PROFILE:-}" ]; then
+		profile="$MSHV_ROOT/build/logs/bench-profile-$variant-x86_64.txt"
+		mkdir -p "$(dirname "$profile")"
+		"$vmrun" run --arch x86_64 --kernel "$kernel" --init "$out/init" \
+			--module "$out/mshv/mshv_rs.ko" -- "$out/mshv_bench" --profile \
+			"$MSHV_BENCH_PROFILE" >"$profile"
+		echo "MSHV_RUN_VP's function graph: $profile"
+	fi
 	"$vmrun" run --arch x86_64 --kernel "$kernel" --cmdline noxsave \
 		--init "$out/init" --module "$out/mshv/mshv_vtl.ko" -- "$out/mshv_vtl_bench"
 	echo "== $variant kernel, arm64:"

@@ -154,6 +154,8 @@ vm_vtl_tests() {
 	for s in $(suites_without root); do args+=(--expect-kunit "$s"); done
 	for p in "$out"/selftests/mshv_vtl_*; do args+=(--selftest "$p"); done
 	args+=(--refused-module "$out/shipping/mshv_vtl.ko:19:$shipping_vtl_refusal")
+	# /dev/mshv is mshv_vtl's here: the root module must leave it (and the SynIC) alone.
+	args+=(--refused-late "$out/mshv/mshv_rs.ko:16:/dev/mshv is another driver's")
 	# Booted with noxsave, as a VTL2 kernel must be (only the legacy FP state is switched),
 	# and with mem= below the VM's RAM: the rest is VTL0's memory, which is not the kernel's.
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-vtl" --kernel "$kobj" \
@@ -176,6 +178,26 @@ vm_root_sched_tests() {
 		--log "$logs/vm-root-sched-$arch.console" --results "$results" || rc=$?
 	local want="$arch-root-sched.selftest.mshv_run_test.run.the_root_scheduler_has_the_vp_dispatched"
 	grep -qxF "PASS $want" "$results" || { echo "FAIL $want: did not pass" | tee -a "$results"; rc=1; }
+	return $rc
+}
+
+# The root module loaded when the VM powers off (results <arch>-reboot.*): its reboot notifier
+# must undo the SynIC on every CPU. The simulator checks, last of the notifiers, and logs a
+# "BUG:" line (a kernel-log failure) if not, a line saying so if it is.
+vm_reboot_tests() {
+	local arch=$1 out kobj rc=0 log="$logs/vm-reboot-$arch.console"
+	out=$(out_dir "$arch")
+	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
+	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-reboot" \
+		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_rs.ko" --keep-loaded \
+		--log "$log" --results "$results" || rc=$?
+	local want="$arch-reboot.synic-off-at-reboot"
+	if grep -q "simulator: at reboot the root's SynIC is off on all" "$log"; then
+		echo "PASS $want" | tee -a "$results"
+	else
+		echo "FAIL $want: the simulator's reboot check did not report" | tee -a "$results"
+		rc=1
+	fi
 	return $rc
 }
 
@@ -228,6 +250,7 @@ for arch in $ARCHES; do
 	tool "vm-vtl-$arch" vm_vtl_tests "$arch"
 	[ "$arch" != x86_64 ] || tool "vm-vtl-sint0-$arch" vm_vtl_sint0_tests "$arch"
 	tool "vm-root-sched-$arch" vm_root_sched_tests "$arch"
+	tool "vm-reboot-$arch" vm_reboot_tests "$arch"
 done
 # The runner's own test, on one arch: its logic does not depend on the arch, and the last one
 # (arm64 by default) boots fastest.

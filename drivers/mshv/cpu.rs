@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The CPUs themselves: work run on a chosen CPU, and the registers the VTLs share
-//! ([`Shared`]) read and written in the hardware.
+//! The CPUs themselves: work run on a chosen CPU, what runs when the machine reboots
+//! ([`OnReboot`]), and the registers the VTLs share ([`Shared`]) read and written in the
+//! hardware.
 
-use core::ffi::c_void;
+use core::{
+    ffi::c_void,
+    ptr::NonNull, //
+};
 
 use kernel::{
     error::to_result,
@@ -14,6 +18,44 @@ use crate::{
     ffi,
     hv::shared::Shared, //
 };
+
+/// A function the kernel calls (in process context) when it reboots, halts or powers off, as
+/// long as this lives: a reboot notifier.
+///
+/// # Invariants
+///
+/// The handle is the shim's registration, removed on drop and only then.
+#[allow(dead_code)] // The root's, and the simulator's: the VTL module's shipping build has none.
+pub(crate) struct OnReboot(NonNull<c_void>);
+
+// SAFETY: The handle is used only by `drop`, which the shim allows from any task.
+unsafe impl Send for OnReboot {}
+// SAFETY: `&OnReboot` gives no access to the handle.
+unsafe impl Sync for OnReboot {}
+
+#[allow(dead_code)] // As the type.
+impl OnReboot {
+    /// Has `f` called at reboot; `priority` orders it among the others (higher first).
+    ///
+    /// # Safety
+    ///
+    /// The value is dropped before the module unloads (the kernel would call `f` after its
+    /// code is gone): not leaked.
+    pub(crate) unsafe fn new(f: extern "C" fn(), priority: i32) -> Result<Self> {
+        // SAFETY: `f` is a function of the module, which may be called until the handle is
+        // removed, before the module unloads (the caller's promise).
+        let handle = unsafe { ffi::mshv_shim_reboot_add(f, priority) };
+        // INVARIANT: A registration, removed by `drop`.
+        Ok(Self(NonNull::new(handle).ok_or(ENOMEM)?))
+    }
+}
+
+impl Drop for OnReboot {
+    fn drop(&mut self) {
+        // SAFETY: The handle is the registration (the invariants), removed once, here.
+        unsafe { ffi::mshv_shim_reboot_remove(self.0.as_ptr()) };
+    }
+}
 
 /// A closure on its way to another CPU, and what it returned.
 struct Call<F, T> {

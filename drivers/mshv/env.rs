@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the kernel knows of the Microsoft hypervisor it runs on.
+//! What the kernel knows of the Microsoft hypervisor it runs on, and whether another driver
+//! for it holds `/dev/mshv` already.
 
-use kernel::fmt;
-// The KUnit suite's attribute.
-#[cfg(CONFIG_MSHV_RUST_KUNIT_TEST)]
-use kernel::prelude::*;
+use kernel::{
+    fmt,
+    prelude::*, //
+};
 
 use crate::ffi;
 
@@ -62,6 +63,18 @@ impl HvEnvironment {
     pub(crate) fn can_issue_root_hypercalls(&self) -> bool {
         matches!(self.partition, PartitionType::Root | PartitionType::L1vh)
     }
+}
+
+/// `EBUSY` if another driver registered `/dev/mshv` (upstream's `mshv_root` or `mshv_vtl`, or
+/// this project's other module): it owns the SynIC and the hypervisor's interrupt handler,
+/// which this module would take from it (and give back to no one at unload).
+pub(crate) fn claim_mshv_device() -> Result {
+    // SAFETY: The name is a string, which the shim only reads.
+    if unsafe { ffi::mshv_shim_misc_taken(c"mshv".as_char_ptr()) } {
+        pr_err!("/dev/mshv is another driver's (mshv_root or mshv_vtl): not loading\n");
+        return Err(EBUSY);
+    }
+    Ok(())
 }
 
 impl fmt::Display for HvEnvironment {

@@ -288,6 +288,10 @@ extern "C" {
     /// entered): 0, or `-EINTR` for a signal. May sleep.
     pub(crate) fn mshv_shim_guest_work() -> c_int;
 
+    /// After a guest ran in the task (a VP dispatched), before it returns to user space: the
+    /// rseq update the task owes (`rseq_virt_userspace_exit()`).
+    pub(crate) fn mshv_shim_guest_exit();
+
     /// The run page's layout facts (x86_64, `mshv_vtl`).
     #[cfg(CONFIG_X86_64)]
     #[allow(dead_code)] // The VTL module's: the root module makes no VTL switch.
@@ -439,6 +443,16 @@ extern "C" {
     /// Removes a state [`mshv_shim_cpuhp_add`] added, `offline` run on each CPU online.
     pub(crate) fn mshv_shim_cpuhp_remove(state: c_int);
 
+    /// Whether a misc device named `name` is registered (seen in sysfs).
+    pub(crate) fn mshv_shim_misc_taken(name: *const c_char) -> bool;
+
+    /// Has `f` called (process context) when the kernel reboots, halts or powers off, as a
+    /// reboot notifier of `priority` (higher first), until removed: the handle, or null.
+    pub(crate) fn mshv_shim_reboot_add(f: extern "C" fn(), priority: c_int) -> *mut c_void;
+
+    /// Removes a handle of [`mshv_shim_reboot_add`], once a call of it in progress has ended.
+    pub(crate) fn mshv_shim_reboot_remove(handle: *mut c_void);
+
     /// Writes the calling CPU's SynIC register `reg` (`MSHV_SHIM_SYNIC_*`).
     pub(crate) fn mshv_shim_synic_write(reg: u32, value: u64);
 
@@ -448,10 +462,18 @@ extern "C" {
     /// A SINT's value as upstream programs its own (the module's vector), masked or not.
     pub(crate) fn mshv_shim_sint(masked: bool) -> u64;
 
-    /// Has `handler` run at each SynIC interrupt (mshv_rs: as upstream's `mshv_isr`; mshv_vtl:
-    /// before VMBus's own handler, if VMBus set the SynIC up), or no more (null): 0, or
-    /// `-EOPNOTSUPP` where the module cannot.
-    pub(crate) fn mshv_shim_set_synic_handler(handler: Option<extern "C" fn()>) -> c_int;
+    /// Has `handler` run at each SynIC interrupt (mshv_rs: as upstream's `mshv_isr`, on arm64
+    /// through the per-CPU interrupt of `intid`, the INTID the hypervisor reserves, which ACPI
+    /// maps; mshv_vtl: before VMBus's own handler, if VMBus set the SynIC up), or no more
+    /// (null): 0, or `-ENODEV`/`-EBUSY`/`-EOPNOTSUPP` where the module cannot.
+    pub(crate) fn mshv_shim_set_synic_handler(
+        handler: Option<extern "C" fn()>,
+        intid: u64,
+    ) -> c_int;
+
+    /// Enables or disables the SynIC interrupt on the calling CPU, which the caller is bound to
+    /// (a CPU hotplug callback): arm64's per-CPU interrupt, once taken; nothing elsewhere.
+    pub(crate) fn mshv_shim_synic_irq_percpu(enable: bool);
 
     /// Whether VMBus runs (and so owns SCONTROL, SIMP and SIEFP).
     pub(crate) fn mshv_shim_vmbus_exists() -> bool;

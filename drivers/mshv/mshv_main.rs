@@ -72,7 +72,8 @@ struct MshvModule {
 
 impl kernel::InPlaceModule for MshvModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let selected = transport::start(PERSONALITY, module_parameters::hypervisor.value())
+        let selected = env::claim_mshv_device()
+            .and_then(|()| transport::start(PERSONALITY, module_parameters::hypervisor.value()))
             .and_then(|selected| root::host::probe().map(|()| selected));
 
         try_pin_init!(Self {

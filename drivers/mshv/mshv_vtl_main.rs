@@ -70,7 +70,8 @@ struct MshvVtlModule {
 
 impl kernel::InPlaceModule for MshvVtlModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let selected = transport::start(PERSONALITY, module_parameters::hypervisor.value());
+        let selected = env::claim_mshv_device()
+            .and_then(|()| transport::start(PERSONALITY, module_parameters::hypervisor.value()));
 
         try_pin_init!(Self {
             _hypervisor: selected?,

@@ -17,6 +17,8 @@
 #include <linux/irq_work.h>
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/reboot.h>
+#include <linux/namei.h>
 #include <linux/preempt.h>
 #include <linux/spinlock.h>
 #include <linux/mm.h>
@@ -30,6 +32,8 @@
 #include <linux/uaccess.h>
 #include <linux/hyperv.h>
 #include <linux/io.h>
+#include <linux/acpi.h>
+#include <linux/interrupt.h>
 #include <uapi/linux/mshv.h>
 #include <asm/mshyperv.h>
 #include <hyperv/hvhdk.h>
@@ -681,6 +685,8 @@ static const struct mshv_shim_fact hv_facts[] = {
 	FACT_CONST("INTERCEPT_HEADER_IP_OFFSET",
 		   offsetof(struct hv_arm64_intercept_message_header, pc)),
 	FACT_CONST("ASSERTED", INTERRUPT_CONTROL_ASSERTED),
+	FACT_CONST("HV_ARM64_REGISTER_SINT_RESERVED_INTERRUPT_ID",
+		   HV_ARM64_REGISTER_SINT_RESERVED_INTERRUPT_ID),
 #endif
 	FACT_CONST("HV_COMPATIBILITY_21_H2", HV_COMPATIBILITY_21_H2),
 	FACT_CONST("HV_PARTITION_PROCESSOR_FEATURES_BANKS", HV_PARTITION_PROCESSOR_FEATURES_BANKS),
@@ -1014,6 +1020,7 @@ void mshv_shim_cond_resched(void)
 }
 
 #include <linux/entry-virt.h>
+#include <linux/rseq.h>
 
 int mshv_shim_guest_work(void)
 {
@@ -1025,6 +1032,11 @@ int mshv_shim_guest_work(void)
 	cond_resched();
 	return 0;
 #endif
+}
+
+void mshv_shim_guest_exit(void)
+{
+	rseq_virt_userspace_exit();
 }
 
 #ifdef MSHV_SHIM_VTL
@@ -1384,6 +1396,54 @@ void mshv_shim_cpuhp_remove(int state)
 	cpuhp_remove_state(state);
 }
 
+bool mshv_shim_misc_taken(const char *name)
+{
+	char buf[64];
+	struct path path;
+
+	snprintf(buf, sizeof(buf), "/sys/class/misc/%s", name);
+	if (kern_path(buf, 0, &path))
+		return false;
+	path_put(&path);
+	return true;
+}
+
+struct shim_reboot {
+	struct notifier_block nb;
+	void (*fn)(void);
+};
+
+static int shim_reboot_call(struct notifier_block *nb, unsigned long code, void *unused)
+{
+	container_of(nb, struct shim_reboot, nb)->fn();
+	return NOTIFY_DONE;
+}
+
+void *mshv_shim_reboot_add(void (*fn)(void), int priority)
+{
+	struct shim_reboot *r = kzalloc_obj(*r, GFP_KERNEL);
+
+	if (!r)
+		return NULL;
+	r->fn = fn;
+	r->nb.notifier_call = shim_reboot_call;
+	r->nb.priority = priority;
+	if (register_reboot_notifier(&r->nb)) {
+		kfree(r);
+		return NULL;
+	}
+	return r;
+}
+
+void mshv_shim_reboot_remove(void *handle)
+{
+	struct shim_reboot *r = handle;
+
+	/* Waits for a call in progress (the chain's rwsem). */
+	unregister_reboot_notifier(&r->nb);
+	kfree(r);
+}
+
 #ifdef CONFIG_X86_64
 /* Whether @msr is one of the MTRRs the register names reach (hv/shared.rs). */
 static bool is_mtrr(u32 msr)
@@ -1500,6 +1560,10 @@ u64 mshv_shim_synic_read(u32 reg)
 
 #ifdef CONFIG_X86_64
 #define SYNIC_VECTOR	HYPERVISOR_CALLBACK_VECTOR
+#elif !defined(MSHV_SHIM_VTL) && defined(CONFIG_ARM64) && defined(CONFIG_ACPI)
+/* The reserved INTID, once mshv_shim_set_synic_handler() took its interrupt. */
+#define SYNIC_VECTOR	root_sint_intid
+static u32 root_sint_intid;
 #else
 #define SYNIC_VECTOR	0
 #endif
@@ -1535,7 +1599,7 @@ static void vtl_synic_isr(void)
 		vmbus_isr();
 }
 
-int mshv_shim_set_synic_handler(void (*handler)(void))
+int mshv_shim_set_synic_handler(void (*handler)(void), u64 intid)
 {
 	/* The Rust side's PostMessageIn (hv/abi.rs), as the kernel's private header has it. */
 	BUILD_BUG_ON(sizeof(struct hv_input_post_message) != 256);
@@ -1569,7 +1633,7 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
 	return true;
 }
 #elif !defined(MSHV_SHIM_VTL) && defined(CONFIG_X86_64)
-int mshv_shim_set_synic_handler(void (*handler)(void))
+int mshv_shim_set_synic_handler(void (*handler)(void), u64 intid)
 {
 	/* sysvec_hyperv_callback calls it before VMBus's handler, as upstream's mshv_isr. */
 	hv_setup_mshv_handler(handler);
@@ -1583,16 +1647,86 @@ bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
 {
 	return false;
 }
-#else
-int mshv_shim_set_synic_handler(void (*handler)(void))
+#elif !defined(MSHV_SHIM_VTL) && defined(CONFIG_ARM64) && defined(CONFIG_ACPI)
+/*
+ * arm64's SINTs interrupt through a per-CPU interrupt the hypervisor reserves: its INTID (a
+ * PPI) is the VP register HV_ARM64_REGISTER_SINT_RESERVED_INTERRUPT_ID, ACPI maps it, and the
+ * SINTs name it as their vector. Not when the kernel runs without ACPI (-ENODEV, as upstream).
+ */
+static void (*root_synic_handler)(void);
+static int root_sint_irq = -1;
+static DEFINE_PER_CPU(long, root_sint_dev);
+
+static irqreturn_t root_sint_isr(int irq, void *dev)
 {
-	/* arm64's SINT interrupt is a per-CPU IRQ (ACPI's), which the module does not take yet. */
+	root_synic_handler();
+	return IRQ_HANDLED;
+}
+
+int mshv_shim_set_synic_handler(void (*handler)(void), u64 intid)
+{
+	int irq, ret;
+
+	if (!handler) {
+		if (root_sint_irq < 0)
+			return 0;
+		/* Waits for a run of the handler in progress (synchronize_irq()). */
+		free_percpu_irq(root_sint_irq, &root_sint_dev);
+		acpi_unregister_gsi(root_sint_intid);
+		root_sint_irq = -1;
+		root_sint_intid = 0;
+		return 0;
+	}
+	if (root_sint_irq >= 0)
+		return -EBUSY;
+	/* A SINT's vector is 8 bits wide. */
+	if (acpi_disabled || !intid || intid > U8_MAX)
+		return -ENODEV;
+	irq = acpi_register_gsi(NULL, intid, ACPI_EDGE_SENSITIVE, ACPI_ACTIVE_HIGH);
+	if (irq < 0)
+		return irq;
+	root_synic_handler = handler;
+	ret = request_percpu_irq(irq, root_sint_isr, "mshv_rs", &root_sint_dev);
+	if (ret) {
+		acpi_unregister_gsi(intid);
+		return ret;
+	}
+	root_sint_intid = intid;
+	root_sint_irq = irq;
+	return 0;
+}
+
+void mshv_shim_synic_irq_percpu(bool enable)
+{
+	if (root_sint_irq < 0)
+		return;
+	if (enable)
+		enable_percpu_irq(root_sint_irq, IRQ_TYPE_NONE);
+	else
+		disable_percpu_irq(root_sint_irq);
+}
+
+bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
+{
+	return false;
+}
+#else
+int mshv_shim_set_synic_handler(void (*handler)(void), u64 intid)
+{
+	/* arm64 without ACPI, or VTL2 on arm64: no interrupt the module can take. */
 	return handler ? -EOPNOTSUPP : 0;
 }
 
 bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event)
 {
 	return false;
+}
+#endif
+
+#if defined(MSHV_SHIM_VTL) || !defined(CONFIG_ARM64) || !defined(CONFIG_ACPI)
+void mshv_shim_synic_irq_percpu(bool enable)
+{
+	/* x86's vector is always on; elsewhere there is no interrupt to enable. */
 }
 #endif
 

@@ -158,6 +158,8 @@ void mshv_shim_cond_resched(void);
  * entered): 0, or -EINTR for a signal. May sleep.
  */
 int mshv_shim_guest_work(void);
+/* After a guest ran in the task, before it returns to user space: the rseq update it owes. */
+void mshv_shim_guest_exit(void);
 
 /*
  * The VTL personality's switch (x86_64, mshv_vtl only): points the VTL switch at the
@@ -223,6 +225,19 @@ int mshv_shim_cpuhp_add(const char *name, int (*online)(unsigned int cpu),
 void mshv_shim_cpuhp_remove(int state);
 
 /*
+ * Whether a misc device named @name is registered (its /sys/class/misc entry exists; false
+ * where sysfs is not mounted at /sys, and misc_register() then refuses the name itself).
+ */
+bool mshv_shim_misc_taken(const char *name);
+
+/*
+ * @fn called, in process context, when the kernel reboots, halts or powers off (a reboot
+ * notifier of @priority: higher first), until the handle is removed; NULL if it cannot be.
+ */
+void *mshv_shim_reboot_add(void (*fn)(void), int priority);
+void mshv_shim_reboot_remove(void *handle);
+
+/*
  * A register the VTLs share of the calling CPU (hv/shared.rs), read or written: debug register
  * @debug (0-3, 6) if @msr is 0, else that MTRR. -EINVAL for any other, for a value the CPU
  * refuses (a fault) or a register it has not; -EOPNOTSUPP on arm64.
@@ -233,9 +248,13 @@ int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value);
  * The calling CPU's SynIC registers (hv_set_msr()/hv_get_msr(): x86's synthetic MSRs, arm64's
  * VP registers), by number; the value of a SINT as upstream programs its own (x86:
  * HYPERVISOR_CALLBACK_VECTOR, auto-EOI as recommended); the module's SynIC interrupt handler,
- * run in hard interrupt context (mshv_rs: upstream's mshv_isr, by hv_setup_mshv_handler(),
- * x86_64 only; mshv_vtl: before VMBus's own when VMBus set the SynIC up, x86_64 only;
- * -EOPNOTSUPP elsewhere), NULL to stop (it runs no more once this returns); VMBus's SynIC
+ * run in hard interrupt context (mshv_rs: upstream's mshv_isr, by hv_setup_mshv_handler() on
+ * x86_64, on arm64 by the per-CPU interrupt of @intid, the INTID the hypervisor reserves, which
+ * ACPI maps: -ENODEV without ACPI or INTID, -EBUSY if taken; mshv_vtl: before VMBus's own when
+ * VMBus set the SynIC up, x86_64 only; -EOPNOTSUPP elsewhere; @intid is arm64's only), NULL to
+ * stop (it runs no more once this returns); that interrupt enabled or disabled on the calling
+ * CPU, which the caller is bound to (arm64's, around the SINTs' unmasking: a CPU hotplug
+ * callback; nothing elsewhere); VMBus's SynIC
  * pages of a CPU, if it set them up (mshv_vtl only); whether VMBus runs (it then owns
  * SCONTROL, SIMP and SIEFP). A page the hypervisor provides (the root's SynIC pages), mapped
  * write-back by its frame, or NULL; and unmapped.
@@ -249,7 +268,8 @@ int mshv_shim_shared_reg(u32 debug, u32 msr, bool set, u64 *value);
 void mshv_shim_synic_write(u32 reg, u64 value);
 u64 mshv_shim_synic_read(u32 reg);
 u64 mshv_shim_sint(bool masked);
-int mshv_shim_set_synic_handler(void (*handler)(void));
+int mshv_shim_set_synic_handler(void (*handler)(void), u64 intid);
+void mshv_shim_synic_irq_percpu(bool enable);
 bool mshv_shim_vmbus_synic_pages(u32 cpu, void **message, void **event);
 bool mshv_shim_vmbus_exists(void);
 int mshv_shim_hv_version(u16 *major, u16 *minor, u32 *build);

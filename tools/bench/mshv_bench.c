@@ -14,6 +14,9 @@
  *    of memory from user space.
  * 4. The MSHV_RUN_VP round trip of the last VP of a partition with 1, 8 and 64 VPs, and of a
  *    partition with 1, 64 and 1024 memory regions, against the first (it must stay flat).
+ *
+ * `mshv_bench --profile [N]` prints the function graph of N round trips instead (see
+ * profile()): tools/bench.sh runs it when MSHV_BENCH_PROFILE is set.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/mshv.h>
@@ -121,7 +126,63 @@ out:
 	return best;
 }
 
-int main(void)
+/* Writes `value` to the tracefs file `name`; 0, or -1 after saying what failed. */
+static int trace_write(const char *name, const char *value)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", name);
+	f = fopen(path, "w");
+	if (!f || fputs(value, f) < 0 || fclose(f)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --profile: the function graph (ftrace's function_graph tracer, every CPU, interrupts
+ * included) of `runs` MSHV_RUN_VP round trips on VP file `vp`, printed from tracefs. The graph
+ * shows the kernel's C functions and the module's C shim: the module's Rust functions carry no
+ * ftrace entry, so their own time is the gaps between them.
+ */
+static int profile(int vp, int runs)
+{
+	struct mshv_run_vp msg;
+	char buf[65536];
+	size_t n;
+	FILE *trace;
+	int i;
+
+	mkdir("/sys/kernel/tracing", 0755);
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	if (trace_write("tracing_on", "0") || trace_write("current_tracer", "function_graph") ||
+	    trace_write("options/funcgraph-abstime", "1") ||
+	    trace_write("options/funcgraph-proc", "1") || trace_write("trace", ""))
+		return 1;
+	for (i = 0; i < 100; i++)
+		ioctl(vp, MSHV_RUN_VP, &msg);
+	if (trace_write("tracing_on", "1"))
+		return 1;
+	for (i = 0; i < runs; i++)
+		if (ioctl(vp, MSHV_RUN_VP, &msg)) {
+			die("MSHV_RUN_VP");
+			trace_write("current_tracer", "nop");
+			return 1;
+		}
+	if (trace_write("tracing_on", "0"))
+		return 1;
+	trace = fopen("/sys/kernel/tracing/trace", "r");
+	if (!trace)
+		return die("trace");
+	while ((n = fread(buf, 1, sizeof(buf), trace)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(trace);
+	return trace_write("current_tracer", "nop") ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct mshv_create_partition args = { .pt_flags = 1 << MSHV_PT_BIT_LAPIC };
 	struct mshv_create_vp vp_args = { 0 };
@@ -150,6 +211,8 @@ int main(void)
 	/* 1. The run loop. */
 	if (sim_write("auto_halt", "1"))
 		return die("auto_halt");
+	if (argc > 1 && !strcmp(argv[1], "--profile"))
+		return profile(vp, argc > 2 ? atoi(argv[2]) : 3);
 	for (i = 0; i < 100; i++)
 		ioctl(vp, MSHV_RUN_VP, &msg);
 	t0 = now();

@@ -415,6 +415,14 @@ def cmd_test(args):
         vm.job.append(f"insmod-refused {dest}")
         refusals[os.path.basename(path)] = (int(errno), pattern)
     add_modules(vm, args)
+    # ... and those that must refuse to load beside the modules loaded (--refused-late).
+    if args.refused_late and not args.refused_module:
+        vm.files.append(("lib/refused", None, 0o755))
+    for spec in args.refused_late or []:
+        path, errno, pattern = spec.split(":", 2)
+        dest = vm.add_file(path, f"lib/refused/{os.path.basename(path)}")
+        vm.job.append(f"insmod-refused {dest}")
+        refusals[os.path.basename(path)] = (int(errno), pattern)
     vm.job.append(" ".join(["kunit"] + (args.expect_kunit or [])))
     progs = []
 
@@ -436,7 +444,7 @@ def cmd_test(args):
         skips = [t for t, (o, _) in expect.items() if o == "skip"]
         skip_args = " ".join(f"--skip {t}" for t in skips) + (" --exact" if skips else "")
         libtests[add_program(path, f"--test-threads=1 {skip_args}")] = expect
-    for spec in reversed(args.module or []):
+    for spec in [] if args.keep_loaded else reversed(args.module or []):
         name = os.path.basename(spec.partition(":")[0]).removesuffix(".ko")
         vm.job.append(f"rmmod {name}")
     vm.job.append("kmemleak-scan")
@@ -524,6 +532,8 @@ def main():
     p.add_argument("--refused-module", action="append",
                    help="PATH:ERRNO:REGEX: a module that must refuse to load, with that errno "
                         "and a kernel log line matching REGEX; loaded first; repeatable")
+    p.add_argument("--refused-late", action="append", metavar="PATH:ERRNO:REGEX",
+                   help="as --refused-module, tried after the --module ones are loaded")
     p.add_argument("--module", action="append",
                    help="PATH.ko[:PARAM=VALUE ...] to load, in order; repeatable")
     p.add_argument("--selftest", action="append", help="a static kselftest program; repeatable")
@@ -532,6 +542,8 @@ def main():
     p.add_argument("--libtest", action="append",
                    help="PATH:EXPECTATIONS, a static Rust test binary and its expected outcomes")
     p.add_argument("--expect-kunit", action="append", help="a KUnit suite that must run")
+    p.add_argument("--keep-loaded", action="store_true",
+                   help="power off with the modules loaded (their reboot notifiers run)")
     p.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
     p.add_argument("--timeout", type=int, default=600, help="seconds (default 600)")
     p.add_argument("--cmdline", default="", help="more kernel command line")

@@ -270,6 +270,9 @@ pub(crate) mod register {
     /// `HV_X64_REGISTER_REG_PAGE`: the lower VTL's register page (`union
     /// hv_synic_overlay_page_msr`: bit 0 enabled, the frame in bits 12-63).
     pub(crate) const X64_REG_PAGE: u32 = 0x0009_001C;
+    /// `HV_ARM64_REGISTER_SINT_RESERVED_INTERRUPT_ID`: the INTID (a PPI) the hypervisor
+    /// interrupts the SINTs with.
+    pub(crate) const ARM64_SINT_RESERVED_INTERRUPT_ID: u32 = 0x0007_0001;
 }
 
 /// `struct hv_vp_register_page` (x86): the hypervisor's overlay of a VP's registers, the
@@ -1053,6 +1056,8 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const LOGICAL_DEST_MODE, 0x2_0000_0000),
         #[cfg(CONFIG_ARM64)]
         fact!(const ASSERTED, 0x4_0000_0000),
+        #[cfg(CONFIG_ARM64)]
+        fact!(@ "const:HV_ARM64_REGISTER_SINT_RESERVED_INTERRUPT_ID", register::ARM64_SINT_RESERVED_INTERRUPT_ID, 0x70001),
         fact!(offset "hv_message.u", Message, payload, 16),
         fact!(const HV_COMPATIBILITY_21_H2, 0x0609),
         fact!(const HV_PARTITION_PROCESSOR_FEATURES_BANKS, 2),

@@ -13,12 +13,17 @@
 //! message on SINT0) are unmasked, with the module's vector. All of it is undone on each CPU
 //! that goes offline, and on every CPU when the module unloads.
 //!
-//! The interrupt ([`isr`], x86: `hv_setup_mshv_handler()`) runs in hard interrupt context on
-//! the CPU the message came to. It reads SINT0's slot: a doorbell message has it drain the
-//! doorbell SINT's event ring, from that CPU's consumer index; any other message goes to
-//! [`messages::on_message`]. Then the slot is freed and, if the hypervisor marked another
-//! message pending, the end of message signalled. Unlike upstream, a message the module does
+//! The interrupt ([`isr`]; x86: `hv_setup_mshv_handler()`; arm64: the per-CPU interrupt whose
+//! INTID the hypervisor reserves, mapped by ACPI, enabled on each CPU with its SINTs) runs in
+//! hard interrupt context on the CPU the message came to. It reads SINT0's slot: a doorbell
+//! message has it drain the doorbell SINT's event ring, from that CPU's consumer index; any
+//! other message goes to [`messages::on_message`]. Then the slot is freed and, if the
+//! hypervisor marked another message pending, the end of message signalled. Unlike upstream, a message the module does
 //! not take is freed too: left in the slot, it would stop every later one.
+//!
+//! When the machine reboots (halts, powers off, or kexecs another kernel), a reboot notifier
+//! undoes it all on every CPU first, as upstream's does: the hypervisor must not write pages
+//! the next kernel owns, nor interrupt it with a vector it never asked for.
 //!
 //! The simulated hypervisor provides the same pages and raises the interrupt by an irq_work on
 //! the target CPU (see `transport::sim::hosted_synic`); this code is the same for both.
@@ -30,6 +35,7 @@ use core::{
     },
     sync::atomic::{
         AtomicBool,
+        AtomicI32,
         AtomicPtr,
         AtomicU8,
         Ordering, //
@@ -53,6 +59,7 @@ use kernel::{
 use super::messages;
 use crate::{
     calls,
+    cpu::OnReboot,
     env::{
         HvEnvironment,
         PartitionType, //
@@ -265,12 +272,16 @@ static CPUS: AtomicPtr<Cpus> = AtomicPtr::new(null_mut());
 /// Whether the root is an L1 virtual host. Set before the hotplug state is added.
 static L1VH: AtomicBool = AtomicBool::new(false);
 
-/// The SynIC, set up on every CPU online, and its interrupt, as long as this lives.
+/// The CPU hotplug state while it exists (0 before it is added and once it is removed).
+static STATE: AtomicI32 = AtomicI32::new(0);
+
+/// The SynIC, set up on every CPU online, and its interrupt, as long as this lives (or until
+/// the machine reboots).
 pub(super) struct Synic {
     /// What `CPUS` points to.
     _cpus: KBox<Cpus>,
-    /// The CPU hotplug state.
-    state: c_int,
+    /// Undoes the SynIC at reboot.
+    reboot: Option<OnReboot>,
 }
 
 impl Synic {
@@ -301,20 +312,43 @@ impl Synic {
             CPUS.store(null_mut(), Ordering::Release);
             return Err(e);
         }
-        Ok(Self { _cpus: cpus, state })
+        STATE.store(state, Ordering::Release);
+        let mut synic = Self {
+            _cpus: cpus,
+            reboot: None,
+        };
+        // Upstream's priority: the default, among the other drivers'.
+        // SAFETY: The module holds the SynIC until it unloads, and drops it then.
+        synic.reboot = Some(unsafe { OnReboot::new(on_reboot, 0) }?);
+        Ok(synic)
     }
 }
 
 impl Drop for Synic {
     fn drop(&mut self) {
-        // Undone on each CPU online (each that went was undone then).
-        // SAFETY: The state is this value's.
-        unsafe { ffi::mshv_shim_cpuhp_remove(self.state) };
+        // A run of the notifier in progress ends first.
+        drop(self.reboot.take());
+        remove_state();
         // Every CPU's pointer is null now; a run of the handler in progress ends before this
         // returns.
         let _ = hv().set_synic_handler(None);
         CPUS.store(null_mut(), Ordering::Release);
     }
+}
+
+/// Undoes the SynIC on each CPU online (each that went was undone then), once.
+fn remove_state() {
+    let state = STATE.swap(0, Ordering::AcqRel);
+    if state > 0 {
+        // SAFETY: The state was added by `Synic::new`, and the swap gave it to this call alone.
+        unsafe { ffi::mshv_shim_cpuhp_remove(state) };
+    }
+}
+
+/// The machine reboots: the SynIC undone on every CPU. The interrupt handler stays until
+/// unload (one that finds no pages on its CPU takes nothing).
+extern "C" fn on_reboot() {
+    remove_state();
 }
 
 /// CPU `cpu`'s slot for its pages, while the hotplug state may use it.
@@ -354,6 +388,9 @@ unsafe extern "C" fn online(cpu: c_uint) -> c_int {
     };
     // Published before the SINTs can interrupt.
     slot.store(KBox::into_raw(pages), Ordering::Release);
+    // SAFETY: The hotplug callback is bound to this CPU, whose interrupt it enables; the
+    // handler the interrupt runs was installed before the hotplug state.
+    unsafe { ffi::mshv_shim_synic_irq_percpu(true) };
     // SAFETY: A SINT's value names no page, nor does SCONTROL's.
     unsafe {
         hv().write_synic(
@@ -390,6 +427,8 @@ unsafe extern "C" fn offline(cpu: c_uint) -> c_int {
         // SAFETY: A SINT's value names no page.
         unsafe { hv().write_synic(SynicRegister::Sint(sint), value | SINT_MASKED) };
     }
+    // SAFETY: The hotplug callback is bound to this CPU, whose interrupt it disables.
+    unsafe { ffi::mshv_shim_synic_irq_percpu(false) };
     // This CPU's interrupt, the pages' only other user, cannot be running: it would have
     // interrupted this callback and ended first.
     let pages = slot.swap(null_mut(), Ordering::AcqRel);

@@ -159,7 +159,11 @@ impl Vp {
             if scheduler::hypervisor_runs_vps() {
                 self.run_once(pages, partition_id)?;
             } else {
-                self.dispatch_once(pages, partition_id)?;
+                let dispatched = self.dispatch_once(pages, partition_id);
+                // SAFETY: The guest ran in this task, which returns to user space next (or
+                // takes the fault and dispatches again).
+                unsafe { ffi::mshv_shim_guest_exit() };
+                dispatched?;
             }
             let mut message = RunVp {
                 msg_buf: [0; uapi::MSHV_RUN_VP_BUF_SZ],

@@ -15,15 +15,22 @@ use kernel::{
 
 use super::{
     HvPage,
+    HvPages,
     HvVersion,
     Hypervisor,
     SynicHandler,
     VtlReturnEntry, //
 };
 use crate::{
-    ffi,
+    calls,
+    ffi, //
     hv::{
-        abi::SynicRegister,
+        abi::{
+            register,
+            SynicRegister,
+            HV_PARTITION_ID_SELF,
+            HV_VP_INDEX_SELF, //
+        },
         control::Control,
         status::HvResult, //
     },
@@ -73,9 +80,25 @@ impl Hypervisor for Real {
     }
 
     fn set_synic_handler(&self, handler: Option<SynicHandler>) -> Result {
+        // arm64: the INTID the hypervisor reserves for the SINTs, as upstream reads it (a
+        // failure leaves none: the shim refuses with `ENODEV`).
+        let intid = if cfg!(CONFIG_ARM64) && handler.is_some() {
+            HvPages::new()
+                .and_then(|mut pages| {
+                    calls::get_vp_register(
+                        &mut pages,
+                        HV_PARTITION_ID_SELF,
+                        HV_VP_INDEX_SELF,
+                        register::ARM64_SINT_RESERVED_INTERRUPT_ID,
+                    )
+                })
+                .unwrap_or(0)
+        } else {
+            0
+        };
         // SAFETY: The handler is a function, which may run in hard interrupt context (the
         // type's contract) until this returns with `None`.
-        to_result(unsafe { ffi::mshv_shim_set_synic_handler(handler) })
+        to_result(unsafe { ffi::mshv_shim_set_synic_handler(handler, intid) })
     }
 
     fn version(&self) -> Result<HvVersion> {

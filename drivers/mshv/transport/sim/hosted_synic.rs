@@ -57,6 +57,7 @@ use super::{
     vtl0::MAX_CPUS, //
 };
 use crate::{
+    cpu::OnReboot,
     ffi,
     hv::abi::{
         message_type,
@@ -295,6 +296,9 @@ pub(super) struct HostedSynic {
     interrupts: u64,
     in_hardirq: u64,
     delivered: u64,
+    /// The check that the root undid its SynIC before the machine reboots, while the machine
+    /// is on.
+    reboot: Option<OnReboot>,
 }
 
 impl HostedSynic {
@@ -310,6 +314,7 @@ impl HostedSynic {
             interrupts: 0,
             in_hardirq: 0,
             delivered: 0,
+            reboot: None,
         }
     }
 
@@ -413,6 +418,12 @@ pub(super) fn power_on(hosted: Hosted) -> Result {
     // Hard, as the hypervisor's interrupt is: lockdep then reports a `spinlock_t` the driver's
     // handler takes. The root's handler takes some (see `sint::HARD_IRQ_WORK`).
     let hard = hosted == Hosted::Vtl2 || sint::HARD_IRQ_WORK;
+    // Last of the reboot notifiers, after the root's own (removed again on failure).
+    let reboot = match hosted {
+        // SAFETY: The machine powers off (dropping it) before the module unloads.
+        Hosted::Root => Some(unsafe { OnReboot::new(check_at_reboot, i32::MIN) }?),
+        Hosted::Vtl2 => None,
+    };
     let mut works = KVec::with_capacity(cpus(), GFP_KERNEL)?;
     let mut provided = KVec::new();
     for _ in 0..cpus() {
@@ -436,6 +447,7 @@ pub(super) fn power_on(hosted: Hosted) -> Result {
     }
     let mut synic = sint::lock();
     synic.hosted.root = hosted == Hosted::Root;
+    synic.hosted.reboot = reboot;
     for (c, pages) in synic.hosted.cpus.iter_mut().zip(provided.iter()) {
         // Provisioned, not enabled: the root enables them.
         c.simp = pages[0] << 12;
@@ -450,6 +462,9 @@ pub(super) fn power_on(hosted: Hosted) -> Result {
 /// Resets every CPU's SynIC and frees the interrupts once their runs have ended, and the
 /// pages provided. Process context; the driver's handler was removed before.
 pub(super) fn power_off() {
+    // Removed first, with the lock dropped (a run in progress, which takes it, ends first).
+    let reboot = sint::lock().hosted.reboot.take();
+    drop(reboot);
     let (works, provided) = {
         let mut synic = sint::lock();
         let hosted = &mut synic.hosted;
@@ -463,6 +478,32 @@ pub(super) fn power_off() {
     };
     drop(works);
     free_provided(provided);
+}
+
+/// The machine reboots with the root's module loaded: the root must have undone its SynIC on
+/// every CPU (upstream's reboot notifier does), or the hypervisor would go on writing its pages
+/// and interrupting its vector in whatever kernel comes next. A SynIC left on is a bug, and
+/// said so in the kernel log.
+extern "C" fn check_at_reboot() {
+    let n = cpus();
+    let left_on = {
+        let synic = sint::lock();
+        synic.hosted.cpus[..n]
+            .iter()
+            .enumerate()
+            .find_map(|(cpu, c)| {
+                let pages = (c.simp | c.siefp | c.sirbp) & PAGE_ENABLE != 0;
+                let sints = c.sint.iter().any(|&sint| sint & SINT_MASKED == 0);
+                (c.scontrol & SCONTROL_ENABLE != 0 || pages || sints)
+                    .then_some((cpu, c.scontrol, c.simp, c.sint[0]))
+            })
+    };
+    match left_on {
+        Some((cpu, scontrol, simp, sint0)) => pr_err!(
+            "BUG: simulator: the root left its SynIC on at reboot (CPU {cpu}: SCONTROL {scontrol:#x}, SIMP {simp:#x}, SINT0 {sint0:#x})\n"
+        ),
+        None => pr_info!("simulator: at reboot the root's SynIC is off on all {n} CPUs\n"),
+    }
 }
 
 /// Has `handler` run at each interrupt, or no more (`None`: not once this returns).
