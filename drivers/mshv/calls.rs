@@ -85,7 +85,6 @@ unsafe fn simple<I: kernel::transmute::AsBytes>(
     code: u16,
     input: &I,
 ) -> Result<HvResult> {
-    pages.input.clear();
     pages.input.write(0, input)?;
     // SAFETY: The input is `input` alone, whose frames the caller vouches for.
     Ok(unsafe { hv().hypercall(Control::new(code), &pages.input, &mut pages.output) })
@@ -197,7 +196,6 @@ pub(crate) fn deposit(pages: &mut HvPages, partition_id: u64, count: u32) -> Res
         return Ok(());
     }
     let new = DepositPages::alloc(count)?;
-    pages.input.clear();
     pages.input.write(0, &DepositMemoryIn { partition_id })?;
     for (i, &pfn) in new.0.iter().enumerate() {
         pages.input.write_u64(8, i, pfn)?;
@@ -231,7 +229,6 @@ pub(crate) fn deposit(pages: &mut HvPages, partition_id: u64, count: u32) -> Res
 /// `HVCALL_WITHDRAW_MEMORY` until the pool is empty: frees every page `partition_id` holds.
 pub(crate) fn withdraw_all(pages: &mut HvPages, partition_id: u64) -> Result {
     loop {
-        pages.input.clear();
         pages.input.write(
             0,
             &WithdrawMemoryIn {
@@ -679,7 +676,6 @@ unsafe fn set_vp_registers_unchecked(
     registers: impl ExactSizeIterator<Item = (u32, [u64; 2])>,
 ) -> Result {
     let count = u16::try_from(registers.len()).map_err(|_| EINVAL)?;
-    pages.input.clear();
     pages
         .input
         .write(0, &vp_registers_in(partition_id, vp_index, vtl))?;
@@ -722,7 +718,6 @@ pub(crate) fn get_vp_register_in(
     vtl: u8,
     name: u32,
 ) -> Result<[u64; 2]> {
-    pages.input.clear();
     pages
         .input
         .write(0, &vp_registers_in(partition_id, vp_index, vtl))?;
@@ -871,7 +866,6 @@ pub(crate) fn vp_state(
         pages,
         |pages| {
             let fill = |pages: &mut HvPages| -> Result<usize> {
-                pages.input.clear();
                 pages.input.write(
                     0,
                     &VpStateIn {
@@ -898,13 +892,13 @@ pub(crate) fn vp_state(
                     }
                     VpStateData::Bytes(bytes) if set => {
                         let end = header.checked_add(bytes.len()).ok_or(EINVAL)?;
-                        pages
-                            .input
-                            .0
-                            .get_mut(header..end)
-                            .ok_or(EINVAL)?
-                            .copy_from_slice(bytes);
-                        bytes.len().next_multiple_of(8)
+                        let padded = bytes.len().next_multiple_of(8);
+                        let area = pages.input.0.get_mut(header..header + padded);
+                        let (data, padding) = area.ok_or(EINVAL)?.split_at_mut(end - header);
+                        data.copy_from_slice(bytes);
+                        // The variable header's padding, which the hypervisor reads too.
+                        padding.fill(0);
+                        padded
                     }
                     VpStateData::Bytes(_) => 0,
                 })

@@ -404,25 +404,22 @@ def add_modules(vm, args):
 def cmd_test(args):
     vm = Vm(args)
     vm.job.append("kmemleak-clear")
-    # Modules that must refuse to load come first (one may share a name with a module loaded
-    # after it): PATH:ERRNO:REGEX.
+    # Modules that must refuse to load (PATH:ERRNO:REGEX) come first (one may share a name with
+    # a module loaded after it), or (--refused-late) after the modules are loaded.
     refusals = {}
-    if args.refused_module:
+    if args.refused_module or args.refused_late:
         vm.files.append(("lib/refused", None, 0o755))
-    for spec in args.refused_module or []:
-        path, errno, pattern = spec.split(":", 2)
-        dest = vm.add_file(path, f"lib/refused/{os.path.basename(path)}")
-        vm.job.append(f"insmod-refused {dest}")
-        refusals[os.path.basename(path)] = (int(errno), pattern)
+
+    def add_refusals(specs):
+        for spec in specs or []:
+            path, errno, pattern = spec.split(":", 2)
+            dest = vm.add_file(path, f"lib/refused/{os.path.basename(path)}")
+            vm.job.append(f"insmod-refused {dest}")
+            refusals[os.path.basename(path)] = (int(errno), pattern)
+
+    add_refusals(args.refused_module)
     add_modules(vm, args)
-    # ... and those that must refuse to load beside the modules loaded (--refused-late).
-    if args.refused_late and not args.refused_module:
-        vm.files.append(("lib/refused", None, 0o755))
-    for spec in args.refused_late or []:
-        path, errno, pattern = spec.split(":", 2)
-        dest = vm.add_file(path, f"lib/refused/{os.path.basename(path)}")
-        vm.job.append(f"insmod-refused {dest}")
-        refusals[os.path.basename(path)] = (int(errno), pattern)
+    add_refusals(args.refused_late)
     vm.job.append(" ".join(["kunit"] + (args.expect_kunit or [])))
     progs = []
 

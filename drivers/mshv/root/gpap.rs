@@ -86,7 +86,6 @@ pub(super) fn get_bitmap(pages: &mut HvPages, partition_id: u64, arg: usize) -> 
         if !unsafe { ffi::mshv_shim_yield_killable() } {
             return Err(EINTR);
         }
-        pages.input.clear();
         pages.input.write(0, &partition_id)?;
         pages.input.write(8, &flags)?;
         pages

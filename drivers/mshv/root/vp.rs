@@ -165,18 +165,14 @@ impl Vp {
                 unsafe { ffi::mshv_shim_guest_exit() };
                 dispatched?;
             }
-            let mut message = RunVp {
-                msg_buf: [0; uapi::MSHV_RUN_VP_BUF_SZ],
-            };
             // SAFETY: The intercept message page is the hypervisor's page for this VP, mapped
-            // for the root while the partition lives (the caller's file keeps it alive); the
-            // VP is suspended, so the hypervisor does not write it now.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    ffi::mshv_shim_page_address(self.intercept_message_pfn).cast::<u8>(),
-                    message.msg_buf.as_mut_ptr(),
-                    message.msg_buf.len(),
-                )
+            // for the root while the partition lives (the caller's file keeps it alive, and
+            // this borrow ends with the call); the VP is suspended, so the hypervisor does not
+            // write it now. The message is read in place, and copied once, to the caller.
+            let message = unsafe {
+                &*ffi::mshv_shim_page_address(self.intercept_message_pfn)
+                    .cast::<RunVp>()
+                    .cast_const()
             };
             // A fault on movable guest memory is the driver's to take; the VP then runs on. A
             // page that keeps faulting right after it was mapped goes to the VMM rather than
@@ -191,7 +187,7 @@ impl Vp {
                     continue;
                 }
             }
-            uapi::write_user(arg, &message)?;
+            uapi::write_user(arg, message)?;
             return Ok(0);
         }
     }

@@ -17,11 +17,21 @@
 //! Tests read and steer it through debugfs ([`debugfs`]), and can make its calls fail as a
 //! hypervisor that refuses them would ([`fail`]).
 
-use core::ops::DerefMut;
+use core::{
+    ops::DerefMut,
+    sync::atomic::{
+        AtomicU64,
+        Ordering, //
+    },
+};
 
 use kernel::{
     prelude::*,
-    sync::global_lock, //
+    sync::global_lock,
+    time::{
+        Instant,
+        Monotonic, //
+    },
 };
 
 use super::{
@@ -72,6 +82,12 @@ global_lock! {
     // calls it once.
     unsafe(uninit) static MACHINE: Mutex<Machine> = Machine::new();
 }
+
+/// Nanoseconds the machine spent on calls since power on, each from the caller's wait for its
+/// lock to the end of the call, not counting the delivery of the messages it made (during
+/// which the root's interrupt handler may run): the simulated hypervisor's own time, which
+/// `make bench` tells apart from the driver's (debugfs `time_ns`).
+pub(super) static MACHINE_NS: AtomicU64 = AtomicU64::new(0);
 
 /// The simulated hypervisor.
 pub(crate) struct Simulator;
@@ -226,10 +242,12 @@ impl Hypervisor for Simulator {
 /// The machine is a hypervisor's, which takes nothing from the kernel: fault injection aimed
 /// at the calling task (a test's failslab or fail_page_alloc) does not reach its bookkeeping.
 fn with_machine<R>(f: impl FnOnce(&mut Machine) -> R) -> R {
+    let start = Instant::<Monotonic>::now();
     // SAFETY: Only the current task's flag is read and cleared.
     let injecting = unsafe { crate::ffi::mshv_shim_fault_injection_pause() };
     let mut machine = lock_machine();
     let result = f(&mut machine);
+    MACHINE_NS.fetch_add(hosted_synic::nanos(start), Ordering::Relaxed);
     send(&mut machine);
     drop(machine);
     // SAFETY: Restores what the pause above read.

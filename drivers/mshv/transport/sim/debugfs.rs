@@ -32,6 +32,11 @@
 //!   core scheduler; 4, the root scheduler, with `hypervisor=3`;
 //! - `deliveries`: `delivered <n> hardirq <n>`: the SynIC interrupts the driver's handler took
 //!   so far, and how many of them in hard interrupt context (all, as on a real host);
+//! - `time_ns`: `machine <ns> latency <ns> handler <ns>`, since power on: the time the
+//!   machine spent on calls (from the wait for its lock to the end of each call, its messages'
+//!   delivery not counted: the simulated hypervisor's own time), the SynIC interrupts' time to
+//!   come (from being raised to the handler's start), and the driver's handler's; for
+//!   benchmarks;
 //! - `fail` (read-write): failures injected into hypercalls, memory and fast calls alike. A
 //!   line written sets a rule: `<code> <nth> <status>` fails the nth call of hypercall `code`
 //!   from now, once; `<code> every <n> <status>` every nth; `<code> fraction <per-mille>
@@ -103,6 +108,8 @@ pub(crate) struct Debugfs {
     #[pin]
     _deliveries: File<Deliveries>,
     #[pin]
+    _time_ns: File<TimeNs>,
+    #[pin]
     _scheduler: File<Scheduler>,
     #[pin]
     _vtl0: File<Vtl0>,
@@ -127,6 +134,7 @@ impl Debugfs {
             _async_calls <- dir.read_write_file(c"async_calls", AsyncCalls),
             _fail <- dir.read_write_file(c"fail", Fail),
             _deliveries <- dir.read_only_file(c"deliveries", Deliveries),
+            _time_ns <- dir.read_only_file(c"time_ns", TimeNs),
             _scheduler <- dir.read_only_file(c"scheduler", Scheduler),
             _vtl0 <- dir.read_write_file(c"vtl0", Vtl0),
             _synic <- dir.read_write_file(c"synic", Synic),
@@ -574,6 +582,17 @@ impl fmt::Debug for Scheduler {
 
 /// The `deliveries` file.
 struct Deliveries;
+
+/// The `time_ns` file.
+struct TimeNs;
+
+impl fmt::Debug for TimeNs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let machine = super::MACHINE_NS.load(core::sync::atomic::Ordering::Relaxed);
+        let (latency, handler) = hosted_synic::interrupt_times();
+        writeln!(f, "machine {machine} latency {latency} handler {handler}")
+    }
+}
 
 impl fmt::Debug for Deliveries {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

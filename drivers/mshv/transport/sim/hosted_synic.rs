@@ -45,6 +45,10 @@ use kernel::{
     },
     prelude::*,
     processor::cpu_relax,
+    time::{
+        Instant,
+        Monotonic, //
+    },
 };
 
 use super::{
@@ -104,6 +108,8 @@ struct Cpu {
     /// ... and of them, those written and seen freed, or dropped: a SINT takes its messages in
     /// order, so the first `finished` are done.
     finished: u64,
+    /// When the interrupt on its way was raised, for the time it takes to come.
+    raised: Option<Instant<Monotonic>>,
 }
 
 impl Cpu {
@@ -118,6 +124,7 @@ impl Cpu {
             queued: [(0, Message::EMPTY); QUEUED],
             len: 0,
             in_slot: 0,
+            raised: None,
             sent: 0,
             finished: 0,
         }
@@ -296,6 +303,9 @@ pub(super) struct HostedSynic {
     interrupts: u64,
     in_hardirq: u64,
     delivered: u64,
+    /// Nanoseconds from raising interrupts to their handler's start, and in the handler.
+    latency_ns: u64,
+    handler_ns: u64,
     /// The check that the root undid its SynIC before the machine reboots, while the machine
     /// is on.
     reboot: Option<OnReboot>,
@@ -314,13 +324,16 @@ impl HostedSynic {
             interrupts: 0,
             in_hardirq: 0,
             delivered: 0,
+            latency_ns: 0,
+            handler_ns: 0,
             reboot: None,
         }
     }
 
     /// Interrupts CPU `cpu`.
-    fn raise(&self, cpu: usize) {
+    fn raise(&mut self, cpu: usize) {
         if let Some(work) = self.works.get(cpu) {
+            self.cpus[cpu].raised.get_or_insert_with(Instant::now);
             work.queue_on(cpu as u32);
         }
     }
@@ -388,6 +401,7 @@ fn cpus() -> usize {
 ///
 /// None: it takes no data (the irq_work's function type is an `unsafe fn`).
 unsafe extern "C" fn interrupt(_data: *mut c_void) {
+    let cpu = CpuId::current().as_u32() as usize;
     let handler = {
         let mut synic = sint::lock();
         let hosted = &mut synic.hosted;
@@ -395,13 +409,24 @@ unsafe extern "C" fn interrupt(_data: *mut c_void) {
         if in_hardirq() {
             hosted.in_hardirq += 1;
         }
+        if let Some(raised) = hosted.cpus.get_mut(cpu).and_then(|c| c.raised.take()) {
+            hosted.latency_ns += nanos(raised);
+        }
         hosted.running += 1;
         hosted.handler
     };
+    let start = Instant::<Monotonic>::now();
     if let Some(handler) = handler {
         handler();
     }
-    sint::lock().hosted.running -= 1;
+    let mut synic = sint::lock();
+    synic.hosted.handler_ns += nanos(start);
+    synic.hosted.running -= 1;
+}
+
+/// The nanoseconds since `start`.
+pub(super) fn nanos(start: Instant<Monotonic>) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(0)
 }
 
 /// Frees pages the hypervisor provided.
@@ -721,6 +746,13 @@ pub(super) fn interrupts() -> (u64, u64) {
     (synic.hosted.interrupts, synic.hosted.in_hardirq)
 }
 
+/// The nanoseconds interrupts took to come (from being raised to their handler's start), and
+/// their handler's run, since power on.
+pub(super) fn interrupt_times() -> (u64, u64) {
+    let synic = sint::lock();
+    (synic.hosted.latency_ns, synic.hosted.handler_ns)
+}
+
 /// What the debugfs file shows: per CPU, the registers and the messages waiting; then the
 /// interrupts taken (in hard interrupt context) and the messages delivered.
 pub(super) fn show(f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
@@ -750,7 +782,7 @@ pub(super) fn signal(cpu: usize, sint: u32, flag: usize) -> Result {
     if cpu >= cpus() || sint as usize >= HV_SYNIC_SINT_COUNT || flag >= EVENT_FLAGS {
         return Err(EINVAL);
     }
-    let synic = sint::lock();
+    let mut synic = sint::lock();
     if synic.hosted.root {
         return Err(EPERM);
     }
