@@ -299,15 +299,16 @@ int main(int argc, char **argv)
 	 * the wait and the wake-up, copying the message out) and the message's delivery.
 	 */
 	rest_s = run_s - run_hv[0] - run_hv[1] - run_hv[2];
-	printf("  per round trip: hypervisor %.2f us, interrupt's coming %.2f us, "
-	       "driver's handler %.2f us, the rest %.2f us; "
-	       "the driver's part (handler and rest) / null ioctl: %.1f\n",
-	       run_hv[0] * 1e6, run_hv[1] * 1e6, run_hv[2] * 1e6, rest_s * 1e6,
+	printf("  per round trip: hypervisor %.2f us, interrupt's coming %.2f us\n",
+	       run_hv[0] * 1e6, run_hv[1] * 1e6);
+	printf("  per round trip: driver's handler %.2f us, the rest %.2f us\n",
+	       run_hv[2] * 1e6, rest_s * 1e6);
+	printf("  the driver's part (handler and rest) / null ioctl: %.1f\n",
 	       (run_hv[2] + rest_s) / null_s);
-	printf("  a hypercall round trip (MSHV_ROOT_HVCALL, HVCALL_GET_VP_REGISTERS of one "
-	       "register, its two pages allocated per call as upstream's): %.2f us, "
-	       "of it the hypervisor's %.2f us\n",
-	       call_s * 1e6, call_hv * 1e6);
+	/* Its two pages allocated per call, as upstream's. */
+	printf("  MSHV_ROOT_HVCALL (HVCALL_GET_VP_REGISTERS, one register): %.2f us\n",
+	       call_s * 1e6);
+	printf("  MSHV_ROOT_HVCALL: of it the hypervisor's %.2f us\n", call_hv * 1e6);
 
 	/* 2. 1 GiB of guest memory. */
 	mem = mmap(NULL, GIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
