@@ -675,11 +675,14 @@ unsafe fn set_vp_registers_unchecked(
     vtl: u8,
     registers: impl ExactSizeIterator<Item = (u32, [u64; 2])>,
 ) -> Result {
-    let count = u16::try_from(registers.len()).map_err(|_| EINVAL)?;
     pages
         .input
         .write(0, &vp_registers_in(partition_id, vp_index, vtl))?;
+    // The count is of the entries written (the page holds only those; an iterator's own
+    // length is not trusted).
+    let mut written = 0usize;
     for (i, (name, value)) in registers.enumerate() {
+        written = i + 1;
         let assoc = RegisterAssoc {
             name,
             reserved1: 0,
@@ -691,6 +694,7 @@ unsafe fn set_vp_registers_unchecked(
             &assoc,
         )?;
     }
+    let count = u16::try_from(written).map_err(|_| EINVAL)?;
     let (input, output) = (&pages.input, &mut pages.output);
     rep_call(code::SET_VP_REGISTERS, count, 0, 0, |c| {
         // SAFETY: The frames register values name are the caller's promise.

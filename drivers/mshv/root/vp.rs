@@ -166,13 +166,16 @@ impl Vp {
                 dispatched?;
             }
             // SAFETY: The intercept message page is the hypervisor's page for this VP, mapped
-            // for the root while the partition lives (the caller's file keeps it alive, and
-            // this borrow ends with the call); the VP is suspended, so the hypervisor does not
-            // write it now. The message is read in place, and copied once, to the caller.
+            // for the root while the partition lives (the caller's file keeps it alive). The
+            // VP is suspended, so the hypervisor does not write it now, unless the VMM resumed
+            // it meanwhile (MSHV_ROOT_HVCALL): one snapshot is taken, bytes only, and what is
+            // checked is what the caller gets.
             let message = unsafe {
-                &*ffi::mshv_shim_page_address(self.intercept_message_pfn)
-                    .cast::<RunVp>()
-                    .cast_const()
+                core::ptr::read_volatile(
+                    ffi::mshv_shim_page_address(self.intercept_message_pfn)
+                        .cast::<RunVp>()
+                        .cast_const(),
+                )
             };
             // A fault on movable guest memory is the driver's to take; the VP then runs on. A
             // page that keeps faulting right after it was mapped goes to the VMM rather than
@@ -187,7 +190,7 @@ impl Vp {
                     continue;
                 }
             }
-            uapi::write_user(arg, message)?;
+            uapi::write_user(arg, &message)?;
             return Ok(0);
         }
     }
