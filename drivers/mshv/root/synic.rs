@@ -18,8 +18,9 @@
 //! hard interrupt context on the CPU the message came to. It reads SINT0's slot: a doorbell
 //! message has it drain the doorbell SINT's event ring, from that CPU's consumer index; any
 //! other message goes to [`messages::on_message`]. Then the slot is freed and, if the
-//! hypervisor marked another message pending, the end of message signalled. Unlike upstream, a message the module does
-//! not take is freed too: left in the slot, it would stop every later one.
+//! hypervisor marked another message pending, the end of message signalled. Unlike upstream, a
+//! message the module does not take is freed too: left in the slot, it would stop every later
+//! one.
 //!
 //! When the machine reboots (halts, powers off, or kexecs another kernel), a reboot notifier
 //! undoes it all on every CPU first, as upstream's does: the hypervisor must not write pages
