@@ -45,4 +45,20 @@ ksrc() {
 }
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# progress LOG WHAT COMMAND...: runs a set-up step with its output appended to LOG, on one line
+# of its own: "[time] WHAT ... N s". On failure, the step's output's tail, then exit.
+progress() {
+	local file=$1 what=$2 start=$SECONDS
+	shift 2
+	printf '[%s] %s ... ' "$(date +%H:%M:%S)" "$what" >&2
+	echo "=== $what: $*" >>"$file"
+	if "$@" >>"$file" 2>&1; then
+		printf '%s s\n' "$((SECONDS - start))" >&2
+		return
+	fi
+	printf 'failed after %s s; the last lines of %s:\n' "$((SECONDS - start))" "$file" >&2
+	tail -n 30 "$file" >&2
+	exit 1
+}
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

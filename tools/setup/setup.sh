@@ -2,7 +2,8 @@
 # Installs everything the project needs on a fresh Debian bookworm machine and builds the test
 # kernels. Idempotent: each step is skipped when its result is already in the cache.
 #
-#   tools/setup/setup.sh [packages|bindgen|source|toolchain|kernel ARCH|kernels ARCH...|all]
+#   tools/setup/setup.sh [packages|bindgen|source|toolchain|kernel ARCH|kernels ARCH...|qemu|
+#                         qemu-dir|all]
 #
 # The cache lives in ${XDG_CACHE_HOME:-$HOME/.cache}/mshv-rs (override with MSHV_CACHE).
 set -euo pipefail
@@ -17,6 +18,10 @@ APT_PACKAGES=(
 # qemu-system-* must match the qemu-utils the machines ship (bookworm-backports).
 BACKPORTS_PACKAGES=(qemu-system-x86 qemu-system-arm)
 BINDGEN_VERSION=0.73.2
+# The QEMU that runs inside the x86_64 test VM as a VMM of /dev/mshv (-accel mshv, 10.2 and
+# later): Debian's, from trixie-backports.
+QEMU_SUITE=trixie-backports
+QEMU_MIN_VERSION=1:11.1
 
 # A private apt configuration: other suites are used without touching the system's sources.
 private_apt() {
@@ -189,6 +194,84 @@ check_config() {
 	[ "$bad" = 0 ] || die "the $arch kernel configuration lost options (see above)"
 }
 
+# The trixie suites, for QEMU and the shared libraries it was built against.
+trixie_apt() {
+	local m="http://deb.debian.org/debian"
+	# Dir::State::status=/dev/null: resolve against an empty system, not the host's bookworm.
+	echo "$(private_apt trixie "deb $m trixie main" "deb $m trixie-updates main" \
+		"deb http://deb.debian.org/debian-security trixie-security main" \
+		"deb $m trixie-backports main") -o Dir::State::status=/dev/null"
+}
+
+# Prints the QEMU cache tree: a root file system overlay holding qemu-system-x86_64 as Debian
+# installs it, its dynamic loader, the shared libraries it needs (and only those) and the
+# firmware files a q35 machine loads; the test VM's initramfs carries it (vmrun.py --tree).
+qemu_dir() { echo "$MSHV_CACHE/qemu/$(cat "$MSHV_CACHE/qemu/current" 2>/dev/null || echo none)"; }
+
+step_qemu() {
+	step_packages
+	if [ -f "$(qemu_dir)/.mshv-built" ]; then
+		return
+	fi
+	local opts version work tree
+	opts=$(trixie_apt)
+	# shellcheck disable=SC2086
+	apt-get $opts update -q >/dev/null
+	# shellcheck disable=SC2086
+	version=$(apt-cache $opts show qemu-system-x86 | sed -n 's/^Version: //p' | sort -V |
+		tail -n 1)
+	dpkg --compare-versions "$version" ge "$QEMU_MIN_VERSION" ||
+		die "qemu-system-x86 $version in trixie: $QEMU_MIN_VERSION or later needed"
+	log "QEMU for the test VM: qemu-system-x86 $version ($QEMU_SUITE)"
+	work="$MSHV_CACHE/qemu/download"
+	rm -rf "$work"
+	mkdir -p "$work/debs" "$work/root"
+	# Every package qemu-system-x86 depends on, recursively; only the libraries are used.
+	local pkgs
+	# shellcheck disable=SC2086
+	pkgs=$(apt-cache $opts -t "$QEMU_SUITE" depends --recurse --no-recommends --no-suggests \
+		--no-conflicts --no-breaks --no-replaces --no-enhances qemu-system-x86 |
+		grep -E '^(lib|zlib)' | sort -u)
+	# shellcheck disable=SC2086
+	(cd "$work/debs" && apt-get $opts download -q $pkgs \
+		"qemu-system-x86=$version" "qemu-system-data/$QEMU_SUITE" "seabios/$QEMU_SUITE" \
+		>/dev/null)
+	local deb
+	for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+	tree="$MSHV_CACHE/qemu/${version//[:~+]/_}"
+	rm -rf "$tree"
+	mkdir -p "$tree/usr/bin" "$tree/lib64" "$tree/lib/x86_64-linux-gnu" "$tree/usr/share/qemu" \
+		"$tree/usr/share/seabios"
+	cp "$work/root/usr/bin/qemu-system-x86_64" "$tree/usr/bin/"
+	cp -L "$work/root/usr/lib64/ld-linux-x86-64.so.2" "$tree/lib64/"
+	# The shared libraries the binary needs, by soname, from the closure of its DT_NEEDED.
+	local todo=("$tree/usr/bin/qemu-system-x86_64") so lib
+	while [ ${#todo[@]} -gt 0 ]; do
+		for so in $(readelf -dW "${todo[0]}" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			[ -e "$tree/lib/x86_64-linux-gnu/$so" ] && continue
+			lib=$(find "$work/root/usr/lib/x86_64-linux-gnu" "$work/root/lib/x86_64-linux-gnu" \
+				-maxdepth 1 -name "$so" 2>/dev/null | head -n 1 || true)
+			[ -n "$lib" ] || die "QEMU needs $so, which no downloaded package has"
+			cp -L "$lib" "$tree/lib/x86_64-linux-gnu/$so"
+			todo+=("$tree/lib/x86_64-linux-gnu/$so")
+		done
+		todo=("${todo[@]:1}")
+	done
+	# What a q35 machine with -nodefaults loads: SeaBIOS (unless -bios), the vapic option ROM,
+	# the -kernel loaders.
+	local f
+	for f in kvmvapic.bin linuxboot_dma.bin multiboot_dma.bin pvh.bin; do
+		cp "$work/root/usr/share/qemu/$f" "$tree/usr/share/qemu/"
+	done
+	cp "$work/root/usr/share/seabios/bios-256k.bin" "$tree/usr/share/seabios/"
+	echo "$version" >"$tree/.mshv-version"
+	touch "$tree/.mshv-built"
+	basename "$tree" >"$MSHV_CACHE/qemu/current"
+	rm -rf "$work"
+	log "QEMU tree: $tree ($(du -sh "$tree" | cut -f1), $(ls "$tree/lib/x86_64-linux-gnu" |
+		wc -l) libraries)"
+}
+
 step_toolchain() {
 	step_packages
 	step_bindgen
@@ -204,6 +287,8 @@ main() {
 	kernel) step_kernel "${2:?arch}" ;;
 	kernel-dir) kernel_dir "${2:?arch}" ;;
 	toolchain) step_toolchain ;;
+	qemu) step_qemu ;;
+	qemu-dir) qemu_dir ;;
 	kernels)
 		shift
 		for arch in "$@"; do step_kernel "$arch"; done
@@ -211,8 +296,9 @@ main() {
 	all)
 		step_kernel x86_64
 		step_kernel arm64
+		step_qemu
 		;;
-	*) die "usage: $0 [packages|bindgen|source|toolchain|kernel ARCH|kernels ARCH...|all]" ;;
+	*) die "usage: $0 [packages|bindgen|source|toolchain|kernel ARCH|kernels ARCH...|qemu|qemu-dir|all]" ;;
 	esac
 }
 

@@ -60,8 +60,22 @@ static void emit(const char *line, size_t len)
 	} while (len > 0);
 }
 
+static void say(const char *fmt, ...);
+
+/* Emits a line of a program's shown output (job command "show"): marked, for the host. */
+static void emit_shown(const char *line, size_t len)
+{
+	do {
+		size_t part = len > 400 ? 400 : len;
+
+		say("out %.*s", (int)part, line);
+		line += part;
+		len -= part;
+	} while (len > 0);
+}
+
 /* Splits a stream into lines and emits each. Returns when the stream ends. */
-static void emit_stream(int fd)
+static void emit_stream(int fd, void (*emit)(const char *line, size_t len))
 {
 	char buf[4096];
 	size_t used = 0;
@@ -109,7 +123,7 @@ static void copy_file(const char *path)
 
 	if (fd < 0)
 		return;
-	emit_stream(fd);
+	emit_stream(fd, emit);
 	close(fd);
 }
 
@@ -191,7 +205,12 @@ static void do_rmmod(char **argv, int argc)
 	say("rmmod %s ok", argv[1]);
 }
 
-static void do_run(char **argv, int argc)
+/*
+ * "run NAME PATH [ARG...]": runs a program, its output (stdout and stderr) emitted line by line
+ * as kernel log records between "run NAME" and "exit NAME ..."; "show" the same, each line
+ * marked "out" so that the host can tell it from the kernel's.
+ */
+static void do_run(char **argv, int argc, int shown)
 {
 	int status, out[2];
 	pid_t pid;
@@ -216,7 +235,7 @@ static void do_run(char **argv, int argc)
 	}
 	close(out[1]);
 	if (pid > 0)
-		emit_stream(out[0]);
+		emit_stream(out[0], shown ? emit_shown : emit);
 	close(out[0]);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
 		say("exit %s error %d", argv[1], errno);
@@ -322,8 +341,8 @@ static void run_job(const char *path)
 			do_insmod_refused(argv, argc);
 		else if (!strcmp(argv[0], "rmmod"))
 			do_rmmod(argv, argc);
-		else if (!strcmp(argv[0], "run"))
-			do_run(argv, argc);
+		else if (!strcmp(argv[0], "run") || !strcmp(argv[0], "show"))
+			do_run(argv, argc, argv[0][0] == 's');
 		else if (!strcmp(argv[0], "kunit"))
 			do_kunit(argv, argc);
 		else if (!strcmp(argv[0], "kmemleak-clear"))

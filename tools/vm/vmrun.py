@@ -28,7 +28,8 @@ MARK = "MSHV-VM: "
 
 ARCHES = {
     "x86_64": {
-        "qemu": ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max"],
+        # qboot: a firmware that only loads -kernel (SeaBIOS draws on the serial console).
+        "qemu": ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-bios", "qboot.rom"],
         "image": "arch/x86/boot/bzImage",
         "console": "ttyS0",
         "cmdline": "",
@@ -102,10 +103,29 @@ class Vm:
         self.files = [("bin", None, 0o755), ("lib", None, 0o755)]
         self.job = []
         self.boot_seconds = None
+        for tree in args.tree or []:
+            self.add_tree(tree)
 
     def add_file(self, host_path, dest):
         self.files.append((dest, host_path, 0o755))
         return "/" + dest
+
+    def add_tree(self, host_dir):
+        """Carries a directory tree into the initramfs, merged into its root: each directory
+        and file (symbolic links followed) at the same path below /, modes kept."""
+        have = {name for name, _, _ in self.files}
+        for top, dirs, files in os.walk(host_dir, followlinks=True):
+            dirs.sort()
+            rel = os.path.relpath(top, host_dir)
+            if rel != "." and rel not in have:
+                self.files.append((rel, None, 0o755))
+                have.add(rel)
+            for name in sorted(files):
+                if name.startswith(".mshv-"):
+                    continue
+                path = os.path.join(top, name)
+                dest = os.path.normpath(os.path.join(rel, name))
+                self.files.append((dest, path, stat.S_IMODE(os.stat(path).st_mode)))
 
     def build_initramfs(self, workdir):
         job_path = os.path.join(workdir, "job")
@@ -123,8 +143,10 @@ class Vm:
             # printk.devkmsg=on: init writes every line it prints to /dev/kmsg, unthrottled.
             cmdline = (f"console={self.arch['console']} panic=-1 oops=panic "
                        f"printk.devkmsg=on {self.arch['cmdline']} {self.args.cmdline}")
+            # -nodefaults: no NIC, display or drives (nor their option ROMs): the serial
+            # console is all the VM has.
             cmd = self.arch["qemu"] + [
-                "-accel", "tcg", "-m", str(self.args.memory), "-smp", "2",
+                "-accel", "tcg", "-m", str(self.args.memory), "-smp", "2", "-nodefaults",
                 "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
                 "-kernel", os.path.join(self.args.kernel, self.arch["image"]),
                 "-initrd", cpio, "-append", cmdline.strip(),
@@ -487,35 +509,83 @@ def cmd_test(args):
     return 1 if failed else 0
 
 
+def report_lines(lines):
+    """The kernel's report lines among a console's (see KERNEL_PROBLEMS)."""
+    return [line for line in lines if marker(line) is None and KERNEL_PROBLEMS.search(line)]
+
+
 def cmd_run(args):
+    """Runs one program in the VM. Prints a line per step (boot, each module loaded), the
+    program's own output as it comes and its exit; the console goes to --log. The log's tail
+    and every report line in it are printed when something failed (or with --verbose, the
+    whole console as it comes)."""
     if not args.program:
         sys.exit("vmrun.py run: name a program to run in the VM")
     vm = Vm(args)
     add_modules(vm, args)
     prog = args.program[0]
     dest = vm.add_file(prog, f"bin/{os.path.basename(prog)}")
-    vm.job.append(" ".join(["run", "program", dest] + args.program[1:]))
-    state = {"status": None}
+    vm.job.append(" ".join(["show", "program", dest] + args.program[1:]))
+    state = {"status": None, "failed": False}
+    log = open(args.log, "w") if args.log else None
+    begun = time.monotonic()
+
+    def say(text):
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
     def echo(line):
-        words = marker(line)
-        if words and words[:2] == ["exit", "program"]:
-            state["status"] = words[2:]
-        if words is None or words[0] in ("insmod", "error"):
+        if log:
+            log.write(line + "\n")
+        if args.verbose:
             print(line, flush=True)
+        words = marker(line)
+        if words is None:
+            return
+        rest = line[line.find(MARK) + len(MARK):]
+        if words[0] == "out":
+            if not args.verbose:
+                print(rest[4:], flush=True)
+        elif words[0] == "start":
+            say(f"the kernel booted to init in {time.monotonic() - begun:.1f} s")
+        elif words[0] == "insmod":
+            state["failed"] |= "failed" in words
+            say(f"insmod {os.path.basename(words[1])}: {' '.join(words[2:])}")
+        elif words[:2] == ["exit", "program"]:
+            state["status"] = words[2:]
+        elif words[0] == "error":
+            state["failed"] = True
+            say(f"init: {' '.join(words[1:])}")
 
-    vm.boot(echo)
+    where = f"kernel log: {args.log}" if args.log else "kernel log not kept"
+    say(f"booting the {args.arch} test VM ({where})")
+    lines = vm.boot(echo)
+    if log:
+        log.close()
     status = state["status"]
+    reports = report_lines(lines)
     if vm.timed_out:
-        print(f"vmrun: the VM timed out after {vm.seconds:.0f} s", file=sys.stderr)
-        return 124
-    if not status:
-        print("vmrun: the program did not finish (see the kernel log above)", file=sys.stderr)
-        return 125
-    if status[0] == "status":
-        return int(status[1])
-    print(f"vmrun: the program ended with {' '.join(status)}", file=sys.stderr)
-    return 128 + int(status[1]) if status[0] == "signal" else 125
+        code, what = 124, f"the VM timed out after {vm.seconds:.0f} s"
+    elif not status:
+        code, what = 125, "the program did not finish"
+    elif status[0] == "status":
+        code, what = int(status[1]), f"the program exited with status {status[1]}"
+    elif status[0] == "signal":
+        code, what = 128 + int(status[1]), f"the program was killed by signal {status[1]}"
+    else:
+        code, what = 125, f"the program ended with {' '.join(status)}"
+    say(f"{what}; the VM ran {vm.seconds:.1f} s; the kernel log has "
+        f"{len(reports) or 'no'} report line{'' if len(reports) == 1 else 's'}")
+    if (code or reports or state["failed"]) and not args.verbose:
+        tail = [line for line in lines if marker(line) is None or not line[
+            line.find(MARK) + len(MARK):].startswith("out ")][-40:]
+        print(f"--- the kernel log's last {len(tail)} lines ({args.log or 'not kept'}):")
+        print("\n".join(tail))
+        if reports:
+            print(f"--- its {len(reports)} report lines:")
+            print("\n".join(reports))
+    if reports and not code:
+        code = 1
+    return code
 
 
 def main():
@@ -544,6 +614,9 @@ def main():
     p.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
     p.add_argument("--timeout", type=int, default=600, help="seconds (default 600)")
     p.add_argument("--cmdline", default="", help="more kernel command line")
+    p.add_argument("--tree", action="append",
+                   help="a directory tree carried into the initramfs, merged into its root; "
+                        "repeatable")
     p.add_argument("--log", help="write the console to this file")
     p.add_argument("--results", help="append result lines to this file")
     p.add_argument("--verbose", action="store_true", help="print the console as it comes")
