@@ -129,7 +129,7 @@ vm_tests() {
 	local args=() s p
 	for s in $(suites_without vtl); do args+=(--expect-kunit "$s"); done
 	for p in "$out"/selftests/*; do
-		case $(basename "$p") in mshv_vtl_*) ;; *) args+=(--selftest "$p") ;; esac
+		case $(basename "$p") in mshv_vtl_* | mshv_qemu_*) ;; *) args+=(--selftest "$p") ;; esac
 	done
 	# rust-vmm's own client tests, against their expectations (tools/mshv-ioctls/expected).
 	[ "$arch" != x86_64 ] ||
@@ -222,6 +222,28 @@ vm_vtl_sint0_tests() {
 	return $rc
 }
 
+# QEMU's own mshv accelerator as the VMM (x86_64, results <arch>-qemu.*): Debian's QEMU with its
+# libraries carried into the VM (tools/setup/setup.sh qemu), the guest's I/O played through
+# the simulator (tools/testing/selftests/mshv/mshv_qemu_test.c). Every case must pass, not skip.
+vm_qemu_tests() {
+	local arch=$1 out kobj rc=0 tree
+	out=$(out_dir "$arch")
+	kobj=$("$MSHV_ROOT/tools/setup/setup.sh" kernel-dir "$arch")
+	tree=$("$MSHV_ROOT/tools/setup/setup.sh" qemu-dir)
+	[ -f "$tree/.mshv-built" ] || { echo "FAIL $arch-qemu: no QEMU tree" | tee -a "$results"; return 1; }
+	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-qemu" \
+		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_rs.ko" --tree "$tree" \
+		--selftest "$out/selftests/mshv_qemu_test" \
+		--log "$logs/vm-qemu-$arch.console" --results "$results" || rc=$?
+	local case
+	for case in the_guests_string_and_exit_status_come_from_qemus_devices \
+		the_monitors_registers_stop_cont_and_quit system_reset_starts_the_guest_over; do
+		grep -qxF "PASS $arch-qemu.selftest.mshv_qemu_test.qemu.$case" "$results" ||
+			{ echo "FAIL $arch-qemu.$case: did not pass" | tee -a "$results"; rc=1; }
+	done
+	return $rc
+}
+
 # What the shipping module says when it refuses to load in the test VM (no Hyper-V).
 shipping_refusal='mshv_rs: .*not running in a Hyper-V root partition'
 shipping_vtl_refusal='mshv_vtl: .*not running in VTL2 of a Hyper-V partition'
@@ -231,6 +253,9 @@ step setup "$MSHV_ROOT/tools/setup/setup.sh" kernels $ARCHES || {
 	echo "0 passed, 1 failed"
 	exit 1
 }
+case " $ARCHES " in
+*" x86_64 "*) step setup.qemu "$MSHV_ROOT/tools/setup/setup.sh" qemu ;;
+esac
 tool kconfig "$MSHV_ROOT/tools/kconfig-check.sh" "$results"
 step style.rustfmt style_rustfmt
 step style.checkpatch style_checkpatch
@@ -251,6 +276,7 @@ for arch in $ARCHES; do
 	[ "$arch" != x86_64 ] || tool "vm-vtl-sint0-$arch" vm_vtl_sint0_tests "$arch"
 	tool "vm-root-sched-$arch" vm_root_sched_tests "$arch"
 	tool "vm-reboot-$arch" vm_reboot_tests "$arch"
+	[ "$arch" != x86_64 ] || tool "vm-qemu-$arch" vm_qemu_tests "$arch"
 done
 # The runner's own test, on one arch: its logic does not depend on the arch, and the last one
 # (arm64 by default) boots fastest.

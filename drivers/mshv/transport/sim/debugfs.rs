@@ -8,7 +8,8 @@
 //! - `pages`: `root_free <n> root_used <n>`: the root partition's pool;
 //! - `partitions`: one line per partition: its id, state, the create-partition input as
 //!   received, its pool, VPs and GPA tables;
-//! - `inject` (write-only): `<partition> <vp> io <port> <value>`, `<partition> <vp> mmio
+//! - `inject` (write-only): `<partition> <vp> io <port> <value> [at <rip>]` (an `out dx, al`
+//!   of the value's low byte; with `at`, the guest ran to `rip`), `<partition> <vp> mmio
 //!   <gpa>`, `<partition> <vp> halt` or `<partition> <vp> exception` makes the VP take that
 //!   intercept when it next runs, as if its guest had done so (numbers in decimal or 0x-hex);
 //!   `<partition> <vp> read <gpa>` (or `mmio <gpa>`) and `<partition> <vp> write <gpa> <len>
@@ -286,6 +287,11 @@ impl Reader for Inject {
             "io" => Event::Intercept(Intercept::IoWrite {
                 port: u16::try_from(number(words.next())?).map_err(|_| EINVAL)?,
                 value: number(words.next())?,
+                at: match words.next() {
+                    Some("at") => Some(number(words.next())?),
+                    Some(_) => return Err(EINVAL),
+                    None => None,
+                },
             }),
             "mmio" | "read" => Event::Intercept(Intercept::Access {
                 gpa: number(words.next())?,

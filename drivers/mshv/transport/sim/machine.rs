@@ -49,7 +49,10 @@ use super::slat::{
     map_flags,
     Slat, //
 };
-use super::vp::Vp;
+use super::vp::{
+    CpuidResult,
+    Vp, //
+};
 use super::vsm::{
     Hosted,
     Vtl2Partition, //
@@ -190,6 +193,10 @@ pub(super) struct Partition {
     pub(super) doorbells: u32,
     /// Intercepts installed: `(access type mask, intercept type, parameter)`.
     pub(super) intercepts: KVec<(u32, u32, u64)>,
+    /// The CPUID results registered (`HVCALL_REGISTER_INTERCEPT_RESULT`), oldest first.
+    pub(super) cpuid_results: KVec<CpuidResult>,
+    /// MSR intercept results registered.
+    pub(super) msr_results: u32,
     /// The guest physical address space.
     pub(super) slat: Slat,
 }
@@ -369,6 +376,7 @@ impl Machine {
             code::SET_VP_REGISTERS => self.set_vp_registers(input, start, count),
             code::MAP_GPA_PAGES => self.map_gpa_pages(input, start, count),
             code::INSTALL_INTERCEPT => self.install_intercept(input),
+            code::REGISTER_INTERCEPT_RESULT => self.register_intercept_result(input),
             code::GET_GPA_PAGES_ACCESS_STATES => {
                 self.gpa_access_states(input, output, start, count)
             }
@@ -471,6 +479,8 @@ impl Machine {
             vps: KVec::new(),
             properties: KVec::new(),
             intercepts: KVec::new(),
+            cpuid_results: KVec::new(),
+            msr_results: 0,
             interrupts_asserted: 0,
             interrupts_cleared: 0,
             extint_pending: false,
@@ -864,7 +874,7 @@ impl core::fmt::Display for Partition {
             "{} {} flags={:#x} isolation={:#x} compatibility={:#x} \
              disabled_features={:#x},{:#x} disabled_xsave={:#x} \
              pool_free={} pool_used={} vps={} gpa_tables={} intercepts={} interrupts={} \
-             cleared={} doorbells={}",
+             cleared={} doorbells={} cpuid_results={} msr_results={}",
             self.id,
             state,
             flags,
@@ -880,7 +890,9 @@ impl core::fmt::Display for Partition {
             self.intercepts.len(),
             self.interrupts_asserted,
             self.interrupts_cleared,
-            self.doorbells
+            self.doorbells,
+            self.cpuid_results.len(),
+            self.msr_results
         )
     }
 }

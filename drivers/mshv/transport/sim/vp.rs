@@ -117,6 +117,17 @@ impl Vp {
             let action = *self.pending.first()?;
             let Intercept::Access { gpa, write } = action else {
                 let _ = self.pending.remove(0);
+                if let Intercept::IoWrite {
+                    value,
+                    at: Some(ip),
+                    ..
+                } = action
+                {
+                    // The guest ran to `ip`, its `al` holding the value.
+                    let _ = self.set_register(IP, [ip, 0]);
+                    let rax = self.register(RAX)[0];
+                    let _ = self.set_register(RAX, [rax & !0xff | value & 0xff, 0]);
+                }
                 break action.message(partition_id, self, message_type::UNMAPPED_GPA);
             };
             let ip = self.register(IP)[0];
@@ -228,8 +239,14 @@ fn state_page_slot(type_: u16) -> core::result::Result<usize, (HvStatus, usize)>
 /// access memory, which completes on its own where the partition's address space allows it.
 #[derive(Clone, Copy)]
 pub(super) enum Intercept {
-    /// The guest wrote `value` (one byte) to I/O `port` (x86 only).
-    IoWrite { port: u16, value: u64 },
+    /// The guest wrote `value` (one byte) to I/O `port` (x86 only) with an `out dx, al`: at
+    /// instruction pointer `at` (the guest ran there, `al` holding the value), or where the
+    /// VP's instruction pointer is.
+    IoWrite {
+        port: u16,
+        value: u64,
+        at: Option<u64>,
+    },
     /// The guest read guest physical address `gpa`, or wrote `len` bytes of `value` there:
     /// where nothing is mapped, an unmapped-GPA intercept; where the mapping denies it, a GPA
     /// intercept (tried again when the VP next runs unless the instruction pointer moved).
@@ -245,6 +262,8 @@ pub(super) enum Intercept {
 /// them).
 #[cfg(CONFIG_X86_64)]
 const IP: u32 = 0x0002_0010;
+/// `HV_X64_REGISTER_RAX` (arm64 has no I/O port intercept: never written there).
+const RAX: u32 = 0x0002_0000;
 #[cfg(CONFIG_ARM64)]
 const IP: u32 = 0x0002_0022;
 
@@ -281,7 +300,7 @@ impl Intercept {
         m.payload[0] = u64::from(vp.index) | INSTRUCTION_LENGTH << 32 | access << 40;
         m.payload[INTERCEPT_HEADER_IP_OFFSET / 8] = vp.register(IP)[0];
         match self {
-            Self::IoWrite { port, value } => {
+            Self::IoWrite { port, value, .. } => {
                 // port_number, access_info (access_size 1), instruction_byte_count; rax.
                 m.payload[5] = u64::from(port) | 1 << 16 | 1 << 24;
                 m.payload[6] = value;
@@ -411,6 +430,48 @@ impl Machine {
     }
 }
 
+/// Where an XSAVE area's header has `xcomp_bv` (after the legacy area and `xstate_bv`).
+const XSAVE_XCOMP_BV: usize = 520;
+
+/// `hv_intercept_type`: the CPUID and MSR intercepts, whose results can be registered.
+const INTERCEPT_TYPE_X64_MSR: u32 = 1;
+const INTERCEPT_TYPE_X64_CPUID: u32 = 2;
+
+/// A VP index that names every VP of a partition.
+const HV_ANY_VP: u32 = u32::MAX;
+
+/// A CPUID result registered with `HVCALL_REGISTER_INTERCEPT_RESULT`.
+pub(super) struct CpuidResult {
+    /// The VP it is for, or [`HV_ANY_VP`].
+    vp_index: u32,
+    leaf: u32,
+    /// The subleaf it is for alone, or `None`: every subleaf.
+    subleaf: Option<u32>,
+    /// eax, its mask, ebx, its mask, ecx, its mask, edx, its mask.
+    values: [u32; 8],
+}
+
+impl CpuidResult {
+    /// Whether `other` registers a result for the same VP, leaf and subleaf.
+    fn same_input(&self, other: &Self) -> bool {
+        (self.vp_index, self.leaf, self.subleaf) == (other.vp_index, other.leaf, other.subleaf)
+    }
+
+    fn applies(&self, vp_index: u32, leaf: u32, subleaf: u32) -> bool {
+        (self.vp_index == HV_ANY_VP || self.vp_index == vp_index)
+            && self.leaf == leaf
+            && self.subleaf.is_none_or(|s| s == subleaf)
+    }
+
+    /// Overrides the bits of `values` (eax, ebx, ecx, edx) that the masks name.
+    fn apply(&self, values: &mut [u32; 4]) {
+        for (n, value) in values.iter_mut().enumerate() {
+            let (result, mask) = (self.values[2 * n], self.values[2 * n + 1]);
+            *value = (*value & !mask) | (result & mask);
+        }
+    }
+}
+
 /// The CPUID the simulated VPs report: the basic and the hypervisor leaves' headers; every other
 /// leaf reads zero.
 fn cpuid(leaf: u32) -> [u32; 4] {
@@ -533,18 +594,84 @@ impl Machine {
     ) -> RepResult {
         // `struct hv_input_get_vp_cpuid_values`: partition, VP, flags, then 24-byte
         // `hv_cpuid_leaf_info` reps (eax, ecx, xfem, xss); 16 bytes of output each.
+        // The results registered for the VP override the bits of their masks.
         let partition_id: u64 = read(input, 0)?;
         let vp_index: u32 = read(input, 8)?;
         self.vp(partition_id, vp_index).map_err(|s| (s, start))?;
+        let results = &self
+            .partition(partition_id)
+            .map_err(|s| (s, start))?
+            .cpuid_results;
         for i in start..count {
-            let leaf: u32 = input
+            let [leaf, subleaf]: [u32; 2] = input
                 .read(24 + 24 * i)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
+            let mut values = cpuid(leaf);
+            for r in results
+                .iter()
+                .filter(|r| r.applies(vp_index, leaf, subleaf))
+            {
+                r.apply(&mut values);
+            }
             output
-                .write(16 * i, &cpuid(leaf))
+                .write(16 * i, &values)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
         }
         Ok(count)
+    }
+
+    /// `HVCALL_REGISTER_INTERCEPT_RESULT`: what the guest's CPUID (or an MSR access it is not
+    /// intercepted on) answers on a VP. `struct hv_input_register_intercept_result`: partition,
+    /// VP, intercept type, then the type's parameters: for CPUID, the leaf (eax), the subleaf
+    /// (ecx), whether the result is the subleaf's alone and whether it always applies, then
+    /// each of eax, ebx, ecx and edx with the mask of its bits the result overrides.
+    pub(super) fn register_intercept_result(&mut self, input: &HvPage) -> RepResult {
+        /// The registrations a partition keeps, at most (a leaf re-registered replaces its
+        /// earlier result).
+        const MAX_RESULTS: usize = 1024;
+        let partition_id: u64 = read(input, 0)?;
+        let vp_index: u32 = read(input, 8)?;
+        let kind: u32 = read(input, 12)?;
+        let p = self.partition(partition_id).map_err(|s| (s, 0))?;
+        if vp_index != HV_ANY_VP && !p.vps.iter().any(|vp| vp.index == vp_index) {
+            return Err((HvStatus::INVALID_VP_INDEX, 0));
+        }
+        match kind {
+            // x86 only: arm64 has neither intercept.
+            INTERCEPT_TYPE_X64_CPUID if cfg!(CONFIG_X86_64) => {
+                let leaf: [u32; 2] = read(input, 16)?;
+                let flags: [u8; 2] = read(input, 24)?;
+                let padding: u16 = read(input, 26)?;
+                let values: [u32; 8] = read(input, 28)?;
+                if padding != 0 || flags.iter().any(|&f| f > 1) {
+                    return Err((HvStatus::INVALID_PARAMETER, 0));
+                }
+                let result = CpuidResult {
+                    vp_index,
+                    leaf: leaf[0],
+                    subleaf: (flags[0] == 1).then_some(leaf[1]),
+                    values,
+                };
+                let results = &mut p.cpuid_results;
+                results.retain(|r| !r.same_input(&result));
+                if results.len() == MAX_RESULTS {
+                    return Err((HvStatus::INSUFFICIENT_MEMORY, 0));
+                }
+                results
+                    .push(result, ALLOC)
+                    .map_err(|_| (HvStatus::INSUFFICIENT_MEMORY, 0))?;
+            }
+            INTERCEPT_TYPE_X64_MSR if cfg!(CONFIG_X86_64) => {
+                // msr_index, access_type (read, write: bits 0-1), action.
+                let [_, access, _]: [u32; 3] = read(input, 16)?;
+                if access == 0 || access & !0x3 != 0 {
+                    return Err((HvStatus::INVALID_PARAMETER, 0));
+                }
+                p.msr_results = p.msr_results.saturating_add(1);
+            }
+            _ => return Err((HvStatus::INVALID_PARAMETER, 0)),
+        }
+        Ok(0)
     }
 
     pub(super) fn vp_state(
@@ -612,12 +739,18 @@ impl Machine {
             return Ok(0);
         }
         let stored = &vp.states[slot];
-        // Never set: zero, but the local APIC's id (the VP index) and version.
-        let initial = (u64::from(vp.index) | 0x0005_0014 << 32).to_le_bytes();
+        // Never set: zero, but the local APIC's id (the VP index) and version, and the XSAVE
+        // area's `xcomp_bv`: the hypervisor keeps it in the compacted format (bit 63), every
+        // component in its initial state.
+        let (initial, from) = match slot {
+            0 => ((u64::from(vp.index) | 0x0005_0014 << 32).to_le_bytes(), 0),
+            1 => ((1u64 << 63).to_le_bytes(), XSAVE_XCOMP_BV),
+            _ => ([0; 8], 0),
+        };
         for i in 0..size {
             let byte = match stored.get(i) {
                 Some(&b) => b,
-                None if slot == 0 && i < initial.len() => initial[i],
+                None if (from..from + initial.len()).contains(&i) => initial[i - from],
                 None => 0,
             };
             if by_pages {

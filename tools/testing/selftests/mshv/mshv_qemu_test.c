@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * QEMU's own mshv accelerator (-accel mshv, Debian's qemu-system-x86_64 11.1, carried into the
+ * test VM by tools/setup/setup.sh qemu) as the VMM of /dev/mshv, over the simulated hypervisor.
+ *
+ * The guest is a 64 KiB firmware image of the test's own (-bios): at the reset vector a jump to
+ * straight-line real-mode code that writes a string to the serial port, one `out dx, al` a
+ * character, then its status to isa-debug-exit, and halts. The simulator runs no guest code:
+ * the test plays that code's I/O port writes as the intercepts the hypervisor would send for
+ * them (each at its instruction's address, `al` holding the character), and QEMU's own device
+ * models act on them: the string comes out of QEMU's serial port (its stdout), and QEMU exits
+ * with the status isa-debug-exit makes of the guest's byte, (byte << 1) | 1. The monitor's
+ * stop/cont, info registers, system_reset and quit are driven on a UNIX socket.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mshv_sim.h"
+
+#define QEMU "/usr/bin/qemu-system-x86_64"
+#define BIOS "/tmp/mshv-qemu-test.bios"
+/* The human monitor's pipes: QEMU reads MONITOR.in and writes MONITOR.out. */
+#define MONITOR "/tmp/mshv-qemu-test.monitor"
+
+#define BIOS_SIZE 0x10000
+/* Where the code starts, as an offset in the 64 KiB segment the reset vector runs in. */
+#define CODE 0xe000
+#define RESET 0xfff0
+#define SERIAL 0x3f8
+#define DEBUG_EXIT 0x501
+
+/* What the guest writes; the debug exit's byte. */
+static const char message[] = "Hello from the guest, through QEMU's 16550\n";
+#define GUEST_STATUS 0x2a
+
+/*
+ * The guest's code, and where each character's `out dx, al` is (its RIP: CS keeps the reset
+ * vector's base, 0xffff0000, as the jump is near):
+ *   CODE:        mov dx, 0x3f8         ba f8 03
+ *   then each:   mov al, <c>           b0 <c>
+ *                out dx, al            ee          <- RIP = CODE + 3 + 3 * i + 2
+ *   then:        mov dx, 0x501         ba 01 05
+ *                mov al, GUEST_STATUS  b0 2a
+ *                out dx, al            ee          <- RIP = exit_rip()
+ *                hlt                   f4
+ *   RESET:       jmp near CODE         e9 <rel16>
+ */
+static unsigned long char_rip(unsigned int i)
+{
+	return CODE + 3 + 3 * i + 2;
+}
+
+static unsigned long exit_rip(void)
+{
+	return char_rip(strlen(message) - 1) + 1 + 5;
+}
+
+static int write_bios(void)
+{
+	static unsigned char image[BIOS_SIZE];
+	unsigned int i, at = CODE;
+	int fd, ok;
+
+	memset(image, 0xf4, sizeof(image));
+	image[at++] = 0xba;
+	image[at++] = SERIAL & 0xff;
+	image[at++] = SERIAL >> 8;
+	for (i = 0; i < strlen(message); i++) {
+		image[at++] = 0xb0;
+		image[at++] = message[i];
+		image[at++] = 0xee;
+	}
+	image[at++] = 0xba;
+	image[at++] = DEBUG_EXIT & 0xff;
+	image[at++] = DEBUG_EXIT >> 8;
+	image[at++] = 0xb0;
+	image[at++] = GUEST_STATUS;
+	image[at++] = 0xee;
+	image[at++] = 0xf4;
+	image[RESET] = 0xe9;
+	image[RESET + 1] = (CODE - (RESET + 3)) & 0xff;
+	image[RESET + 2] = ((CODE - (RESET + 3)) >> 8) & 0xff;
+	fd = open(BIOS, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, image, sizeof(image)) == sizeof(image);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+struct qemu {
+	pid_t pid;
+	int out;		/* QEMU's stdout: the guest's serial port */
+	int err;		/* QEMU's stderr */
+	int monitor;		/* the human monitor's input */
+	int answers;		/* and its output */
+	long partition;
+	char serial[4096];
+	size_t serial_len;
+	char errors[4096];
+	size_t errors_len;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Takes what QEMU printed so far, waiting up to ms for some. */
+static void drain(struct qemu *q, int ms)
+{
+	struct pollfd fds[2] = {
+		{ .fd = q->out, .events = POLLIN },
+		{ .fd = q->err, .events = POLLIN },
+	};
+	ssize_t n;
+
+	if (poll(fds, 2, ms) <= 0)
+		return;
+	if (fds[0].revents & (POLLIN | POLLHUP)) {
+		n = read(q->out, q->serial + q->serial_len, sizeof(q->serial) - 1 - q->serial_len);
+		if (n > 0)
+			q->serial_len += n;
+		q->serial[q->serial_len] = 0;
+	}
+	if (fds[1].revents & (POLLIN | POLLHUP)) {
+		n = read(q->err, q->errors + q->errors_len, sizeof(q->errors) - 1 - q->errors_len);
+		if (n > 0)
+			q->errors_len += n;
+		q->errors[q->errors_len] = 0;
+	}
+}
+
+/* Waits up to ms for the serial output to hold `text`. */
+static bool serial_has(struct qemu *q, const char *text, int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (!strstr(q->serial, text) && now_ms() < end)
+		drain(q, 50);
+	return strstr(q->serial, text);
+}
+
+/* Reads the monitor up to its next prompt into buf. */
+static bool monitor_read(struct qemu *q, char *buf, size_t size, int ms)
+{
+	long long end = now_ms() + ms;
+	size_t used = 0;
+
+	buf[0] = 0;
+	while (!strstr(buf, "(qemu) ") && now_ms() < end) {
+		struct pollfd fd = { .fd = q->answers, .events = POLLIN };
+		ssize_t n;
+
+		drain(q, 0);
+		if (poll(&fd, 1, 50) <= 0)
+			continue;
+		n = read(q->answers, buf + used, size - 1 - used);
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n <= 0)
+			return false;
+		used += n;
+		buf[used] = 0;
+	}
+	return strstr(buf, "(qemu) ");
+}
+
+/* Every hypercall the simulator has taken so far. */
+static long calls_total(void)
+{
+	char buf[8192], *line, *sp;
+	long total = 0;
+
+	if (!sim_read("calls", buf, sizeof(buf)))
+		return -1;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		sp = strchr(line, ' ');
+		if (sp)
+			total += strtol(sp + 1, NULL, 10);
+	}
+	return total;
+}
+
+/*
+ * Waits until QEMU's VP threads are back in MSHV_RUN_VP: no hypercall for half a second.
+ *
+ * QEMU kicks a VP thread out of MSHV_RUN_VP with a signal (SIGUSR1) that it does not block
+ * between runs (mshv has no KVM_SET_SIGNAL_MASK or immediate_exit): a kick that lands while the
+ * thread is outside the ioctl, storing the VP's registers with a hundred hypercalls after a
+ * monitor command read them, is lost, and the thread then sleeps in MSHV_RUN_VP until the
+ * guest next exits. On a host the window is microseconds; in this VM (TCG, a debug kernel) it
+ * is a fraction of a second. So, as a person at the monitor would, the test lets QEMU settle
+ * before a command that pauses the VPs.
+ */
+static void settle(struct qemu *q)
+{
+	long long end = now_ms() + 30000, quiet = now_ms();
+	long last = calls_total();
+
+	while (now_ms() < end && now_ms() - quiet < 500) {
+		long now;
+
+		drain(q, 50);
+		now = calls_total();
+		if (now != last) {
+			last = now;
+			quiet = now_ms();
+		}
+	}
+}
+
+/* Runs a monitor command, once QEMU has settled; its answer in buf. */
+static bool monitor(struct qemu *q, const char *command, char *buf, size_t size)
+{
+	char line[128];
+
+	settle(q);
+	snprintf(line, sizeof(line), "%s\n", command);
+	if (write(q->monitor, line, strlen(line)) != (ssize_t)strlen(line))
+		return false;
+	return monitor_read(q, buf, size, 20000);
+}
+
+/*
+ * The value of a register in `info registers`, named without its size prefix ("IP", "AX"):
+ * QEMU shows RIP=... in long mode, EIP=... otherwise. -1 if not there.
+ */
+static long long info_register(const char *info, const char *name)
+{
+	char want[16];
+	const char *p;
+
+	snprintf(want, sizeof(want), "R%s=", name);
+	p = strstr(info, want);
+	if (!p) {
+		want[0] = 'E';
+		p = strstr(info, want);
+	}
+	return p ? strtoll(p + strlen(want), NULL, 16) : -1;
+}
+
+/* Starts QEMU on the test's firmware; waits for its partition's two VPs and the monitor. */
+static bool qemu_start(struct qemu *q)
+{
+	static char *const argv[] = {
+		QEMU, "-accel", "mshv", "-machine", "q35", "-nodefaults", "-nographic",
+		"-m", "64", "-smp", "2", "-bios", BIOS, "-serial", "stdio",
+		"-monitor", "pipe:" MONITOR,
+		"-device", "isa-debug-exit,iobase=0x501,iosize=2", NULL,
+	};
+	int out[2], err[2];
+	char buf[65536];
+	long long end;
+
+	memset(q, 0, sizeof(*q));
+	q->monitor = -1;
+	q->answers = -1;
+	unlink(MONITOR ".in");
+	unlink(MONITOR ".out");
+	if (mkfifo(MONITOR ".in", 0600) || mkfifo(MONITOR ".out", 0600))
+		return false;
+	/* Read-write: neither open waits for QEMU's. */
+	q->monitor = open(MONITOR ".in", O_RDWR | O_CLOEXEC);
+	q->answers = open(MONITOR ".out", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (q->monitor < 0 || q->answers < 0)
+		return false;
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return false;
+	q->pid = fork();
+	if (q->pid == 0) {
+		/* QEMU ends with the test, however the test ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		execv(QEMU, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	q->out = out[0];
+	q->err = err[0];
+	if (q->pid < 0 || !monitor_read(q, buf, sizeof(buf), 60000))
+		return false;
+	/* The partition is the newest, with two VPs, once QEMU has made them. */
+	end = now_ms() + 60000;
+	while (now_ms() < end) {
+		const char *line = sim_newest_partition(buf, sizeof(buf), &q->partition);
+
+		if (line && strstr(line, " vps=2 ") && strstr(line, " initialized "))
+			return true;
+		drain(q, 100);
+	}
+	return false;
+}
+
+/* The guest writes character i of the message. */
+static int play_char(struct qemu *q, unsigned int i)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "io %#x %#x at %#lx", SERIAL, (unsigned char)message[i],
+		 char_rip(i));
+	return sim_inject(q->partition, 0, what);
+}
+
+/* Prints where each of QEMU's threads is (for a QEMU that does not end). */
+static void qemu_threads(struct qemu *q)
+{
+	char path[512], buf[4096];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", q->pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		static const char *const files[] = { "comm", "wchan", "stack" };
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (unsigned int i = 0; i < ARRAY_SIZE(files); i++) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/%s", q->pid, de->d_name,
+				 files[i]);
+			int fd = open(path, O_RDONLY);
+			ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+			if (fd >= 0)
+				close(fd);
+			buf[n > 0 ? n : 0] = 0;
+			fprintf(stderr, "# QEMU thread %s %s: %s\n", de->d_name, files[i], buf);
+		}
+	}
+	closedir(dir);
+}
+
+/* Waits for QEMU to end: its exit status, or -1. */
+static int qemu_wait(struct qemu *q, int ms)
+{
+	long long end = now_ms() + ms;
+	int status;
+
+	while (now_ms() < end) {
+		pid_t pid = waitpid(q->pid, &status, WNOHANG);
+
+		if (pid == q->pid) {
+			q->pid = 0;
+			drain(q, 0);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		drain(q, 50);
+	}
+	qemu_threads(q);
+	return -1;
+}
+
+static void qemu_stop(struct qemu *q)
+{
+	if (q->pid > 0) {
+		kill(q->pid, SIGKILL);
+		waitpid(q->pid, NULL, 0);
+		q->pid = 0;
+	}
+	if (q->monitor >= 0)
+		close(q->monitor);
+	if (q->answers >= 0)
+		close(q->answers);
+	close(q->out);
+	close(q->err);
+}
+
+FIXTURE(qemu) {
+	struct qemu q;
+	int partitions;
+	long root_used;
+};
+
+FIXTURE_SETUP(qemu)
+{
+	if (access("/dev/mshv", F_OK))
+		SKIP(return, "no /dev/mshv");
+	if (access(QEMU, X_OK))
+		SKIP(return, "no QEMU in this VM (tools/setup/setup.sh qemu, vmrun.py --tree)");
+	if (sim_partition_count() < 0)
+		SKIP(return, "no simulator: the test plays the guest's intercepts through it");
+	self->partitions = sim_partition_count();
+	self->root_used = sim_pages("root_used ");
+	ASSERT_EQ(0, write_bios());
+	ASSERT_TRUE(qemu_start(&self->q)) TH_LOG("QEMU did not start: %s", self->q.errors);
+}
+
+FIXTURE_TEARDOWN(qemu)
+{
+	if (self->q.pid)
+		qemu_stop(&self->q);
+	/* QEMU gone, its partition is: the simulator is back where it was. */
+	EXPECT_EQ(self->partitions, sim_partition_count());
+	EXPECT_EQ(self->root_used, sim_pages("root_used "));
+}
+
+TEST_F_TIMEOUT(qemu, the_guests_string_and_exit_status_come_from_qemus_devices, 180)
+{
+	struct qemu *q = &self->q;
+
+	unsigned int i;
+
+	for (i = 0; i < strlen(message); i++)
+		ASSERT_EQ(0, play_char(q, i)) TH_LOG("character %u", i);
+	EXPECT_TRUE(serial_has(q, message, 20000))
+		TH_LOG("serial: '%s' stderr: '%s'", q->serial, q->errors);
+	{
+		char what[64];
+
+		snprintf(what, sizeof(what), "io %#x %#x at %#lx", DEBUG_EXIT, GUEST_STATUS,
+			 exit_rip());
+		ASSERT_EQ(0, sim_inject(q->partition, 0, what));
+	}
+	EXPECT_EQ((GUEST_STATUS << 1) | 1, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);
+	qemu_stop(q);
+}
+
+TEST_F_TIMEOUT(qemu, the_monitors_registers_stop_cont_and_quit, 180)
+{
+	struct qemu *q = &self->q;
+	static char info[65536];
+
+	ASSERT_EQ(0, play_char(q, 0));
+	ASSERT_TRUE(serial_has(q, "H", 20000)) TH_LOG("stderr: '%s'", q->errors);
+	/* QEMU moved the guest past its `out`: the VP's state says so. */
+	ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
+	EXPECT_EQ(char_rip(0) + 1, info_register(info, "IP")) TH_LOG("%s", info);
+	EXPECT_EQ('H', info_register(info, "AX") & 0xff) TH_LOG("%s", info);
+	/*
+	 * stop pauses the VPs: their threads are kicked out of MSHV_RUN_VP (EINTR), or stop
+	 * would not return. Stopped, the guest runs no more: what it does waits for cont.
+	 */
+	ASSERT_TRUE(monitor(q, "stop", info, sizeof(info)));
+	ASSERT_TRUE(monitor(q, "info status", info, sizeof(info)));
+	EXPECT_NE(NULL, strstr(info, "paused")) TH_LOG("%s", info);
+	ASSERT_EQ(0, play_char(q, 1));
+	EXPECT_FALSE(serial_has(q, "He", 1000));
+	ASSERT_TRUE(monitor(q, "cont", info, sizeof(info)));
+	EXPECT_TRUE(serial_has(q, "He", 20000)) TH_LOG("stderr: '%s'", q->errors);
+	ASSERT_TRUE(monitor(q, "info status", info, sizeof(info)));
+	EXPECT_NE(NULL, strstr(info, "running")) TH_LOG("%s", info);
+	ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
+	EXPECT_EQ(char_rip(1) + 1, info_register(info, "IP")) TH_LOG("%s", info);
+	settle(q);
+	if (write(q->monitor, "quit\n", 5) != 5)
+		TH_LOG("monitor: %s", strerror(errno));
+	EXPECT_EQ(0, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);
+	qemu_stop(q);
+}
+
+/*
+ * system_reset: QEMU resets its devices and its copy of the VPs' state (the accelerator says
+ * it cannot reset them itself), which goes to the hypervisor before they run again: the guest
+ * starts over from the reset vector.
+ */
+TEST_F_TIMEOUT(qemu, system_reset_starts_the_guest_over, 180)
+{
+	struct qemu *q = &self->q;
+	static char info[65536];
+
+	ASSERT_EQ(0, play_char(q, 0));
+	ASSERT_TRUE(serial_has(q, "H", 20000)) TH_LOG("stderr: '%s'", q->errors);
+	ASSERT_TRUE(monitor(q, "system_reset", info, sizeof(info)));
+	ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
+	EXPECT_EQ(RESET, info_register(info, "IP")) TH_LOG("%s", info);
+	ASSERT_EQ(0, play_char(q, 0));
+	EXPECT_TRUE(serial_has(q, "HH", 20000)) TH_LOG("stderr: '%s'", q->errors);
+	ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
+	EXPECT_EQ(char_rip(0) + 1, info_register(info, "IP")) TH_LOG("%s", info);
+	settle(q);
+	if (write(q->monitor, "quit\n", 5) != 5)
+		TH_LOG("monitor: %s", strerror(errno));
+	EXPECT_EQ(0, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);
+	qemu_stop(q);
+}
+
+TEST_HARNESS_MAIN
