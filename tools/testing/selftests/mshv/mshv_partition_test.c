@@ -31,6 +31,8 @@
 #define HVCALL_SET_VP_REGISTERS		0x51
 #define HVCALL_DEPOSIT_MEMORY		0x48
 #define HVCALL_ASSERT_VIRTUAL_INTERRUPT	0x94
+#define HVCALL_REGISTER_INTERCEPT_RESULT	0x91
+#define HVCALL_GET_VP_CPUID_VALUES	0xf4
 
 #define HV_STATUS_UNKNOWN_PROPERTY	0x9
 #define PROPERTY_PRIVILEGE_FLAGS	0x00010000
@@ -533,6 +535,98 @@ TEST_F(partition, root_hvcall_rep_vp_registers)
 	EXPECT_EQ(-1, hvcall(fd, HVCALL_SET_VP_REGISTERS, 3, &set, sizeof(set), NULL, 0, &args));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(1, args.reps);
+	EXPECT_EQ(0x5, args.status);
+	close(fd);
+}
+
+/* struct hv_input_register_intercept_result with CPUID parameters (60 bytes, and tail padding). */
+struct cpuid_result_in {
+	__u64 pt;
+	__u32 vp, type;
+	__u32 leaf, subleaf;
+	__u8 subleaf_specific, always_override;
+	__u16 padding;
+	__u32 eax, eax_mask, ebx, ebx_mask, ecx, ecx_mask, edx, edx_mask;
+};
+
+#ifdef __x86_64__
+/* The values GET_VP_CPUID_VALUES gives VP `vp` for (leaf, subleaf): eax, ebx, ecx, edx. */
+static int cpuid_values(int fd, __u32 vp, __u32 leaf, __u32 subleaf, __u32 out[4])
+{
+	struct {
+		__u64 pt; __u32 vp, flags, r0, r1;
+		struct { __u32 eax, ecx; __u64 xfem, xss; } leaf;
+	} in = { .vp = vp, .leaf = { .eax = leaf, .ecx = subleaf } };
+	struct mshv_root_hvcall args;
+
+	return hvcall(fd, HVCALL_GET_VP_CPUID_VALUES, 1, &in, sizeof(in), out, 16, &args);
+}
+#endif
+
+/*
+ * A VP's CPUID results registered with the hypervisor (what QEMU's -accel mshv does for every
+ * leaf) override the bits of their masks, for a subleaf alone or for every subleaf; bad input is
+ * the hypervisor's INVALID_PARAMETER or INVALID_VP_INDEX.
+ */
+TEST_F(partition, root_hvcall_cpuid_results_override_the_values)
+{
+	struct cpuid_result_in in = {
+		.vp = 2, .type = 2, .leaf = 0, .always_override = 1,
+		.eax = 0x1f, .eax_mask = 0xff, .ebx = 0x12345678, .ebx_mask = 0xffffffff,
+	};
+	struct mshv_create_vp vp = { .vp_index = 2 };
+	struct mshv_root_hvcall args;
+	__u32 before[4], after[4];
+	int fd;
+
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	ASSERT_EQ(0, ioctl(self->pt, MSHV_INITIALIZE_PARTITION));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+#ifdef __x86_64__
+	ASSERT_EQ(0, cpuid_values(fd, 2, 0, 0, before));
+	ASSERT_EQ(0, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,
+			    &args));
+	ASSERT_EQ(0, cpuid_values(fd, 2, 0, 5, after));
+	EXPECT_EQ((before[0] & ~0xffu) | 0x1f, after[0]);
+	EXPECT_EQ(0x12345678, after[1]);
+	EXPECT_EQ(before[2], after[2]);
+	EXPECT_EQ(before[3], after[3]);
+	/* Registered again for subleaf 1 alone: subleaf 0 keeps the first result. */
+	in.subleaf_specific = 1;
+	in.subleaf = 1;
+	in.ebx = 0xabcd;
+	ASSERT_EQ(0, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,
+			    &args));
+	ASSERT_EQ(0, cpuid_values(fd, 2, 0, 1, after));
+	EXPECT_EQ(0xabcd, after[1]);
+	ASSERT_EQ(0, cpuid_values(fd, 2, 0, 0, after));
+	EXPECT_EQ(0x12345678, after[1]);
+	/* A VP the partition does not have; a flag that is not 0 or 1; padding. */
+	in.vp = 3;
+	EXPECT_EQ(-1, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,
+			     &args));
+	EXPECT_EQ(0xe, args.status);
+	in.vp = 2;
+	in.always_override = 2;
+	EXPECT_EQ(-1, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,
+			     &args));
+	EXPECT_EQ(EINVAL, errno);
+	in.always_override = 1;
+	in.padding = 1;
+	EXPECT_EQ(-1, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,
+			     &args));
+	EXPECT_EQ(0x5, args.status);
+	in.padding = 0;
+#else
+	(void)before;
+	(void)after;
+#endif
+	/* An intercept type with no results (arm64: none has them). */
+	in.type = 5;
+	EXPECT_EQ(-1, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,
+			     &args));
 	EXPECT_EQ(0x5, args.status);
 	close(fd);
 }

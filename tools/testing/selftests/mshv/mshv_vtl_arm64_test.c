@@ -448,7 +448,8 @@ TEST_F(el2, the_hypervisors_errors_are_errnos_with_no_switch)
 	irq_exits = el2(self->cpu, "irq_exits ");
 	ASSERT_EQ(0, ioctl(self->vtl, MSHV_RETURN_TO_LOWER_VTL));
 	/* Entered once, and once more after each tick that stopped VTL0 before its call. */
-	EXPECT_EQ(entered + 1 + el2(self->cpu, "irq_exits ") - irq_exits, el2(self->cpu, "entered "));
+	irq_exits = el2(self->cpu, "irq_exits ") - irq_exits;
+	EXPECT_EQ(entered + 1 + irq_exits, el2(self->cpu, "entered "));
 }
 
 static void on_alarm(int sig)
