@@ -29,7 +29,10 @@ MARK = "MSHV-VM: "
 ARCHES = {
     "x86_64": {
         # qboot: a firmware that only loads -kernel (SeaBIOS draws on the serial console).
-        "qemu": ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-bios", "qboot.rom"],
+        # virtio-rng: a PCI device with a memory BAR of four pages and no option ROM, for the
+        # device-memory tests (nothing binds it).
+        "qemu": ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-bios", "qboot.rom",
+                 "-device", "virtio-rng-pci"],
         "image": "arch/x86/boot/bzImage",
         "console": "ttyS0",
         "cmdline": "",
