@@ -224,7 +224,8 @@ vm_vtl_sint0_tests() {
 
 # QEMU's own mshv accelerator as the VMM (x86_64, results <arch>-qemu.*): Debian's QEMU with its
 # libraries carried into the VM (tools/setup/setup.sh qemu), the guest's I/O played through
-# the simulator (tools/testing/selftests/mshv/mshv_qemu_test.c). Every case must pass, not skip.
+# the simulator (tools/testing/selftests/mshv/mshv_qemu_test.c). Every case must pass, not skip;
+# the VM's time allows each its whole TEST_F_TIMEOUT.
 vm_qemu_tests() {
 	local arch=$1 out kobj rc=0 tree
 	out=$(out_dir "$arch")
@@ -233,11 +234,12 @@ vm_qemu_tests() {
 	[ -f "$tree/.mshv-built" ] || { echo "FAIL $arch-qemu: no QEMU tree" | tee -a "$results"; return 1; }
 	"$MSHV_ROOT/tools/vm/vmrun.py" test --arch "$arch" --label "$arch-qemu" \
 		--kernel "$kobj" --init "$out/init" --module "$out/mshv/mshv_rs.ko" --tree "$tree" \
-		--selftest "$out/selftests/mshv_qemu_test" \
+		--selftest "$out/selftests/mshv_qemu_test" --timeout 1500 \
 		--log "$logs/vm-qemu-$arch.console" --results "$results" || rc=$?
 	local case
 	for case in the_guests_string_and_exit_status_come_from_qemus_devices \
-		the_monitors_registers_stop_cont_and_quit system_reset_starts_the_guest_over; do
+		the_monitors_registers_stop_cont_and_quit system_reset_starts_the_guest_over \
+		device_memory_accesses_reach_qemus_hpet; do
 		grep -qxF "PASS $arch-qemu.selftest.mshv_qemu_test.qemu.$case" "$results" ||
 			{ echo "FAIL $arch-qemu.$case: did not pass" | tee -a "$results"; rc=1; }
 	done

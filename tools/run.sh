@@ -7,5 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/setup/env.sh"
 
-exec "$MSHV_ROOT/tools/vm/mshv-vm" --arch x86_64 --build sample \
-	${MSHV_VERBOSE:+--verbose} "$(out_dir x86_64)/mshv-vmm"
+verbose=()
+[ "${MSHV_VERBOSE:-0}" = 0 ] || verbose=(--verbose)
+exec "$MSHV_ROOT/tools/vm/mshv-vm" --arch x86_64 --build sample "${verbose[@]}" \
+	"$(out_dir x86_64)/mshv-vmm"

@@ -13,7 +13,7 @@ APT_PACKAGES=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	rustc-web rust-web-src rustfmt-web rust-web-clippy
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	make rsync flex bison bc libelf-dev libssl-dev cpio kmod perl python3 xz-utils
+	make rsync flex bison bc libelf-dev libssl-dev cpio kmod perl python3 xz-utils binutils
 )
 # qemu-system-* must match the qemu-utils the machines ship (bookworm-backports).
 BACKPORTS_PACKAGES=(qemu-system-x86 qemu-system-arm)
@@ -232,8 +232,10 @@ step_qemu() {
 	pkgs=$(apt-cache $opts -t "$QEMU_SUITE" depends --recurse --no-recommends --no-suggests \
 		--no-conflicts --no-breaks --no-replaces --no-enhances qemu-system-x86 |
 		grep -E '^(lib|zlib)' | sort -u)
+	# Each at the version an install from $QEMU_SUITE would take (-t): the libraries QEMU was
+	# built against, not older ones.
 	# shellcheck disable=SC2086
-	(cd "$work/debs" && apt-get $opts download -q $pkgs \
+	(cd "$work/debs" && apt-get $opts -t "$QEMU_SUITE" download -q $pkgs \
 		"qemu-system-x86=$version" "qemu-system-data/$QEMU_SUITE" "seabios/$QEMU_SUITE" \
 		>/dev/null)
 	local deb
@@ -243,11 +245,13 @@ step_qemu() {
 	mkdir -p "$tree/usr/bin" "$tree/lib64" "$tree/lib/x86_64-linux-gnu" "$tree/usr/share/qemu" \
 		"$tree/usr/share/seabios"
 	cp "$work/root/usr/bin/qemu-system-x86_64" "$tree/usr/bin/"
-	cp -L "$work/root/usr/lib64/ld-linux-x86-64.so.2" "$tree/lib64/"
+	# The loader itself, not /usr/lib64's link to it (which could name the host's).
+	cp "$work/root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$tree/lib64/"
 	# The shared libraries the binary needs, by soname, from the closure of its DT_NEEDED.
-	local todo=("$tree/usr/bin/qemu-system-x86_64") so lib
+	local todo=("$tree/usr/bin/qemu-system-x86_64") so lib needed
 	while [ ${#todo[@]} -gt 0 ]; do
-		for so in $(readelf -dW "${todo[0]}" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		needed=$(readelf -dW "${todo[0]}") || die "readelf failed on ${todo[0]}"
+		for so in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$needed"); do
 			[ -e "$tree/lib/x86_64-linux-gnu/$so" ] && continue
 			lib=$(find "$work/root/usr/lib/x86_64-linux-gnu" "$work/root/lib/x86_64-linux-gnu" \
 				-maxdepth 1 -name "$so" 2>/dev/null | head -n 1 || true)
@@ -264,6 +268,13 @@ step_qemu() {
 		cp "$work/root/usr/share/qemu/$f" "$tree/usr/share/qemu/"
 	done
 	cp "$work/root/usr/share/seabios/bios-256k.bin" "$tree/usr/share/seabios/"
+	# The tree must run on its own (its loader, its libraries) and have the accelerator, before
+	# it is kept.
+	local accels
+	accels=$("$tree/lib64/ld-linux-x86-64.so.2" --library-path "$tree/lib/x86_64-linux-gnu" \
+		"$tree/usr/bin/qemu-system-x86_64" -accel help 2>&1) ||
+		die "the QEMU tree does not run: $accels"
+	grep -qx mshv <<<"$accels" || die "qemu-system-x86 $version has no mshv accelerator: $accels"
 	echo "$version" >"$tree/.mshv-version"
 	touch "$tree/.mshv-built"
 	basename "$tree" >"$MSHV_CACHE/qemu/current"

@@ -7,8 +7,9 @@ Two modes:
   vmrun.py test ...   load modules, collect KUnit and kselftest results, scan the kernel log;
                       prints one line per result and ends with "N passed, N failed".
   vmrun.py run ... -- PROGRAM [ARG...]
-                      load modules and run one program; prints its output and the kernel log
-                      and exits with the program's status.
+                      load modules and run one program; prints a line per step and its
+                      output (the kernel log to --log, shown when something failed or with
+                      --verbose) and exits with the program's status.
 
 The VM's PID 1 is tools/vm/init.c, which carries out a job file and reports on the console with
 lines that start with "MSHV-VM: ".

@@ -196,6 +196,40 @@ pub(crate) mod message_type {
     pub(crate) const ASYNC_CALL_COMPLETION: u32 = 0x8000_0070;
 }
 
+/// `HVCALL_TRANSLATE_VIRTUAL_ADDRESS`: its control flags (`HV_TRANSLATE_GVA_*`) and its result
+/// codes (`enum hv_translate_gva_result_code`). Not in Linux's headers: the TLFS's, as
+/// mshv-bindings and QEMU's copies name them.
+pub(crate) mod translate_gva {
+    pub(crate) const VALIDATE_READ: u64 = 0x1;
+    pub(crate) const VALIDATE_WRITE: u64 = 0x2;
+    pub(crate) const VALIDATE_EXECUTE: u64 = 0x4;
+    /// The access is checked as the supervisor's, whatever the guest's privilege.
+    pub(crate) const PRIVILEGE_EXEMPT: u64 = 0x8;
+    /// The walk sets the accessed bits of the entries it used (and the dirty bit of the last,
+    /// for a write), as the processor would.
+    pub(crate) const SET_PAGE_TABLE_BITS: u64 = 0x10;
+    pub(crate) const TLB_FLUSH_INHIBIT: u64 = 0x20;
+    pub(crate) const SUPERVISOR_ACCESS: u64 = 0x40;
+    pub(crate) const USER_ACCESS: u64 = 0x80;
+    pub(crate) const ENFORCE_SMAP: u64 = 0x100;
+    pub(crate) const OVERRIDE_SMAP: u64 = 0x200;
+    pub(crate) const SHADOW_STACK: u64 = 0x400;
+    /// Every flag the hypervisor knows.
+    pub(crate) const KNOWN: u64 = 0x7ff;
+
+    pub(crate) const SUCCESS: u32 = 0;
+    pub(crate) const PAGE_NOT_PRESENT: u32 = 1;
+    pub(crate) const PRIVILEGE_VIOLATION: u32 = 2;
+    pub(crate) const INVALID_PAGE_TABLE_FLAGS: u32 = 3;
+    pub(crate) const GPA_UNMAPPED: u32 = 4;
+    pub(crate) const GPA_NO_READ_ACCESS: u32 = 5;
+    pub(crate) const GPA_NO_WRITE_ACCESS: u32 = 6;
+
+    /// `enum hv_cache_type`'s write back, the cache type of a successful translation (bits
+    /// 32-39 of `union hv_translate_gva_result`).
+    pub(crate) const CACHE_TYPE_WRITE_BACK: u64 = 6;
+}
+
 /// `HVCALL_DISPATCH_VP` (the root scheduler's): its flags, and the VP's state and the event
 /// that ended the dispatch (`enum hv_vp_dispatch_state`, `enum hv_vp_dispatch_event`).
 pub(crate) mod dispatch {
@@ -267,6 +301,15 @@ pub(crate) mod register {
     pub(crate) const X64_RIP: u32 = 0x0002_0010;
     /// `HvX64RegisterRflags` (as above).
     pub(crate) const X64_RFLAGS: u32 = 0x0002_0011;
+    /// `HvX64RegisterRax` (as above); at the same number, arm64's `HvArm64RegisterX0`.
+    pub(crate) const X64_RAX: u32 = 0x0002_0000;
+    /// `HvX64RegisterCr0`, `Cr3`, `Cr4`, `HvX64RegisterSs` and `HvX64RegisterEfer` (as above):
+    /// what a walk of the guest's page tables starts from.
+    pub(crate) const X64_CR0: u32 = 0x0004_0000;
+    pub(crate) const X64_CR3: u32 = 0x0004_0002;
+    pub(crate) const X64_CR4: u32 = 0x0004_0003;
+    pub(crate) const X64_SS: u32 = 0x0006_0002;
+    pub(crate) const X64_EFER: u32 = 0x0008_0001;
     /// `HV_X64_REGISTER_REG_PAGE`: the lower VTL's register page (`union
     /// hv_synic_overlay_page_msr`: bit 0 enabled, the frame in bits 12-63).
     pub(crate) const X64_REG_PAGE: u32 = 0x0009_001C;
@@ -368,6 +411,26 @@ pub(crate) mod vmm_capability {
 pub(crate) const MEMORY_INTERCEPT_GPA_OFFSET: usize = 56;
 #[cfg(CONFIG_ARM64)]
 pub(crate) const MEMORY_INTERCEPT_GPA_OFFSET: usize = 48;
+
+/// Where a memory intercept message's payload has `instruction_byte_count` (the next byte is
+/// `memory_access_info`: bit 0, `gva_valid`), `guest_virtual_address` and
+/// `instruction_bytes`, and how many of those bytes it has room for.
+#[cfg(CONFIG_X86_64)]
+pub(crate) const MEMORY_INTERCEPT_INSTRUCTION_COUNT_OFFSET: usize = 44;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const MEMORY_INTERCEPT_INSTRUCTION_COUNT_OFFSET: usize = 28;
+#[cfg(CONFIG_X86_64)]
+pub(crate) const MEMORY_INTERCEPT_GVA_OFFSET: usize = 48;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const MEMORY_INTERCEPT_GVA_OFFSET: usize = 40;
+#[cfg(CONFIG_X86_64)]
+pub(crate) const MEMORY_INTERCEPT_INSTRUCTION_OFFSET: usize = 64;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const MEMORY_INTERCEPT_INSTRUCTION_OFFSET: usize = 32;
+#[cfg(CONFIG_X86_64)]
+pub(crate) const MEMORY_INTERCEPT_INSTRUCTION_BYTES: usize = 16;
+#[cfg(CONFIG_ARM64)]
+pub(crate) const MEMORY_INTERCEPT_INSTRUCTION_BYTES: usize = 4;
 
 /// The size of a memory intercept message's payload (the structs above).
 #[cfg(CONFIG_X86_64)]
@@ -764,6 +827,31 @@ abi_structs! {
         pub(crate) rsvd_z16: u16,
     }
 
+    /// `struct hv_input_translate_virtual_address` (the TLFS's; not in Linux's headers).
+    #[repr(C, packed)]
+    pub(crate) struct TranslateVaIn {
+        /// The partition.
+        pub(crate) partition_id: u64,
+        /// The VP whose view of its guest's addresses is asked for.
+        pub(crate) vp_index: u32,
+        /// Zero.
+        pub(crate) padding: u32,
+        /// `HV_TRANSLATE_GVA_*` (see [`super::translate_gva`]).
+        pub(crate) control_flags: u64,
+        /// The guest virtual address's page number.
+        pub(crate) gva_page: u64,
+    }
+
+    /// `struct hv_output_translate_virtual_address` (as above).
+    #[repr(C, packed)]
+    pub(crate) struct TranslateVaOut {
+        /// `union hv_translate_gva_result`: the result code in bits 0-31, the cache type in
+        /// 32-39, `overlay_page` bit 40.
+        pub(crate) result: u64,
+        /// The guest physical page, where the translation succeeded.
+        pub(crate) gpa_page: u64,
+    }
+
     /// `struct hv_vp_assist_page`: the page the hypervisor overlays for each VP, through which
     /// a VTL switch passes what the registers cannot.
     #[repr(C, packed)]
@@ -1038,6 +1126,22 @@ pub(crate) const FACTS: &[Fact] = {
         fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 56),
         #[cfg(CONFIG_ARM64)]
         fact!(const MEMORY_INTERCEPT_GPA_OFFSET, 48),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const MEMORY_INTERCEPT_INSTRUCTION_COUNT_OFFSET, 44),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const MEMORY_INTERCEPT_INSTRUCTION_COUNT_OFFSET, 28),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const MEMORY_INTERCEPT_GVA_OFFSET, 48),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const MEMORY_INTERCEPT_GVA_OFFSET, 40),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const MEMORY_INTERCEPT_INSTRUCTION_OFFSET, 64),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const MEMORY_INTERCEPT_INSTRUCTION_OFFSET, 32),
+        #[cfg(CONFIG_X86_64)]
+        fact!(const MEMORY_INTERCEPT_INSTRUCTION_BYTES, 16),
+        #[cfg(CONFIG_ARM64)]
+        fact!(const MEMORY_INTERCEPT_INSTRUCTION_BYTES, 4),
         #[cfg(CONFIG_X86_64)]
         fact!(const MEMORY_INTERCEPT_SIZE, 80),
         #[cfg(CONFIG_ARM64)]

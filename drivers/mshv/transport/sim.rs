@@ -62,6 +62,7 @@ mod port;
 mod property;
 mod sint;
 mod slat;
+mod translate;
 mod vp;
 mod vsm;
 // The VTL module's: the root module hosts no VTL2 partition.

@@ -15,7 +15,10 @@
 //!   `<partition> <vp> read <gpa>` (or `mmio <gpa>`) and `<partition> <vp> write <gpa> <len>
 //!   <value>` are a guest's accesses to memory: where nothing is mapped a write rings the
 //!   doorbells it matches, else the VP takes an unmapped-GPA intercept; where the mapping denies
-//!   the access, a GPA intercept; else the access is done (a write lands in the page);
+//!   the access, a GPA intercept; else the access is done (a write lands in the page). After an
+//!   access, `at <rip>` (the guest ran to the instruction; a write's value in the low bytes of
+//!   x86 `rax`, arm64 `x0`), `insn <hex>` (the instruction's bytes, up to 16 on x86, 4 on arm64)
+//!   and `gva <address>` (the virtual address it used) go into the intercept's message;
 //!   `<partition> <vp> eoi` is the guest's end of its oldest level-triggered interrupt in
 //!   service (the root gets `HVMSG_X64_APIC_EOI`); the write returns once the root's handler
 //!   has taken the messages it caused;
@@ -76,7 +79,10 @@ use super::{
     hosted_synic,
     lock_machine,
     send,
-    vp::Intercept,
+    vp::{
+        Instruction,
+        Intercept, //
+    },
     vtl0,
     MACHINE, //
 };
@@ -250,8 +256,8 @@ struct Inject;
 enum Event {
     /// Take an intercept.
     Intercept(Intercept),
-    /// Write `len` bytes of a value at a guest physical address with nothing mapped.
-    Write(u64, u32, u64),
+    /// Write `len` bytes of a value at a guest physical address, with an instruction.
+    Write((u64, u32, u64), Instruction),
     /// Signal the end of its oldest level-triggered interrupt in service.
     Eoi,
 }
@@ -266,6 +272,33 @@ fn number(word: Option<&str>) -> Result<u64> {
     .map_err(|_| EINVAL)
 }
 
+/// An access's instruction, from the words after it: `at <rip>`, `insn <hex bytes>` and `gva
+/// <address>`, each at most once, in any order.
+fn instruction<'a>(mut words: impl Iterator<Item = &'a str>) -> Result<Instruction> {
+    let mut insn = Instruction::default();
+    let mut bytes = None;
+    while let Some(word) = words.next() {
+        match word {
+            "at" if insn.at.is_none() => insn.at = Some(number(words.next())?),
+            "gva" if insn.gva.is_none() => insn.gva = Some(number(words.next())?),
+            "insn" if bytes.is_none() => bytes = Some(words.next().ok_or(EINVAL)?),
+            _ => return Err(EINVAL),
+        }
+    }
+    if let Some(hex) = bytes {
+        let hex = hex.as_bytes();
+        if hex.is_empty() || hex.len() % 2 != 0 || hex.len() / 2 > insn.bytes.len() {
+            return Err(EINVAL);
+        }
+        for (i, pair) in hex.chunks(2).enumerate() {
+            let pair = core::str::from_utf8(pair).map_err(|_| EINVAL)?;
+            insn.bytes[i] = u8::from_str_radix(pair, 16).map_err(|_| EINVAL)?;
+        }
+        insn.len = (hex.len() / 2) as u8;
+    }
+    Ok(insn)
+}
+
 /// What user space wrote, as text in `buf`; `EINVAL` if it is longer or not UTF-8.
 fn read_line<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8]) -> Result<&'a str> {
     let n = reader.len();
@@ -278,7 +311,7 @@ fn read_line<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8]) -> Result<&'a 
 
 impl Reader for Inject {
     fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
-        let mut buf = [0u8; 128];
+        let mut buf = [0u8; 192];
         let line = read_line(reader, &mut buf)?;
         let mut words = line.split_whitespace();
         let partition = number(words.next())?;
@@ -286,7 +319,10 @@ impl Reader for Inject {
         let event = match words.next().ok_or(EINVAL)? {
             "io" => Event::Intercept(Intercept::IoWrite {
                 port: u16::try_from(number(words.next())?).map_err(|_| EINVAL)?,
-                value: number(words.next())?,
+                // One byte: `al`.
+                value: u8::try_from(number(words.next())?)
+                    .map_err(|_| EINVAL)?
+                    .into(),
                 at: match words.next() {
                     Some("at") => Some(number(words.next())?),
                     Some(_) => return Err(EINVAL),
@@ -296,6 +332,7 @@ impl Reader for Inject {
             "mmio" | "read" => Event::Intercept(Intercept::Access {
                 gpa: number(words.next())?,
                 write: None,
+                insn: instruction(&mut words)?,
             }),
             "write" => {
                 let gpa = number(words.next())?;
@@ -304,7 +341,8 @@ impl Reader for Inject {
                     len @ (1 | 2 | 4 | 8) if gpa % 4096 + len <= 4096 => len as u32,
                     _ => return Err(EINVAL),
                 };
-                Event::Write(gpa, len, number(words.next())?)
+                let value = number(words.next())?;
+                Event::Write((gpa, len, value), instruction(&mut words)?)
             }
             "halt" => Event::Intercept(Intercept::Halt),
             "exception" => Event::Intercept(Intercept::UnrecoverableException),
@@ -318,9 +356,7 @@ impl Reader for Inject {
             let mut machine = lock_machine();
             match event {
                 Event::Intercept(i) => machine.inject(partition, vp, i)?,
-                Event::Write(gpa, len, value) => {
-                    machine.guest_write(partition, vp, gpa, len, value)?
-                }
+                Event::Write(access, insn) => machine.guest_write(partition, vp, access, insn)?,
                 Event::Eoi => machine.end_of_interrupt(partition, vp)?,
             }
             send(&mut machine)

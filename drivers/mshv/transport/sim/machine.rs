@@ -396,6 +396,9 @@ impl Machine {
             ),
             code::GET_VP_CPUID_VALUES => self.get_vp_cpuid_values(input, output, start, count),
             code::UNMAP_GPA_PAGES => self.unmap_gpa_pages(input, start, count),
+            // x86's page tables only: arm64's stage 1 is not modelled.
+            #[cfg(CONFIG_X86_64)]
+            code::TRANSLATE_VIRTUAL_ADDRESS => self.translate_virtual_address(input, output),
             _ => Err((HvStatus::INVALID_HYPERCALL_CODE, 0)),
         };
         rep_result(result)

@@ -46,6 +46,10 @@ use crate::{
             INTERCEPT_HEADER_IP_OFFSET,
             INTERCEPT_HEADER_SIZE,
             MEMORY_INTERCEPT_GPA_OFFSET,
+            MEMORY_INTERCEPT_GVA_OFFSET,
+            MEMORY_INTERCEPT_INSTRUCTION_BYTES,
+            MEMORY_INTERCEPT_INSTRUCTION_COUNT_OFFSET,
+            MEMORY_INTERCEPT_INSTRUCTION_OFFSET,
             MEMORY_INTERCEPT_SIZE, //
         },
         status::HvStatus,
@@ -82,7 +86,7 @@ pub(super) struct Vp {
 
 impl Vp {
     /// A register's value (zero if never written).
-    fn register(&self, name: u32) -> [u64; 2] {
+    pub(super) fn register(&self, name: u32) -> [u64; 2] {
         self.registers
             .iter()
             .find(|(n, _)| *n == name)
@@ -100,6 +104,18 @@ impl Vp {
         Ok(())
     }
 
+    /// The guest ran to instruction pointer `ip`; with `value`, the low `len` bytes of its
+    /// value register (x86 `rax`, arm64 `x0`) hold it.
+    fn ran_to(&mut self, ip: u64, value: Option<(u32, u64)>) {
+        // Recorded registers never fail to update (see `run`).
+        let _ = self.set_register(IP, [ip, 0]);
+        if let Some((len, value)) = value {
+            let mask = u64::MAX >> (64 - 8 * len.min(8));
+            let old = self.register(RAX)[0];
+            let _ = self.set_register(RAX, [old & !mask | value & mask, 0]);
+        }
+    }
+
     /// Whether the VP runs: suspended neither explicitly nor on an intercept.
     fn running(&self) -> bool {
         self.register(register::EXPLICIT_SUSPEND)[0] & 1 == 0
@@ -115,7 +131,7 @@ impl Vp {
                 return None;
             }
             let action = *self.pending.first()?;
-            let Intercept::Access { gpa, write } = action else {
+            let Intercept::Access { gpa, write, insn } = action else {
                 let _ = self.pending.remove(0);
                 if let Intercept::IoWrite {
                     value,
@@ -124,18 +140,21 @@ impl Vp {
                 } = action
                 {
                     // The guest ran to `ip`, its `al` holding the value.
-                    let _ = self.set_register(IP, [ip, 0]);
-                    let rax = self.register(RAX)[0];
-                    let _ = self.set_register(RAX, [rax & !0xff | value & 0xff, 0]);
+                    self.ran_to(ip, Some((1, value)));
                 }
                 break action.message(partition_id, self, message_type::UNMAPPED_GPA);
             };
-            let ip = self.register(IP)[0];
-            if self.faulted_at.take().is_some_and(|at| at != ip) {
+            let retried = self.faulted_at.take();
+            if retried.is_some_and(|at| at != self.register(IP)[0]) {
                 // The root emulated the access and moved on.
                 let _ = self.pending.remove(0);
                 continue;
             }
+            if let (None, Some(at)) = (retried, insn.at) {
+                // The guest ran to the instruction, a write's value in its register.
+                self.ran_to(at, write);
+            }
+            let ip = self.register(IP)[0];
             match slat.guest_access(gpa >> 12, write.is_some()) {
                 Ok(pfn) => {
                     if let Some((len, value)) = write {
@@ -247,14 +266,38 @@ pub(super) enum Intercept {
         value: u64,
         at: Option<u64>,
     },
-    /// The guest read guest physical address `gpa`, or wrote `len` bytes of `value` there:
-    /// where nothing is mapped, an unmapped-GPA intercept; where the mapping denies it, a GPA
-    /// intercept (tried again when the VP next runs unless the instruction pointer moved).
-    Access { gpa: u64, write: Option<(u32, u64)> },
+    /// The guest read guest physical address `gpa`, or wrote `len` bytes of `value` there,
+    /// with instruction `insn`: where nothing is mapped, an unmapped-GPA intercept; where the
+    /// mapping denies it, a GPA intercept (tried again when the VP next runs unless the
+    /// instruction pointer moved).
+    Access {
+        gpa: u64,
+        write: Option<(u32, u64)>,
+        insn: Instruction,
+    },
     /// The guest halted.
     Halt,
     /// The guest took an exception it cannot recover from.
     UnrecoverableException,
+}
+
+/// What the hypervisor tells of the instruction behind an access, where the test says: where
+/// it is (the guest ran there), its bytes (as many as the message has room for: up to 16 on
+/// x86, one A64 instruction), and the guest virtual address it accessed.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Instruction {
+    pub(super) at: Option<u64>,
+    pub(super) bytes: [u8; MEMORY_INTERCEPT_INSTRUCTION_BYTES],
+    pub(super) len: u8,
+    pub(super) gva: Option<u64>,
+}
+
+/// Writes `bytes` into a message's payload at byte `offset` (the words are little-endian).
+fn put(payload: &mut [u64], offset: usize, bytes: &[u8]) {
+    for (i, &b) in bytes.iter().enumerate() {
+        let (word, shift) = ((offset + i) / 8, 8 * ((offset + i) % 8));
+        payload[word] = payload[word] & !(0xff << shift) | u64::from(b) << shift;
+    }
 }
 
 /// The register of the guest's instruction pointer, which intercept headers report:
@@ -263,7 +306,7 @@ pub(super) enum Intercept {
 #[cfg(CONFIG_X86_64)]
 const IP: u32 = 0x0002_0010;
 /// `HV_X64_REGISTER_RAX` (arm64 has no I/O port intercept: never written there).
-const RAX: u32 = 0x0002_0000;
+const RAX: u32 = register::X64_RAX;
 #[cfg(CONFIG_ARM64)]
 const IP: u32 = 0x0002_0022;
 
@@ -305,9 +348,23 @@ impl Intercept {
                 m.payload[5] = u64::from(port) | 1 << 16 | 1 << 24;
                 m.payload[6] = value;
             }
-            Self::Access { gpa, .. } => {
-                // guest_physical_address, where the architecture's layout has it.
-                m.payload[MEMORY_INTERCEPT_GPA_OFFSET / 8] = gpa;
+            Self::Access { gpa, insn, .. } => {
+                // guest_physical_address, where the architecture's layout has it; then
+                // instruction_byte_count, memory_access_info's gva_valid and the instruction's
+                // bytes, and guest_virtual_address.
+                // (The message is packed: its payload is changed as a copy.)
+                let mut payload = m.payload;
+                payload[MEMORY_INTERCEPT_GPA_OFFSET / 8] = gpa;
+                let count = MEMORY_INTERCEPT_INSTRUCTION_COUNT_OFFSET;
+                put(
+                    &mut payload,
+                    count,
+                    &[insn.len, u8::from(insn.gva.is_some())],
+                );
+                let bytes = &insn.bytes[..usize::from(insn.len)];
+                put(&mut payload, MEMORY_INTERCEPT_INSTRUCTION_OFFSET, bytes);
+                payload[MEMORY_INTERCEPT_GVA_OFFSET / 8] = insn.gva.unwrap_or(0);
+                m.payload = payload;
             }
             Self::Halt | Self::UnrecoverableException => {}
         }
@@ -410,15 +467,15 @@ impl Machine {
         write(output, 0, &out)
     }
 
-    /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa`: where nothing is mapped,
-    /// the doorbells the write matches ring (the VP goes on); otherwise it is an access.
+    /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa` with instruction `insn`:
+    /// where nothing is mapped, the doorbells the write matches ring (the VP goes on);
+    /// otherwise it is an access.
     pub(super) fn guest_write(
         &mut self,
         partition_id: u64,
         vp_index: u32,
-        gpa: u64,
-        len: u32,
-        value: u64,
+        (gpa, len, value): (u64, u32, u64),
+        insn: Instruction,
     ) -> Result {
         self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
         let p = self.partition(partition_id).map_err(|_| ENOENT)?;
@@ -426,7 +483,11 @@ impl Machine {
             return Ok(());
         }
         let write = Some((len, value));
-        self.inject(partition_id, vp_index, Intercept::Access { gpa, write })
+        self.inject(
+            partition_id,
+            vp_index,
+            Intercept::Access { gpa, write, insn },
+        )
     }
 }
 
@@ -592,22 +653,35 @@ impl Machine {
         start: usize,
         count: usize,
     ) -> RepResult {
-        // `struct hv_input_get_vp_cpuid_values`: partition, VP, flags, then 24-byte
-        // `hv_cpuid_leaf_info` reps (eax, ecx, xfem, xss); 16 bytes of output each.
-        // The results registered for the VP override the bits of their masks.
+        // `struct hv_input_get_vp_cpuid_values`: partition, VP, flags (bit 0
+        // `use_vp_xfem_xss`, bit 1 `apply_registered_values`; the others reserved), then
+        // 24-byte `hv_cpuid_leaf_info` reps (eax, ecx, xfem, xss); 16 bytes of output each.
+        // Where the flags ask, the results registered for the VP override the bits of their
+        // masks.
+        const USE_VP_XFEM_XSS: u32 = 1 << 0;
+        const APPLY_REGISTERED_VALUES: u32 = 1 << 1;
         let partition_id: u64 = read(input, 0)?;
         let vp_index: u32 = read(input, 8)?;
+        let flags: u32 = read(input, 12)?;
+        if flags & !(USE_VP_XFEM_XSS | APPLY_REGISTERED_VALUES) != 0 {
+            return Err((HvStatus::INVALID_PARAMETER, start));
+        }
         self.vp(partition_id, vp_index).map_err(|s| (s, start))?;
         let results = &self
             .partition(partition_id)
             .map_err(|s| (s, start))?
             .cpuid_results;
+        let registered = if flags & APPLY_REGISTERED_VALUES != 0 {
+            &results[..]
+        } else {
+            &[]
+        };
         for i in start..count {
             let [leaf, subleaf]: [u32; 2] = input
                 .read(24 + 24 * i)
                 .map_err(|_| (HvStatus::INVALID_PARAMETER, i))?;
             let mut values = cpuid(leaf);
-            for r in results
+            for r in registered
                 .iter()
                 .filter(|r| r.applies(vp_index, leaf, subleaf))
             {
@@ -626,9 +700,10 @@ impl Machine {
     /// (ecx), whether the result is the subleaf's alone and whether it always applies, then
     /// each of eax, ebx, ecx and edx with the mask of its bits the result overrides.
     pub(super) fn register_intercept_result(&mut self, input: &HvPage) -> RepResult {
-        /// The registrations a partition keeps, at most (a leaf re-registered replaces its
-        /// earlier result).
-        const MAX_RESULTS: usize = 1024;
+        /// The registrations kept for a VP (or for every VP), at most: a leaf re-registered
+        /// replaces its earlier result. Past it the call fails without asking the root for
+        /// memory (a deposit would not help).
+        const MAX_RESULTS_PER_VP: usize = 512;
         let partition_id: u64 = read(input, 0)?;
         let vp_index: u32 = read(input, 8)?;
         let kind: u32 = read(input, 12)?;
@@ -653,18 +728,23 @@ impl Machine {
                     values,
                 };
                 let results = &mut p.cpuid_results;
-                results.retain(|r| !r.same_input(&result));
-                if results.len() == MAX_RESULTS {
-                    return Err((HvStatus::INSUFFICIENT_MEMORY, 0));
+                if let Some(old) = results.iter_mut().find(|r| r.same_input(&result)) {
+                    *old = result;
+                } else if results.iter().filter(|r| r.vp_index == vp_index).count()
+                    >= MAX_RESULTS_PER_VP
+                {
+                    return Err((HvStatus::INSUFFICIENT_BUFFERS, 0));
+                } else {
+                    results
+                        .push(result, ALLOC)
+                        .map_err(|_| (HvStatus::INSUFFICIENT_BUFFERS, 0))?;
                 }
-                results
-                    .push(result, ALLOC)
-                    .map_err(|_| (HvStatus::INSUFFICIENT_MEMORY, 0))?;
             }
             INTERCEPT_TYPE_X64_MSR if cfg!(CONFIG_X86_64) => {
-                // msr_index, access_type (read, write: bits 0-1), action.
-                let [_, access, _]: [u32; 3] = read(input, 16)?;
-                if access == 0 || access & !0x3 != 0 {
+                // msr_index, access_type (read, write: bits 0-1), action (`enum
+                // hv_unimplemented_msr_action`: fault, or ignore writes and read zero).
+                let [_, access, action]: [u32; 3] = read(input, 16)?;
+                if access == 0 || access & !0x3 != 0 || action > 1 {
                     return Err((HvStatus::INVALID_PARAMETER, 0));
                 }
                 p.msr_results = p.msr_results.saturating_add(1);

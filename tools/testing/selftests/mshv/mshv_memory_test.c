@@ -355,6 +355,134 @@ TEST_F(memory, movable_pages_come_on_the_guests_touch)
 	close(fd);
 }
 
+#define HVCALL_SET_VP_REGISTERS 0x51
+#define HVCALL_TRANSLATE_VIRTUAL_ADDRESS 0x52
+#define HV_STATUS_INVALID_VP_INDEX 0xe
+#define TRANSLATE_READ 0x1
+#define TRANSLATE_WRITE 0x2
+#define TRANSLATE_SET_BITS 0x10
+
+/* Sets VP vp's registers names[i] to values[i]. */
+static int set_regs(int pt, __u32 vp, const __u32 *names, const __u64 (*values)[2],
+		    unsigned int n)
+{
+	struct {
+		__u64 pt; __u32 vp; __u8 vtl, r8; __u16 r16;
+		struct { __u32 name, r1; __u64 r2; __u64 value[2]; } reg[8];
+	} in = { .vp = vp };
+	struct mshv_root_hvcall args = {
+		.code = HVCALL_SET_VP_REGISTERS, .reps = n, .in_sz = 16 + 32 * n,
+		.in_ptr = (__u64)(uintptr_t)&in,
+	};
+	unsigned int i;
+
+	for (i = 0; i < n && i < 8; i++) {
+		in.reg[i].name = names[i];
+		in.reg[i].value[0] = values[i][0];
+		in.reg[i].value[1] = values[i][1];
+	}
+	return ioctl(pt, MSHV_ROOT_HVCALL, &args);
+}
+
+/*
+ * HVCALL_TRANSLATE_VIRTUAL_ADDRESS for VP vp: the call's status (or -1), the translation's
+ * result code and guest physical address in *result and *gpa.
+ */
+static int translate(int pt, __u32 vp, __u64 gva, __u64 flags, __u32 *result, __u64 *gpa)
+{
+	struct { __u64 pt; __u32 vp, pad; __u64 flags, gva_page; } in = {
+		.vp = vp, .flags = flags, .gva_page = gva >> 12,
+	};
+	struct { __u64 result, gpa_page; } out = { ~0ULL, ~0ULL };
+	struct mshv_root_hvcall args = {
+		.code = HVCALL_TRANSLATE_VIRTUAL_ADDRESS, .in_sz = sizeof(in),
+		.out_sz = sizeof(out), .in_ptr = (__u64)(uintptr_t)&in,
+		.out_ptr = (__u64)(uintptr_t)&out,
+	};
+
+	if (ioctl(pt, MSHV_ROOT_HVCALL, &args))
+		return args.status ? args.status : -1;
+	*result = (__u32)out.result;
+	*gpa = out.gpa_page << 12 | (gva & 0xfff);
+	return 0;
+}
+
+/*
+ * The hypervisor walks the guest's page tables for the root (what a VMM emulating an access
+ * to device memory asks, as QEMU does): paging off, an address is its own; with 4-level
+ * paging, through the tables in the guest's memory (ours, mapped into it), checking rights
+ * and setting the accessed and dirty bits in place when asked. Tables the guest has not
+ * touched yet (movable memory, mapped with no access) cannot be read.
+ */
+TEST_F(memory, the_hypervisor_walks_the_guests_page_tables)
+{
+	static const __u32 names[] = { 0x40000, 0x40002, 0x40003, 0x80001, 0x60002 };
+	/* CR0 PE|WP|PG, CR3, CR4 PAE, EFER LME|LMA|NXE; SS (its attributes in bits 48-63). */
+	__u64 values[][2] = { { 0x80010001 }, { 0x100000 }, { 0x20 }, { 0xd00 }, { 0 } };
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	__u64 *table = self->mem, gpa;
+	char buf[65536];
+	__u32 result;
+	long id = -1;
+	int fd;
+
+#ifndef __x86_64__
+	SKIP(return, "the simulator walks x86's page tables only");
+#endif
+	if (!have_sim())
+		SKIP(return, NO_SIM);
+	/*
+	 * PML4 at 0x100000, PDPT at 0x101000, PD at 0x102000, PT at 0x103000: 0x40201234 is in
+	 * frame 0x105000 (supervisor, writable).
+	 */
+	table[0] = 0x101000 | 7;
+	table[512 + 1] = 0x102000 | 7;
+	table[1024 + 1] = 0x103000 | 7;
+	table[1536 + 1] = 0x105000 | 3;
+	ASSERT_EQ(0, set_memory(self->pt, 0x100, self->mem, 2 * MIB, WRITABLE));
+	fd = ioctl(self->pt, MSHV_CREATE_VP, &vp);
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, sim_newest_partition(buf, sizeof(buf), &id));
+
+	ASSERT_EQ(0, translate(self->pt, 0, 0xfed00123, TRANSLATE_READ, &result, &gpa));
+	EXPECT_EQ(0, result);
+	EXPECT_EQ(0xfed00123, gpa);
+	ASSERT_EQ(0, set_regs(self->pt, 0, names, values, 5));
+	/* Never touched: HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS. */
+	ASSERT_EQ(0, translate(self->pt, 0, 0x40201234, TRANSLATE_READ, &result, &gpa));
+	EXPECT_EQ(5, result);
+	/* The guest reads its PML4 (its 2 MiB come in), then halts. */
+	ASSERT_EQ(0, sim_inject(id, 0, "read 0x100000"));
+	ASSERT_EQ(0, sim_inject(id, 0, "halt"));
+	EXPECT_EQ(HVMSG_X64_HALT, run_vp(fd));
+	ASSERT_EQ(0, translate(self->pt, 0, 0x40201234, TRANSLATE_READ, &result, &gpa));
+	EXPECT_EQ(0, result);
+	EXPECT_EQ(0x105234, gpa);
+	EXPECT_EQ(0, table[1536 + 1] & 0x60);
+	ASSERT_EQ(0, translate(self->pt, 0, 0x40201234, TRANSLATE_WRITE | TRANSLATE_SET_BITS,
+			       &result, &gpa));
+	EXPECT_EQ(0, result);
+	/* Accessed (0x20) all the way down; dirty (0x40) on the last. */
+	EXPECT_EQ(0x20, table[0] & 0x60);
+	EXPECT_EQ(0x20, table[512 + 1] & 0x60);
+	EXPECT_EQ(0x20, table[1024 + 1] & 0x60);
+	EXPECT_EQ(0x60, table[1536 + 1] & 0x60);
+	/* Not present: HV_TRANSLATE_GVA_PAGE_NOT_PRESENT. */
+	ASSERT_EQ(0, translate(self->pt, 0, 0x40202000, TRANSLATE_READ, &result, &gpa));
+	EXPECT_EQ(1, result);
+	/* At CPL 3 (SS's DPL), a supervisor page: HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION. */
+	values[4][1] = (__u64)(0x93 | 3 << 5) << 48;
+	ASSERT_EQ(0, set_regs(self->pt, 0, &names[4], &values[4], 1));
+	ASSERT_EQ(0, translate(self->pt, 0, 0x40201234, TRANSLATE_READ, &result, &gpa));
+	EXPECT_EQ(2, result);
+	/* Unknown flags, a VP the partition does not have. */
+	EXPECT_EQ(HV_STATUS_INVALID_PARAMETER,
+		  translate(self->pt, 0, 0x40201234, 0x800, &result, &gpa));
+	EXPECT_EQ(HV_STATUS_INVALID_VP_INDEX,
+		  translate(self->pt, 1, 0x40201234, TRANSLATE_READ, &result, &gpa));
+	close(fd);
+}
+
 /*
  * Large pages: where the guest's fault finds 2 MiB of a huge page of the VMM's at a 2 MiB
  * guest frame, they are mapped as one large page (HV_MAP_GPA_LARGE_PAGE, one call for the

@@ -550,16 +550,28 @@ struct cpuid_result_in {
 };
 
 #ifdef __x86_64__
-/* The values GET_VP_CPUID_VALUES gives VP `vp` for (leaf, subleaf): eax, ebx, ecx, edx. */
-static int cpuid_values(int fd, __u32 vp, __u32 leaf, __u32 subleaf, __u32 out[4])
+/* hv_get_vp_cpuid_values_flags: the results registered apply. */
+#define APPLY_REGISTERED_VALUES 0x2
+
+/*
+ * The values GET_VP_CPUID_VALUES gives VP `vp` for (leaf, subleaf) with the registered results
+ * applied: eax, ebx, ecx, edx.
+ */
+static int cpuid_values_flags(int fd, __u32 vp, __u32 flags, __u32 leaf, __u32 subleaf,
+			      __u32 out[4])
 {
 	struct {
 		__u64 pt; __u32 vp, flags, r0, r1;
 		struct { __u32 eax, ecx; __u64 xfem, xss; } leaf;
-	} in = { .vp = vp, .leaf = { .eax = leaf, .ecx = subleaf } };
+	} in = { .vp = vp, .flags = flags, .leaf = { .eax = leaf, .ecx = subleaf } };
 	struct mshv_root_hvcall args;
 
 	return hvcall(fd, HVCALL_GET_VP_CPUID_VALUES, 1, &in, sizeof(in), out, 16, &args);
+}
+
+static int cpuid_values(int fd, __u32 vp, __u32 leaf, __u32 subleaf, __u32 out[4])
+{
+	return cpuid_values_flags(fd, vp, APPLY_REGISTERED_VALUES, leaf, subleaf, out);
 }
 #endif
 
@@ -593,6 +605,11 @@ TEST_F(partition, root_hvcall_cpuid_results_override_the_values)
 	EXPECT_EQ(0x12345678, after[1]);
 	EXPECT_EQ(before[2], after[2]);
 	EXPECT_EQ(before[3], after[3]);
+	/* Unless the call asks for them, the registered results do not apply; reserved flags. */
+	ASSERT_EQ(0, cpuid_values_flags(fd, 2, 0, 0, 5, after));
+	EXPECT_EQ(0, memcmp(before, after, sizeof(before)));
+	EXPECT_EQ(-1, cpuid_values_flags(fd, 2, 4, 0, 5, after));
+	EXPECT_EQ(EINVAL, errno);
 	/* Registered again for subleaf 1 alone: subleaf 0 keeps the first result. */
 	in.subleaf_specific = 1;
 	in.subleaf = 1;
@@ -613,6 +630,7 @@ TEST_F(partition, root_hvcall_cpuid_results_override_the_values)
 	EXPECT_EQ(-1, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,
 			     &args));
 	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0x5, args.status);
 	in.always_override = 1;
 	in.padding = 1;
 	EXPECT_EQ(-1, hvcall(fd, HVCALL_REGISTER_INTERCEPT_RESULT, 0, &in, sizeof(in), NULL, 0,

@@ -9,8 +9,10 @@
  * the test plays that code's I/O port writes as the intercepts the hypervisor would send for
  * them (each at its instruction's address, `al` holding the character), and QEMU's own device
  * models act on them: the string comes out of QEMU's serial port (its stdout), and QEMU exits
- * with the status isa-debug-exit makes of the guest's byte, (byte << 1) | 1. The monitor's
- * stop/cont, info registers, system_reset and quit are driven on a UNIX socket.
+ * with the status isa-debug-exit makes of the guest's byte, (byte << 1) | 1. A second program
+ * in the image reads and writes the HPET's registers (device memory): QEMU decodes those
+ * instructions from the bytes the hypervisor's message carries. The monitor's stop/cont, info
+ * registers, system_reset and quit are driven through FIFOs.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,11 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/mshv.h>
 
 #include "kselftest_harness.h"
 #include "mshv_sim.h"
@@ -39,6 +44,11 @@
 #define RESET 0xfff0
 #define SERIAL 0x3f8
 #define DEBUG_EXIT 0x501
+/* The second program, and the HPET registers it uses: capabilities and timer 0's comparator. */
+#define MMIO_CODE 0xd000
+#define HPET_ID 0xfed00000
+#define HPET_CMP 0xfed00108
+#define CMP_VALUE 0x12345678
 
 /* What the guest writes; the debug exit's byte. */
 static const char message[] = "Hello from the guest, through QEMU's 16550\n";
@@ -66,9 +76,51 @@ static unsigned long exit_rip(void)
 	return char_rip(strlen(message) - 1) + 1 + 5;
 }
 
-static int write_bios(void)
+/*
+ * The second program, which the reset vector jumps to instead where a test asks:
+ *   MMIO_CODE:       mov eax, CMP_VALUE               66 b8 <imm32>
+ *   MMIO_CODE + 6:   mov [dword HPET_CMP], eax        66 67 a3 <moffs32>
+ *   MMIO_CODE + 13:  mov eax, [dword HPET_ID]         66 67 a1 <moffs32>
+ *   MMIO_CODE + 20:  mov eax, [dword HPET_CMP]        66 67 a1 <moffs32>
+ *   MMIO_CODE + 27:  hlt                              f4
+ */
+static unsigned char image[BIOS_SIZE];
+
+static void put32(unsigned int at, __u32 value)
 {
-	static unsigned char image[BIOS_SIZE];
+	memcpy(&image[at], &value, 4);
+}
+
+static void write_mmio_code(void)
+{
+	static const unsigned char moffs_eax[] = { 0x66, 0x67, 0xa3 }, eax_moffs[] = {
+		0x66, 0x67, 0xa1 };
+
+	image[MMIO_CODE] = 0x66;
+	image[MMIO_CODE + 1] = 0xb8;
+	put32(MMIO_CODE + 2, CMP_VALUE);
+	memcpy(&image[MMIO_CODE + 6], moffs_eax, 3);
+	put32(MMIO_CODE + 9, HPET_CMP);
+	memcpy(&image[MMIO_CODE + 13], eax_moffs, 3);
+	put32(MMIO_CODE + 16, HPET_ID);
+	memcpy(&image[MMIO_CODE + 20], eax_moffs, 3);
+	put32(MMIO_CODE + 23, HPET_CMP);
+}
+
+/* The hex of the image's `len` bytes at `at`, for the simulator's `insn`. */
+static const char *code_hex(unsigned int at, unsigned int len)
+{
+	static char hex[64];
+	unsigned int i;
+
+	for (i = 0; i < len && 2 * i + 2 < sizeof(hex); i++)
+		snprintf(hex + 2 * i, 3, "%02x", image[at + i]);
+	return hex;
+}
+
+/* Writes the firmware image, its reset vector jumping to `entry`. */
+static int write_bios(unsigned int entry)
+{
 	unsigned int i, at = CODE;
 	int fd, ok;
 
@@ -88,9 +140,10 @@ static int write_bios(void)
 	image[at++] = GUEST_STATUS;
 	image[at++] = 0xee;
 	image[at++] = 0xf4;
+	write_mmio_code();
 	image[RESET] = 0xe9;
-	image[RESET + 1] = (CODE - (RESET + 3)) & 0xff;
-	image[RESET + 2] = ((CODE - (RESET + 3)) >> 8) & 0xff;
+	image[RESET + 1] = (entry - (RESET + 3)) & 0xff;
+	image[RESET + 2] = ((entry - (RESET + 3)) >> 8) & 0xff;
 	fd = open(BIOS, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return -1;
@@ -120,6 +173,31 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Whether QEMU has ended (it is not reaped: qemu_wait() takes its status). */
+static bool qemu_ended(struct qemu *q)
+{
+	siginfo_t si = { 0 };
+
+	return q->pid > 0 && !waitid(P_PID, q->pid, &si, WEXITED | WNOHANG | WNOWAIT) &&
+	       si.si_pid == q->pid;
+}
+
+/* Appends what fd has to buf (of size `size`, holding *len bytes); once full, drops the rest. */
+static void take(int fd, char *buf, size_t size, size_t *len)
+{
+	char spill[512];
+	ssize_t n;
+
+	if (*len + 1 >= size) {
+		n = read(fd, spill, sizeof(spill));
+		return;
+	}
+	n = read(fd, buf + *len, size - 1 - *len);
+	if (n > 0)
+		*len += n;
+	buf[*len] = 0;
+}
+
 /* Takes what QEMU printed so far, waiting up to ms for some. */
 static void drain(struct qemu *q, int ms)
 {
@@ -127,22 +205,13 @@ static void drain(struct qemu *q, int ms)
 		{ .fd = q->out, .events = POLLIN },
 		{ .fd = q->err, .events = POLLIN },
 	};
-	ssize_t n;
 
 	if (poll(fds, 2, ms) <= 0)
 		return;
-	if (fds[0].revents & (POLLIN | POLLHUP)) {
-		n = read(q->out, q->serial + q->serial_len, sizeof(q->serial) - 1 - q->serial_len);
-		if (n > 0)
-			q->serial_len += n;
-		q->serial[q->serial_len] = 0;
-	}
-	if (fds[1].revents & (POLLIN | POLLHUP)) {
-		n = read(q->err, q->errors + q->errors_len, sizeof(q->errors) - 1 - q->errors_len);
-		if (n > 0)
-			q->errors_len += n;
-		q->errors[q->errors_len] = 0;
-	}
+	if (fds[0].revents & (POLLIN | POLLHUP))
+		take(q->out, q->serial, sizeof(q->serial), &q->serial_len);
+	if (fds[1].revents & (POLLIN | POLLHUP))
+		take(q->err, q->errors, sizeof(q->errors), &q->errors_len);
 }
 
 /* Waits up to ms for the serial output to hold `text`. */
@@ -150,8 +219,9 @@ static bool serial_has(struct qemu *q, const char *text, int ms)
 {
 	long long end = now_ms() + ms;
 
-	while (!strstr(q->serial, text) && now_ms() < end)
+	while (!strstr(q->serial, text) && now_ms() < end && !qemu_ended(q))
 		drain(q, 50);
+	drain(q, 0);
 	return strstr(q->serial, text);
 }
 
@@ -162,7 +232,7 @@ static bool monitor_read(struct qemu *q, char *buf, size_t size, int ms)
 	size_t used = 0;
 
 	buf[0] = 0;
-	while (!strstr(buf, "(qemu) ") && now_ms() < end) {
+	while (!strstr(buf, "(qemu) ") && now_ms() < end && !qemu_ended(q)) {
 		struct pollfd fd = { .fd = q->answers, .events = POLLIN };
 		ssize_t n;
 
@@ -196,8 +266,46 @@ static long calls_total(void)
 	return total;
 }
 
+static void qemu_threads(struct qemu *q);
+
 /*
- * Waits until QEMU's VP threads are back in MSHV_RUN_VP: no hypercall for half a second.
+ * How many of QEMU's threads are blocked in ioctl(MSHV_RUN_VP) (their /proc syscall file).
+ */
+static int threads_in_run_vp(struct qemu *q)
+{
+	char path[512], buf[256];
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", q->pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)) != NULL) {
+		unsigned long nr, fd, request;
+		ssize_t len;
+		int f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", q->pid, de->d_name);
+		f = open(path, O_RDONLY);
+		len = f < 0 ? -1 : read(f, buf, sizeof(buf) - 1);
+		if (f >= 0)
+			close(f);
+		buf[len > 0 ? len : 0] = 0;
+		if (sscanf(buf, "%lu 0x%lx 0x%lx", &nr, &fd, &request) == 3 && nr == SYS_ioctl &&
+		    request == (unsigned long)MSHV_RUN_VP)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Waits until QEMU's VP threads are back in MSHV_RUN_VP: no hypercall for half a second, and
+ * the guest's VP thread blocked in the ioctl.
  *
  * QEMU kicks a VP thread out of MSHV_RUN_VP with a signal (SIGUSR1) that it does not block
  * between runs (mshv has no KVM_SET_SIGNAL_MASK or immediate_exit): a kick that lands while the
@@ -205,14 +313,14 @@ static long calls_total(void)
  * monitor command read them, is lost, and the thread then sleeps in MSHV_RUN_VP until the
  * guest next exits. On a host the window is microseconds; in this VM (TCG, a debug kernel) it
  * is a fraction of a second. So, as a person at the monitor would, the test lets QEMU settle
- * before a command that pauses the VPs.
+ * before a command that pauses the VPs. False if it did not within 30 s.
  */
-static void settle(struct qemu *q)
+static bool settle(struct qemu *q)
 {
 	long long end = now_ms() + 30000, quiet = now_ms();
 	long last = calls_total();
 
-	while (now_ms() < end && now_ms() - quiet < 500) {
+	while (now_ms() < end) {
 		long now;
 
 		drain(q, 50);
@@ -220,8 +328,12 @@ static void settle(struct qemu *q)
 		if (now != last) {
 			last = now;
 			quiet = now_ms();
+		} else if (now_ms() - quiet >= 500 && threads_in_run_vp(q) > 0) {
+			return true;
 		}
 	}
+	fprintf(stderr, "# QEMU never went quiet: %d threads in MSHV_RUN_VP\n", threads_in_run_vp(q));
+	return false;
 }
 
 /* Runs a monitor command, once QEMU has settled; its answer in buf. */
@@ -229,7 +341,10 @@ static bool monitor(struct qemu *q, const char *command, char *buf, size_t size)
 {
 	char line[128];
 
-	settle(q);
+	if (!settle(q)) {
+		qemu_threads(q);
+		return false;
+	}
 	snprintf(line, sizeof(line), "%s\n", command);
 	if (write(q->monitor, line, strlen(line)) != (ssize_t)strlen(line))
 		return false;
@@ -298,7 +413,7 @@ static bool qemu_start(struct qemu *q)
 		return false;
 	/* The partition is the newest, with two VPs, once QEMU has made them. */
 	end = now_ms() + 60000;
-	while (now_ms() < end) {
+	while (now_ms() < end && !qemu_ended(q)) {
 		const char *line = sim_newest_partition(buf, sizeof(buf), &q->partition);
 
 		if (line && strstr(line, " vps=2 ") && strstr(line, " initialized "))
@@ -400,7 +515,7 @@ FIXTURE_SETUP(qemu)
 		SKIP(return, "no simulator: the test plays the guest's intercepts through it");
 	self->partitions = sim_partition_count();
 	self->root_used = sim_pages("root_used ");
-	ASSERT_EQ(0, write_bios());
+	ASSERT_EQ(0, write_bios(CODE));
 	ASSERT_TRUE(qemu_start(&self->q)) TH_LOG("QEMU did not start: %s", self->q.errors);
 }
 
@@ -413,7 +528,7 @@ FIXTURE_TEARDOWN(qemu)
 	EXPECT_EQ(self->root_used, sim_pages("root_used "));
 }
 
-TEST_F_TIMEOUT(qemu, the_guests_string_and_exit_status_come_from_qemus_devices, 180)
+TEST_F_TIMEOUT(qemu, the_guests_string_and_exit_status_come_from_qemus_devices, 300)
 {
 	struct qemu *q = &self->q;
 
@@ -434,7 +549,7 @@ TEST_F_TIMEOUT(qemu, the_guests_string_and_exit_status_come_from_qemus_devices, 
 	qemu_stop(q);
 }
 
-TEST_F_TIMEOUT(qemu, the_monitors_registers_stop_cont_and_quit, 180)
+TEST_F_TIMEOUT(qemu, the_monitors_registers_stop_cont_and_quit, 300)
 {
 	struct qemu *q = &self->q;
 	static char info[65536];
@@ -472,7 +587,7 @@ TEST_F_TIMEOUT(qemu, the_monitors_registers_stop_cont_and_quit, 180)
  * it cannot reset them itself), which goes to the hypervisor before they run again: the guest
  * starts over from the reset vector.
  */
-TEST_F_TIMEOUT(qemu, system_reset_starts_the_guest_over, 180)
+TEST_F_TIMEOUT(qemu, system_reset_starts_the_guest_over, 300)
 {
 	struct qemu *q = &self->q;
 	static char info[65536];
@@ -486,6 +601,54 @@ TEST_F_TIMEOUT(qemu, system_reset_starts_the_guest_over, 180)
 	EXPECT_TRUE(serial_has(q, "HH", 20000)) TH_LOG("stderr: '%s'", q->errors);
 	ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
 	EXPECT_EQ(char_rip(0) + 1, info_register(info, "IP")) TH_LOG("%s", info);
+	settle(q);
+	if (write(q->monitor, "quit\n", 5) != 5)
+		TH_LOG("monitor: %s", strerror(errno));
+	EXPECT_EQ(0, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);
+	qemu_stop(q);
+}
+
+/*
+ * Device memory: the guest's accesses to the HPET's registers are unmapped-GPA intercepts whose
+ * messages carry the instruction's bytes; QEMU decodes them, finds the operand's physical
+ * address through HVCALL_TRANSLATE_VIRTUAL_ADDRESS, and its HPET model does the access: the
+ * comparator written reads back, the capabilities are QEMU's (vendor 0x8086, revision 1), each
+ * in the guest's eax, its instruction pointer past the instruction.
+ */
+TEST_F_TIMEOUT(qemu, device_memory_accesses_reach_qemus_hpet, 360)
+{
+	static const struct { unsigned int at; const char *kind; __u32 gpa; } steps[] = {
+		{ MMIO_CODE + 6, "write", HPET_CMP },
+		{ MMIO_CODE + 13, "read", HPET_ID },
+		{ MMIO_CODE + 20, "read", HPET_CMP },
+	};
+	struct qemu *q = &self->q;
+	static char info[65536];
+	long translations = sim_calls(0x52);
+	unsigned int i;
+
+	/* This guest starts at its second program. */
+	qemu_stop(q);
+	ASSERT_EQ(0, write_bios(MMIO_CODE));
+	ASSERT_TRUE(qemu_start(q)) TH_LOG("QEMU did not start: %s", q->errors);
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		char what[160], value[32] = "";
+
+		if (!strcmp(steps[i].kind, "write"))
+			snprintf(value, sizeof(value), " 4 %#x", CMP_VALUE);
+		snprintf(what, sizeof(what), "%s %#x%s insn %s at %#x gva %#x", steps[i].kind,
+			 steps[i].gpa, value, code_hex(steps[i].at, 7), steps[i].at, steps[i].gpa);
+		ASSERT_EQ(0, sim_inject(q->partition, 0, what)) TH_LOG("%s", what);
+		ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
+		EXPECT_EQ(steps[i].at + 7, info_register(info, "IP")) TH_LOG("%s", info);
+		if (i == 1) {
+			EXPECT_EQ(0x80860001, info_register(info, "AX") & 0xffff00ff)
+				TH_LOG("%s", info);
+		} else {
+			EXPECT_EQ(CMP_VALUE, info_register(info, "AX")) TH_LOG("%s", info);
+		}
+	}
+	EXPECT_LT(translations, sim_calls(0x52));
 	settle(q);
 	if (write(q->monitor, "quit\n", 5) != 5)
 		TH_LOG("monitor: %s", strerror(errno));

@@ -22,7 +22,10 @@
 #include "kselftest_harness.h"
 #include "mshv_sim.h"
 
+#define HVCALL_GET_VP_REGISTERS		0x50
 #define HVCALL_SET_VP_REGISTERS		0x51
+/* x86's RAX, arm64's X0: the same number. */
+#define HV_REGISTER_RAX_X0		0x00020000
 #define HV_X64_REGISTER_RIP		0x00020010
 #define HV_ARM64_REGISTER_PC		0x00020022
 #define HVMSG_UNMAPPED_GPA		0x80000000
@@ -50,7 +53,12 @@ struct message {
 					__u32 r;
 					__u64 rax;
 				} io;
-				struct { __u32 cache; __u8 r[4]; __u64 gva, gpa; } mem;
+				struct {
+					__u32 cache;
+					__u8 byte_count, access_info, tpr, r;
+					__u64 gva, gpa;
+					__u8 bytes[16];
+				} mem;
 			};
 		} x64;
 		/* struct hv_arm64_intercept_message_header, then the memory intercept's fields. */
@@ -94,6 +102,22 @@ static int set_ip(int vp_fd, int vp, __u64 ip)
 	};
 
 	return ioctl(vp_fd, MSHV_ROOT_HVCALL, &args);
+}
+
+/* The low 64 bits of VP vp's register `name`, or -1 with errno. */
+static long long get_reg(int vp_fd, int vp, __u32 name)
+{
+	struct { __u64 pt; __u32 vp; __u8 vtl, r8; __u16 r16; __u32 name; } in = {
+		.vp = vp, .name = name,
+	};
+	__u64 value[2] = { 0 };
+	struct mshv_root_hvcall args = {
+		.code = HVCALL_GET_VP_REGISTERS, .reps = 1, .in_sz = sizeof(in),
+		.out_sz = sizeof(value), .in_ptr = (__u64)(uintptr_t)&in,
+		.out_ptr = (__u64)(uintptr_t)value,
+	};
+
+	return ioctl(vp_fd, MSHV_ROOT_HVCALL, &args) ? -1 : (long long)value[0];
 }
 
 /* The scheduler type the simulated hypervisor reports (4: the root's), or -1. */
@@ -232,6 +256,75 @@ TEST_F(run, intercepts_come_in_order)
 	EXPECT_EQ(HVMSG_X64_HALT, m.type);
 	ASSERT_EQ(0, ioctl(self->vp[1], MSHV_RUN_VP, &m));
 	EXPECT_EQ(HVMSG_UNRECOVERABLE_EXCEPTION, m.type);
+}
+
+/*
+ * An access's message carries what the hypervisor knows of it: the instruction's address, its
+ * bytes (as many as fetched: up to 16 on x86, the A64 instruction) and the virtual address it
+ * used (gva_valid); the guest's value register holds the value it writes. Without them, none.
+ */
+TEST_F(run, an_access_carries_its_instruction_and_address)
+{
+#ifdef __x86_64__
+	/* mov [dword 0xfed00108], eax (16-bit code) */
+	static const char what[] =
+		"write 0xfed00108 4 0x12345678 insn 6667a30801d0fe at 0x1000 gva 0xfed00108";
+	static const __u8 bytes[] = { 0x66, 0x67, 0xa3, 0x08, 0x01, 0xd0, 0xfe };
+#else
+	/* str w0, [x1] */
+	static const char what[] =
+		"write 0xfed00108 4 0x12345678 at 0x1000 gva 0xfed00108 insn 200000b9";
+	static const __u8 bytes[] = { 0x20, 0x00, 0x00, 0xb9 };
+#endif
+	static const char *const bad[] = {
+		"read 0x1000 insn 0", "read 0x1000 insn zz", "read 0x1000 insn",
+		"read 0x1000 at 1 at 2", "read 0x1000 gva", "read 0x1000 jump 1",
+#ifdef __x86_64__
+		"read 0x1000 insn 00112233445566778899aabbccddeeff00",
+#else
+		"read 0x1000 insn 0011223344",
+#endif
+	};
+	struct message m;
+	unsigned int i;
+
+	ASSERT_EQ(0, sim_inject(self->id, 0, what));
+	ASSERT_EQ(0, ioctl(self->vp[0], MSHV_RUN_VP, &m));
+	EXPECT_EQ(HVMSG_UNMAPPED_GPA, m.type);
+#ifdef __x86_64__
+	EXPECT_EQ(1, m.x64.access_type);
+	EXPECT_EQ(0x1000, m.x64.rip);
+	EXPECT_EQ(sizeof(bytes), m.x64.mem.byte_count);
+	EXPECT_EQ(1, m.x64.mem.access_info);
+	EXPECT_EQ(0xfed00108, m.x64.mem.gva);
+	EXPECT_EQ(0xfed00108, m.x64.mem.gpa);
+	EXPECT_EQ(0, memcmp(bytes, m.x64.mem.bytes, sizeof(bytes)));
+#else
+	EXPECT_EQ(1, m.arm64.access_type);
+	EXPECT_EQ(0x1000, m.arm64.pc);
+	EXPECT_EQ(sizeof(bytes), m.arm64.mem.byte_count);
+	EXPECT_EQ(1, m.arm64.mem.access_info);
+	EXPECT_EQ(0xfed00108, m.arm64.mem.gva);
+	EXPECT_EQ(0xfed00108, m.arm64.mem.gpa);
+	EXPECT_EQ(0, memcmp(bytes, m.arm64.mem.bytes, sizeof(bytes)));
+#endif
+	EXPECT_EQ(0x12345678, get_reg(self->vp[0], 0, HV_REGISTER_RAX_X0) & 0xffffffff);
+
+	ASSERT_EQ(0, sim_inject(self->id, 0, "read 0xfed00000"));
+	ASSERT_EQ(0, ioctl(self->vp[0], MSHV_RUN_VP, &m));
+#ifdef __x86_64__
+	EXPECT_EQ(0, m.x64.mem.byte_count);
+	EXPECT_EQ(0, m.x64.mem.access_info);
+	EXPECT_EQ(0, m.x64.mem.gva);
+	EXPECT_EQ(0xfed00000, m.x64.mem.gpa);
+#else
+	EXPECT_EQ(0, m.arm64.mem.byte_count);
+	EXPECT_EQ(0, m.arm64.mem.access_info);
+	EXPECT_EQ(0, m.arm64.mem.gva);
+	EXPECT_EQ(0xfed00000, m.arm64.mem.gpa);
+#endif
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		EXPECT_EQ(-1, sim_inject(self->id, 0, bad[i])) TH_LOG("bad case %u", i);
 }
 
 TEST_F(run, bad_injections_are_refused)

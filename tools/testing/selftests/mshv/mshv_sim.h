@@ -53,7 +53,7 @@ static inline int sim_write(const char *name, const char *text)
 /* Makes VP vp of partition `partition`'s guest do `what` (see the simulator's inject file). */
 static inline int sim_inject(long partition, int vp, const char *what)
 {
-	char line[128];
+	char line[192];
 
 	snprintf(line, sizeof(line), "%ld %d %s", partition, vp, what);
 	return sim_write("inject", line);
