@@ -332,7 +332,7 @@ static bool settle(struct qemu *q)
 			return true;
 		}
 	}
-	fprintf(stderr, "# QEMU never went quiet: %d threads in MSHV_RUN_VP\n", threads_in_run_vp(q));
+	fprintf(stderr, "# QEMU never quiet: %d in MSHV_RUN_VP\n", threads_in_run_vp(q));
 	return false;
 }
 
