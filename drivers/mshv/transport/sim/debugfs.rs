@@ -20,7 +20,9 @@
 //!   x86 `rax`, arm64 `x0`), `insn <hex>` (the instruction's bytes, up to 16 on x86, 4 on arm64)
 //!   and `gva <address>` (the virtual address it used) go into the intercept's message;
 //!   `<partition> <vp> eoi` is the guest's end of its oldest level-triggered interrupt in
-//!   service (the root gets `HVMSG_X64_APIC_EOI`); the write returns once the root's handler
+//!   service (the root gets `HVMSG_X64_APIC_EOI`); `<partition> <vp> set <name> <low> [<high>]`
+//!   leaves register `name` with that value at once, as guest instructions that take no
+//!   intercept would (the simulator runs none: a test says what they did); the write returns once the root's handler
 //!   has taken the messages it caused;
 //! - `auto_halt` (read-write, 0 or 1): when 1, a VP that runs with no intercept waiting halts
 //!   at once (a guest that only halts, for benchmarks of the run loop);
@@ -260,6 +262,8 @@ enum Event {
     Write((u64, u32, u64), Instruction),
     /// Signal the end of its oldest level-triggered interrupt in service.
     Eoi,
+    /// Leave a register with a value (what instructions that take no intercept did).
+    Set(u32, [u64; 2]),
 }
 
 /// Parses a decimal or `0x` hexadecimal number.
@@ -290,9 +294,9 @@ fn instruction<'a>(mut words: impl Iterator<Item = &'a str>) -> Result<Instructi
         if hex.is_empty() || hex.len() % 2 != 0 || hex.len() / 2 > insn.bytes.len() {
             return Err(EINVAL);
         }
+        let digit = |c: u8| char::from(c).to_digit(16).ok_or(EINVAL);
         for (i, pair) in hex.chunks(2).enumerate() {
-            let pair = core::str::from_utf8(pair).map_err(|_| EINVAL)?;
-            insn.bytes[i] = u8::from_str_radix(pair, 16).map_err(|_| EINVAL)?;
+            insn.bytes[i] = (digit(pair[0])? << 4 | digit(pair[1])?) as u8;
         }
         insn.len = (hex.len() / 2) as u8;
     }
@@ -311,7 +315,7 @@ fn read_line<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8]) -> Result<&'a 
 
 impl Reader for Inject {
     fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
-        let mut buf = [0u8; 192];
+        let mut buf = [0u8; 256];
         let line = read_line(reader, &mut buf)?;
         let mut words = line.split_whitespace();
         let partition = number(words.next())?;
@@ -347,6 +351,12 @@ impl Reader for Inject {
             "halt" => Event::Intercept(Intercept::Halt),
             "exception" => Event::Intercept(Intercept::UnrecoverableException),
             "eoi" => Event::Eoi,
+            "set" => {
+                let name = u32::try_from(number(words.next())?).map_err(|_| EINVAL)?;
+                let low = number(words.next())?;
+                let high = words.next().map_or(Ok(0), |w| number(Some(w)))?;
+                Event::Set(name, [low, high])
+            }
             _ => return Err(EINVAL),
         };
         if words.next().is_some() {
@@ -358,6 +368,9 @@ impl Reader for Inject {
                 Event::Intercept(i) => machine.inject(partition, vp, i)?,
                 Event::Write(access, insn) => machine.guest_write(partition, vp, access, insn)?,
                 Event::Eoi => machine.end_of_interrupt(partition, vp)?,
+                Event::Set(name, value) => {
+                    machine.guest_set_register(partition, vp, name, value)?
+                }
             }
             send(&mut machine)
         };

@@ -46,6 +46,7 @@ const CR0_PG: u64 = 1 << 31;
 const CR4_PSE: u64 = 1 << 4;
 const CR4_PAE: u64 = 1 << 5;
 const CR4_LA57: u64 = 1 << 12;
+const EFER_LME: u64 = 1 << 8;
 const EFER_LMA: u64 = 1 << 10;
 const EFER_NXE: u64 = 1 << 11;
 
@@ -58,8 +59,14 @@ const LARGE: u64 = 1 << 7;
 const NO_EXECUTE: u64 = 1 << 63;
 /// The bits of an 8-byte entry that hold a frame's address (bits 12-51).
 const ADDRESS: u64 = 0x000f_ffff_ffff_f000;
-/// A PAE PDPTE's bits that must be zero: write, user, accessed, dirty, large, no-execute.
-const PDPTE_RESERVED: u64 = WRITABLE | USER | ACCESSED | DIRTY | LARGE | NO_EXECUTE;
+/// A PAE PDPTE's bits that must be zero: 1-2, 5-8 and those above the address (52-63).
+const PDPTE_RESERVED: u64 = 0xfff0_0000_0000_01e6;
+/// PAE paging's other entries' bits between the address and no-execute (52-62), reserved.
+const PAE_RESERVED: u64 = 0x7ff0_0000_0000_0000;
+/// A 32-bit 4 MiB page's bit 21, reserved (bits 13-20 are its address's bits 32-39: PSE-36).
+const PSE_RESERVED: u64 = 1 << 21;
+/// How many times a walk is tried whose entries change under it while their bits are set.
+const WALKS: usize = 4;
 
 impl Paging {
     /// VP `vp`'s registers, as it last had them set.
@@ -84,11 +91,12 @@ impl Paging {
 
 /// What a walk reads its tables from: the guest's physical memory.
 pub(super) trait GuestMemory {
-    /// The entry of `size` bytes (4 or 8) at guest physical address `gpa`, or the result code
-    /// of the failure.
+    /// The entry of `size` bytes (4 or 8, aligned) at guest physical address `gpa`, or the
+    /// result code of the failure.
     fn load(&mut self, gpa: u64, size: usize) -> Result<u64, u32>;
-    /// Writes the entry back (its accessed and dirty bits set).
-    fn store(&mut self, gpa: u64, size: usize, value: u64) -> Result<(), u32>;
+    /// Sets `bits` in the entry if it still holds `old`, at once (the guest and the VMM may
+    /// write it meanwhile, as under a processor's walk): whether it did.
+    fn set_bits(&mut self, gpa: u64, size: usize, old: u64, bits: u64) -> Result<bool, u32>;
 }
 
 /// An entry the walk used: where it is, its size and value.
@@ -107,12 +115,32 @@ pub(super) fn translate(
     flags: u64,
     memory: &mut impl GuestMemory,
 ) -> Result<u64, u32> {
+    // An entry that changed while its bits were set: the walk starts over, as the processor's
+    // does; the last time, without setting them.
+    for _ in 1..WALKS {
+        if let Some(gpa) = walk(paging, gva, flags, memory)? {
+            return Ok(gpa);
+        }
+    }
+    let flags = flags & !gva::SET_PAGE_TABLE_BITS;
+    walk(paging, gva, flags, memory)?.ok_or(gva::PAGE_NOT_PRESENT)
+}
+
+/// One walk for [`translate`]: `None` if an entry changed while its bits were being set.
+fn walk(
+    paging: &Paging,
+    gva: u64,
+    flags: u64,
+    memory: &mut impl GuestMemory,
+) -> Result<Option<u64>, u32> {
     if paging.cr0 & CR0_PG == 0 {
-        return Ok(gva & 0xffff_ffff);
+        return Ok(Some(gva & 0xffff_ffff));
     }
     let nxe = paging.efer & EFER_NXE != 0;
+    // Long mode is active once paging is on with it enabled (the processor sets EFER.LMA).
+    let long = paging.efer & EFER_LMA != 0 || paging.efer & EFER_LME != 0;
     // (levels, entry size, bits of index per level, the top table's address).
-    let (levels, size, bits, mut table) = if paging.efer & EFER_LMA != 0 {
+    let (levels, size, bits, mut table) = if long {
         let levels = if paging.cr4 & CR4_LA57 != 0 { 5 } else { 4 };
         // The address must be canonical: its bits above the top level's sign-extend it (no
         // entry maps any other, so none is present).
@@ -150,6 +178,9 @@ pub(super) fn translate(
                 return Err(gva::INVALID_PAGE_TABLE_FLAGS);
             }
         } else {
+            if levels == 3 && e & PAE_RESERVED != 0 {
+                return Err(gva::INVALID_PAGE_TABLE_FLAGS);
+            }
             if size == 8 && e & NO_EXECUTE != 0 {
                 if !nxe {
                     return Err(gva::INVALID_PAGE_TABLE_FLAGS);
@@ -176,12 +207,14 @@ pub(super) fn translate(
             }
             let span = 1u64 << shift;
             // The frame's bits below the page's size (above the attribute bits) are reserved,
-            // but for 32-bit paging's, which hold PSE-36's high address bits (not modelled).
-            if size == 8 && frame & (span - 1) & !0x1fff != 0 {
+            // but for 32-bit paging's, which hold PSE-36's high address bits.
+            if (size == 8 && frame & (span - 1) & !0x1fff != 0)
+                || (size == 4 && e & PSE_RESERVED != 0)
+            {
                 return Err(gva::INVALID_PAGE_TABLE_FLAGS);
             }
             let base = if size == 4 {
-                e & 0xffc0_0000
+                e & 0xffc0_0000 | ((e >> 13) & 0xff) << 32
             } else {
                 frame & !(span - 1)
             };
@@ -190,12 +223,12 @@ pub(super) fn translate(
         table = frame;
         level -= 1;
     };
-    let as_user = if flags & gva::USER_ACCESS != 0 {
-        true
-    } else if flags & (gva::SUPERVISOR_ACCESS | gva::PRIVILEGE_EXEMPT) != 0 {
+    // Exempt, no user/supervisor check is made; else the access is whose the flags say, or
+    // the guest's privilege's.
+    let as_user = if flags & (gva::PRIVILEGE_EXEMPT | gva::SUPERVISOR_ACCESS) != 0 {
         false
     } else {
-        paging.cpl == 3
+        flags & gva::USER_ACCESS != 0 || paging.cpl == 3
     };
     let write = flags & gva::VALIDATE_WRITE != 0;
     if (as_user && !user)
@@ -211,12 +244,12 @@ pub(super) fn translate(
             let bits = ACCESSED | if last && write { DIRTY } else { 0 };
             // A PAE PDPTE has no accessed bit.
             let pdpte = size == 8 && levels == 3 && i == 0;
-            if !pdpte && u.value & bits != bits {
-                memory.store(u.gpa, u.size, u.value | bits)?;
+            if !pdpte && u.value & bits != bits && !memory.set_bits(u.gpa, u.size, u.value, bits)? {
+                return Ok(None);
             }
         }
     }
-    Ok(gpa)
+    Ok(Some(gpa))
 }
 
 #[cfg(CONFIG_X86_64)]
@@ -247,6 +280,11 @@ mod call {
             },
             HvPage,
         },
+    };
+    use core::sync::atomic::{
+        AtomicU32,
+        AtomicU64,
+        Ordering, //
     };
 
     /// A partition's guest memory, through its address space: the tables are where the guest
@@ -279,18 +317,34 @@ mod call {
     impl GuestMemory for Tables<'_> {
         fn load(&mut self, gpa: u64, size: usize) -> Result<u64, u32> {
             let p = self.address(gpa, size, false)?;
-            let mut bytes = [0u8; 8];
-            // SAFETY: `address` gave `size` (at most 8) readable bytes of the guest's page; the
-            // guest may change them meanwhile, as a processor's walk allows.
-            unsafe { core::ptr::copy_nonoverlapping(p, bytes.as_mut_ptr(), size) };
-            Ok(u64::from_le_bytes(bytes))
+            // SAFETY: `address` gave `size` bytes of the guest's page, aligned to their size
+            // (an entry's address is its table's plus a multiple of it); the guest and the
+            // VMM may write them meanwhile, so they are read at once, as atomics.
+            Ok(unsafe {
+                if size == 8 {
+                    AtomicU64::from_ptr(p.cast()).load(Ordering::Relaxed)
+                } else {
+                    u64::from(AtomicU32::from_ptr(p.cast()).load(Ordering::Relaxed))
+                }
+            })
         }
 
-        fn store(&mut self, gpa: u64, size: usize, value: u64) -> Result<(), u32> {
+        fn set_bits(&mut self, gpa: u64, size: usize, old: u64, bits: u64) -> Result<bool, u32> {
             let p = self.address(gpa, size, true)?;
-            // SAFETY: As in `load`, with write access.
-            unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, size) };
-            Ok(())
+            // SAFETY: As in `load`, with write access; the bits are set only if the entry is
+            // still what the walk read (a compare and exchange, as the processor's).
+            Ok(unsafe {
+                if size == 8 {
+                    AtomicU64::from_ptr(p.cast())
+                        .compare_exchange(old, old | bits, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                } else {
+                    let (old, bits) = (old as u32, bits as u32);
+                    AtomicU32::from_ptr(p.cast())
+                        .compare_exchange(old, old | bits, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                }
+            })
         }
     }
 
@@ -336,8 +390,8 @@ mod tests {
     use super::*;
 
     /// Guest memory as a list of the entries written, zero elsewhere; nothing at or above 1 GiB
-    /// (unmapped).
-    struct Fake(KVec<(u64, u64)>);
+    /// (unmapped); and a write another CPU makes at the next `set_bits`, if any.
+    struct Fake(KVec<(u64, u64)>, Option<(u64, u64)>);
 
     impl Fake {
         fn set(&mut self, gpa: u64, value: u64) {
@@ -360,9 +414,16 @@ mod tests {
             Ok(self.get(gpa))
         }
 
-        fn store(&mut self, gpa: u64, _size: usize, value: u64) -> Result<(), u32> {
-            self.set(gpa, value);
-            Ok(())
+        fn set_bits(&mut self, gpa: u64, _size: usize, old: u64, bits: u64) -> Result<bool, u32> {
+            if let Some((at, value)) = self.1.take() {
+                self.set(at, value);
+            }
+            let now = self.get(gpa);
+            if now != old {
+                return Ok(false);
+            }
+            self.set(gpa, now | bits);
+            Ok(true)
         }
     }
 
@@ -379,7 +440,7 @@ mod tests {
     /// 4-level tables: PML4 at 0x1000, PDPT at 0x2000, PD at 0x3000, PT at 0x4000; the
     /// address 0x40201234 (PML4 0, PDPT 1, PD 1, PT 1) in frame 0x9000.
     fn long_mode() -> Fake {
-        let mut m = Fake(KVec::new());
+        let mut m = Fake(KVec::new(), None);
         m.set(0x1000, 0x2000 | RW | USER);
         m.set(0x2000 + 8, 0x3000 | RW | USER);
         m.set(0x3000 + 8, 0x4000 | RW | USER);
@@ -389,7 +450,7 @@ mod tests {
 
     #[test]
     fn paging_off_is_the_identity() {
-        let mut m = Fake(KVec::new());
+        let mut m = Fake(KVec::new(), None);
         let p = Paging::default();
         assert_eq!(translate(&p, 0xfed0_0123, READ, &mut m), Ok(0xfed0_0123));
         assert_eq!(translate(&p, 0x1_0000_0042, READ, &mut m), Ok(0x42));
@@ -515,12 +576,18 @@ mod tests {
             assert_eq!(m.get(at) & (ACCESSED | DIRTY), ACCESSED);
         }
         assert_eq!(m.get(0x4000 + 8) & (ACCESSED | DIRTY), ACCESSED | DIRTY);
+        // The PT entry is pointed elsewhere while the bits are set: the walk starts over and
+        // finds the new frame.
+        m.set(0x4000 + 8, 0x9000 | RW | USER);
+        m.1 = Some((0x4000 + 8, 0xa000 | RW | USER));
+        assert_eq!(translate(&LONG, 0x4020_1234, flags, &mut m), Ok(0xa234));
+        assert_eq!(m.get(0x4000 + 8), 0xa000 | RW | USER | ACCESSED | DIRTY);
     }
 
     #[test]
     fn pae_and_32_bit_paging() {
         // PAE: PDPT at 0x1000 (entry 1), PD at 0x3000 (entry 1), PT at 0x4000 (entry 1).
-        let mut m = Fake(KVec::new());
+        let mut m = Fake(KVec::new(), None);
         m.set(0x1000 + 8, 0x3000 | PRESENT);
         m.set(0x3000 + 8, 0x4000 | RW);
         m.set(0x4000 + 8, 0x9000 | RW);
@@ -550,6 +617,17 @@ mod tests {
         assert_eq!(
             translate(&legacy, 0x4081_2345, READ, &mut m),
             Ok(0x0141_2345)
+        );
+        // PSE-36: bits 13-20 are the page's address bits 32-39; bit 21 is reserved.
+        m.set(0x5000 + 0x103 * 4, 0x0140_0000 | 0x3 << 13 | RW | LARGE);
+        assert_eq!(
+            translate(&legacy, 0x40c1_2345, READ, &mut m),
+            Ok(0x3_0141_2345)
+        );
+        m.set(0x5000 + 0x103 * 4, 0x0140_0000 | 1 << 21 | RW | LARGE);
+        assert_eq!(
+            translate(&legacy, 0x40c1_2345, READ, &mut m),
+            Err(gva::INVALID_PAGE_TABLE_FLAGS)
         );
         // Without CR4.PSE the entry is a table's (where nothing is present).
         let no_pse = Paging { cr4: 0, ..legacy };

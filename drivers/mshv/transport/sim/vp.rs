@@ -110,7 +110,10 @@ impl Vp {
         // Recorded registers never fail to update (see `run`).
         let _ = self.set_register(IP, [ip, 0]);
         if let Some((len, value)) = value {
-            let mask = u64::MAX >> (64 - 8 * len.min(8));
+            let mask = match len {
+                8.. => u64::MAX,
+                len => (1 << (8 * len)) - 1,
+            };
             let old = self.register(RAX)[0];
             let _ = self.set_register(RAX, [old & !mask | value & mask, 0]);
         }
@@ -465,6 +468,20 @@ impl Machine {
             dispatch_event: event,
         };
         write(output, 0, &out)
+    }
+
+    /// VP `vp_index`'s guest leaves register `name` with `value` (instructions that take no
+    /// intercept did): checked as `HVCALL_SET_VP_REGISTERS` checks it.
+    pub(super) fn guest_set_register(
+        &mut self,
+        partition_id: u64,
+        vp_index: u32,
+        name: u32,
+        value: [u64; 2],
+    ) -> Result {
+        let vp = self.vp(partition_id, vp_index).map_err(|_| ENOENT)?;
+        check_register(name, value).map_err(|_| EINVAL)?;
+        vp.set_register(name, value).map_err(|_| ENOMEM)
     }
 
     /// VP `vp_index`'s guest writes `len` bytes of `value` at `gpa` with instruction `insn`:

@@ -159,6 +159,7 @@ struct qemu {
 	int monitor;		/* the human monitor's input */
 	int answers;		/* and its output */
 	long partition;
+	bool paused;		/* stopped at the monitor: no VP thread runs */
 	char serial[4096];
 	size_t serial_len;
 	char errors[4096];
@@ -328,7 +329,7 @@ static bool settle(struct qemu *q)
 		if (now != last) {
 			last = now;
 			quiet = now_ms();
-		} else if (now_ms() - quiet >= 500 && threads_in_run_vp(q) > 0) {
+		} else if (now_ms() - quiet >= 500 && (q->paused || threads_in_run_vp(q) > 0)) {
 			return true;
 		}
 	}
@@ -342,13 +343,20 @@ static bool monitor(struct qemu *q, const char *command, char *buf, size_t size)
 	char line[128];
 
 	if (!settle(q)) {
+		fprintf(stderr, "# before '%s': QEMU's stderr: '%s'\n", command, q->errors);
 		qemu_threads(q);
 		return false;
 	}
 	snprintf(line, sizeof(line), "%s\n", command);
 	if (write(q->monitor, line, strlen(line)) != (ssize_t)strlen(line))
 		return false;
-	return monitor_read(q, buf, size, 20000);
+	if (!monitor_read(q, buf, size, 20000))
+		return false;
+	if (!strcmp(command, "stop"))
+		q->paused = true;
+	else if (!strcmp(command, "cont") || !strcmp(command, "system_reset"))
+		q->paused = false;
+	return true;
 }
 
 /*
@@ -609,47 +617,71 @@ TEST_F_TIMEOUT(qemu, system_reset_starts_the_guest_over, 300)
 }
 
 /*
+ * DS as real-mode firmware leaves it to reach device memory ("unreal mode": lgdt, CR0.PE on,
+ * a flat data selector loaded, CR0.PE off; no instruction takes an intercept): base 0, a
+ * 4 GiB limit (hv_x64_segment_register: limit, selector 0, attributes 0x8093 in the upper
+ * word). Without it QEMU's decoder refuses the 32-bit offsets, as the processor would.
+ */
+#define HV_X64_REGISTER_DS 0x60003
+#define UNREAL_DS "0 0x80930000ffffffff"
+
+/*
  * Device memory: the guest's accesses to the HPET's registers are unmapped-GPA intercepts whose
- * messages carry the instruction's bytes; QEMU decodes them, finds the operand's physical
- * address through HVCALL_TRANSLATE_VIRTUAL_ADDRESS, and its HPET model does the access: the
- * comparator written reads back, the capabilities are QEMU's (vendor 0x8086, revision 1), each
- * in the guest's eax, its instruction pointer past the instruction.
+ * messages carry the instruction's bytes; QEMU decodes them and its HPET model does the access:
+ * the comparator written reads back, the capabilities are QEMU's (vendor 0x8086, revision 1),
+ * each in the guest's eax, its instruction pointer past the instruction. Given a message without
+ * the bytes (the last read), QEMU fetches the instruction from guest memory itself (with paging
+ * off, QEMU 11.1.3 asks no HVCALL_TRANSLATE_VIRTUAL_ADDRESS for it).
  */
 TEST_F_TIMEOUT(qemu, device_memory_accesses_reach_qemus_hpet, 360)
 {
-	static const struct { unsigned int at; const char *kind; __u32 gpa; } steps[] = {
-		{ MMIO_CODE + 6, "write", HPET_CMP },
-		{ MMIO_CODE + 13, "read", HPET_ID },
-		{ MMIO_CODE + 20, "read", HPET_CMP },
+	static const struct {
+		unsigned int at; const char *kind; __u32 gpa; bool insn;
+	} steps[] = {
+		{ MMIO_CODE + 6, "write", HPET_CMP, true },
+		{ MMIO_CODE + 13, "read", HPET_ID, true },
+		/* A message without the instruction. */
+		{ MMIO_CODE + 20, "read", HPET_CMP, false },
 	};
 	struct qemu *q = &self->q;
 	static char info[65536];
-	long translations = sim_calls(0x52);
 	unsigned int i;
 
 	/* This guest starts at its second program. */
 	qemu_stop(q);
 	ASSERT_EQ(0, write_bios(MMIO_CODE));
 	ASSERT_TRUE(qemu_start(q)) TH_LOG("QEMU did not start: %s", q->errors);
+	{
+		char what[64];
+
+		/* Once QEMU stored the VP's registers and runs it: QEMU would store its own. */
+		ASSERT_TRUE(settle(q));
+		snprintf(what, sizeof(what), "set %#x %s", HV_X64_REGISTER_DS, UNREAL_DS);
+		ASSERT_EQ(0, sim_inject(q->partition, 0, what));
+	}
 	for (i = 0; i < ARRAY_SIZE(steps); i++) {
-		char what[160], value[32] = "";
+		char what[200], value[32] = "", insn[96] = "";
 
 		if (!strcmp(steps[i].kind, "write"))
 			snprintf(value, sizeof(value), " 4 %#x", CMP_VALUE);
-		snprintf(what, sizeof(what), "%s %#x%s insn %s at %#x gva %#x", steps[i].kind,
-			 steps[i].gpa, value, code_hex(steps[i].at, 7), steps[i].at, steps[i].gpa);
+		if (steps[i].insn)
+			snprintf(insn, sizeof(insn), " insn %s gva %#x", code_hex(steps[i].at, 7),
+				 steps[i].gpa);
+		snprintf(what, sizeof(what), "%s %#x%s at %#x%s", steps[i].kind, steps[i].gpa,
+			 value, steps[i].at, insn);
 		ASSERT_EQ(0, sim_inject(q->partition, 0, what)) TH_LOG("%s", what);
-		ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
+		ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)))
+			TH_LOG("stderr: '%s'", q->errors);
 		EXPECT_EQ(steps[i].at + 7, info_register(info, "IP")) TH_LOG("%s", info);
+		/* (The write's eax is the simulator's: the read back shows what QEMU did.) */
 		if (i == 1) {
 			EXPECT_EQ(0x80860001, info_register(info, "AX") & 0xffff00ff)
 				TH_LOG("%s", info);
-		} else {
+		} else if (i == 2) {
 			EXPECT_EQ(CMP_VALUE, info_register(info, "AX")) TH_LOG("%s", info);
 		}
 	}
-	EXPECT_LT(translations, sim_calls(0x52));
-	settle(q);
+	ASSERT_TRUE(settle(q));
 	if (write(q->monitor, "quit\n", 5) != 5)
 		TH_LOG("monitor: %s", strerror(errno));
 	EXPECT_EQ(0, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);

@@ -53,9 +53,12 @@ static inline int sim_write(const char *name, const char *text)
 /* Makes VP vp of partition `partition`'s guest do `what` (see the simulator's inject file). */
 static inline int sim_inject(long partition, int vp, const char *what)
 {
-	char line[192];
+	char line[256];
 
-	snprintf(line, sizeof(line), "%ld %d %s", partition, vp, what);
+	if (snprintf(line, sizeof(line), "%ld %d %s", partition, vp, what) >= (int)sizeof(line)) {
+		errno = E2BIG;
+		return -1;
+	}
 	return sim_write("inject", line);
 }
 
