@@ -492,6 +492,14 @@ static int qemu_wait(struct qemu *q, int ms)
 	return -1;
 }
 
+/* The monitor's quit, once QEMU has settled: QEMU's exit status, or -1. */
+static int qemu_quit(struct qemu *q)
+{
+	if (!settle(q) || write(q->monitor, "quit\n", 5) != 5)
+		return -1;
+	return qemu_wait(q, 30000);
+}
+
 static void qemu_stop(struct qemu *q)
 {
 	if (q->pid > 0) {
@@ -583,10 +591,7 @@ TEST_F_TIMEOUT(qemu, the_monitors_registers_stop_cont_and_quit, 300)
 	EXPECT_NE(NULL, strstr(info, "running")) TH_LOG("%s", info);
 	ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
 	EXPECT_EQ(char_rip(1) + 1, info_register(info, "IP")) TH_LOG("%s", info);
-	settle(q);
-	if (write(q->monitor, "quit\n", 5) != 5)
-		TH_LOG("monitor: %s", strerror(errno));
-	EXPECT_EQ(0, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);
+	EXPECT_EQ(0, qemu_quit(q)) TH_LOG("stderr: '%s'", q->errors);
 	qemu_stop(q);
 }
 
@@ -609,10 +614,7 @@ TEST_F_TIMEOUT(qemu, system_reset_starts_the_guest_over, 300)
 	EXPECT_TRUE(serial_has(q, "HH", 20000)) TH_LOG("stderr: '%s'", q->errors);
 	ASSERT_TRUE(monitor(q, "info registers", info, sizeof(info)));
 	EXPECT_EQ(char_rip(0) + 1, info_register(info, "IP")) TH_LOG("%s", info);
-	settle(q);
-	if (write(q->monitor, "quit\n", 5) != 5)
-		TH_LOG("monitor: %s", strerror(errno));
-	EXPECT_EQ(0, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);
+	EXPECT_EQ(0, qemu_quit(q)) TH_LOG("stderr: '%s'", q->errors);
 	qemu_stop(q);
 }
 
@@ -681,10 +683,7 @@ TEST_F_TIMEOUT(qemu, device_memory_accesses_reach_qemus_hpet, 360)
 			EXPECT_EQ(CMP_VALUE, info_register(info, "AX")) TH_LOG("%s", info);
 		}
 	}
-	ASSERT_TRUE(settle(q));
-	if (write(q->monitor, "quit\n", 5) != 5)
-		TH_LOG("monitor: %s", strerror(errno));
-	EXPECT_EQ(0, qemu_wait(q, 30000)) TH_LOG("stderr: '%s'", q->errors);
+	EXPECT_EQ(0, qemu_quit(q)) TH_LOG("stderr: '%s'", q->errors);
 	qemu_stop(q);
 }
 

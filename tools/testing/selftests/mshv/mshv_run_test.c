@@ -278,7 +278,8 @@ TEST_F(run, an_access_carries_its_instruction_and_address)
 #endif
 	static const char *const bad[] = {
 		"read 0x1000 insn 0", "read 0x1000 insn zz", "read 0x1000 insn",
-		"read 0x1000 at 1 at 2", "read 0x1000 gva", "read 0x1000 jump 1", "read 0x1000 insn +f",
+		"read 0x1000 at 1 at 2", "read 0x1000 gva", "read 0x1000 jump 1",
+		"read 0x1000 insn +f",
 #ifdef __x86_64__
 		"read 0x1000 insn 00112233445566778899aabbccddeeff00",
 #else
